@@ -1,0 +1,510 @@
+//! Configuration: the TOML file (or the built-in defaults), validated once at start-up.
+//!
+//! Key names are a public interface (see `../shared/INTERFACE.md`): add keys, never rename one.
+//! Every validation failure names the key it is about, so `main` can print one clear line and
+//! exit with status 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// The configuration file read from the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "smart-launch-doctor.toml";
+
+/// The configuration used when there is no file: the public SMART Health IT sandbox, which
+/// accepts any client id as a public client.
+pub const BUILT_IN: &str = r#"
+[[registration]]
+id = "sandbox"
+name = "SMART Health IT sandbox"
+iss = "https://launch.smarthealthit.org/v/r4/fhir"
+client_id = "smart-launch-doctor"
+auth = "none"
+scope = "launch openid fhirUser patient/*.read offline_access"
+"#;
+
+/// A configuration problem, always naming the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// A client secret. `Debug` never shows it; it serializes only so that an ad-hoc app can live
+/// in the server-side session, and no output type embeds it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself, for the one place that has to send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted, {} chars])", self.0.chars().count())
+    }
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::None,
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+    ];
+
+    /// The name used in configuration and in discovery's `token_endpoint_auth_methods_supported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether the method sends a shared secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+    }
+}
+
+/// The session cookie's SameSite attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CookieSameSite {
+    Lax,
+    None,
+}
+
+/// One registered app: a client id at one FHIR server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub id: String,
+    pub name: String,
+    /// The FHIR base URL, without a trailing slash.
+    pub iss: String,
+    pub client_id: String,
+    pub auth: AuthMethod,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// Scope requested on an EHR launch.
+    pub scope: String,
+    /// Scope requested on a standalone launch.
+    pub standalone_scope: String,
+}
+
+/// Timeouts and limits for every outbound request.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Origin the browser uses to reach us; `redirect_uri` is this plus `/callback`.
+    pub public_url: Url,
+    pub cookie_same_site: CookieSameSite,
+    pub session_idle: Duration,
+    pub discovery_cache: Duration,
+    pub http: HttpSettings,
+    /// Whether the home page offers the ad-hoc form for apps not in the configuration.
+    pub adhoc_launch: bool,
+    pub registrations: Vec<Registration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    public_url: Option<String>,
+    cookie_same_site: Option<CookieSameSite>,
+    session_idle_minutes: Option<u64>,
+    discovery_cache_seconds: Option<u64>,
+    http_connect_timeout_seconds: Option<u64>,
+    http_timeout_seconds: Option<u64>,
+    http_max_body_bytes: Option<usize>,
+    adhoc_launch: Option<bool>,
+    #[serde(default)]
+    registration: Vec<RawRegistration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistration {
+    id: Option<String>,
+    name: Option<String>,
+    iss: Option<String>,
+    client_id: Option<String>,
+    auth: Option<String>,
+    client_secret: Option<String>,
+    client_secret_env: Option<String>,
+    scope: Option<String>,
+    standalone_scope: Option<String>,
+}
+
+impl Config {
+    /// Loads `path`, or `./smart-launch-doctor.toml` when present, or the built-in defaults.
+    pub fn load(path: Option<&Path>, listen: SocketAddr) -> Result<Self, ConfigError> {
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Self::from_toml(&text, &path.display().to_string(), listen)
+            }
+            None => Self::defaults(listen),
+        }
+    }
+
+    /// Parses and validates TOML text; `origin` names the text in messages.
+    pub fn from_toml(text: &str, origin: &str, listen: SocketAddr) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.message().to_string() + &line_hint(text, e.span()),
+        })?;
+        Self::validate(raw, listen)
+    }
+
+    /// The built-in defaults ([`BUILT_IN`]): a public client for the SMART Health IT sandbox.
+    pub fn defaults(listen: SocketAddr) -> Result<Self, ConfigError> {
+        Self::from_toml(BUILT_IN, "built-in defaults", listen)
+    }
+
+    /// The redirect URI sent to every authorization server.
+    pub fn redirect_uri(&self) -> String {
+        format!(
+            "{}/callback",
+            self.public_url.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// The registration whose `iss` equals `iss`, ignoring one trailing slash.
+    pub fn registration_for_iss(&self, iss: &str) -> Option<&Registration> {
+        let iss = iss.trim_end_matches('/');
+        self.registrations.iter().find(|r| r.iss == iss)
+    }
+
+    pub fn registration(&self, id: &str) -> Option<&Registration> {
+        self.registrations.iter().find(|r| r.id == id)
+    }
+
+    fn validate(raw: RawConfig, listen: SocketAddr) -> Result<Self, ConfigError> {
+        let public_url = match raw.public_url {
+            Some(s) => parse_public_url(&s)?,
+            None => parse_public_url(&format!("http://{listen}"))?,
+        };
+        let cookie_same_site = raw.cookie_same_site.unwrap_or(CookieSameSite::Lax);
+        if cookie_same_site == CookieSameSite::None && public_url.scheme() != "https" {
+            return Err(invalid(
+                "cookie_same_site",
+                "\"none\" needs an https public_url (browsers drop SameSite=None cookies without Secure)",
+            ));
+        }
+        let mut registrations: Vec<Registration> = Vec::new();
+        for (i, r) in raw.registration.into_iter().enumerate() {
+            let reg = validate_registration(r, i)?;
+            if registrations.iter().any(|o| o.id == reg.id) {
+                return Err(invalid(
+                    format!("registration[{i}].id"),
+                    format!("duplicate id {:?}", reg.id),
+                ));
+            }
+            registrations.push(reg);
+        }
+        let secs = |v: Option<u64>, key: &str, default: u64| match v {
+            Some(0) => Err(invalid(key, "must be greater than 0")),
+            Some(n) => Ok(Duration::from_secs(n)),
+            None => Ok(Duration::from_secs(default)),
+        };
+        Ok(Config {
+            public_url,
+            cookie_same_site,
+            session_idle: secs(raw.session_idle_minutes, "session_idle_minutes", 60)? * 60,
+            discovery_cache: secs(raw.discovery_cache_seconds, "discovery_cache_seconds", 300)?,
+            http: HttpSettings {
+                connect_timeout: secs(
+                    raw.http_connect_timeout_seconds,
+                    "http_connect_timeout_seconds",
+                    5,
+                )?,
+                timeout: secs(raw.http_timeout_seconds, "http_timeout_seconds", 15)?,
+                max_body_bytes: raw.http_max_body_bytes.unwrap_or(1024 * 1024),
+            },
+            adhoc_launch: raw.adhoc_launch.unwrap_or(true),
+            registrations,
+        })
+    }
+}
+
+fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
+    let url =
+        Url::parse(s).map_err(|e| invalid("public_url", format!("{s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid("public_url", "must be an http(s) URL with a host"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "public_url",
+            "must be an origin only (scheme, host, port): no path, query or fragment",
+        ));
+    }
+    Ok(url)
+}
+
+/// Validates a FHIR base URL the way both the config and the ad-hoc form need it.
+/// Returns it without a trailing slash.
+pub fn normalize_iss(s: &str) -> Result<String, String> {
+    let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("must be an http(s) URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("a FHIR base has no query or fragment".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The standalone variant of an EHR-launch scope: `launch` becomes `launch/patient`.
+pub fn standalone_scope_from(scope: &str) -> String {
+    scope
+        .split_whitespace()
+        .map(|s| if s == "launch" { "launch/patient" } else { s })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, ConfigError> {
+    let key = |k: &str| format!("registration[{i}].{k}");
+    let required = |v: Option<String>, k: &str| -> Result<String, ConfigError> {
+        match v.map(|s| s.trim().to_string()) {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(invalid(key(k), "is required")),
+        }
+    };
+    let id = required(r.id, "id")?;
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(invalid(
+            key("id"),
+            format!("{id:?} must be url-safe: letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    let iss = normalize_iss(&required(r.iss, "iss")?).map_err(|m| invalid(key("iss"), m))?;
+    let client_id = required(r.client_id, "client_id")?;
+    let auth_name = r.auth.unwrap_or_else(|| "none".into());
+    let auth = AuthMethod::parse(&auth_name).ok_or_else(|| {
+        invalid(
+            key("auth"),
+            format!(
+                "{auth_name:?} is not one of none, client_secret_basic, client_secret_post, private_key_jwt"
+            ),
+        )
+    })?;
+    let client_secret = match (r.client_secret, r.client_secret_env) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                key("client_secret_env"),
+                "give client_secret or client_secret_env, not both",
+            ));
+        }
+        (Some(s), None) => Some(Secret(s)),
+        (None, Some(var)) => match std::env::var(&var) {
+            Ok(s) => Some(Secret(s)),
+            Err(_) => {
+                return Err(invalid(
+                    key("client_secret_env"),
+                    format!("environment variable {var:?} is not set (or not UTF-8)"),
+                ));
+            }
+        },
+        (None, None) => None,
+    };
+    match (&client_secret, auth.uses_secret()) {
+        (None, true) => {
+            return Err(invalid(
+                key("client_secret"),
+                format!(
+                    "auth = {:?} needs client_secret or client_secret_env",
+                    auth.as_str()
+                ),
+            ));
+        }
+        (Some(s), _) if s.expose().is_empty() => {
+            return Err(invalid(key("client_secret"), "is empty"));
+        }
+        (Some(_), false) => {
+            return Err(invalid(
+                key("client_secret"),
+                format!("auth = {:?} sends no secret: remove it", auth.as_str()),
+            ));
+        }
+        _ => {}
+    }
+    let scope = required(r.scope, "scope")?;
+    let standalone_scope = r
+        .standalone_scope
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| standalone_scope_from(&scope));
+    Ok(Registration {
+        name: r.name.unwrap_or_else(|| id.clone()),
+        id,
+        iss,
+        client_id,
+        auth,
+        client_secret,
+        scope: scope.split_whitespace().collect::<Vec<_>>().join(" "),
+        standalone_scope,
+    })
+}
+
+/// " (line N)" for a parse error span, so the user can find the key.
+fn line_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => {
+            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9123))
+    }
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, "test.toml", listen())
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address() {
+        let c = load("").unwrap();
+        assert_eq!(c.redirect_uri(), "http://127.0.0.1:9123/callback");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load("public_urll = \"http://x\"").unwrap_err().to_string();
+        assert!(err.contains("public_urll"), "{err}");
+    }
+
+    #[test]
+    fn unknown_registration_key_is_named_with_its_line() {
+        let err = load("[[registration]]\nid = \"a\"\nsecrett = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("secrett") && err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let reg = "[[registration]]\nid = \"a\"\niss = \"https://h/fhir\"\nclient_id = \"c\"\nscope = \"openid\"\n";
+        let err = load(&format!("{reg}{reg}")).unwrap_err().to_string();
+        assert!(err.contains("registration[1].id"), "{err}");
+    }
+
+    #[test]
+    fn confidential_method_without_secret_is_rejected() {
+        let err = load("[[registration]]\nid = \"a\"\niss = \"https://h/fhir\"\nclient_id = \"c\"\nauth = \"client_secret_basic\"\nscope = \"openid\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("registration[0].client_secret"), "{err}");
+    }
+
+    #[test]
+    fn bad_iss_is_rejected() {
+        let err = load("[[registration]]\nid = \"a\"\niss = \"fhir.example\"\nclient_id = \"c\"\nscope = \"openid\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("registration[0].iss"), "{err}");
+    }
+
+    #[test]
+    fn same_site_none_requires_https() {
+        let err = load("cookie_same_site = \"none\"").unwrap_err().to_string();
+        assert!(err.starts_with("cookie_same_site"), "{err}");
+        assert!(load("cookie_same_site = \"none\"\npublic_url = \"https://app.example\"").is_ok());
+    }
+
+    #[test]
+    fn iss_matching_ignores_one_trailing_slash() {
+        let c = load("[[registration]]\nid = \"a\"\niss = \"https://h/fhir/\"\nclient_id = \"c\"\nscope = \"launch openid\"\n").unwrap();
+        assert_eq!(c.registrations[0].iss, "https://h/fhir");
+        assert!(c.registration_for_iss("https://h/fhir/").is_some());
+        assert!(c.registration_for_iss("https://h/fhir").is_some());
+        assert!(c.registration_for_iss("https://h/fhir2").is_none());
+        assert_eq!(c.registrations[0].standalone_scope, "launch/patient openid");
+    }
+
+    #[test]
+    fn secret_debug_never_shows_the_value() {
+        let s = Secret::new("hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_include_the_public_sandbox() {
+        let c = Config::defaults(listen()).unwrap();
+        assert_eq!(
+            c.registrations[0].iss,
+            "https://launch.smarthealthit.org/v/r4/fhir"
+        );
+        assert_eq!(c.registrations[0].auth, AuthMethod::None);
+    }
+}

@@ -1,0 +1,799 @@
+//! The catalogue: for each stable id, its severity, title, a plain sentence for clinicians, the
+//! causes ranked by how often they happen, the fixes and the rules that apply.
+//! Mirrors `../shared/DIAGNOSES.md`; ids are never renamed.
+
+use super::Severity::{self, Error, Warn};
+
+/// One catalogue entry.
+pub struct Entry {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub plain: &'static str,
+    pub causes: &'static [&'static str],
+    pub fixes: &'static [&'static str],
+    pub spec: &'static [(&'static str, &'static str)],
+}
+
+const LAUNCH: (&str, &str) = (
+    "SMART App Launch 2.2: app launch",
+    "https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html",
+);
+const CONFORMANCE: (&str, &str) = (
+    "SMART App Launch 2.2: conformance (discovery)",
+    "https://hl7.org/fhir/smart-app-launch/STU2.2/conformance.html",
+);
+const SCOPES: (&str, &str) = (
+    "SMART App Launch 2.2: scopes and launch context",
+    "https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html",
+);
+const AUTHZ_ERROR: (&str, &str) = (
+    "RFC 6749 §4.1.2.1: authorization error response",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1",
+);
+const TOKEN_ERROR: (&str, &str) = (
+    "RFC 6749 §5.2: token error response",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-5.2",
+);
+const TOKEN_OK: (&str, &str) = (
+    "RFC 6749 §5.1: successful token response",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-5.1",
+);
+const CLIENT_PASSWORD: (&str, &str) = (
+    "RFC 6749 §2.3.1: client password (form-encode id and secret before Basic)",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1",
+);
+const STATE: (&str, &str) = (
+    "RFC 9700 §4.7: CSRF protection with single-use state",
+    "https://www.rfc-editor.org/rfc/rfc9700#section-4.7",
+);
+const PKCE: (&str, &str) = ("RFC 7636: PKCE", "https://www.rfc-editor.org/rfc/rfc7636");
+const ISS_PARAM: (&str, &str) = (
+    "RFC 9207: authorization server issuer identification",
+    "https://www.rfc-editor.org/rfc/rfc9207",
+);
+const REDIRECTS: (&str, &str) = (
+    "RFC 9700 §4.11: open redirection (outbound redirects are not followed)",
+    "https://www.rfc-editor.org/rfc/rfc9700#section-4.11",
+);
+
+const ASK_NETWORK: &str = "The app could not reach the EHR's server. Try again in a few minutes; if it keeps happening, tell the app's administrator.";
+const ASK_APP_ADMIN: &str = "This app is not set up correctly for this EHR. Tell the app's administrator; the details below are for them.";
+const ASK_EHR_ADMIN: &str = "The EHR refused this app. Tell your EHR administrator which app you tried; the details below are for them.";
+const RELAUNCH: &str = "This sign-in can no longer be completed. Start the launch again from the EHR or from the home page.";
+const WORKS: &str = "The sign-in worked; the note below is for the app's developers.";
+
+macro_rules! e {
+    ($id:literal, $sev:expr, $title:literal, $plain:expr, [$($c:literal),* $(,)?], [$($f:literal),* $(,)?], [$($s:expr),* $(,)?]) => {
+        Entry { id: $id, severity: $sev, title: $title, plain: $plain, causes: &[$($c),*], fixes: &[$($f),*], spec: &[$($s),*] }
+    };
+}
+
+/// Every entry this build knows.
+pub static ENTRIES: &[Entry] = &[
+    // Network
+    e!(
+        "net.dns",
+        Error,
+        "The server's host name could not be resolved",
+        ASK_NETWORK,
+        [
+            "Typo in the host name of iss or of a discovered endpoint",
+            "An internal host name that does not resolve where this app runs"
+        ],
+        [
+            "Check the host name",
+            "Run the app on a network where the EHR's host name resolves"
+        ],
+        []
+    ),
+    e!(
+        "net.connect",
+        Error,
+        "The connection to the server was refused or unreachable",
+        ASK_NETWORK,
+        [
+            "Server down",
+            "Wrong port",
+            "A firewall or VPN is required to reach it"
+        ],
+        ["Check the URL and the network path"],
+        []
+    ),
+    e!(
+        "net.tls",
+        Error,
+        "The TLS handshake or certificate check failed",
+        ASK_NETWORK,
+        [
+            "Self-signed or private-CA test server",
+            "TLS-intercepting proxy",
+            "Certificate issued for another host name"
+        ],
+        [
+            "Trust the server's CA explicitly in the configuration; certificate checks are never disabled"
+        ],
+        []
+    ),
+    e!(
+        "net.timeout",
+        Error,
+        "The server did not answer in time",
+        ASK_NETWORK,
+        [
+            "Server overloaded",
+            "Blackholed route or firewall dropping packets"
+        ],
+        [
+            "Retry",
+            "Raise http_timeout_seconds",
+            "Check the network path"
+        ],
+        []
+    ),
+    e!(
+        "net.redirected",
+        Error,
+        "The server answered with a redirect, which is not followed",
+        ASK_APP_ADMIN,
+        ["The configured iss or a discovered endpoint is outdated (moved, or http→https)"],
+        ["Use the Location shown as the configured URL"],
+        [REDIRECTS]
+    ),
+    e!(
+        "net.too_large",
+        Error,
+        "The answer was larger than the size limit",
+        ASK_APP_ADMIN,
+        ["Wrong URL: it points at a file or a portal page"],
+        ["Check the URL"],
+        []
+    ),
+    // Discovery
+    e!(
+        "discovery.not_found",
+        Error,
+        "No SMART configuration found at this FHIR base",
+        ASK_APP_ADMIN,
+        [
+            "iss is not a FHIR base (missing tenant or /r4 segment)",
+            "The server is not SMART-enabled"
+        ],
+        ["Compare the two URLs tried with the EHR's documented FHIR base"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.legacy_metadata",
+        Warn,
+        "Endpoints came only from the CapabilityStatement",
+        WORKS,
+        ["SMART v1 server without .well-known/smart-configuration"],
+        ["Nothing to do for the launch; the server predates SMART 2"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.not_json",
+        Error,
+        "Discovery answered something that is not JSON",
+        ASK_APP_ADMIN,
+        ["iss points at a portal, a login page, a WAF or a proxy"],
+        ["Check the FHIR base URL; the first bytes of the answer are shown"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.missing_fields",
+        Error,
+        "Discovery lacks the authorization or token endpoint",
+        ASK_APP_ADMIN,
+        ["Non-conformant server"],
+        ["Ask the EHR vendor; the missing fields are listed"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.incomplete",
+        Warn,
+        "Discovery lacks fields SMART requires",
+        WORKS,
+        ["Older or sloppy server"],
+        ["Nothing to do for the launch; the missing fields are listed"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.pkce_not_advertised",
+        Warn,
+        "PKCE S256 is not advertised",
+        WORKS,
+        ["Stale metadata"],
+        ["PKCE S256 is sent anyway, as SMART 2 requires"],
+        [CONFORMANCE, PKCE]
+    ),
+    e!(
+        "discovery.auth_method_unsupported",
+        Warn,
+        "The configured client authentication method is not advertised",
+        WORKS,
+        ["The app is registered as another client type than configured"],
+        ["Configure the method the server supports, or re-register the app"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.launch_unsupported",
+        Warn,
+        "The server does not advertise this launch type",
+        WORKS,
+        ["The server does not support this launch"],
+        ["Use the other launch type"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.sources_disagree",
+        Warn,
+        ".well-known and the CapabilityStatement name different endpoints",
+        WORKS,
+        ["Server misconfiguration"],
+        [".well-known is used; both are shown"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "discovery.scope_unsupported",
+        Warn,
+        "Requested scopes are not in scopes_supported",
+        WORKS,
+        [
+            "Scope not offered by the server",
+            "SMART v1 vs v2 scope syntax"
+        ],
+        ["Request offered scopes"],
+        [SCOPES]
+    ),
+    // Launch
+    e!(
+        "launch.missing_iss",
+        Error,
+        "The launch request has no iss",
+        ASK_APP_ADMIN,
+        [
+            "The launch URL was opened directly",
+            "The EHR's launch URL for this app is misconfigured"
+        ],
+        ["Launch from the EHR, or use a standalone launch from the home page"],
+        [LAUNCH]
+    ),
+    e!(
+        "launch.missing_launch",
+        Error,
+        "The launch request has an iss but no launch parameter",
+        ASK_EHR_ADMIN,
+        ["The EHR is configured to open the app without a launch context"],
+        ["Check the app's launch configuration in the EHR"],
+        [LAUNCH]
+    ),
+    e!(
+        "launch.invalid_iss",
+        Error,
+        "iss is not an absolute http(s) URL",
+        ASK_EHR_ADMIN,
+        ["Corrupted or hand-edited launch URL"],
+        ["Launch again from the EHR"],
+        [LAUNCH]
+    ),
+    e!(
+        "launch.iss_not_registered",
+        Error,
+        "This FHIR server is not registered with this app",
+        ASK_APP_ADMIN,
+        [
+            "Sandbox vs production server",
+            "Another tenant of the same EHR",
+            "The app is not configured for this EHR"
+        ],
+        ["Add a [[registration]] for this iss"],
+        [LAUNCH]
+    ),
+    e!(
+        "launch.insecure_iss",
+        Warn,
+        "iss uses plain http",
+        WORKS,
+        ["Local test server"],
+        ["Use https in production"],
+        [LAUNCH]
+    ),
+    // Authorization
+    e!(
+        "authorize.access_denied",
+        Error,
+        "Authorization was denied",
+        "Sign-in was declined or you are not allowed to use this app. Try again; if it repeats, ask your EHR administrator to enable the app for you.",
+        [
+            "The user declined",
+            "The user lacks rights",
+            "The organisation has not enabled the app"
+        ],
+        ["Sign in again", "Ask the EHR administrator"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.invalid_scope",
+        Error,
+        "The authorization server rejected the requested scope",
+        ASK_APP_ADMIN,
+        [
+            "Scope not registered for the app",
+            "SMART v1/v2 scope syntax mismatch"
+        ],
+        ["Request the scopes registered for the app"],
+        [AUTHZ_ERROR, SCOPES]
+    ),
+    e!(
+        "authorize.invalid_request",
+        Error,
+        "The authorization server rejected the request as invalid",
+        ASK_APP_ADMIN,
+        [
+            "aud is not the FHIR base",
+            "A standalone launch sent launch, or the EHR launch code was stale"
+        ],
+        [
+            "aud = iss",
+            "Standalone launches use launch/patient, not launch"
+        ],
+        [AUTHZ_ERROR, LAUNCH]
+    ),
+    e!(
+        "authorize.unauthorized_client",
+        Error,
+        "The app is not allowed to ask for authorization here",
+        ASK_EHR_ADMIN,
+        [
+            "The app is not allowed this grant",
+            "Not enabled in this environment (Epic: not ready for production or not synced)"
+        ],
+        ["Check the registration in that environment"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.unsupported_response_type",
+        Error,
+        "The server does not support response_type=code",
+        ASK_EHR_ADMIN,
+        ["Server misconfigured"],
+        ["Ask the EHR vendor"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.server_error",
+        Error,
+        "The authorization server had an error",
+        "The EHR's sign-in service had a problem. Try again later; if it continues, tell your EHR administrator.",
+        ["EHR outage"],
+        ["Retry later and quote the error_uri"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.other",
+        Error,
+        "The authorization server returned an error",
+        ASK_EHR_ADMIN,
+        ["A non-standard error"],
+        ["The error, description and URI are shown"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.never_returned",
+        Warn,
+        "The launch never came back to this app",
+        ASK_APP_ADMIN,
+        [
+            "redirect_uri is not an exact match of the registered one (scheme, host, port, trailing slash)",
+            "Unknown client_id (the server must not redirect then)"
+        ],
+        ["Compare the exact redirect_uri and client_id sent with the registration"],
+        [AUTHZ_ERROR]
+    ),
+    // Callback
+    e!(
+        "callback.missing_state",
+        Error,
+        "The callback has no state",
+        RELAUNCH,
+        ["The server or a proxy dropped it"],
+        ["Relaunch"],
+        [STATE]
+    ),
+    e!(
+        "callback.no_session",
+        Error,
+        "No session cookie came back with the callback",
+        "Your browser did not keep this app's sign-in cookie. Open the app at its usual address and try again; if it runs inside the EHR, tell the app's administrator.",
+        [
+            "App framed in an EHR iframe with third-party cookies blocked",
+            "Browser on another host name than the app's public URL (localhost vs 127.0.0.1)",
+            "Cookie SameSite=Strict"
+        ],
+        [
+            "Open the app on its public URL",
+            "For framed apps: cookie_same_site = \"none\" with https"
+        ],
+        [STATE]
+    ),
+    e!(
+        "callback.unknown_state",
+        Error,
+        "This browser has no launch with that state",
+        RELAUNCH,
+        [
+            "The launch expired",
+            "The app restarted with an in-memory session store",
+            "Another instance without a shared session store"
+        ],
+        [
+            "Relaunch",
+            "Use a shared session store behind a load balancer"
+        ],
+        [STATE]
+    ),
+    e!(
+        "callback.state_mismatch",
+        Error,
+        "The state does not match the launch this browser started",
+        RELAUNCH,
+        ["Two launches in parallel tabs", "A forged request (CSRF)"],
+        ["Relaunch"],
+        [STATE]
+    ),
+    e!(
+        "callback.state_reused",
+        Error,
+        "This callback was already used",
+        RELAUNCH,
+        ["The page was reloaded, or the back button was used"],
+        ["Relaunch: codes and states are single use"],
+        [STATE]
+    ),
+    e!(
+        "callback.missing_code",
+        Error,
+        "The callback has neither a code nor an error",
+        RELAUNCH,
+        ["Broken server or proxy"],
+        ["Ask the EHR vendor"],
+        [TOKEN_OK]
+    ),
+    e!(
+        "callback.issuer_mismatch",
+        Error,
+        "The authorization response names another issuer",
+        RELAUNCH,
+        ["Mix-up attack", "Misrouted response"],
+        ["Relaunch; report it if it repeats"],
+        [ISS_PARAM]
+    ),
+    // Token exchange
+    e!(
+        "token.unknown_client",
+        Error,
+        "The token endpoint could not identify the client",
+        "The EHR did not accept this app's credentials. Tell the app's administrator: the client id and secret do not match what the EHR has registered.",
+        [
+            "The id/secret pair is wrong (Oracle Health: use the System Account id with its secret)",
+            "Secret rotated, or from another environment",
+            "Secret with reserved characters encoded differently"
+        ],
+        [
+            "Re-copy the id and the secret from the same account",
+            "See the encoding check"
+        ],
+        [TOKEN_ERROR, CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.bad_client_credentials",
+        Error,
+        "The token endpoint rejected the client's credentials",
+        "The EHR did not accept this app's credentials. Tell the app's administrator: the client secret or authentication method is wrong.",
+        [
+            "Wrong secret",
+            "Wrong method (Basic vs post)",
+            "Registered as public but sends a secret, or confidential but sends none"
+        ],
+        [
+            "Use the method discovery advertises",
+            "Check the registration's client type"
+        ],
+        [TOKEN_ERROR, CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.bad_auth_header",
+        Error,
+        "The server rejected the Authorization header's format",
+        ASK_APP_ADMIN,
+        [
+            "Line-wrapped base64",
+            "Trailing newline",
+            "JWT sent as Bearer instead of client_assertion"
+        ],
+        ["Compare with the redacted request shown"],
+        [CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.bad_client_assertion",
+        Error,
+        "The server rejected the client assertion",
+        ASK_APP_ADMIN,
+        [
+            "Public key not registered or not yet propagated",
+            "Wrong aud",
+            "exp too far ahead",
+            "JWKS URL unreachable"
+        ],
+        [
+            "Register the JWKS",
+            "Wait for propagation",
+            "Fix the claim shown"
+        ],
+        [(
+            "SMART App Launch 2.2: client-confidential-asymmetric",
+            "https://hl7.org/fhir/smart-app-launch/STU2.2/client-confidential-asymmetric.html"
+        )]
+    ),
+    e!(
+        "token.clock_skew",
+        Error,
+        "Clocks disagree",
+        ASK_APP_ADMIN,
+        ["Clock drift on the app host"],
+        ["Synchronise the clock (NTP); the skew is shown"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.code_reused",
+        Error,
+        "The authorization code was already used",
+        RELAUNCH,
+        [
+            "Page reload",
+            "Double submit",
+            "Slow exchange (codes live about a minute)"
+        ],
+        ["Relaunch"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.redirect_mismatch",
+        Error,
+        "The redirect URI does not match",
+        ASK_APP_ADMIN,
+        [
+            "A different redirect_uri in the two requests",
+            "Registration mismatch"
+        ],
+        ["Send the identical value; compare with the registration"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.pkce_rejected",
+        Error,
+        "The server rejected the PKCE verifier",
+        RELAUNCH,
+        ["Verifier lost or altered"],
+        ["Relaunch"],
+        [PKCE]
+    ),
+    e!(
+        "token.invalid_tenant",
+        Error,
+        "The tenant is invalid",
+        ASK_EHR_ADMIN,
+        [
+            "Tenant typo",
+            "App not enabled in that tenant (production vs non-production app)"
+        ],
+        ["Fix the tenant", "Ask the organisation to enable the app"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.invalid_grant",
+        Error,
+        "The server rejected the authorization code",
+        RELAUNCH,
+        ["Code expired or revoked", "Code issued to another client"],
+        ["Relaunch"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.invalid_request",
+        Error,
+        "The server rejected the token request as invalid",
+        ASK_APP_ADMIN,
+        ["Mixed authentication methods", "Missing parameter"],
+        ["Use one method only; confidential clients leave client_id out of the body"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.unauthorized_client",
+        Error,
+        "The client is not allowed this grant",
+        ASK_EHR_ADMIN,
+        ["Grant not allowed for this client"],
+        ["Check the registration"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.unsupported_grant_type",
+        Error,
+        "The server does not support this grant type",
+        ASK_EHR_ADMIN,
+        ["The server does not allow the grant"],
+        ["Ask the EHR vendor"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.invalid_scope",
+        Error,
+        "The token endpoint rejected the scope",
+        ASK_APP_ADMIN,
+        ["Scope not registered"],
+        ["Request registered scopes"],
+        [TOKEN_ERROR, SCOPES]
+    ),
+    e!(
+        "token.http_error",
+        Error,
+        "The token endpoint answered with an HTTP error",
+        "The EHR's sign-in service had a problem. Try again later; if it continues, tell the app's administrator.",
+        ["Wrong token URL", "Server outage"],
+        ["The discovered token URL is shown"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.not_json",
+        Error,
+        "The token endpoint answered something that is not JSON",
+        ASK_APP_ADMIN,
+        ["Proxy or portal page"],
+        ["The first bytes of the answer are shown"],
+        [TOKEN_OK]
+    ),
+    e!(
+        "token.malformed_response",
+        Error,
+        "The token response lacks access_token or token_type",
+        ASK_APP_ADMIN,
+        ["Non-conformant server"],
+        ["Ask the EHR vendor"],
+        [TOKEN_OK]
+    ),
+    e!(
+        "token.not_bearer",
+        Warn,
+        "token_type is not Bearer",
+        WORKS,
+        ["Non-conformant server"],
+        [],
+        [TOKEN_OK]
+    ),
+    e!(
+        "token.cache_headers",
+        Warn,
+        "The token response lacks Cache-Control: no-store",
+        WORKS,
+        ["Non-conformant server"],
+        [],
+        [TOKEN_OK]
+    ),
+    e!(
+        "token.scopes_reduced",
+        Warn,
+        "Fewer scopes were granted than requested",
+        WORKS,
+        [
+            "The user unticked scopes",
+            "Scope not registered",
+            "SMART v1/v2 mismatch"
+        ],
+        ["Register or request the missing ones"],
+        [SCOPES]
+    ),
+    e!(
+        "token.missing_context",
+        Warn,
+        "Launch context was requested but not returned",
+        WORKS,
+        [
+            "Standalone without launch/patient",
+            "EHR launch without launch"
+        ],
+        ["Request the context scopes"],
+        [SCOPES]
+    ),
+    e!(
+        "token.no_id_token",
+        Warn,
+        "openid was requested but no id_token came back",
+        WORKS,
+        ["Not granted", "Server without OpenID Connect"],
+        [],
+        [SCOPES]
+    ),
+    e!(
+        "token.no_refresh_token",
+        Warn,
+        "Offline or online access was requested but no refresh_token came back",
+        WORKS,
+        ["Not granted", "Client type not eligible"],
+        [],
+        [SCOPES]
+    ),
+    // Infrastructure
+    e!(
+        "session.store_unavailable",
+        Error,
+        "The session store did not answer",
+        "The app could not save your sign-in. Try again in a minute; if it continues, tell the app's administrator.",
+        ["Store down or misconfigured"],
+        ["Check the session store"],
+        []
+    ),
+];
+
+static FALLBACK: Entry = e!(
+    "internal.unknown",
+    Error,
+    "Unclassified failure",
+    ASK_APP_ADMIN,
+    [],
+    [],
+    []
+);
+
+/// The entry for `id`; an unknown id (a bug) gets a generic entry rather than a panic.
+pub fn entry(id: &str) -> &'static Entry {
+    match ENTRIES.iter().find(|e| e.id == id) {
+        Some(e) => e,
+        None => {
+            debug_assert!(false, "diagnosis id {id} is not in the catalogue");
+            &FALLBACK
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for e in ENTRIES {
+            assert!(seen.insert(e.id), "duplicate {}", e.id);
+            let (section, name) = e.id.split_once('.').unwrap_or(("", ""));
+            assert!(!section.is_empty() && !name.is_empty(), "{}", e.id);
+            assert!(
+                e.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{}",
+                e.id
+            );
+        }
+    }
+
+    /// Every id we emit must be in the shared catalogue, with the same severity.
+    #[test]
+    fn every_id_is_in_the_shared_catalogue_with_its_severity() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/DIAGNOSES.md");
+        let text = std::fs::read_to_string(path).expect("../shared/DIAGNOSES.md is readable");
+        for e in ENTRIES {
+            let row = text
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", e.id)))
+                .unwrap_or_else(|| panic!("{} is not in DIAGNOSES.md", e.id));
+            let sev = row.split('|').nth(2).unwrap_or("").trim();
+            let ours = match e.severity {
+                Error => "error",
+                Warn => "warn",
+            };
+            assert_eq!(sev, ours, "severity of {}", e.id);
+        }
+    }
+}

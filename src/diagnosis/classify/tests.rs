@@ -1,0 +1,165 @@
+use super::*;
+
+const SEED_BODY: &str = r#"{"error":"invalid_client","error_uri":"https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Atoken%3Ainvalid-client-credentials/instances/14c93355-be14-47c0-9f4a-132ef6124fe5?client=unknown&tenant=ec2458f2-1e24-41c8-b71b-0e701af7583d"}"#;
+
+fn ctx(secret: Option<&Secret>) -> TokenContext<'_> {
+    TokenContext {
+        token_endpoint: "https://ehr.example/token",
+        client_id: "app",
+        auth: if secret.is_some() {
+            AuthMethod::ClientSecretBasic
+        } else {
+            AuthMethod::None
+        },
+        secret,
+        requested_scope: "launch openid fhirUser patient/*.read offline_access",
+        kind: LaunchKind::Ehr,
+        now: SystemTime::now(),
+    }
+}
+
+fn ev<'a>(d: &'a Diagnosis, label: &str) -> &'a str {
+    d.evidence
+        .iter()
+        .find(|e| e.label == label)
+        .map(|e| e.value.as_str())
+        .unwrap_or("")
+}
+
+#[test]
+fn seed_case_is_unknown_client_with_tenant_and_correlation_id() {
+    let secret = Secret::new("a:b%c+d e");
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 401,
+        headers: &headers,
+        body: SEED_BODY,
+    };
+    let ds = token_failure(&answer, &ctx(Some(&secret)));
+    assert_eq!(ds[0].id, "token.unknown_client");
+    assert_eq!(ev(&ds[0], "Tenant"), "ec2458f2-1e24-41c8-b71b-0e701af7583d");
+    assert_eq!(
+        ev(&ds[0], "Correlation id (quote it to support)"),
+        "14c93355-be14-47c0-9f4a-132ef6124fe5"
+    );
+    assert_eq!(ev(&ds[0], "Client as the server identified it"), "unknown");
+    assert!(ev(&ds[0], "Secret encoding").contains("space"));
+    let all = serde_json::to_string(&ds).unwrap();
+    assert!(!all.contains("a:b%c+d e"), "the secret never appears");
+}
+
+#[test]
+fn plain_invalid_client_is_bad_client_credentials() {
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 401,
+        headers: &headers,
+        body: r#"{"error":"invalid_client"}"#,
+    };
+    assert_eq!(
+        token_failure(&answer, &ctx(None))[0].id,
+        "token.bad_client_credentials"
+    );
+}
+
+#[test]
+fn keycloak_unauthorized_client_is_read_as_bad_credentials() {
+    let headers = http::HeaderMap::new();
+    let body = r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#;
+    let answer = TokenAnswer {
+        status: 401,
+        headers: &headers,
+        body,
+    };
+    assert_eq!(
+        token_failure(&answer, &ctx(None))[0].id,
+        "token.bad_client_credentials"
+    );
+}
+
+#[test]
+fn html_error_page_is_http_error_with_its_title() {
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 502,
+        headers: &headers,
+        body: "<html><title>Bad Gateway</title></html>",
+    };
+    let d = &token_failure(&answer, &ctx(None))[0];
+    assert_eq!(d.id, "token.http_error");
+    assert_eq!(ev(d, "Page title"), "Bad Gateway");
+}
+
+#[test]
+fn success_without_patient_or_refresh_token_warns() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cache-control", http::HeaderValue::from_static("no-store"));
+    let body =
+        r#"{"access_token":"x","token_type":"bearer","scope":"launch openid patient/*.read"}"#;
+    let answer = TokenAnswer {
+        status: 200,
+        headers: &headers,
+        body,
+    };
+    let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
+    let ids: Vec<&str> = warnings.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "token.scopes_reduced",
+            "token.missing_context",
+            "token.no_id_token",
+            "token.no_refresh_token"
+        ]
+    );
+}
+
+#[test]
+fn success_without_token_type_is_malformed() {
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 200,
+        headers: &headers,
+        body: r#"{"access_token":"x"}"#,
+    };
+    assert_eq!(
+        token_success(&answer, &ctx(None)).unwrap_err().id,
+        "token.malformed_response"
+    );
+}
+
+#[test]
+fn reserved_characters_are_named() {
+    assert_eq!(reserved_chars("abc-._*"), "");
+    assert_eq!(reserved_chars("a:b%c+d e"), "space, '%', '+', ':'");
+}
+
+#[test]
+fn authorize_errors_map_to_their_ids() {
+    assert_eq!(
+        authorize_error("access_denied", None, None).id,
+        "authorize.access_denied"
+    );
+    assert_eq!(
+        authorize_error("temporarily_unavailable", None, None).id,
+        "authorize.server_error"
+    );
+    assert_eq!(authorize_error("weird", None, None).id, "authorize.other");
+}
+
+#[test]
+fn server_date_far_from_ours_adds_clock_skew() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "date",
+        http::HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+    );
+    let answer = TokenAnswer {
+        status: 400,
+        headers: &headers,
+        body: r#"{"error":"invalid_grant"}"#,
+    };
+    let ds = token_failure(&answer, &ctx(None));
+    assert_eq!(ds[0].id, "token.invalid_grant");
+    assert_eq!(ds[1].id, "token.clock_skew");
+}

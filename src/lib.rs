@@ -1,0 +1,17 @@
+//! smart-launch-doctor: a SMART App Launch client that performs EHR and standalone launches and
+//! explains, with evidence, why one failed.
+
+pub mod config;
+pub mod diagnosis;
+pub mod practice;
+pub mod record;
+pub mod smart;
+pub mod state;
+pub mod web;
+
+pub use state::AppState;
+
+/// The application's router; tests call it in-process or serve it on `127.0.0.1:0`.
+pub fn app(state: AppState) -> axum::Router {
+    web::router(state)
+}

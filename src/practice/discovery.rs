@@ -1,0 +1,99 @@
+//! Discovery: the SMART configuration document (SMART App Launch 2.2 §2.4) and the FHIR R4
+//! CapabilityStatement with the `oauth-uris` extension that older clients fall back to.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use serde_json::json;
+
+use super::{Ehr, paths};
+
+/// `GET {fhir}/.well-known/smart-configuration`, or 404 under the `no_well_known` fault.
+pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
+    if ehr.faults().no_well_known {
+        return (
+            StatusCode::NOT_FOUND,
+            "no .well-known/smart-configuration here",
+        )
+            .into_response();
+    }
+    // `issuer` is left out on purpose: it belongs to OpenID Connect, which this fake does not sign.
+    Json(json!({
+        "authorization_endpoint": ehr.url(paths::AUTHORIZE),
+        "token_endpoint": ehr.url(paths::TOKEN),
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "private_key_jwt"
+        ],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "scopes_supported": [
+            "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "patient/*.rs",
+            "offline_access", "online_access"
+        ],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": [
+            "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
+            "context-ehr-patient", "context-standalone-patient", "permission-offline",
+            "permission-patient", "sso-openid-connect"
+        ],
+    }))
+    .into_response()
+}
+
+/// `GET {fhir}/metadata`: a minimal R4 CapabilityStatement carrying the OAuth endpoints.
+pub(super) async fn metadata(State(ehr): State<Ehr>) -> Response {
+    let body = json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2024-01-01",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "implementation": {
+            "description": "smart-launch-doctor fake EHR",
+            "url": ehr.fhir_base(),
+        },
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "service": [{
+                    "coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                        "code": "SMART-on-FHIR",
+                    }],
+                }],
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [
+                        { "url": "authorize", "valueUri": ehr.url(paths::AUTHORIZE) },
+                        { "url": "token", "valueUri": ehr.url(paths::TOKEN) },
+                    ],
+                }],
+            },
+        }],
+    });
+    (
+        [(header::CONTENT_TYPE, "application/fhir+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /smart-style.json`: the style document `smart_style_url` points at.
+pub(super) async fn smart_style() -> Response {
+    Json(json!({
+        "color_background": "#edeae3",
+        "color_error": "#9e2d2d",
+        "color_highlight": "#69b5ce",
+        "color_modal_backdrop": "",
+        "color_success": "#498e49",
+        "color_text": "#303030",
+        "dim_border_radius": "6px",
+        "dim_font_size": "13px",
+        "dim_spacing_size": "20px",
+        "font_family_body": "Georgia, Times, 'Times New Roman', serif",
+        "font_family_heading": "'HelveticaNeue-Light', Helvetica, Arial, sans-serif",
+    }))
+    .into_response()
+}

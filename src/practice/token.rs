@@ -1,0 +1,265 @@
+//! Token endpoint: the authorization code exchange (RFC 6749 §4.1.3–4.1.4) with PKCE S256
+//! verification (RFC 7636 §4.6), refresh (§6), and the SMART context fields in the answer.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode, header};
+use serde_json::{Map, Value};
+
+use super::wire::{self, OAuthError, Params};
+use super::{Ehr, EhrState, LaunchContext, PracticeClient, RefreshGrant, client_auth, paths};
+
+/// Lifetime of an access token, in seconds.
+const ACCESS_TOKEN_SECONDS: u64 = 3600;
+
+/// Tokens granted by a successful exchange or refresh.
+struct Granted {
+    access_token: String,
+    refresh_token: Option<String>,
+    scope: String,
+    context: LaunchContext,
+}
+
+/// `POST /auth/token`.
+pub(super) async fn token(State(ehr): State<Ehr>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let is_form = content_type.as_deref().is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    let form_problem = format!(
+        "Content-Type {} is not application/x-www-form-urlencoded (RFC 6749 §4.1.3)",
+        content_type
+            .as_deref()
+            .map_or("(none)".to_owned(), |ct| format!("{ct:?}"))
+    );
+    if !is_form {
+        ehr.with(|s| s.violation(format!("token: {form_problem}")));
+    }
+    if let Some((status, body)) = ehr.faults().token_error {
+        return canned(status, body);
+    }
+    if !is_form {
+        return OAuthError::bad_request("invalid_request", form_problem).into_response();
+    }
+    match grant(&ehr, &headers, &body) {
+        Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE)),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The `token_error` fault's answer, verbatim.
+fn canned(status: u16, body: String) -> Response {
+    match StatusCode::from_u16(status) {
+        Ok(status) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(_) => {
+            tracing::warn!(status, "token_error fault has an invalid HTTP status");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "token_error fault has an invalid status",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Authenticates the client, then dispatches on `grant_type`.
+fn grant(ehr: &Ehr, headers: &HeaderMap, body: &[u8]) -> Result<Granted, OAuthError> {
+    let params = Params::parse(body);
+    if let Some(name) = params.duplicates.first() {
+        return Err(client_bug(
+            ehr,
+            "invalid_request",
+            format!("parameter {name} sent more than once (RFC 6749 §3.2)"),
+        ));
+    }
+    let client = client_auth::authenticate(ehr, headers, &params)?;
+    match params.get("grant_type") {
+        Some("authorization_code") => exchange_code(ehr, &client, &params),
+        Some("refresh_token") => refresh(ehr, &client, &params),
+        Some(other) => Err(OAuthError::bad_request(
+            "unsupported_grant_type",
+            format!("grant_type {other:?} is not supported"),
+        )),
+        None => Err(client_bug(ehr, "invalid_request", "grant_type is missing")),
+    }
+}
+
+/// Records a client bug and turns it into a 400 with this error code.
+fn client_bug(ehr: &Ehr, error: &'static str, why: impl Into<String>) -> OAuthError {
+    let why = why.into();
+    ehr.with(|s| s.violation(format!("token: {why}")));
+    OAuthError::bad_request(error, why)
+}
+
+/// `grant_type=authorization_code`.
+fn exchange_code(
+    ehr: &Ehr,
+    client: &PracticeClient,
+    params: &Params,
+) -> Result<Granted, OAuthError> {
+    let Some(code) = params.get("code") else {
+        return Err(client_bug(ehr, "invalid_request", "code is missing"));
+    };
+    ehr.with(|s| redeem(s, client, code, params))
+}
+
+/// Checks the code against what authorize remembered and, if all holds, spends it.
+fn redeem(
+    s: &mut EhrState,
+    client: &PracticeClient,
+    code: &str,
+    params: &Params,
+) -> Result<Granted, OAuthError> {
+    let invalid_grant = |why: &str| OAuthError::bad_request("invalid_grant", why);
+    let Some(issued) = s.codes.get(code).cloned() else {
+        return Err(invalid_grant("unknown authorization code"));
+    };
+    if issued.used {
+        // RFC 6749 §4.1.2: deny, and revoke the tokens the code already gave.
+        if let Some(refresh_token) = &issued.refresh_token {
+            s.refresh_tokens.remove(refresh_token);
+        }
+        s.violation("token: authorization code used more than once (RFC 6749 §4.1.2)");
+        return Err(invalid_grant("code already used"));
+    }
+    if Instant::now() >= issued.expires_at {
+        return Err(invalid_grant("code expired"));
+    }
+    if issued.client_id != client.client_id {
+        return Err(invalid_grant("code was issued to another client"));
+    }
+    match params.get("redirect_uri") {
+        Some(sent) if sent == issued.redirect_uri => {}
+        sent => {
+            s.violation(if sent.is_some() {
+                "token: redirect_uri differs from the one sent to authorize"
+            } else {
+                "token: redirect_uri is missing but was sent to authorize"
+            });
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+    }
+    if let Err(why) = verify_pkce(params.get("code_verifier"), &issued.code_challenge) {
+        s.violation(format!("token: PKCE verification failed: {why}"));
+        return Err(invalid_grant("PKCE verification failed"));
+    }
+    let refresh_token = wants_refresh(&issued.scope).then(wire::random_token);
+    if let Some(refresh_token) = &refresh_token {
+        let grant = RefreshGrant {
+            client_id: issued.client_id.clone(),
+            scope: issued.scope.clone(),
+            context: issued.context.clone(),
+        };
+        s.refresh_tokens.insert(refresh_token.clone(), grant);
+    }
+    if let Some(entry) = s.codes.get_mut(code) {
+        entry.used = true;
+        entry.refresh_token.clone_from(&refresh_token);
+    }
+    s.exchanged_codes += 1;
+    Ok(Granted {
+        access_token: wire::random_token(),
+        refresh_token,
+        scope: issued.scope,
+        context: issued.context,
+    })
+}
+
+/// RFC 7636 §4.6: BASE64URL-NOPAD(SHA256(code_verifier)) must equal the code_challenge.
+fn verify_pkce(verifier: Option<&str>, challenge: &str) -> Result<(), &'static str> {
+    let Some(verifier) = verifier else {
+        return Err("code_verifier is missing");
+    };
+    if !wire::is_code_verifier(verifier) {
+        return Err("code_verifier is not 43-128 unreserved characters");
+    }
+    if wire::s256(verifier) != challenge {
+        return Err("S256(code_verifier) does not match the code_challenge");
+    }
+    Ok(())
+}
+
+/// A refresh token is issued only when offline or online access was asked for.
+fn wants_refresh(scope: &str) -> bool {
+    wire::has_scope(scope, "offline_access") || wire::has_scope(scope, "online_access")
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6): same client, scope at most the original one.
+fn refresh(ehr: &Ehr, client: &PracticeClient, params: &Params) -> Result<Granted, OAuthError> {
+    let Some(refresh_token) = params.get("refresh_token") else {
+        return Err(client_bug(
+            ehr,
+            "invalid_request",
+            "refresh_token is missing",
+        ));
+    };
+    let Some(grant) = ehr.with(|s| s.refresh_tokens.get(refresh_token).cloned()) else {
+        return Err(OAuthError::bad_request(
+            "invalid_grant",
+            "unknown or revoked refresh token",
+        ));
+    };
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::bad_request(
+            "invalid_grant",
+            "refresh token was issued to another client",
+        ));
+    }
+    let scope = match params.get("scope") {
+        None => grant.scope.clone(),
+        Some(asked)
+            if asked
+                .split_ascii_whitespace()
+                .all(|w| wire::has_scope(&grant.scope, w)) =>
+        {
+            asked.to_owned()
+        }
+        Some(_) => {
+            return Err(OAuthError::bad_request(
+                "invalid_scope",
+                "the requested scope exceeds the one originally granted",
+            ));
+        }
+    };
+    Ok(Granted {
+        access_token: wire::random_token(),
+        refresh_token: Some(refresh_token.to_owned()),
+        scope,
+        context: grant.context,
+    })
+}
+
+/// 200 with the token answer and SMART context (SMART App Launch 2.2 §2.0.8), never cached.
+fn token_response(granted: Granted, smart_style_url: String) -> Response {
+    let mut body = Map::new();
+    body.insert("access_token".into(), granted.access_token.into());
+    body.insert("token_type".into(), "Bearer".into());
+    body.insert("expires_in".into(), ACCESS_TOKEN_SECONDS.into());
+    body.insert("scope".into(), granted.scope.into());
+    if let Some(patient) = granted.context.patient {
+        body.insert("patient".into(), patient.into());
+    }
+    if let Some(encounter) = granted.context.encounter {
+        body.insert("encounter".into(), encounter.into());
+    }
+    body.insert("need_patient_banner".into(), true.into());
+    body.insert("smart_style_url".into(), smart_style_url.into());
+    if let Some(refresh_token) = granted.refresh_token {
+        body.insert("refresh_token".into(), refresh_token.into());
+    }
+    (
+        StatusCode::OK,
+        wire::no_store_headers(),
+        Json(Value::Object(body)),
+    )
+        .into_response()
+}

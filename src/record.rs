@@ -1,0 +1,118 @@
+//! What the server remembers about one browser's launches: the pending flows (secrets that never
+//! leave the server) and the launch records that the result pages show.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::{AuthMethod, Registration};
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::transcript::Exchange;
+use crate::smart::{LaunchKind, Step};
+
+/// How a launch ended (so far).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pending,
+    Success,
+    Error,
+}
+
+/// The app a launch is for: a configured registration, or one typed into the ad-hoc form
+/// (kept only in the server-side session).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum AppRef {
+    Registered(String),
+    AdHoc(Registration),
+}
+
+/// The registration as shown on pages: never the secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSummary {
+    pub id: String,
+    pub name: String,
+    pub iss: String,
+    pub client_id: String,
+    pub auth: AuthMethod,
+    pub adhoc: bool,
+}
+
+impl AppSummary {
+    pub fn of(r: &Registration, adhoc: bool) -> Self {
+        AppSummary {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            iss: r.iss.clone(),
+            client_id: r.client_id.clone(),
+            auth: r.auth,
+            adhoc,
+        }
+    }
+}
+
+/// A launch waiting for its callback. Holds the PKCE verifier: never rendered.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingFlow {
+    pub launch_id: String,
+    /// SHA-256 of the state: the session never needs the state itself back.
+    pub state_hash: String,
+    pub verifier: String,
+    pub app: AppRef,
+    pub token_endpoint: String,
+    /// The issuer discovery named, for the RFC 9207 `iss` check.
+    pub issuer: Option<String>,
+    pub created_at: i64,
+}
+
+/// Endpoints used by a launch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub source: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+}
+
+/// One launch as the result pages show it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LaunchRecord {
+    pub id: String,
+    pub kind: LaunchKind,
+    pub app: AppSummary,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub outcome: Outcome,
+    /// The step reached, or the one that failed.
+    pub step: Step,
+    pub requested_scope: String,
+    pub redirect_uri: String,
+    pub endpoints: Option<Endpoints>,
+    /// Where the browser was sent (state and challenge only; no secrets).
+    pub authorize_url: Option<String>,
+    pub diagnoses: Vec<Diagnosis>,
+    /// The token response as received. Holds tokens: rendered masked unless revealed.
+    pub token_response: Option<Map<String, Value>>,
+    pub transcript: Vec<Exchange>,
+}
+
+impl LaunchRecord {
+    pub fn fail(&mut self, step: Step, diagnoses: impl IntoIterator<Item = Diagnosis>, now: i64) {
+        self.step = step;
+        self.outcome = Outcome::Error;
+        self.finished_at = Some(now);
+        self.diagnoses.extend(diagnoses);
+    }
+}
+
+/// The session key for a state value.
+pub fn state_hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,307 @@
+//! Discovery: `{iss}/.well-known/smart-configuration`, falling back to the CapabilityStatement's
+//! `oauth-uris` extension at `{iss}/metadata`. Successful results are cached per issuer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::http::{NetError, Outbound, Recorder, Response};
+use crate::diagnosis::{Diagnosis, classify, excerpt};
+
+const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
+
+/// Where the endpoints came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    WellKnown,
+    CapabilityStatement,
+}
+
+/// The endpoints and capabilities of one issuer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    pub iss: String,
+    /// The `issuer` the document names, if any (checked against RFC 9207 `iss`).
+    pub issuer: Option<String>,
+    pub source: Source,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub scopes_supported: Option<Vec<String>>,
+    pub capabilities: Vec<String>,
+    /// Conformance findings about the document itself (`discovery.*` warnings).
+    pub warnings: Vec<Diagnosis>,
+}
+
+/// Successful discoveries, per issuer, for a configured time.
+pub struct Cache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<Discovered>)>>,
+}
+
+impl Cache {
+    pub fn new(ttl: Duration) -> Self {
+        Cache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, iss: &str) -> Option<Arc<Discovered>> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(iss) {
+            Some((at, d)) if at.elapsed() < self.ttl => Some(d.clone()),
+            Some(_) => {
+                map.remove(iss);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, d: Arc<Discovered>) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < self.ttl);
+        map.insert(d.iss.clone(), (Instant::now(), d));
+    }
+}
+
+/// What one discovery request produced, for the diagnosis.
+#[derive(Debug)]
+pub enum Attempt {
+    Net(NetError),
+    Answer {
+        status: u16,
+        content_type: String,
+        location: Option<String>,
+        body: String,
+    },
+}
+
+impl Attempt {
+    fn from(result: Result<Response, NetError>) -> (Self, Option<Value>) {
+        match result {
+            Err(e) => (Attempt::Net(e), None),
+            Ok(resp) => {
+                let header = |name| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let body = String::from_utf8_lossy(resp.body()).into_owned();
+                let json = if resp.status().is_success() {
+                    serde_json::from_str::<Value>(&body)
+                        .ok()
+                        .filter(Value::is_object)
+                } else {
+                    None
+                };
+                let attempt = Attempt::Answer {
+                    status: resp.status().as_u16(),
+                    content_type: header(http::header::CONTENT_TYPE).unwrap_or_default(),
+                    location: header(http::header::LOCATION),
+                    body: excerpt(&body, 300),
+                };
+                (attempt, json)
+            }
+        }
+    }
+}
+
+/// The discovery document for `iss` (no trailing slash), from the cache or the server.
+pub async fn discover(
+    http: &Outbound,
+    cache: &Cache,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, Diagnosis> {
+    if let Some(d) = cache.get(iss) {
+        return Ok(d);
+    }
+    let well_known_url = format!("{iss}/.well-known/smart-configuration");
+    let (well_known, json) = Attempt::from(
+        http.get(&well_known_url, "application/json", "discovery", rec)
+            .await,
+    );
+    if let Attempt::Net(e) = &well_known {
+        // The fallback is on the same host: it would fail the same way, after the same wait.
+        return Err(classify::net(e, &well_known_url));
+    }
+    let mut missing_in_well_known = Vec::new();
+    if let Some(doc) = &json {
+        match from_well_known(iss, doc) {
+            Ok(d) => {
+                let d = Arc::new(d);
+                cache.put(d.clone());
+                return Ok(d);
+            }
+            Err(missing) => missing_in_well_known = missing,
+        }
+    }
+    let metadata_url = format!("{iss}/metadata");
+    let (metadata, cap_json) = Attempt::from(
+        http.get(
+            &metadata_url,
+            "application/fhir+json, application/json",
+            "discovery",
+            rec,
+        )
+        .await,
+    );
+    if let Some(d) = cap_json
+        .as_ref()
+        .and_then(|c| from_capability_statement(iss, c))
+    {
+        let d = Arc::new(d);
+        cache.put(d.clone());
+        return Ok(d);
+    }
+    Err(classify::discovery_failed(
+        (&well_known_url, &well_known),
+        (&metadata_url, &metadata),
+        &missing_in_well_known,
+    ))
+}
+
+fn strings(doc: &Value, key: &str) -> Option<Vec<String>> {
+    doc.get(key)?.as_array().map(|a| {
+        a.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    })
+}
+
+/// Resolves a possibly relative endpoint against the issuer; notes when it had to.
+fn endpoint(iss: &str, raw: &str, resolved: &mut Vec<String>) -> Option<String> {
+    if let Ok(u) = url::Url::parse(raw) {
+        return matches!(u.scheme(), "http" | "https").then(|| u.to_string());
+    }
+    let base = url::Url::parse(&format!("{iss}/")).ok()?;
+    let joined = base.join(raw).ok()?;
+    resolved.push(format!("{raw} → {joined}"));
+    Some(joined.to_string())
+}
+
+fn from_well_known(iss: &str, doc: &Value) -> Result<Discovered, Vec<String>> {
+    let mut resolved = Vec::new();
+    let mut get = |key: &str| {
+        doc.get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| endpoint(iss, s, &mut resolved))
+    };
+    let authorize = get("authorization_endpoint");
+    let token = get("token_endpoint");
+    let (Some(authorization_endpoint), Some(token_endpoint)) = (authorize.clone(), token.clone())
+    else {
+        let mut missing = Vec::new();
+        if authorize.is_none() {
+            missing.push("authorization_endpoint".to_string());
+        }
+        if token.is_none() {
+            missing.push("token_endpoint".to_string());
+        }
+        return Err(missing);
+    };
+    let mut d = Discovered {
+        iss: iss.to_string(),
+        issuer: doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        source: Source::WellKnown,
+        authorization_endpoint,
+        token_endpoint,
+        token_endpoint_auth_methods_supported: strings(
+            doc,
+            "token_endpoint_auth_methods_supported",
+        )
+        .unwrap_or_default(),
+        code_challenge_methods_supported: strings(doc, "code_challenge_methods_supported")
+            .unwrap_or_default(),
+        scopes_supported: strings(doc, "scopes_supported"),
+        capabilities: strings(doc, "capabilities").unwrap_or_default(),
+        warnings: Vec::new(),
+    };
+    let absent: Vec<&str> = [
+        "capabilities",
+        "grant_types_supported",
+        "code_challenge_methods_supported",
+    ]
+    .into_iter()
+    .filter(|k| doc.get(*k).is_none())
+    .collect();
+    d.warnings = classify::discovery_conformance(&d, &absent, &resolved);
+    Ok(d)
+}
+
+fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discovered> {
+    let uris = cap
+        .get("rest")?
+        .as_array()?
+        .iter()
+        .filter_map(|r| r.pointer("/security/extension")?.as_array())
+        .flatten()
+        .find(|e| e.get("url").and_then(Value::as_str) == Some(OAUTH_URIS))?;
+    let mut resolved = Vec::new();
+    let mut find = |name: &str| {
+        uris.get("extension")?
+            .as_array()?
+            .iter()
+            .find(|e| e.get("url").and_then(Value::as_str) == Some(name))?
+            .get("valueUri")
+            .and_then(Value::as_str)
+            .and_then(|s| endpoint(iss, s, &mut resolved))
+    };
+    let mut d = Discovered {
+        iss: iss.to_string(),
+        issuer: None,
+        source: Source::CapabilityStatement,
+        authorization_endpoint: find("authorize")?,
+        token_endpoint: find("token")?,
+        token_endpoint_auth_methods_supported: Vec::new(),
+        code_challenge_methods_supported: Vec::new(),
+        scopes_supported: None,
+        capabilities: Vec::new(),
+        warnings: Vec::new(),
+    };
+    d.warnings = vec![classify::legacy_metadata(&d)];
+    Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn relative_endpoints_are_resolved_against_the_issuer_and_noted() {
+        let doc = json!({"authorization_endpoint": "auth/authorize", "token_endpoint": "https://t/token",
+            "capabilities": [], "grant_types_supported": [], "code_challenge_methods_supported": ["S256"]});
+        let d = from_well_known("https://h/fhir", &doc).unwrap();
+        assert_eq!(d.authorization_endpoint, "https://h/fhir/auth/authorize");
+        assert!(d.warnings.iter().any(|w| w.id == "discovery.incomplete"));
+    }
+
+    #[test]
+    fn missing_endpoints_are_listed() {
+        let err =
+            from_well_known("https://h/fhir", &json!({"token_endpoint": "https://t"})).unwrap_err();
+        assert_eq!(err, vec!["authorization_endpoint".to_string()]);
+    }
+
+    #[test]
+    fn capability_statement_oauth_uris_are_read() {
+        let cap = json!({"resourceType": "CapabilityStatement", "rest": [{"security": {"extension": [{
+            "url": OAUTH_URIS, "extension": [
+                {"url": "authorize", "valueUri": "https://h/auth"}, {"url": "token", "valueUri": "https://h/token"}]}]}}]});
+        let d = from_capability_statement("https://h/fhir", &cap).unwrap();
+        assert_eq!(d.token_endpoint, "https://h/token");
+        assert_eq!(d.warnings[0].id, "discovery.legacy_metadata");
+    }
+}

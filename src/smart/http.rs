@@ -1,0 +1,184 @@
+//! The one outbound HTTP client: redirects never followed (SSRF, RFC 9700 §4.11), connect and
+//! total timeouts, a response size cap, TLS always verified. Every exchange is recorded,
+//! redacted, into the launch's [`Recorder`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::HttpSettings;
+use crate::diagnosis::transcript::{self, Exchange};
+
+/// Why no usable response came back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    #[error("name lookup failed: {0}")]
+    Dns(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    #[error("no complete answer within {0} s")]
+    Timeout(u64),
+    #[error("answer larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+/// The shared client and its limits.
+#[derive(Clone)]
+pub struct Outbound {
+    client: reqwest::Client,
+    settings: HttpSettings,
+}
+
+/// Collects the exchanges of one launch. Cheap to clone; shared with oauth2's HTTP closure.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Exchange>>>);
+
+impl Recorder {
+    fn push(&self, e: Exchange) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+    /// Everything recorded so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// A response read in full (up to the cap).
+pub type Response = http::Response<Vec<u8>>;
+
+impl Outbound {
+    pub fn new(settings: HttpSettings) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .user_agent(concat!("smart-launch-doctor/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Outbound { client, settings })
+    }
+
+    /// `GET url` with an `Accept` header.
+    pub async fn get(
+        &self,
+        url: &str,
+        accept: &str,
+        step: &str,
+        rec: &Recorder,
+    ) -> Result<Response, NetError> {
+        let req = http::Request::get(url)
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .map_err(|e| NetError::Other(e.to_string()))?;
+        self.send(req, step, rec).await
+    }
+
+    /// Sends `req`, reads the body up to the cap, records the exchange (redacted).
+    pub async fn send(
+        &self,
+        req: http::Request<Vec<u8>>,
+        step: &str,
+        rec: &Recorder,
+    ) -> Result<Response, NetError> {
+        let started = Instant::now();
+        let mut exchange = Exchange {
+            step: step.to_string(),
+            method: req.method().to_string(),
+            url: transcript::redact_url(&req.uri().to_string()),
+            request_headers: header_pairs(req.headers()),
+            request_body: (!req.body().is_empty())
+                .then(|| transcript::redact_body(&String::from_utf8_lossy(req.body()))),
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            duration_ms: 0,
+            error: None,
+        };
+        let result = self.send_inner(req).await;
+        exchange.duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(resp) => {
+                exchange.status = Some(resp.status().as_u16());
+                exchange.response_headers = header_pairs(resp.headers());
+                exchange.response_body = Some(transcript::redact_body(&String::from_utf8_lossy(
+                    resp.body(),
+                )));
+            }
+            Err(e) => exchange.error = Some(e.to_string()),
+        }
+        rec.push(exchange);
+        result
+    }
+
+    async fn send_inner(&self, req: http::Request<Vec<u8>>) -> Result<Response, NetError> {
+        let req = reqwest::Request::try_from(req).map_err(|e| NetError::Other(e.to_string()))?;
+        let mut resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| self.classify(&e))?;
+        let cap = self.settings.max_body_bytes;
+        if resp.content_length().is_some_and(|n| n as usize > cap) {
+            return Err(NetError::TooLarge(cap));
+        }
+        let mut builder = http::Response::builder().status(resp.status());
+        for (k, v) in resp.headers() {
+            builder = builder.header(k, v);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
+            if body.len() + chunk.len() > cap {
+                return Err(NetError::TooLarge(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        builder
+            .body(body)
+            .map_err(|e| NetError::Other(e.to_string()))
+    }
+
+    /// Names the failure from reqwest's error and its causes.
+    fn classify(&self, e: &reqwest::Error) -> NetError {
+        if e.is_timeout() {
+            return NetError::Timeout(self.settings.timeout.as_secs());
+        }
+        let mut chain = Vec::new();
+        let mut cur: Option<&dyn std::error::Error> = Some(e);
+        while let Some(err) = cur {
+            chain.push(err.to_string());
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::TimedOut {
+                    return NetError::Timeout(self.settings.timeout.as_secs());
+                }
+            }
+            cur = err.source();
+        }
+        let detail = chain.last().cloned().unwrap_or_default();
+        let all = chain.join(": ").to_ascii_lowercase();
+        if all.contains("dns error") || all.contains("failed to lookup") {
+            NetError::Dns(detail)
+        } else if all.contains("certificate")
+            || all.contains("tls")
+            || all.contains("handshake")
+            || all.contains("invalidcontenttype")
+            || all.contains("corrupt message")
+        {
+            NetError::Tls(detail)
+        } else if e.is_connect() {
+            NetError::Connect(detail)
+        } else {
+            NetError::Other(chain.join(": "))
+        }
+    }
+}
+
+fn header_pairs(h: &http::HeaderMap) -> Vec<(String, String)> {
+    h.iter()
+        .map(|(k, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            (k.to_string(), transcript::redact_header(k.as_str(), &v))
+        })
+        .collect()
+}

@@ -1,0 +1,391 @@
+//! Starting a launch: the EHR launch (`/launch?iss=…&launch=…`), the standalone launch of a
+//! registration, and the ad-hoc form. All three end in [`begin`]: discovery, then the redirect
+//! to the authorization endpoint.
+
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::BrowserSession;
+use super::{Problem, home, paths};
+use crate::config::{AuthMethod, Registration, Secret, normalize_iss};
+use crate::diagnosis::{Diagnosis, classify};
+use crate::record::{
+    AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow, now, state_hash,
+};
+use crate::smart::authorize::{self, AuthorizeParams};
+use crate::smart::discovery::{self, Source};
+use crate::smart::http::Recorder;
+use crate::smart::{LaunchKind, Step};
+use crate::state::AppState;
+
+/// Query parameters, keeping duplicates so they can be refused.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Params(
+            url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// All values of `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The single non-empty value of `name`; `Err` with the count when given twice.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, usize> {
+        match self.all(name).as_slice() {
+            [] => Ok(None),
+            [v] if v.trim().is_empty() => Ok(None),
+            [v] => Ok(Some(v)),
+            many => Err(many.len()),
+        }
+    }
+}
+
+fn bad_launch(d: Diagnosis) -> Problem {
+    Problem::diagnosed(StatusCode::BAD_REQUEST, d).link("Home", paths::HOME)
+}
+
+/// `GET /launch?iss=…&launch=…`: the EHR launch. An unregistered `iss` is never contacted.
+pub async fn ehr(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
+    let params = Params::parse(query.as_deref());
+    let iss = match params.one("iss") {
+        Ok(Some(iss)) => iss,
+        Ok(None) => {
+            return Err(bad_launch(Diagnosis::new(
+                "launch.missing_iss",
+                "The launch request carries no iss, so there is no FHIR server to launch against.",
+            )));
+        }
+        Err(n) => {
+            return Err(bad_launch(
+                Diagnosis::new("launch.invalid_iss", format!("iss was given {n} times."))
+                    .with("iss values", params.all("iss").join(" | ")),
+            ));
+        }
+    };
+    let normalized = normalize_iss(iss).map_err(|why| {
+        bad_launch(
+            Diagnosis::new(
+                "launch.invalid_iss",
+                format!("iss is not a usable FHIR base: {why}."),
+            )
+            .with("iss", iss),
+        )
+    })?;
+    let Some(reg) = state.config.registration_for_iss(&normalized).cloned() else {
+        return Err(bad_launch(not_registered(&state, &normalized)));
+    };
+    let launch = match params.one("launch") {
+        Ok(Some(l)) => l.to_string(),
+        Ok(None) | Err(_) => {
+            return Err(bad_launch(
+                Diagnosis::new(
+                    "launch.missing_launch",
+                    "The EHR opened the app with an iss but without exactly one launch parameter.",
+                )
+                .with("iss", &normalized)
+                .with("launch values", params.all("launch").len().to_string()),
+            ));
+        }
+    };
+    let mut warnings = Vec::new();
+    if normalized.starts_with("http://") {
+        warnings.push(
+            Diagnosis::new("launch.insecure_iss", "The FHIR base uses plain http.")
+                .with("iss", &normalized),
+        );
+    }
+    let app = AppRef::Registered(reg.id.clone());
+    begin(
+        &state,
+        session,
+        app,
+        &reg,
+        LaunchKind::Ehr,
+        Some(launch),
+        warnings,
+    )
+    .await
+}
+
+/// Names registrations on the same host, so "wrong tenant" and "sandbox vs production" show.
+fn not_registered(state: &AppState, iss: &str) -> Diagnosis {
+    let host = url::Url::parse(iss)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string));
+    let near: Vec<&str> = state
+        .config
+        .registrations
+        .iter()
+        .filter(|r| {
+            url::Url::parse(&r.iss)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                == host
+        })
+        .map(|r| r.iss.as_str())
+        .collect();
+    let mut d = Diagnosis::new(
+        "launch.iss_not_registered",
+        "No registration matches this FHIR server, so the launch stops here; nothing was sent to it.",
+    )
+    .with("iss", iss)
+    .with("Registered on the same host", near.join(", "));
+    if near.is_empty() {
+        let all: Vec<&str> = state
+            .config
+            .registrations
+            .iter()
+            .map(|r| r.iss.as_str())
+            .take(10)
+            .collect();
+        d = d.with("Registered FHIR bases", all.join(", "));
+    } else {
+        d = d.with_first_cause(
+            "Another path or tenant on a host that is registered: compare the two URLs",
+        );
+    }
+    d
+}
+
+/// `GET /standalone/{id}`: a standalone launch of a configured registration.
+pub async fn standalone(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
+    let Some(reg) = state.config.registration(&id).cloned() else {
+        return Err(Problem::plain(
+            StatusCode::NOT_FOUND,
+            "Unknown registration",
+            format!("No registration has the id {id:?}."),
+        )
+        .link("Home", paths::HOME));
+    };
+    let app = AppRef::Registered(reg.id.clone());
+    begin(
+        &state,
+        session,
+        app,
+        &reg,
+        LaunchKind::Standalone,
+        None,
+        Vec::new(),
+    )
+    .await
+}
+
+/// The ad-hoc form's fields. The secret is never echoed back.
+#[derive(Deserialize, Default)]
+pub struct AdHocForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub iss: String,
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub auth: String,
+    #[serde(default)]
+    pub client_secret: String,
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// `POST /standalone`: a standalone launch of an app typed into the form.
+pub async fn adhoc(
+    State(state): State<AppState>,
+    mut session: BrowserSession,
+    form: Result<Form<AdHocForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    if !state.config.adhoc_launch {
+        return Err(Problem::plain(
+            StatusCode::FORBIDDEN,
+            "Ad-hoc launches are off",
+            "This server only launches configured registrations (adhoc_launch = false).",
+        ));
+    }
+    let Form(form) = form
+        .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
+    if !session.csrf_ok(&form.csrf) {
+        return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
+    }
+    let reg = match validate_adhoc(&form) {
+        Ok(reg) => reg,
+        Err(errors) => {
+            return Ok(
+                home::render_with_errors(&state, &mut session, &form, errors)
+                    .await?
+                    .into_response(),
+            );
+        }
+    };
+    begin(
+        &state,
+        session,
+        AppRef::AdHoc(reg.clone()),
+        &reg,
+        LaunchKind::Standalone,
+        None,
+        Vec::new(),
+    )
+    .await
+}
+
+fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let iss = normalize_iss(&f.iss)
+        .map_err(|e| errors.push(("iss".to_string(), e)))
+        .unwrap_or_default();
+    let client_id = f.client_id.trim();
+    if client_id.is_empty() || client_id.len() > 512 {
+        errors.push((
+            "client_id".into(),
+            "is required (at most 512 characters)".into(),
+        ));
+    }
+    let auth = AuthMethod::parse(&f.auth).filter(|m| *m != AuthMethod::PrivateKeyJwt);
+    if auth.is_none() {
+        errors.push((
+            "auth".into(),
+            "choose none, client_secret_basic or client_secret_post".into(),
+        ));
+    }
+    let needs_secret = auth.is_some_and(AuthMethod::uses_secret);
+    if needs_secret && f.client_secret.is_empty() {
+        errors.push((
+            "client_secret".into(),
+            "this method needs the client secret".into(),
+        ));
+    }
+    let scope = f.scope.split_whitespace().collect::<Vec<_>>().join(" ");
+    if scope.is_empty() {
+        errors.push(("scope".into(), "is required".into()));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Registration {
+        id: "adhoc".into(),
+        name: format!("Ad-hoc: {client_id}"),
+        iss,
+        client_id: client_id.to_string(),
+        auth: auth.unwrap_or(AuthMethod::None),
+        client_secret: needs_secret.then(|| Secret::new(f.client_secret.clone())),
+        scope: scope.clone(),
+        standalone_scope: scope,
+    })
+}
+
+/// Discovery, then the redirect to the authorization endpoint. A discovery failure is recorded
+/// as a failed launch and shown on its result page.
+async fn begin(
+    state: &AppState,
+    mut session: BrowserSession,
+    app: AppRef,
+    reg: &Registration,
+    kind: LaunchKind,
+    launch: Option<String>,
+    warnings: Vec<Diagnosis>,
+) -> Result<Response, Problem> {
+    let started = now();
+    let scope = match kind {
+        LaunchKind::Ehr => reg.scope.clone(),
+        LaunchKind::Standalone => reg.standalone_scope.clone(),
+    };
+    let mut record = LaunchRecord {
+        id: oauth2::CsrfToken::new_random().secret().clone(),
+        kind,
+        app: AppSummary::of(reg, matches!(app, AppRef::AdHoc(_))),
+        started_at: started,
+        finished_at: None,
+        outcome: Outcome::Pending,
+        step: Step::Discovery,
+        requested_scope: scope.clone(),
+        redirect_uri: state.config.redirect_uri(),
+        endpoints: None,
+        authorize_url: None,
+        diagnoses: warnings,
+        token_response: None,
+        transcript: Vec::new(),
+    };
+    let rec = Recorder::default();
+    let discovered = discovery::discover(&state.http, &state.discovery, &reg.iss, &rec).await;
+    record.transcript = rec.exchanges();
+    let result_url = paths::launch_result(&record.id);
+    let d = match discovered {
+        Ok(d) => d,
+        Err(diag) => {
+            record.fail(Step::Discovery, [diag], now());
+            session.data.launches.push(record);
+            session.save().await?;
+            return Ok(Redirect::to(&result_url).into_response());
+        }
+    };
+    record.endpoints = Some(Endpoints {
+        source: match d.source {
+            Source::WellKnown => ".well-known/smart-configuration",
+            Source::CapabilityStatement => "CapabilityStatement (metadata)",
+        }
+        .to_string(),
+        authorization_endpoint: d.authorization_endpoint.clone(),
+        token_endpoint: d.token_endpoint.clone(),
+    });
+    record.diagnoses.extend(d.warnings.iter().cloned());
+    record.diagnoses.extend(classify::registration_vs_discovery(
+        &d, reg.auth, kind, &scope,
+    ));
+    let built = authorize::build(&AuthorizeParams {
+        authorization_endpoint: &d.authorization_endpoint,
+        client_id: &reg.client_id,
+        redirect_uri: &record.redirect_uri,
+        scope: &scope,
+        aud: &reg.iss,
+        launch: launch.as_deref(),
+    });
+    let req = match built {
+        Ok(req) => req,
+        Err(why) => {
+            let diag = Diagnosis::new(
+                "discovery.missing_fields",
+                format!("A discovered endpoint is unusable: {why}."),
+            );
+            record.fail(Step::Discovery, [diag], now());
+            session.data.launches.push(record);
+            session.save().await?;
+            return Ok(Redirect::to(&result_url).into_response());
+        }
+    };
+    record.step = Step::Authorize;
+    record.authorize_url = Some(req.url.clone());
+    session.data.flows.push(PendingFlow {
+        launch_id: record.id.clone(),
+        state_hash: state_hash(&req.state),
+        verifier: req.verifier,
+        app,
+        token_endpoint: d.token_endpoint.clone(),
+        issuer: d.issuer.clone(),
+        created_at: started,
+    });
+    tracing::info!(launch = %record.id, registration = %reg.id, kind = ?kind, "launch started");
+    session.data.launches.push(record);
+    session.save().await?;
+    Ok(Redirect::to(&req.url).into_response())
+}

@@ -1,0 +1,66 @@
+//! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
+
+mod assets;
+mod callback;
+mod home;
+mod launch;
+mod middleware;
+pub mod paths;
+mod problem;
+mod results;
+mod session;
+mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+
+use crate::config::CookieSameSite;
+use crate::state::AppState;
+
+pub use problem::Problem;
+
+/// Largest request body accepted (the ad-hoc form is the only one).
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// The whole application, ready to serve or to call in-process from tests.
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+    let idle = time::Duration::try_from(config.session_idle).unwrap_or(time::Duration::HOUR);
+    let sessions = SessionManagerLayer::new(MemoryStore::default())
+        .with_name(session::COOKIE)
+        .with_http_only(true)
+        // Strict would drop the cookie on the redirect back from the authorization server.
+        .with_same_site(match config.cookie_same_site {
+            CookieSameSite::Lax => SameSite::Lax,
+            CookieSameSite::None => SameSite::None,
+        })
+        .with_secure(config.public_url.scheme() == "https")
+        .with_expiry(Expiry::OnInactivity(idle));
+    let frameable = config.cookie_same_site == CookieSameSite::None;
+
+    let pages = Router::new()
+        .route(paths::HOME, get(home::show))
+        .route(paths::LAUNCH, get(launch::ehr))
+        .route(paths::STANDALONE, get(launch::standalone))
+        .route(paths::ADHOC, post(launch::adhoc))
+        .route(paths::CALLBACK, get(callback::callback))
+        .route(paths::LAUNCHES, get(results::list))
+        .route(paths::LAUNCH_RESULT, get(results::show))
+        .fallback(problem::not_found)
+        .layer(sessions);
+
+    Router::new()
+        .route(paths::HEALTHZ, get(|| async { "ok" }))
+        .route(paths::STYLESHEET, get(assets::stylesheet))
+        .route(paths::SCRIPT, get(assets::script))
+        .merge(pages)
+        .layer(axum::middleware::from_fn(problem::render))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            middleware::security_headers(frameable, req, next)
+        }))
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,22 @@
+//! Every route path, in one place.
+
+pub const HOME: &str = "/";
+pub const LAUNCH: &str = "/launch";
+pub const STANDALONE: &str = "/standalone/{id}";
+pub const ADHOC: &str = "/standalone";
+pub const CALLBACK: &str = "/callback";
+pub const LAUNCHES: &str = "/launches";
+pub const LAUNCH_RESULT: &str = "/launches/{id}";
+pub const HEALTHZ: &str = "/healthz";
+pub const STYLESHEET: &str = "/static/style.css";
+pub const SCRIPT: &str = "/static/app.js";
+
+/// `/launches/{id}`.
+pub fn launch_result(id: &str) -> String {
+    format!("/launches/{id}")
+}
+
+/// `/standalone/{id}`.
+pub fn standalone(id: &str) -> String {
+    format!("/standalone/{id}")
+}

@@ -1,0 +1,147 @@
+//! Errors become pages in one place. A handler returns a [`Problem`]; the [`render`] middleware
+//! turns it into an HTML page or, for `Accept: application/json`, into
+//! `{"error": {"status", "title", "message", "request_id", "diagnoses": [...]}}`.
+
+use askama::Template;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::middleware::RequestId;
+use super::views::ErrorPage;
+use crate::diagnosis::Diagnosis;
+
+/// A failure to show: status, a headline, what to do, and the diagnoses behind it.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+    pub diagnoses: Vec<Diagnosis>,
+    /// Links the user may want next, as (label, href).
+    pub links: Vec<(String, String)>,
+}
+
+impl Problem {
+    /// A problem named by one diagnosis; the title is the diagnosis title.
+    pub fn diagnosed(status: StatusCode, d: Diagnosis) -> Self {
+        Problem {
+            status,
+            title: d.title.clone(),
+            message: d.plain.clone(),
+            diagnoses: vec![d],
+            links: Vec::new(),
+        }
+    }
+
+    /// A problem that needs no catalogue id (a 404, a form error).
+    pub fn plain(status: StatusCode, title: &str, message: impl Into<String>) -> Self {
+        Problem {
+            status,
+            title: title.to_string(),
+            message: message.into(),
+            diagnoses: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    pub fn link(mut self, label: &str, href: impl Into<String>) -> Self {
+        self.links.push((label.to_string(), href.into()));
+        self
+    }
+
+    /// The session store failed: nothing was half-written, the user may retry.
+    pub fn session_store(e: &tower_sessions::session::Error) -> Self {
+        tracing::error!(error = %e, "session store failed");
+        Problem::diagnosed(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Diagnosis::new(
+                "session.store_unavailable",
+                "The session store did not answer; nothing was saved.",
+            ),
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut resp = self.status.into_response();
+        resp.extensions_mut().insert(self);
+        resp
+    }
+}
+
+/// Whether the client asked for JSON rather than a page.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// Renders any [`Problem`] a handler returned, in the format the client asked for.
+pub async fn render(req: Request, next: Next) -> Response {
+    let json = wants_json(req.headers());
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let resp = next.run(req).await;
+    let Some(problem) = resp.extensions().get::<Problem>().cloned() else {
+        return resp;
+    };
+    if problem.status.is_server_error() {
+        tracing::warn!(status = problem.status.as_u16(), title = %problem.title, "problem");
+    }
+    let (mut parts, _) = resp.into_parts();
+    let body = if json {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let value = serde_json::json!({"error": {
+            "status": problem.status.as_u16(),
+            "title": problem.title,
+            "message": problem.message,
+            "request_id": request_id,
+            "diagnoses": problem.diagnoses,
+        }});
+        axum::body::Body::from(value.to_string())
+    } else {
+        let page = ErrorPage {
+            title: &problem.title,
+            message: &problem.message,
+            status: problem.status.as_u16(),
+            request_id: &request_id,
+            diagnoses: &problem.diagnoses,
+            links: &problem.links,
+        };
+        match page.render() {
+            Ok(html) => Html(html).into_response().into_body(),
+            Err(e) => {
+                tracing::error!(error = %e, "error page failed to render");
+                axum::body::Body::from(problem.title.clone())
+            }
+        }
+    };
+    if !json {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    Response::from_parts(parts, body)
+}
+
+/// Unknown routes.
+pub async fn not_found() -> Problem {
+    Problem::plain(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no page at this address.",
+    )
+    .link("Home", super::paths::HOME)
+}

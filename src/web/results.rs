@@ -1,0 +1,214 @@
+//! `GET /launches` and `GET /launches/{id}`: this browser's launches and one result, as a page
+//! or, for `Accept: application/json`, as the same facts in JSON. Another browser gets 404.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Json, Response};
+use serde_json::{Value, json};
+
+use super::launch::Params;
+use super::problem::wants_json;
+use super::session::BrowserSession;
+use super::views::{self, LaunchRow, LaunchesPage, ResultPage};
+use super::{Problem, paths};
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::transcript::redact_json;
+use crate::record::{LaunchRecord, Outcome, now};
+use crate::smart::LaunchKind;
+
+/// A launch with no callback after this long is flagged `authorize.never_returned`.
+const NEVER_RETURNED_AFTER_SECS: i64 = 5 * 60;
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pending => "pending",
+        Outcome::Success => "success",
+        Outcome::Error => "error",
+    }
+}
+
+fn kind_str(k: LaunchKind) -> &'static str {
+    match k {
+        LaunchKind::Ehr => "EHR launch",
+        LaunchKind::Standalone => "standalone launch",
+    }
+}
+
+/// The stored diagnoses plus those that depend on the time of viewing.
+fn diagnoses_now(r: &LaunchRecord) -> Vec<Diagnosis> {
+    let mut out = r.diagnoses.clone();
+    if r.outcome == Outcome::Pending && now() - r.started_at > NEVER_RETURNED_AFTER_SECS {
+        out.push(
+            Diagnosis::new(
+                "authorize.never_returned",
+                "The browser went to the authorization server and never came back to the callback.",
+            )
+            .with("redirect_uri sent", &r.redirect_uri)
+            .with("client_id sent", &r.app.client_id)
+            .with("Started", views::format_time(r.started_at)),
+        );
+    }
+    out
+}
+
+fn render<T: Template>(page: &T) -> Result<Response, Problem> {
+    page.render().map(|h| Html(h).into_response()).map_err(|e| {
+        tracing::error!(error = %e, "page failed to render");
+        Problem::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Page failed",
+            "The page could not be rendered.",
+        )
+    })
+}
+
+pub async fn list(headers: HeaderMap, session: BrowserSession) -> Result<Response, Problem> {
+    let launches: Vec<&LaunchRecord> = session.data.launches.iter().rev().collect();
+    if wants_json(&headers) {
+        let items: Vec<Value> = launches
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "outcome": r.outcome, "step": r.step, "kind": r.kind, "registration": r.app,
+                       "started_at": r.started_at, "diagnoses": diagnoses_now(r).iter().map(|d| &d.id).collect::<Vec<_>>()})
+            })
+            .collect();
+        return Ok(Json(json!({ "launches": items })).into_response());
+    }
+    let rows = launches
+        .iter()
+        .map(|r| LaunchRow {
+            href: paths::launch_result(&r.id),
+            name: r.app.name.clone(),
+            kind: kind_str(r.kind),
+            started: views::format_time(r.started_at),
+            outcome: outcome_str(r.outcome),
+            step: r.step.as_str(),
+            ids: diagnoses_now(r)
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    render(&LaunchesPage { rows })
+}
+
+pub async fn show(
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
+    let Some(r) = session.launch(&id) else {
+        return Err(Problem::plain(StatusCode::NOT_FOUND, "No such launch", "This browser has no launch with this id. Results are visible only to the browser that made the launch.")
+            .link("Your launches", paths::LAUNCHES));
+    };
+    let reveal = Params::parse(query.as_deref())
+        .all("reveal")
+        .contains(&"tokens");
+    let diagnoses = diagnoses_now(r);
+    if wants_json(&headers) {
+        return Ok(Json(result_json(r, &diagnoses, reveal)).into_response());
+    }
+    let granted = r
+        .token_response
+        .as_ref()
+        .and_then(|t| t.get("scope"))
+        .and_then(Value::as_str);
+    let expires = r
+        .token_response
+        .as_ref()
+        .and_then(|t| t.get("expires_in"))
+        .and_then(Value::as_i64)
+        .map(|s| {
+            let at = r.finished_at.unwrap_or(r.started_at) + s;
+            (at, views::format_time(at))
+        });
+    let page = ResultPage {
+        r,
+        headline: headline(r, &diagnoses),
+        outcome: outcome_str(r.outcome),
+        kind: kind_str(r.kind),
+        started: views::format_time(r.started_at),
+        steps: views::steps(r),
+        errors: diagnoses.iter().filter(|d| d.is_error()).collect(),
+        warnings: diagnoses.iter().filter(|d| !d.is_error()).collect(),
+        fields: r
+            .token_response
+            .as_ref()
+            .map(|t| views::token_fields(t, reveal))
+            .unwrap_or_default(),
+        scopes: if r.token_response.is_some() {
+            views::scope_rows(&r.requested_scope, granted)
+        } else {
+            Vec::new()
+        },
+        expires,
+        reveal,
+        has_tokens: r.token_response.is_some(),
+        transcript: &r.transcript,
+        self_href: paths::launch_result(&r.id),
+    };
+    render(&page)
+}
+
+/// The plain sentence a clinician reads first.
+fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
+    match r.outcome {
+        Outcome::Success => {
+            let patient = r
+                .token_response
+                .as_ref()
+                .and_then(|t| t.get("patient"))
+                .and_then(Value::as_str);
+            match patient {
+                Some(p) => format!("Signed in to {}. Patient in context: {p}.", r.app.name),
+                None => format!("Signed in to {}.", r.app.name),
+            }
+        }
+        Outcome::Error => diagnoses
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| d.plain.clone())
+            .unwrap_or_else(|| "The launch failed.".into()),
+        Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
+    }
+}
+
+/// The JSON twin of the result page.
+fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> Value {
+    let token_response = r.token_response.as_ref().map(|t| {
+        let mut v = Value::Object(t.clone());
+        if !reveal {
+            redact_json(&mut v);
+        }
+        v
+    });
+    let granted = r
+        .token_response
+        .as_ref()
+        .and_then(|t| t.get("scope"))
+        .and_then(Value::as_str);
+    let rows = views::scope_rows(&r.requested_scope, granted);
+    json!({
+        "id": r.id,
+        "outcome": r.outcome,
+        "step": r.step,
+        "kind": r.kind,
+        "registration": r.app,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "requested_scope": r.requested_scope,
+        "redirect_uri": r.redirect_uri,
+        "endpoints": r.endpoints,
+        "diagnoses": diagnoses,
+        "token_response": token_response,
+        "tokens_revealed": reveal && token_response.is_some(),
+        "scopes": {
+            "requested": rows.iter().filter(|s| s.requested).map(|s| &s.scope).collect::<Vec<_>>(),
+            "granted": if r.token_response.is_some() { rows.iter().filter(|s| s.granted).map(|s| &s.scope).collect::<Vec<_>>() } else { Vec::new() },
+        },
+        "transcript": r.transcript,
+    })
+}

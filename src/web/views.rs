@@ -1,0 +1,223 @@
+//! Page templates and the small view models they read. Askama escapes everything; nothing from
+//! upstream is ever marked safe.
+
+use askama::Template;
+use serde_json::Value;
+
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::transcript::{Exchange, marker};
+use crate::record::{LaunchRecord, Outcome};
+use crate::smart::Step;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub status: u16,
+    pub request_id: &'a str,
+    pub diagnoses: &'a [Diagnosis],
+    pub links: &'a [(String, String)],
+}
+
+/// One registration on the home page.
+pub struct RegistrationRow {
+    pub id: String,
+    pub name: String,
+    pub iss: String,
+    pub client_id: String,
+    pub auth: &'static str,
+    pub scope: String,
+    pub standalone_scope: String,
+    pub launch_href: String,
+}
+
+/// What the ad-hoc form shows again after an error (never the secret).
+#[derive(Default)]
+pub struct AdHocValues {
+    pub iss: String,
+    pub client_id: String,
+    pub auth: String,
+    pub scope: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub registrations: Vec<RegistrationRow>,
+    pub csrf: String,
+    pub adhoc_enabled: bool,
+    pub form: AdHocValues,
+    pub errors: Vec<(String, String)>,
+    pub redirect_uri: String,
+    pub ehr_launch_url: String,
+}
+
+impl HomePage {
+    pub fn error_for(&self, field: &str) -> String {
+        self.errors
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// One row of `/launches`.
+pub struct LaunchRow {
+    pub href: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub started: String,
+    pub outcome: &'static str,
+    pub step: &'static str,
+    pub ids: String,
+}
+
+#[derive(Template)]
+#[template(path = "launches.html")]
+pub struct LaunchesPage {
+    pub rows: Vec<LaunchRow>,
+}
+
+/// A step of the timeline and how far the launch got.
+pub struct StepView {
+    pub name: &'static str,
+    /// `done`, `failed`, `current` or `not-reached`.
+    pub status: &'static str,
+}
+
+/// One field of the token response, explained.
+pub struct TokenField {
+    pub name: String,
+    pub value: String,
+    pub explanation: &'static str,
+    pub masked: bool,
+    pub known: bool,
+}
+
+/// One scope, requested and/or granted.
+pub struct ScopeRow {
+    pub scope: String,
+    pub requested: bool,
+    pub granted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "result.html")]
+pub struct ResultPage<'a> {
+    pub r: &'a LaunchRecord,
+    pub headline: String,
+    pub outcome: &'static str,
+    pub kind: &'static str,
+    pub started: String,
+    pub steps: Vec<StepView>,
+    pub errors: Vec<&'a Diagnosis>,
+    pub warnings: Vec<&'a Diagnosis>,
+    pub fields: Vec<TokenField>,
+    pub scopes: Vec<ScopeRow>,
+    /// Unix time the access token expires, and the same in words.
+    pub expires: Option<(i64, String)>,
+    pub reveal: bool,
+    pub has_tokens: bool,
+    pub transcript: &'a [Exchange],
+    pub self_href: String,
+}
+
+const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];
+
+/// What each token-response field means (SMART App Launch 2.2, RFC 6749 §5.1, OpenID Connect).
+pub fn explain(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "access_token" => "The credential the app sends to the FHIR API, as Authorization: Bearer.",
+        "token_type" => "How to use the access token; SMART requires Bearer.",
+        "expires_in" => "Lifetime of the access token, in seconds from issue.",
+        "scope" => "The scopes actually granted; compare with what was requested below.",
+        "refresh_token" => "Lets the app get a new access token without the user.",
+        "id_token" => "OpenID Connect identity token: who signed in (a signed JWT).",
+        "patient" => "The patient in context: a FHIR Patient id.",
+        "encounter" => "The encounter in context: a FHIR Encounter id.",
+        "fhirContext" => "Further FHIR resources in context (SMART 2).",
+        "need_patient_banner" => {
+            "Whether the app must show a patient banner (false when the EHR already shows one)."
+        }
+        "smart_style_url" => "Style hints for looking like the EHR.",
+        "intent" => "What the EHR asks the app to do on this launch.",
+        "tenant" => "Tenant identifier returned by some EHRs.",
+        _ => return None,
+    })
+}
+
+/// The token response as rows; tokens masked unless `reveal`.
+pub fn token_fields(resp: &serde_json::Map<String, Value>, reveal: bool) -> Vec<TokenField> {
+    resp.iter()
+        .map(|(name, value)| {
+            let masked = SECRET_FIELDS.contains(&name.as_str()) && !reveal;
+            let text = match value {
+                Value::String(s) if masked => marker(s),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            TokenField {
+                name: name.clone(),
+                value: text,
+                explanation: explain(name)
+                    .unwrap_or("Not defined by SMART or OAuth: a vendor extension."),
+                masked,
+                known: explain(name).is_some(),
+            }
+        })
+        .collect()
+}
+
+/// Requested and granted scopes side by side, requested order first.
+pub fn scope_rows(requested: &str, granted: Option<&str>) -> Vec<ScopeRow> {
+    let req: Vec<&str> = requested.split_whitespace().collect();
+    let got: Vec<&str> = granted
+        .map(|g| g.split_whitespace().collect())
+        .unwrap_or_else(|| req.clone());
+    let mut rows: Vec<ScopeRow> = req
+        .iter()
+        .map(|s| ScopeRow {
+            scope: s.to_string(),
+            requested: true,
+            granted: got.contains(s),
+        })
+        .collect();
+    rows.extend(got.iter().filter(|s| !req.contains(s)).map(|s| ScopeRow {
+        scope: s.to_string(),
+        requested: false,
+        granted: true,
+    }));
+    rows
+}
+
+/// The timeline: steps before the current one are done.
+pub fn steps(r: &LaunchRecord) -> Vec<StepView> {
+    let at = Step::ALL.iter().position(|s| *s == r.step).unwrap_or(0);
+    Step::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepView {
+            name: s.as_str(),
+            status: match (i.cmp(&at), r.outcome) {
+                (std::cmp::Ordering::Less, _) => "done",
+                (std::cmp::Ordering::Equal, Outcome::Error) => "failed",
+                (std::cmp::Ordering::Equal, Outcome::Success) => "done",
+                (std::cmp::Ordering::Equal, Outcome::Pending) => "current",
+                (std::cmp::Ordering::Greater, _) => "not-reached",
+            },
+        })
+        .collect()
+}
+
+/// `2026-11-28 17:02:11 UTC`.
+pub fn format_time(unix: i64) -> String {
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| unix.to_string())
+}

@@ -1,0 +1,15 @@
+// Progressive enhancement only: every page works without this script.
+// Shows a live countdown next to the access token's expiry time.
+(function () {
+  "use strict";
+  function tick(el) {
+    var at = parseInt(el.getAttribute("data-countdown"), 10);
+    if (!at) return;
+    var left = at - Math.floor(Date.now() / 1000);
+    if (left <= 0) { el.textContent = " (expired)"; return; }
+    var m = Math.floor(left / 60), s = left % 60;
+    el.textContent = " (in " + m + " min " + (s < 10 ? "0" : "") + s + " s)";
+  }
+  function all() { document.querySelectorAll("[data-countdown]").forEach(tick); }
+  document.addEventListener("DOMContentLoaded", function () { all(); setInterval(all, 1000); });
+})();
