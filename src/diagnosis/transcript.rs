@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn basic_header_keeps_its_scheme_only() {
         let out = redact_header("Authorization", "Basic Y2xpZW50OnNlY3JldA==");
-        assert!(out.starts_with("Basic [redacted: 24 chars"));
+        assert!(out.starts_with("Basic [redacted: 20 chars"));
         assert!(!out.contains("Y2xp"));
     }
 

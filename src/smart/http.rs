@@ -148,10 +148,10 @@ impl Outbound {
         let mut cur: Option<&dyn std::error::Error> = Some(e);
         while let Some(err) = cur {
             chain.push(err.to_string());
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::TimedOut {
-                    return NetError::Timeout(self.settings.timeout.as_secs());
-                }
+            if let Some(io) = err.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::TimedOut
+            {
+                return NetError::Timeout(self.settings.timeout.as_secs());
             }
             cur = err.source();
         }

@@ -131,17 +131,17 @@ async fn complete(
 ) {
     record.step = Step::Callback;
     let first = |n: &str| params.all(n).first().map(|s| s.to_string());
-    if let (Some(got), Some(expected)) = (first("iss"), flow.issuer.as_deref()) {
-        if got != expected {
-            let d = Diagnosis::new(
-                "callback.issuer_mismatch",
-                "The authorization response names another issuer than discovery did (RFC 9207).",
-            )
-            .with("iss received", got)
-            .with("issuer expected", expected);
-            record.fail(Step::Callback, [d], now());
-            return;
-        }
+    if let (Some(got), Some(expected)) = (first("iss"), flow.issuer.as_deref())
+        && got != expected
+    {
+        let d = Diagnosis::new(
+            "callback.issuer_mismatch",
+            "The authorization response names another issuer than discovery did (RFC 9207).",
+        )
+        .with("iss received", got)
+        .with("issuer expected", expected);
+        record.fail(Step::Callback, [d], now());
+        return;
     }
     if let Some(error) = first("error") {
         let d = classify::authorize_error(

@@ -202,6 +202,7 @@ fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> Value
         "requested_scope": r.requested_scope,
         "redirect_uri": r.redirect_uri,
         "endpoints": r.endpoints,
+        "authorize_url": r.authorize_url,
         "diagnoses": diagnoses,
         "token_response": token_response,
         "tokens_revealed": reveal && token_response.is_some(),

@@ -1,1 +1,10 @@
+//! The one integration-test binary: the app on 127.0.0.1:0 against the strict fake EHR.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+mod binary;
+mod callback;
+mod launch;
+mod results;
+mod token;

@@ -1,0 +1,268 @@
+//! Test harness: spawns the strict fake EHR and the app on loopback ports, and gives the test a
+//! browser-like client (cookie store, no automatic redirects) with helpers named after user
+//! actions.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::practice::{
+    self, ClientAuth, Faults, PracticeClient, PracticeOptions, RunningEhr,
+};
+use smart_launch_doctor::{AppState, app};
+
+/// A secret with every character RFC 6749 §2.3.1 form-encoding changes.
+pub const TRICKY_SECRET: &str = "s3:cr%t+ x";
+pub const CLIENT_ID: &str = "test-app";
+pub const SCOPE: &str = "launch openid fhirUser patient/*.read offline_access";
+
+/// How the test app's registration authenticates.
+#[derive(Clone, Copy, Debug)]
+pub enum Auth {
+    None,
+    Basic,
+    Post,
+}
+
+/// One test's world: the fake EHR, the app, and a browser.
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub browser: reqwest::Client,
+    pub ehr: RunningEhr,
+    pub secret: Option<String>,
+}
+
+pub struct Setup {
+    pub auth: Auth,
+    /// The secret the app is configured with (the fake always expects `TRICKY_SECRET`).
+    pub app_secret: Option<String>,
+    pub faults: Faults,
+    /// Replaces the registration's `iss` (e.g. a dead port).
+    pub iss_override: Option<String>,
+}
+
+impl Setup {
+    pub fn new(auth: Auth) -> Self {
+        Setup {
+            auth,
+            app_secret: None,
+            faults: Faults::default(),
+            iss_override: None,
+        }
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn toml_str(s: &str) -> String {
+    serde_json::to_string(s).expect("json string is a TOML basic string")
+}
+
+/// The app's configuration for a registration at `iss`.
+pub fn config_toml(port: u16, iss: &str, auth: Auth, secret: Option<&str>) -> String {
+    let (method, secret_line) = match auth {
+        Auth::None => ("none", String::new()),
+        Auth::Basic => (
+            "client_secret_basic",
+            format!(
+                "client_secret = {}",
+                toml_str(secret.unwrap_or(TRICKY_SECRET))
+            ),
+        ),
+        Auth::Post => (
+            "client_secret_post",
+            format!(
+                "client_secret = {}",
+                toml_str(secret.unwrap_or(TRICKY_SECRET))
+            ),
+        ),
+    };
+    format!(
+        "public_url = \"http://127.0.0.1:{port}\"\n\
+         http_timeout_seconds = 3\n\
+         [[registration]]\nid = \"app\"\nname = \"Test app\"\niss = {}\nclient_id = \"{CLIENT_ID}\"\nauth = \"{method}\"\n{secret_line}\nscope = \"{SCOPE}\"\n",
+        toml_str(iss)
+    )
+}
+
+impl TestApp {
+    pub async fn start(setup: Setup) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        let auth = match setup.auth {
+            Auth::None => ClientAuth::None,
+            Auth::Basic => ClientAuth::SecretBasic(TRICKY_SECRET.into()),
+            Auth::Post => ClientAuth::SecretPost(TRICKY_SECRET.into()),
+        };
+        let ehr = practice::spawn(PracticeOptions {
+            clients: vec![PracticeClient {
+                client_id: CLIENT_ID.into(),
+                auth,
+                redirect_uris: vec![format!("{base}/callback")],
+            }],
+            faults: setup.faults,
+            path_prefix: String::new(),
+        })
+        .await
+        .expect("fake EHR");
+        let iss = setup
+            .iss_override
+            .clone()
+            .unwrap_or_else(|| ehr.fhir_base());
+        let secret = match setup.auth {
+            Auth::None => None,
+            _ => Some(
+                setup
+                    .app_secret
+                    .clone()
+                    .unwrap_or_else(|| TRICKY_SECRET.to_string()),
+            ),
+        };
+        let toml = config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
+        let config = Config::from_toml(&toml, "test", addr).expect("config");
+        let state = AppState::new(config).expect("state");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app(state)).await;
+        });
+        TestApp {
+            base,
+            addr,
+            browser: browser(),
+            ehr,
+            secret,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path_or_url: &str) -> reqwest::Response {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        self.browser.get(url).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path_or_url: &str) -> (StatusCode, Value) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        let resp = self
+            .browser
+            .get(url)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        (status, resp.json().await.expect("json body"))
+    }
+
+    /// `/launch?iss=…&launch=…` as an EHR would open it.
+    pub async fn open_ehr_launch(&self) -> reqwest::Response {
+        let launch = self.ehr.ehr.new_launch("patient-123", Some("encounter-9"));
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("iss", &self.ehr.fhir_base())
+            .append_pair("launch", &launch)
+            .finish();
+        self.get(&format!("/launch?{q}")).await
+    }
+
+    /// Follows redirects by hand through the authorization server back to our callback.
+    /// Returns the callback URL (with code and state) and the app's answer to it.
+    pub async fn through_authorize(
+        &self,
+        launch_resp: reqwest::Response,
+    ) -> (String, reqwest::Response) {
+        let authorize = location(&launch_resp);
+        assert!(
+            authorize.starts_with(self.ehr.origin.as_str().trim_end_matches('/')),
+            "redirected to the EHR: {authorize}"
+        );
+        let ehr_resp = self.get(&authorize).await;
+        assert_eq!(
+            ehr_resp.status(),
+            StatusCode::FOUND,
+            "authorize answered {}",
+            ehr_resp.status()
+        );
+        let callback = location(&ehr_resp);
+        assert!(
+            callback.starts_with(&self.url("/callback?")),
+            "sent back to our callback: {callback}"
+        );
+        let resp = self.get(&callback).await;
+        (callback, resp)
+    }
+
+    /// A whole launch ending on the result's JSON twin.
+    pub async fn launch_to_result(&self, launch_resp: reqwest::Response) -> Value {
+        let (_, resp) = self.through_authorize(launch_resp).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "callback answers 303");
+        let result = location(&resp);
+        assert!(result.starts_with("/launches/"), "{result}");
+        let (status, json) = self.get_json(&result).await;
+        assert_eq!(status, StatusCode::OK);
+        json
+    }
+
+    pub fn assert_no_violations(&self) {
+        let v = self.ehr.ehr.violations();
+        assert!(v.is_empty(), "the fake EHR saw spec deviations: {v:#?}");
+    }
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(header::LOCATION)
+        .unwrap_or_else(|| panic!("no Location on {} answer", resp.status()))
+        .to_str()
+        .expect("ascii location")
+        .to_string()
+}
+
+/// The ids of a JSON twin's diagnoses (result or error shape).
+pub fn diagnosis_ids(json: &Value) -> Vec<String> {
+    let list = json
+        .get("diagnoses")
+        .or_else(|| json.pointer("/error/diagnoses"));
+    list.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of evidence `label` in the diagnosis `id`.
+pub fn evidence(json: &Value, id: &str, label: &str) -> Option<String> {
+    let list = json
+        .get("diagnoses")
+        .or_else(|| json.pointer("/error/diagnoses"))?
+        .as_array()?;
+    let d = list.iter().find(|d| d["id"] == id)?;
+    d["evidence"]
+        .as_array()?
+        .iter()
+        .find(|e| e["label"] == label)?["value"]
+        .as_str()
+        .map(str::to_string)
+}
