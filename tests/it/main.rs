@@ -3,8 +3,10 @@
 
 mod support;
 
+mod adhoc;
 mod binary;
 mod callback;
 mod launch;
 mod results;
 mod token;
+mod upstream;

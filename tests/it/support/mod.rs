@@ -3,6 +3,8 @@
 //! actions.
 #![allow(dead_code)]
 
+pub mod upstream;
+
 use std::net::SocketAddr;
 
 use reqwest::{StatusCode, header};

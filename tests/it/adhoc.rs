@@ -1,0 +1,118 @@
+//! The ad-hoc form: a standalone launch of an app typed in, CSRF-protected, secret never echoed.
+
+use reqwest::StatusCode;
+
+use crate::support::{Auth, CLIENT_ID, Setup, TRICKY_SECRET, TestApp, diagnosis_ids, location};
+
+async fn csrf(app: &TestApp) -> String {
+    let page = app.get("/").await.text().await.unwrap();
+    let at =
+        page.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn adhoc_confidential_app_launches_and_its_secret_is_never_shown() {
+    // The configured registration is public; the ad-hoc one uses the fake's Basic client.
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let token = csrf(&app).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("iss", &app.ehr.fhir_base()),
+        ("client_id", CLIENT_ID),
+        ("auth", "client_secret_basic"),
+        ("client_secret", TRICKY_SECRET),
+        ("scope", "launch/patient openid patient/*.read"),
+    ];
+    let resp = app
+        .browser
+        .post(app.url("/standalone"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !location(&resp).contains("s3"),
+        "the secret is not in the authorize URL"
+    );
+    let json = app.launch_to_result(resp).await;
+    assert_eq!(json["outcome"], "success", "{json:#}");
+    assert_eq!(json["registration"]["adhoc"], true);
+    app.assert_no_violations();
+    let page = app
+        .get(&format!("/launches/{}", json["id"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(TRICKY_SECRET) && !json.to_string().contains(TRICKY_SECRET));
+}
+
+#[tokio::test]
+async fn adhoc_form_errors_are_shown_without_echoing_the_secret() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let token = csrf(&app).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("iss", "not a url"),
+        ("client_id", ""),
+        ("auth", "client_secret_post"),
+        ("client_secret", "typed-secret-123"),
+        ("scope", "openid"),
+    ];
+    let resp = app
+        .browser
+        .post(app.url("/standalone"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("not an absolute URL") && page.contains("is required"));
+    assert!(!page.contains("typed-secret-123"));
+    assert!(app.ehr.ehr.requests().is_empty());
+}
+
+#[tokio::test]
+async fn adhoc_form_without_the_csrf_token_is_refused() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let _ = csrf(&app).await;
+    let iss = app.ehr.fhir_base();
+    let form = [
+        ("csrf", "forged"),
+        ("iss", iss.as_str()),
+        ("client_id", CLIENT_ID),
+        ("auth", "none"),
+        ("scope", "openid"),
+    ];
+    let resp = app
+        .browser
+        .post(app.url("/standalone"))
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let json: serde_json::Value = resp.json().await.unwrap();
+    assert!(diagnosis_ids(&json).is_empty());
+    assert!(app.ehr.ehr.requests().is_empty(), "nothing was fetched");
+}
+
+#[tokio::test]
+async fn oversized_form_is_refused() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let token = csrf(&app).await;
+    let big = "a".repeat(200 * 1024);
+    let form = [("csrf", token.as_str()), ("iss", big.as_str())];
+    let resp = app
+        .browser
+        .post(app.url("/standalone"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+}
