@@ -63,9 +63,17 @@ fn render<T: Template>(page: &T) -> Result<Response, Problem> {
     })
 }
 
-pub async fn list(headers: HeaderMap, session: BrowserSession) -> Result<Response, Problem> {
+pub async fn list(
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
     let launches: Vec<&LaunchRecord> = session.data.launches.iter().rev().collect();
-    if wants_json(&headers) {
+    if wants_json(&headers)
+        || Params::parse(query.as_deref())
+            .all("format")
+            .contains(&"json")
+    {
         let items: Vec<Value> = launches
             .iter()
             .map(|r| {
