@@ -154,6 +154,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// Whether the home page offers the ad-hoc form for apps not in the configuration.
     pub adhoc_launch: bool,
+    /// A launch with no callback after this long is flagged `authorize.never_returned`.
+    pub never_returned_after: Duration,
     pub registrations: Vec<Registration>,
 }
 
@@ -168,6 +170,7 @@ struct RawConfig {
     http_timeout_seconds: Option<u64>,
     http_max_body_bytes: Option<usize>,
     adhoc_launch: Option<bool>,
+    never_returned_after_seconds: Option<u64>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -280,6 +283,11 @@ impl Config {
                 max_body_bytes: raw.http_max_body_bytes.unwrap_or(1024 * 1024),
             },
             adhoc_launch: raw.adhoc_launch.unwrap_or(true),
+            never_returned_after: secs(
+                raw.never_returned_after_seconds,
+                "never_returned_after_seconds",
+                300,
+            )?,
             registrations,
         })
     }

@@ -60,6 +60,9 @@ pub struct PendingFlow {
     pub verifier: String,
     pub app: AppRef,
     pub token_endpoint: String,
+    /// Discovery's `token_endpoint_auth_methods_supported`, for the self-check.
+    #[serde(default)]
+    pub auth_methods_supported: Vec<String>,
     /// The issuer discovery named, for the RFC 9207 `iss` check.
     pub issuer: Option<String>,
     pub created_at: i64,

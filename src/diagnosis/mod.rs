@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod classify;
+pub mod report;
 pub mod transcript;
 pub mod vendor;
 

@@ -53,25 +53,42 @@ pub(super) async fn authorize(State(ehr): State<Ehr>, RawQuery(query): RawQuery)
         Ok(found) => found,
         Err(message) => return error_page(&message),
     };
-    let state = params.get("state");
-    // Kept as sent: the token request must repeat it byte for byte (RFC 6749 §4.1.3).
-    let redirect_uri = params.get("redirect_uri").unwrap_or_default().to_owned();
-    let approved = match validate(&ehr, &params) {
-        Ok(approved) => approved,
-        Err(problems) => return refuse(&ehr, redirect, &problems, state),
+    let faults = ehr.faults();
+    let reply = Reply {
+        redirect,
+        state: params.get("state"),
+        iss: faults.authorize_iss.as_deref(),
     };
-    if ehr.faults().deny_authorization {
-        let denied = "The user denied the request (deny_authorization fault)";
-        return redirect_with(
-            redirect,
-            &[("error", "access_denied"), ("error_description", denied)],
-            state,
-        );
+    let checked = validate(&ehr, &params);
+    if let Err(problems) = &checked {
+        // Recorded even when a fault decides the answer: the client's bugs are still bugs.
+        record_violations(&ehr, problems);
     }
+    if let Some(pairs) = faults.canned_authorize_answer() {
+        return reply.send(&pairs);
+    }
+    let approved = match checked {
+        Ok(approved) => approved,
+        Err(problems) => return reply.send(&refusal(&problems)),
+    };
+    if faults.deny_authorization {
+        let denied = "The user denied the request (deny_authorization fault)";
+        return reply.send(&[
+            ("error", "access_denied".to_owned()),
+            ("error_description", denied.to_owned()),
+        ]);
+    }
+    let code = issue_code(&ehr, client_id, &params, approved);
+    reply.send(&[("code", code)])
+}
+
+/// Remembers a fresh code for the token endpoint and returns it.
+fn issue_code(ehr: &Ehr, client_id: String, params: &Params, approved: Approved) -> String {
     let code = wire::random_token();
     let issued = IssuedCode {
         client_id,
-        redirect_uri,
+        // Kept as sent: the token request must repeat it byte for byte (RFC 6749 §4.1.3).
+        redirect_uri: params.get("redirect_uri").unwrap_or_default().to_owned(),
         code_challenge: approved.code_challenge,
         scope: approved.scope,
         context: approved.context,
@@ -80,8 +97,7 @@ pub(super) async fn authorize(State(ehr): State<Ehr>, RawQuery(query): RawQuery)
         refresh_token: None,
     };
     ehr.with(|s| s.codes.insert(code.clone(), issued));
-    // RFC 9207 `iss` is left out for now; a later fault can add it.
-    redirect_with(redirect, &[("code", code.as_str())], state)
+    code
 }
 
 /// The client and its redirect URI, or the error page RFC 6749 §4.1.2.1 asks for instead of a
@@ -242,44 +258,63 @@ fn launch_context(
     }
 }
 
-/// Records the violations and redirects back with the first error code and every description.
-fn refuse(ehr: &Ehr, redirect: Url, problems: &[Problem], state: Option<&str>) -> Response {
+/// Notes every problem that is a client bug.
+fn record_violations(ehr: &Ehr, problems: &[Problem]) {
     ehr.with(|s| {
         problems
             .iter()
             .filter(|p| p.violation)
             .for_each(|p| s.violation(format!("authorize: {}", p.description)));
     });
+}
+
+/// The error answer for refused checks: the first error code and every description.
+fn refusal(problems: &[Problem]) -> [(&'static str, String); 2] {
     let error = problems.first().map_or("invalid_request", |p| p.error);
     let description = problems
         .iter()
         .map(|p| p.description.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    redirect_with(
-        redirect,
-        &[("error", error), ("error_description", &description)],
-        state,
-    )
+    [
+        ("error", error.to_owned()),
+        ("error_description", description),
+    ]
 }
 
-/// 302 to `redirect` with `pairs` (and `state` when the client sent one) added to its query;
-/// existing query parameters are kept and every value is encoded.
-fn redirect_with(mut redirect: Url, pairs: &[(&str, &str)], state: Option<&str>) -> Response {
-    {
-        let mut query = redirect.query_pairs_mut();
-        for (name, value) in pairs {
-            query.append_pair(name, value);
+/// Where an authorization response goes, and what every response carries besides its own
+/// parameters.
+struct Reply<'a> {
+    redirect: Url,
+    /// Echoed when the client sent one (RFC 6749 §4.1.2).
+    state: Option<&'a str>,
+    /// RFC 9207 `iss`, only under the `authorize_iss` fault.
+    iss: Option<&'a str>,
+}
+
+impl Reply<'_> {
+    /// 302 to the redirect URI with `pairs`, `state` and `iss` added to its query; existing
+    /// query parameters are kept and every value is encoded.
+    fn send(self, pairs: &[(&str, String)]) -> Response {
+        let mut redirect = self.redirect;
+        {
+            let mut query = redirect.query_pairs_mut();
+            for (name, value) in pairs {
+                query.append_pair(name, value);
+            }
+            let extra = [("state", self.state), ("iss", self.iss)];
+            for (name, value) in extra {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
         }
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, redirect.to_string())],
+        )
+            .into_response()
     }
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, redirect.to_string())],
-    )
-        .into_response()
 }
 
 /// The 400 page shown instead of redirecting to an untrusted redirect URI.

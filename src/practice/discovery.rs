@@ -7,19 +7,22 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use serde_json::json;
 
-use super::{Ehr, paths};
+use super::{Ehr, paths, wire};
 
 /// `GET {fhir}/.well-known/smart-configuration`, or 404 under the `no_well_known` fault.
 pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
-    if ehr.faults().no_well_known {
+    let faults = ehr.faults();
+    if faults.no_well_known {
         return (
             StatusCode::NOT_FOUND,
             "no .well-known/smart-configuration here",
         )
             .into_response();
     }
-    // `issuer` is left out on purpose: it belongs to OpenID Connect, which this fake does not sign.
-    Json(json!({
+    // SMART 2.2 §2.4 requires `issuer` with `sso-openid-connect`; it is the FHIR base, which
+    // is also what an RFC 9207 `iss` from authorize must equal.
+    let mut config = json!({
+        "issuer": ehr.fhir_base(),
         "authorization_endpoint": ehr.url(paths::AUTHORIZE),
         "token_endpoint": ehr.url(paths::TOKEN),
         "token_endpoint_auth_methods_supported": [
@@ -37,12 +40,28 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
             "context-ehr-patient", "context-standalone-patient", "permission-offline",
             "permission-patient", "sso-openid-connect"
         ],
-    }))
-    .into_response()
+    });
+    if let Some(members) = config.as_object_mut() {
+        let omitted = faults
+            .well_known_omit
+            .iter()
+            .map(|name| (name.as_str(), None));
+        let patched = faults
+            .well_known_patch
+            .iter()
+            .map(|(name, v)| (name.as_str(), Some(v)));
+        wire::patch_object(members, omitted.chain(patched));
+    }
+    Json(config).into_response()
 }
 
 /// `GET {fhir}/metadata`: a minimal R4 CapabilityStatement carrying the OAuth endpoints.
 pub(super) async fn metadata(State(ehr): State<Ehr>) -> Response {
+    let token = if ehr.faults().metadata_disagrees {
+        paths::TOKEN_LEGACY
+    } else {
+        paths::TOKEN
+    };
     let body = json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -67,7 +86,7 @@ pub(super) async fn metadata(State(ehr): State<Ehr>) -> Response {
                     "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
                     "extension": [
                         { "url": "authorize", "valueUri": ehr.url(paths::AUTHORIZE) },
-                        { "url": "token", "valueUri": ehr.url(paths::TOKEN) },
+                        { "url": "token", "valueUri": ehr.url(token) },
                     ],
                 }],
             },

@@ -10,6 +10,7 @@
 mod authorize;
 mod client_auth;
 mod discovery;
+mod faults;
 mod token;
 mod wire;
 
@@ -26,6 +27,8 @@ use axum::routing::{any, get, post};
 use http::StatusCode;
 use url::Url;
 
+pub use faults::{CannedAnswer, Faults};
+
 /// Route paths, relative to the path prefix; the only place they are spelled out.
 pub mod paths {
     /// FHIR base, relative to the prefix.
@@ -38,6 +41,9 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/auth/authorize";
     /// OAuth token endpoint.
     pub const TOKEN: &str = "/auth/token";
+    /// A second token endpoint, named only by the CapabilityStatement under the
+    /// `metadata_disagrees` fault (404 otherwise).
+    pub const TOKEN_LEGACY: &str = "/auth/token-legacy";
     /// The `smart_style_url` target.
     pub const SMART_STYLE: &str = "/smart-style.json";
 }
@@ -68,17 +74,6 @@ pub struct PracticeClient {
     pub auth: ClientAuth,
     /// Registered redirect URIs, compared byte for byte.
     pub redirect_uris: Vec<String>,
-}
-
-/// Faults the fake can be told to produce.
-#[derive(Clone, Debug, Default)]
-pub struct Faults {
-    /// `.well-known/smart-configuration` answers 404: the client must fall back to `{fhir}/metadata`.
-    pub no_well_known: bool,
-    /// Authorize redirects back with `error=access_denied` (+ `error_description`, `state`).
-    pub deny_authorization: bool,
-    /// Canned token endpoint answer: status + JSON body, content-type `application/json`.
-    pub token_error: Option<(u16, String)>,
 }
 
 /// Everything the fake EHR is configured with.
@@ -206,6 +201,7 @@ impl Ehr {
             .route(&at(paths::SMART_STYLE), get(discovery::smart_style))
             .route(&at(paths::AUTHORIZE), get(authorize::authorize))
             .route(&at(paths::TOKEN), post(token::token))
+            .route(&at(paths::TOKEN_LEGACY), post(token::token_legacy))
             .route(&at("/{*rest}"), any(not_found))
             .layer(middleware::from_fn_with_state(self.clone(), record))
             .with_state(self.clone())

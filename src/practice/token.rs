@@ -4,14 +4,17 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value};
 
 use super::wire::{self, OAuthError, Params};
-use super::{Ehr, EhrState, LaunchContext, PracticeClient, RefreshGrant, client_auth, paths};
+use super::{
+    CannedAnswer, Ehr, EhrState, Faults, LaunchContext, PracticeClient, RefreshGrant, client_auth,
+    paths,
+};
 
 /// Lifetime of an access token, in seconds.
 const ACCESS_TOKEN_SECONDS: u64 = 3600;
@@ -22,10 +25,64 @@ struct Granted {
     refresh_token: Option<String>,
     scope: String,
     context: LaunchContext,
+    /// From a code exchange: the answer-shaping faults apply only then.
+    by_code: bool,
 }
 
 /// `POST /auth/token`.
 pub(super) async fn token(State(ehr): State<Ehr>, headers: HeaderMap, body: Bytes) -> Response {
+    let faults = ehr.faults();
+    let mut response = answer(&ehr, &faults, &headers, &body);
+    if let Some(offset_secs) = faults.token_date_offset_secs {
+        set_date(&mut response, offset_secs);
+    }
+    response
+}
+
+/// `POST /auth/token-legacy`: the token endpoint only the CapabilityStatement names, under the
+/// `metadata_disagrees` fault; 404 otherwise.
+pub(super) async fn token_legacy(
+    State(ehr): State<Ehr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let faults = ehr.faults();
+    if !faults.metadata_disagrees {
+        return super::not_found().await;
+    }
+    if !faults.no_well_known {
+        // SMART 2.x makes .well-known the source of endpoints; oauth-uris is only a fallback.
+        let why = format!(
+            "token: request sent to the CapabilityStatement's token endpoint {} although \
+             .well-known/smart-configuration names {}",
+            ehr.url(paths::TOKEN_LEGACY),
+            ehr.url(paths::TOKEN)
+        );
+        ehr.with(|s| s.violation(why));
+    }
+    token(State(ehr), headers, body).await
+}
+
+/// The answer before the `Date` fault: a canned one, or the request processed.
+fn answer(ehr: &Ehr, faults: &Faults, headers: &HeaderMap, body: &[u8]) -> Response {
+    let form_problem = form_problem(headers);
+    if let Some(problem) = &form_problem {
+        ehr.with(|s| s.violation(format!("token: {problem}")));
+    }
+    if let Some(canned) = faults.canned_token_answer() {
+        return canned_response(canned);
+    }
+    if let Some(problem) = form_problem {
+        return OAuthError::bad_request("invalid_request", problem).into_response();
+    }
+    match grant(ehr, headers, body) {
+        Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE), faults),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Why the body cannot be read as a form, or `None` when it can.
+fn form_problem(headers: &HeaderMap) -> Option<String> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -33,39 +90,50 @@ pub(super) async fn token(State(ehr): State<Ehr>, headers: HeaderMap, body: Byte
         let essence = ct.split(';').next().unwrap_or_default().trim();
         essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
     });
-    let form_problem = format!(
-        "Content-Type {} is not application/x-www-form-urlencoded (RFC 6749 §4.1.3)",
-        content_type
-            .as_deref()
-            .map_or("(none)".to_owned(), |ct| format!("{ct:?}"))
-    );
-    if !is_form {
-        ehr.with(|s| s.violation(format!("token: {form_problem}")));
-    }
-    if let Some((status, body)) = ehr.faults().token_error {
-        return canned(status, body);
-    }
-    if !is_form {
-        return OAuthError::bad_request("invalid_request", form_problem).into_response();
-    }
-    match grant(&ehr, &headers, &body) {
-        Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE)),
-        Err(error) => error.into_response(),
-    }
+    (!is_form).then(|| {
+        format!(
+            "Content-Type {} is not application/x-www-form-urlencoded (RFC 6749 §4.1.3)",
+            content_type
+                .as_deref()
+                .map_or("(none)".to_owned(), |ct| format!("{ct:?}"))
+        )
+    })
 }
 
-/// The `token_error` fault's answer, verbatim.
-fn canned(status: u16, body: String) -> Response {
-    match StatusCode::from_u16(status) {
-        Ok(status) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(_) => {
-            tracing::warn!(status, "token_error fault has an invalid HTTP status");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "token_error fault has an invalid status",
-            )
-                .into_response()
+/// A canned answer, verbatim: no header is added but those it lists.
+fn canned_response(canned: CannedAnswer) -> Response {
+    let Ok(status) = StatusCode::from_u16(canned.status) else {
+        return broken_fault(format!("invalid HTTP status {}", canned.status));
+    };
+    let mut response = Response::new(Body::from(canned.body));
+    *response.status_mut() = status;
+    for (name, value) in &canned.headers {
+        let name_ok = HeaderName::try_from(name.as_str());
+        let (Ok(name), Ok(value)) = (name_ok, HeaderValue::try_from(value.as_str())) else {
+            return broken_fault(format!("invalid header {name:?}: {value:?}"));
+        };
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+/// 500 for a canned answer HTTP cannot carry: a test set it up wrong.
+fn broken_fault(why: String) -> Response {
+    tracing::warn!(%why, "canned token answer cannot be sent");
+    let body = format!("canned token answer cannot be sent: {why}");
+    (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
+}
+
+/// The `token_date_offset_secs` fault: a `Date` that far from now, unless one is already set.
+fn set_date(response: &mut Response, offset_secs: i64) {
+    if response.headers().contains_key(header::DATE) {
+        return;
+    }
+    match wire::http_date(offset_secs) {
+        Some(date) => {
+            response.headers_mut().insert(header::DATE, date);
         }
+        None => tracing::warn!(offset_secs, "token_date_offset_secs leaves years 0-9999"),
     }
 }
 
@@ -171,6 +239,7 @@ fn redeem(
         refresh_token,
         scope: issued.scope,
         context: issued.context,
+        by_code: true,
     })
 }
 
@@ -235,11 +304,13 @@ fn refresh(ehr: &Ehr, client: &PracticeClient, params: &Params) -> Result<Grante
         refresh_token: Some(refresh_token.to_owned()),
         scope,
         context: grant.context,
+        by_code: false,
     })
 }
 
-/// 200 with the token answer and SMART context (SMART App Launch 2.2 §2.0.8), never cached.
-fn token_response(granted: Granted, smart_style_url: String) -> Response {
+/// 200 with the token answer and SMART context (SMART App Launch 2.2 §2.0.8), never cached
+/// unless a fault says otherwise.
+fn token_response(granted: Granted, smart_style_url: String, faults: &Faults) -> Response {
     let mut body = Map::new();
     body.insert("access_token".into(), granted.access_token.into());
     body.insert("token_type".into(), "Bearer".into());
@@ -256,10 +327,16 @@ fn token_response(granted: Granted, smart_style_url: String) -> Response {
     if let Some(refresh_token) = granted.refresh_token {
         body.insert("refresh_token".into(), refresh_token.into());
     }
-    (
-        StatusCode::OK,
-        wire::no_store_headers(),
-        Json(Value::Object(body)),
-    )
-        .into_response()
+    let mut cache = Some(wire::no_store_headers());
+    if granted.by_code {
+        let patch = faults.token_patch.iter();
+        wire::patch_object(
+            &mut body,
+            patch.map(|(name, v)| (name.as_str(), v.as_ref())),
+        );
+        if faults.no_cache_headers {
+            cache = None;
+        }
+    }
+    (StatusCode::OK, cache, Json(Value::Object(body))).into_response()
 }

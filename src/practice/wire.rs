@@ -101,6 +101,33 @@ pub(super) fn no_store_headers() -> [(header::HeaderName, &'static str); 2] {
     ]
 }
 
+/// Sets (`Some`) or removes (`None`) members of a JSON object, in order.
+pub(super) fn patch_object<'a>(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    changes: impl IntoIterator<Item = (&'a str, Option<&'a serde_json::Value>)>,
+) {
+    for (name, value) in changes {
+        match value {
+            Some(value) => object.insert(name.to_owned(), value.clone()),
+            None => object.remove(name),
+        };
+    }
+}
+
+/// An HTTP `Date` value (IMF-fixdate, RFC 9110 §5.6.7) for now plus `offset_secs`, or `None`
+/// when that moment has no four-digit year.
+pub(super) fn http_date(offset_secs: i64) -> Option<HeaderValue> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let when = time::OffsetDateTime::now_utc().checked_add(time::Duration::seconds(offset_secs))?;
+    if !(0..=9999).contains(&when.year()) {
+        return None;
+    }
+    let text = when.format(&format).ok()?;
+    HeaderValue::from_str(&text).ok()
+}
+
 /// 256 random bits, base64url without padding: codes, tokens, launch ids.
 pub(super) fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();

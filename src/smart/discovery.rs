@@ -114,7 +114,13 @@ impl Attempt {
     }
 }
 
-/// The discovery document for `iss` (no trailing slash), from the cache or the server.
+/// How long a launch waits for the CapabilityStatement once `.well-known` has answered: it is
+/// fetched alongside only to compare the two sources.
+const METADATA_GRACE: Duration = Duration::from_secs(2);
+
+/// The discovery document for `iss` (no trailing slash), from the cache or the server. On a
+/// cache miss `.well-known` and the CapabilityStatement are fetched together: the second is the
+/// fallback, and a check that both name the same endpoints.
 pub async fn discover(
     http: &Outbound,
     cache: &Cache,
@@ -125,18 +131,43 @@ pub async fn discover(
         return Ok(d);
     }
     let well_known_url = format!("{iss}/.well-known/smart-configuration");
+    let metadata_url = format!("{iss}/metadata");
+    let metadata_task = {
+        let (http, rec, url) = (http.clone(), rec.clone(), metadata_url.clone());
+        tokio::spawn(async move {
+            Attempt::from(
+                http.get(
+                    &url,
+                    "application/fhir+json, application/json",
+                    "discovery",
+                    &rec,
+                )
+                .await,
+            )
+        })
+    };
     let (well_known, json) = Attempt::from(
         http.get(&well_known_url, "application/json", "discovery", rec)
             .await,
     );
     if let Attempt::Net(e) = &well_known {
-        // The fallback is on the same host: it would fail the same way, after the same wait.
+        // The fallback is on the same host: it fails the same way.
+        metadata_task.abort();
         return Err(classify::net(e, &well_known_url));
     }
     let mut missing_in_well_known = Vec::new();
     if let Some(doc) = &json {
         match from_well_known(iss, doc) {
-            Ok(d) => {
+            Ok(mut d) => {
+                let abort = metadata_task.abort_handle();
+                if let Ok(Ok((_, Some(cap)))) =
+                    tokio::time::timeout(METADATA_GRACE, metadata_task).await
+                    && let Some(other) = from_capability_statement(iss, &cap)
+                    && let Some(w) = classify::sources_disagree(&d, &other)
+                {
+                    d.warnings.push(w);
+                }
+                abort.abort();
                 let d = Arc::new(d);
                 cache.put(d.clone());
                 return Ok(d);
@@ -144,16 +175,10 @@ pub async fn discover(
             Err(missing) => missing_in_well_known = missing,
         }
     }
-    let metadata_url = format!("{iss}/metadata");
-    let (metadata, cap_json) = Attempt::from(
-        http.get(
-            &metadata_url,
-            "application/fhir+json, application/json",
-            "discovery",
-            rec,
-        )
-        .await,
-    );
+    let (metadata, cap_json) = match metadata_task.await {
+        Ok(result) => result,
+        Err(e) => (Attempt::Net(NetError::Other(e.to_string())), None),
+    };
     if let Some(d) = cap_json
         .as_ref()
         .and_then(|c| from_capability_statement(iss, c))

@@ -141,36 +141,58 @@ impl Outbound {
 
     /// Names the failure from reqwest's error and its causes.
     fn classify(&self, e: &reqwest::Error) -> NetError {
-        if e.is_timeout() {
-            return NetError::Timeout(self.settings.timeout.as_secs());
-        }
         let mut chain = Vec::new();
+        let mut io_timeout = false;
         let mut cur: Option<&dyn std::error::Error> = Some(e);
         while let Some(err) = cur {
             chain.push(err.to_string());
-            if let Some(io) = err.downcast_ref::<std::io::Error>()
-                && io.kind() == std::io::ErrorKind::TimedOut
-            {
-                return NetError::Timeout(self.settings.timeout.as_secs());
-            }
+            io_timeout |= err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
             cur = err.source();
         }
-        let detail = chain.last().cloned().unwrap_or_default();
-        let all = chain.join(": ").to_ascii_lowercase();
-        if all.contains("dns error") || all.contains("failed to lookup") {
-            NetError::Dns(detail)
-        } else if all.contains("certificate")
-            || all.contains("tls")
-            || all.contains("handshake")
-            || all.contains("invalidcontenttype")
-            || all.contains("corrupt message")
-        {
-            NetError::Tls(detail)
-        } else if e.is_connect() {
-            NetError::Connect(detail)
-        } else {
-            NetError::Other(chain.join(": "))
-        }
+        classify_chain(
+            e.is_timeout() || io_timeout,
+            e.is_connect(),
+            &chain,
+            self.settings.timeout.as_secs(),
+        )
+    }
+}
+
+/// Names a failure from its error chain (outermost first). Kept apart from reqwest's types so the
+/// rules can be tested without network traffic (a DNS failure cannot be provoked on loopback).
+pub fn classify_chain(
+    timeout: bool,
+    connect: bool,
+    chain: &[String],
+    timeout_secs: u64,
+) -> NetError {
+    if timeout {
+        return NetError::Timeout(timeout_secs);
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    let all = chain.join(": ").to_ascii_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
+    if any(&[
+        "dns error",
+        "failed to lookup",
+        "name or service not known",
+        "no address associated",
+    ]) {
+        NetError::Dns(detail)
+    } else if any(&[
+        "certificate",
+        "tls",
+        "handshake",
+        "invalidcontenttype",
+        "corrupt message",
+    ]) {
+        NetError::Tls(detail)
+    } else if connect {
+        NetError::Connect(detail)
+    } else {
+        NetError::Other(chain.join(": "))
     }
 }
 
@@ -181,4 +203,54 @@ fn header_pairs(h: &http::HeaderMap) -> Vec<(String, String)> {
             (k.to_string(), transcript::redact_header(k.as_str(), &v))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn lookup_failures_are_dns() {
+        let c = chain(&[
+            "error sending request",
+            "client error (Connect)",
+            "dns error",
+            "failed to lookup address information: Name or service not known",
+        ]);
+        assert!(matches!(
+            classify_chain(false, true, &c, 5),
+            NetError::Dns(_)
+        ));
+    }
+
+    #[test]
+    fn certificate_failures_are_tls() {
+        let c = chain(&[
+            "error sending request",
+            "client error (Connect)",
+            "invalid peer certificate: UnknownIssuer",
+        ]);
+        assert!(matches!(
+            classify_chain(false, true, &c, 5),
+            NetError::Tls(_)
+        ));
+    }
+
+    #[test]
+    fn refused_connections_are_connect_and_timeouts_win() {
+        let c = chain(&[
+            "error sending request",
+            "tcp connect error",
+            "Connection refused (os error 111)",
+        ]);
+        assert_eq!(
+            classify_chain(false, true, &c, 5),
+            NetError::Connect("Connection refused (os error 111)".into())
+        );
+        assert_eq!(classify_chain(true, true, &c, 5), NetError::Timeout(5));
+    }
 }

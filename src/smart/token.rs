@@ -25,6 +25,25 @@ pub struct ExchangeParams<'a> {
     pub redirect_uri: &'a str,
 }
 
+/// The client credentials as they went out, for the self-check. Lives in memory for one
+/// classification only; `Debug` shows nothing.
+pub struct SentCredentials {
+    pub authorization: Option<String>,
+    pub body: String,
+}
+
+impl std::fmt::Debug for SentCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SentCredentials([redacted])")
+    }
+}
+
+/// The raw answer and what was sent.
+pub struct Exchanged {
+    pub response: Response,
+    pub sent: SentCredentials,
+}
+
 /// Why the exchange produced no HTTP answer at all.
 #[derive(Debug)]
 pub enum ExchangeError {
@@ -38,7 +57,7 @@ pub async fn exchange_code(
     http: &Outbound,
     p: &ExchangeParams<'_>,
     rec: &Recorder,
-) -> Result<Response, ExchangeError> {
+) -> Result<Exchanged, ExchangeError> {
     let token_url = TokenUrl::new(p.token_endpoint.to_string())
         .map_err(|e| ExchangeError::Setup(format!("token_endpoint {:?}: {e}", p.token_endpoint)))?;
     let redirect = RedirectUrl::new(p.redirect_uri.to_string())
@@ -68,14 +87,23 @@ pub async fn exchange_code(
         }
     };
     // oauth2-rs parses the answer and drops it; the adapter keeps the raw one for diagnosis.
-    let raw: Arc<Mutex<Option<Response>>> = Arc::default();
+    let raw: Arc<Mutex<Option<Exchanged>>> = Arc::default();
     // Owned clones: a future borrowing them would not be `Send` for every lifetime axum needs.
     let (outbound, recorder, slot) = (http.clone(), rec.clone(), raw.clone());
     let adapter = move |req: oauth2::HttpRequest| {
         let (http, rec, raw) = (outbound.clone(), recorder.clone(), slot.clone());
         async move {
+            let sent = SentCredentials {
+                authorization: req
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                body: String::from_utf8_lossy(req.body()).into_owned(),
+            };
             let resp = http.send(req, "token", &rec).await?;
-            *raw.lock().unwrap_or_else(|p| p.into_inner()) = Some(clone_response(&resp));
+            let response = clone_response(&resp);
+            *raw.lock().unwrap_or_else(|p| p.into_inner()) = Some(Exchanged { response, sent });
             Ok::<_, NetError>(resp)
         }
     };

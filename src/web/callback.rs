@@ -194,6 +194,7 @@ async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: &mut
     )
     .await;
     record.transcript.extend(rec.exchanges());
+    let sent = result.as_ref().ok().map(|x| &x.sent);
     let ctx = TokenContext {
         token_endpoint: &flow.token_endpoint,
         client_id: &reg.client_id,
@@ -202,15 +203,13 @@ async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: &mut
         requested_scope: &record.requested_scope,
         kind: record.kind,
         now: SystemTime::now(),
+        auth_methods_supported: &flow.auth_methods_supported,
+        sent,
     };
-    let resp = match result {
-        Ok(resp) => resp,
+    let resp = match &result {
+        Ok(x) => &x.response,
         Err(ExchangeError::Net(e)) => {
-            record.fail(
-                Step::Token,
-                [classify::net(&e, &flow.token_endpoint)],
-                now(),
-            );
+            record.fail(Step::Token, [classify::net(e, &flow.token_endpoint)], now());
             return;
         }
         Err(ExchangeError::Setup(why)) => {

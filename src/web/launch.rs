@@ -381,6 +381,7 @@ async fn begin(
         verifier: req.verifier,
         app,
         token_endpoint: d.token_endpoint.clone(),
+        auth_methods_supported: d.token_endpoint_auth_methods_supported.clone(),
         issuer: d.issuer.clone(),
         created_at: started,
     });

@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CALLBACK, get(callback::callback))
         .route(paths::LAUNCHES, get(results::list))
         .route(paths::LAUNCH_RESULT, get(results::show))
+        .route(paths::REPORT_JSON, get(results::report_json))
+        .route(paths::REPORT_MD, get(results::report_md))
         .fallback(problem::not_found)
         .layer(sessions);
 

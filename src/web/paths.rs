@@ -7,6 +7,8 @@ pub const ADHOC: &str = "/standalone";
 pub const CALLBACK: &str = "/callback";
 pub const LAUNCHES: &str = "/launches";
 pub const LAUNCH_RESULT: &str = "/launches/{id}";
+pub const REPORT_JSON: &str = "/launches/{id}/report.json";
+pub const REPORT_MD: &str = "/launches/{id}/report.md";
 pub const HEALTHZ: &str = "/healthz";
 pub const STYLESHEET: &str = "/static/style.css";
 pub const SCRIPT: &str = "/static/app.js";
@@ -19,4 +21,12 @@ pub fn launch_result(id: &str) -> String {
 /// `/standalone/{id}`.
 pub fn standalone(id: &str) -> String {
     format!("/standalone/{id}")
+}
+
+/// `/launches/{id}/report.json` and `/launches/{id}/report.md`.
+pub fn reports(id: &str) -> (String, String) {
+    (
+        format!("/launches/{id}/report.json"),
+        format!("/launches/{id}/report.md"),
+    )
 }

@@ -2,8 +2,8 @@
 //! or, for `Accept: application/json`, as the same facts in JSON. Another browser gets 404.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
@@ -12,13 +12,11 @@ use super::problem::wants_json;
 use super::session::BrowserSession;
 use super::views::{self, LaunchRow, LaunchesPage, ResultPage};
 use super::{Problem, paths};
-use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::redact_json;
+use crate::diagnosis::{Diagnosis, report};
 use crate::record::{LaunchRecord, Outcome, now};
 use crate::smart::LaunchKind;
-
-/// A launch with no callback after this long is flagged `authorize.never_returned`.
-const NEVER_RETURNED_AFTER_SECS: i64 = 5 * 60;
+use crate::state::AppState;
 
 fn outcome_str(o: Outcome) -> &'static str {
     match o {
@@ -36,9 +34,10 @@ fn kind_str(k: LaunchKind) -> &'static str {
 }
 
 /// The stored diagnoses plus those that depend on the time of viewing.
-fn diagnoses_now(r: &LaunchRecord) -> Vec<Diagnosis> {
+fn diagnoses_now(state: &AppState, r: &LaunchRecord) -> Vec<Diagnosis> {
     let mut out = r.diagnoses.clone();
-    if r.outcome == Outcome::Pending && now() - r.started_at > NEVER_RETURNED_AFTER_SECS {
+    let wait = state.config.never_returned_after.as_secs() as i64;
+    if r.outcome == Outcome::Pending && now() - r.started_at >= wait {
         out.push(
             Diagnosis::new(
                 "authorize.never_returned",
@@ -64,6 +63,7 @@ fn render<T: Template>(page: &T) -> Result<Response, Problem> {
 }
 
 pub async fn list(
+    State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     session: BrowserSession,
@@ -78,7 +78,7 @@ pub async fn list(
             .iter()
             .map(|r| {
                 json!({"id": r.id, "outcome": r.outcome, "step": r.step, "kind": r.kind, "registration": r.app,
-                       "started_at": r.started_at, "diagnoses": diagnoses_now(r).iter().map(|d| &d.id).collect::<Vec<_>>()})
+                       "started_at": r.started_at, "diagnoses": diagnoses_now(&state, r).iter().map(|d| &d.id).collect::<Vec<_>>()})
             })
             .collect();
         return Ok(Json(json!({ "launches": items })).into_response());
@@ -92,7 +92,7 @@ pub async fn list(
             started: views::format_time(r.started_at),
             outcome: outcome_str(r.outcome),
             step: r.step.as_str(),
-            ids: diagnoses_now(r)
+            ids: diagnoses_now(&state, r)
                 .iter()
                 .map(|d| d.id.as_str())
                 .collect::<Vec<_>>()
@@ -102,20 +102,76 @@ pub async fn list(
     render(&LaunchesPage { rows })
 }
 
+fn find<'a>(session: &'a BrowserSession, id: &str) -> Result<&'a LaunchRecord, Problem> {
+    session.launch(id).ok_or_else(|| {
+        Problem::plain(
+            StatusCode::NOT_FOUND,
+            "No such launch",
+            "This browser has no launch with this id. Results are visible only to the browser that made the launch.",
+        )
+        .link("Your launches", paths::LAUNCHES)
+    })
+}
+
+/// `report.json`: the JSON twin, tokens always redacted, as a download.
+pub async fn report_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
+    let r = find(&session, &id)?;
+    let body = serde_json::to_string_pretty(&result_json(r, &diagnoses_now(&state, r), false))
+        .unwrap_or_default();
+    Ok(download(
+        "application/json",
+        &format!("launch-{id}.json"),
+        body,
+    ))
+}
+
+/// `report.md`: the launch as Markdown for a support forum.
+pub async fn report_md(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: BrowserSession,
+) -> Result<Response, Problem> {
+    let r = find(&session, &id)?;
+    let md = report::markdown(
+        r,
+        &diagnoses_now(&state, r),
+        &views::format_time(r.started_at),
+    );
+    Ok(download(
+        "text/markdown; charset=utf-8",
+        &format!("launch-{id}.md"),
+        md,
+    ))
+}
+
+fn download(content_type: &'static str, filename: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub async fn show(
+    State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let Some(r) = session.launch(&id) else {
-        return Err(Problem::plain(StatusCode::NOT_FOUND, "No such launch", "This browser has no launch with this id. Results are visible only to the browser that made the launch.")
-            .link("Your launches", paths::LAUNCHES));
-    };
+    let r = find(&session, &id)?;
     let reveal = Params::parse(query.as_deref())
         .all("reveal")
         .contains(&"tokens");
-    let diagnoses = diagnoses_now(r);
+    let diagnoses = diagnoses_now(&state, r);
     if wants_json(&headers) {
         return Ok(Json(result_json(r, &diagnoses, reveal)).into_response());
     }
@@ -157,6 +213,10 @@ pub async fn show(
         has_tokens: r.token_response.is_some(),
         transcript: &r.transcript,
         self_href: paths::launch_result(&r.id),
+        curl: (r.outcome == Outcome::Error)
+            .then(|| report::failing_exchange(r).map(report::curl))
+            .flatten(),
+        reports: paths::reports(&r.id),
     };
     render(&page)
 }

@@ -123,6 +123,10 @@ pub struct ResultPage<'a> {
     pub has_tokens: bool,
     pub transcript: &'a [Exchange],
     pub self_href: String,
+    /// A `curl` reproducing the failing request, secrets as variables.
+    pub curl: Option<String>,
+    /// Download links: (JSON, Markdown).
+    pub reports: (String, String),
 }
 
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];

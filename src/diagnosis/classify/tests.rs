@@ -1,4 +1,7 @@
 use super::*;
+use crate::config::{AuthMethod, Secret};
+use crate::smart::LaunchKind;
+use std::time::SystemTime;
 
 const SEED_BODY: &str = r#"{"error":"invalid_client","error_uri":"https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Atoken%3Ainvalid-client-credentials/instances/14c93355-be14-47c0-9f4a-132ef6124fe5?client=unknown&tenant=ec2458f2-1e24-41c8-b71b-0e701af7583d"}"#;
 
@@ -15,6 +18,8 @@ fn ctx(secret: Option<&Secret>) -> TokenContext<'_> {
         requested_scope: "launch openid fhirUser patient/*.read offline_access",
         kind: LaunchKind::Ehr,
         now: SystemTime::now(),
+        auth_methods_supported: &[],
+        sent: None,
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Setup {
     pub faults: Faults,
     /// Replaces the registration's `iss` (e.g. a dead port).
     pub iss_override: Option<String>,
+    /// Top-level configuration lines added to the app's TOML.
+    pub extra_toml: String,
 }
 
 impl Setup {
@@ -53,6 +55,7 @@ impl Setup {
             app_secret: None,
             faults: Faults::default(),
             iss_override: None,
+            extra_toml: String::new(),
         }
     }
 }
@@ -132,7 +135,9 @@ impl TestApp {
                     .unwrap_or_else(|| TRICKY_SECRET.to_string()),
             ),
         };
-        let toml = config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
+        let toml = setup.extra_toml.clone()
+            + "\n"
+            + &config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
         let config = Config::from_toml(&toml, "test", addr).expect("config");
         let state = AppState::new(config).expect("state");
         tokio::spawn(async move {
@@ -151,28 +156,30 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn get(&self, path_or_url: &str) -> reqwest::Response {
-        let url = if path_or_url.starts_with("http") {
+    fn resolve(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http") {
             path_or_url.to_string()
         } else {
             self.url(path_or_url)
-        };
-        self.browser.get(url).send().await.expect("request")
+        }
+    }
+
+    pub async fn get(&self, path_or_url: &str) -> reqwest::Response {
+        self.get_accepting(path_or_url, "text/html").await
+    }
+
+    pub async fn get_accepting(&self, path_or_url: &str, accept: &str) -> reqwest::Response {
+        let url = self.resolve(path_or_url);
+        self.browser
+            .get(url)
+            .header(header::ACCEPT, accept)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path_or_url: &str) -> (StatusCode, Value) {
-        let url = if path_or_url.starts_with("http") {
-            path_or_url.to_string()
-        } else {
-            self.url(path_or_url)
-        };
-        let resp = self
-            .browser
-            .get(url)
-            .header(header::ACCEPT, "application/json")
-            .send()
-            .await
-            .expect("request");
+        let resp = self.get_accepting(path_or_url, "application/json").await;
         let status = resp.status();
         (status, resp.json().await.expect("json body"))
     }
@@ -212,6 +219,17 @@ impl TestApp {
         );
         let resp = self.get(&callback).await;
         (callback, resp)
+    }
+
+    /// A standalone launch of the configured registration, ending on the result's JSON twin.
+    pub async fn standalone_result(&self) -> Value {
+        let resp = self.get("/standalone/app").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        if !location(&resp).starts_with(self.ehr.origin.as_str().trim_end_matches('/')) {
+            // Discovery failed: the app went straight to the result page.
+            return self.get_json(&location(&resp)).await.1;
+        }
+        self.launch_to_result(resp).await
     }
 
     /// A whole launch ending on the result's JSON twin.

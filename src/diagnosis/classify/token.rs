@@ -1,263 +1,17 @@
-//! Pure functions from collected evidence to diagnoses, step by step.
+//! The token step: a failed exchange named from the server's answer (RFC 6749 §5.2 and vendor
+//! formats) plus our own self-check; a successful one checked for conformance warnings.
 
 use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::transcript::fingerprint;
-use super::vendor::{CernerError, entra_code};
-use super::{Diagnosis, excerpt};
+use super::{redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
+use crate::diagnosis::transcript::fingerprint;
+use crate::diagnosis::vendor::{CernerError, entra_code};
+use crate::diagnosis::{Diagnosis, excerpt};
 use crate::smart::LaunchKind;
-use crate::smart::discovery::{Attempt, Discovered};
-use crate::smart::http::NetError;
-
-/// A network failure on any outbound request.
-pub fn net(e: &NetError, url: &str) -> Diagnosis {
-    let id = match e {
-        NetError::Dns(_) => "net.dns",
-        NetError::Connect(_) | NetError::Other(_) => "net.connect",
-        NetError::Tls(_) => "net.tls",
-        NetError::Timeout(_) => "net.timeout",
-        NetError::TooLarge(_) => "net.too_large",
-    };
-    Diagnosis::new(id, format!("The request to {url} failed: {e}."))
-        .with("URL", url)
-        .with("Failure", e.to_string())
-}
-
-/// A 3xx answer to an outbound request (redirects are never followed).
-pub fn redirected(url: &str, status: u16, location: Option<&str>) -> Diagnosis {
-    Diagnosis::new(
-        "net.redirected",
-        format!("{url} answered {status} and points elsewhere; redirects are not followed."),
-    )
-    .with("URL", url)
-    .with("Status", status.to_string())
-    .with("Location", location.unwrap_or("(none)"))
-}
-
-fn attempt_evidence(d: Diagnosis, label: &str, url: &str, a: &Attempt) -> Diagnosis {
-    match a {
-        Attempt::Net(e) => d.with(label, format!("{url} → {e}")),
-        Attempt::Answer {
-            status,
-            content_type,
-            body,
-            ..
-        } => d
-            .with(label, format!("{url} → {status} {content_type}"))
-            .with(&format!("{label}: first bytes"), excerpt(body, 200)),
-    }
-}
-
-fn is_non_json_answer(a: &Attempt) -> bool {
-    match a {
-        Attempt::Answer {
-            content_type, body, ..
-        } => {
-            !body.is_empty()
-                && (body.trim_start().starts_with('<')
-                    || !(content_type.contains("json") || body.trim_start().starts_with('{')))
-        }
-        Attempt::Net(_) => false,
-    }
-}
-
-/// Neither the `.well-known` document nor the CapabilityStatement gave usable endpoints.
-pub fn discovery_failed(
-    (wk_url, wk): (&str, &Attempt),
-    (md_url, md): (&str, &Attempt),
-    missing: &[String],
-) -> Diagnosis {
-    let wk_ok = matches!(wk, Attempt::Answer { status, .. } if (200..300).contains(status));
-    let d = if !missing.is_empty() {
-        Diagnosis::new(
-            "discovery.missing_fields",
-            format!(
-                "The SMART configuration lacks {}, and the CapabilityStatement gave none either.",
-                missing.join(" and ")
-            ),
-        )
-        .with("Missing", missing.join(", "))
-    } else if is_non_json_answer(wk) && (is_non_json_answer(md) || wk_ok) {
-        Diagnosis::new(
-            "discovery.not_json",
-            "Discovery answered with a page that is not JSON: the FHIR base probably points at a portal, a login page or a proxy.",
-        )
-    } else if let Attempt::Answer {
-        status: status @ 300..=399,
-        location,
-        ..
-    } = wk
-    {
-        redirected(wk_url, *status, location.as_deref())
-    } else {
-        Diagnosis::new(
-            "discovery.not_found",
-            "Neither .well-known/smart-configuration nor the CapabilityStatement gave the SMART endpoints.",
-        )
-    };
-    let d = attempt_evidence(d, "SMART configuration", wk_url, wk);
-    attempt_evidence(d, "CapabilityStatement", md_url, md)
-}
-
-/// Conformance findings about a `.well-known` document that worked.
-pub fn discovery_conformance(
-    d: &Discovered,
-    absent: &[&str],
-    resolved: &[String],
-) -> Vec<Diagnosis> {
-    let mut out = Vec::new();
-    if !absent.is_empty() || !resolved.is_empty() {
-        let mut w = Diagnosis::new(
-            "discovery.incomplete",
-            "The SMART configuration lacks fields SMART App Launch 2 requires, or uses relative URLs.",
-        );
-        if !absent.is_empty() {
-            w = w.with("Missing", absent.join(", "));
-        }
-        if !resolved.is_empty() {
-            w = w.with("Relative URLs resolved", resolved.join("; "));
-        }
-        out.push(w);
-    }
-    let methods = &d.code_challenge_methods_supported;
-    if !methods.iter().any(|m| m == "S256") || methods.iter().any(|m| m == "plain") {
-        out.push(
-            Diagnosis::new(
-                "discovery.pkce_not_advertised",
-                "code_challenge_methods_supported does not say S256 only; PKCE S256 is sent anyway.",
-            )
-            .with("code_challenge_methods_supported", format!("{methods:?}")),
-        );
-    }
-    out
-}
-
-/// The endpoints came from the CapabilityStatement only.
-pub fn legacy_metadata(d: &Discovered) -> Diagnosis {
-    Diagnosis::new(
-        "discovery.legacy_metadata",
-        "The server has no .well-known/smart-configuration; the endpoints came from its CapabilityStatement (SMART v1).",
-    )
-    .with("Authorization endpoint", &d.authorization_endpoint)
-    .with("Token endpoint", &d.token_endpoint)
-}
-
-/// The registration compared with what discovery advertises.
-pub fn registration_vs_discovery(
-    d: &Discovered,
-    auth: AuthMethod,
-    kind: LaunchKind,
-    scope: &str,
-) -> Vec<Diagnosis> {
-    let mut out = Vec::new();
-    let methods = &d.token_endpoint_auth_methods_supported;
-    let capability = match auth {
-        AuthMethod::None => "client-public",
-        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
-            "client-confidential-symmetric"
-        }
-        AuthMethod::PrivateKeyJwt => "client-confidential-asymmetric",
-    };
-    let method_missing = auth != AuthMethod::None
-        && !methods.is_empty()
-        && !methods.iter().any(|m| m == auth.as_str());
-    let capability_missing =
-        !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == capability);
-    if method_missing || capability_missing {
-        out.push(
-            Diagnosis::new(
-                "discovery.auth_method_unsupported",
-                format!(
-                    "This registration authenticates with {}, which the server does not advertise.",
-                    auth.as_str()
-                ),
-            )
-            .with("Configured method", auth.as_str())
-            .with("token_endpoint_auth_methods_supported", methods.join(", "))
-            .with(
-                "Capability expected",
-                if capability_missing {
-                    format!("{capability} (absent)")
-                } else {
-                    format!("{capability} (present)")
-                },
-            ),
-        );
-    }
-    let launch_cap = match kind {
-        LaunchKind::Ehr => "launch-ehr",
-        LaunchKind::Standalone => "launch-standalone",
-    };
-    if !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == launch_cap) {
-        out.push(
-            Diagnosis::new(
-                "discovery.launch_unsupported",
-                format!("The server does not advertise the {launch_cap} capability."),
-            )
-            .with("capabilities", d.capabilities.join(", ")),
-        );
-    }
-    if let Some(supported) = &d.scopes_supported {
-        let missing: Vec<&str> = scope
-            .split_whitespace()
-            .filter(|s| !supported.iter().any(|o| o == s))
-            .collect();
-        if !missing.is_empty() {
-            out.push(
-                Diagnosis::new(
-                    "discovery.scope_unsupported",
-                    "Some requested scopes are not in the server's scopes_supported.",
-                )
-                .with("Not offered", missing.join(" "))
-                .with("scopes_supported", supported.join(" ")),
-            );
-        }
-    }
-    out
-}
-
-/// An `error` returned to our callback by the authorization server.
-pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>) -> Diagnosis {
-    let cerner = uri.and_then(CernerError::parse);
-    let cerner_code = cerner.as_ref().map(|c| c.code.as_str()).unwrap_or("");
-    let id = match error {
-        _ if cerner_code.ends_with("empty-scopes") => "authorize.invalid_scope",
-        _ if cerner_code.ends_with("invalid-launch-code") => "authorize.invalid_request",
-        "access_denied" => "authorize.access_denied",
-        "invalid_scope" => "authorize.invalid_scope",
-        "invalid_request" => "authorize.invalid_request",
-        "unauthorized_client" => "authorize.unauthorized_client",
-        "unsupported_response_type" => "authorize.unsupported_response_type",
-        "server_error" | "temporarily_unavailable" => "authorize.server_error",
-        _ => "authorize.other",
-    };
-    let d = Diagnosis::new(
-        id,
-        format!("The authorization server sent the browser back with error={error}."),
-    )
-    .with("error", error)
-    .with("error_description", description.unwrap_or(""))
-    .with("error_uri", uri.unwrap_or(""));
-    with_cerner(d, cerner.as_ref())
-}
-
-fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {
-    let Some(c) = c else { return d };
-    d.with("Oracle Health error", &c.code)
-        .with(
-            "Correlation id (quote it to support)",
-            c.correlation_id.clone().unwrap_or_default(),
-        )
-        .with(
-            "Client as the server identified it",
-            c.client.clone().unwrap_or_default(),
-        )
-        .with("Tenant", c.tenant.clone().unwrap_or_default())
-        .with("Persona", c.persona.clone().unwrap_or_default())
-}
+use crate::smart::token::SentCredentials;
 
 /// What we sent and expected at the token step.
 pub struct TokenContext<'a> {
@@ -268,6 +22,10 @@ pub struct TokenContext<'a> {
     pub requested_scope: &'a str,
     pub kind: LaunchKind,
     pub now: SystemTime,
+    /// Discovery's `token_endpoint_auth_methods_supported`.
+    pub auth_methods_supported: &'a [String],
+    /// What actually went out, for the self-check (in memory only).
+    pub sent: Option<&'a SentCredentials>,
 }
 
 /// The facts of the token endpoint's answer the diagnosis reads.
@@ -334,7 +92,12 @@ fn sent_evidence(d: Diagnosis, ctx: &TokenContext<'_>) -> Diagnosis {
 }
 
 fn clock_skew(answer: &TokenAnswer<'_>, now: SystemTime) -> Option<i64> {
-    let date = httpdate_parse(answer.header("date")?)?;
+    skew_from_date(answer.header("date")?, now)
+}
+
+/// Server time minus ours, in seconds, from an HTTP `Date` value.
+pub(super) fn skew_from_date(date: &str, now: SystemTime) -> Option<i64> {
+    let date = httpdate_parse(date)?;
     let ours = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(date - ours)
 }
@@ -397,6 +160,17 @@ fn token_error_id(
         "invalid_scope" => "token.invalid_scope",
         _ => "token.http_error",
     }
+}
+
+/// The ids after which the client-authentication self-check runs.
+fn is_client_auth_failure(id: &str) -> bool {
+    matches!(
+        id,
+        "token.unknown_client"
+            | "token.bad_client_credentials"
+            | "token.bad_auth_header"
+            | "token.bad_client_assertion"
+    )
 }
 
 fn html_title(body: &str) -> Option<String> {
@@ -469,6 +243,11 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
             "The server did not recognise client_id {:?} with this secret: check both come from the same account",
             ctx.client_id
         ));
+    }
+    if is_client_auth_failure(id) {
+        for e in self_check::client_auth(ctx, answer.header("date")) {
+            d.evidence.push(e);
+        }
     }
     let mut out = vec![sent_evidence(d, ctx)];
     if let Some(skew) = clock_skew(answer, ctx.now).filter(|s| s.abs() > 30) {
@@ -612,6 +391,3 @@ fn token_warnings(
     }
     out
 }
-
-#[cfg(test)]
-mod tests;

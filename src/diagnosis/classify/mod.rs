@@ -1,0 +1,294 @@
+//! Pure functions from collected evidence to diagnoses, step by step: network, discovery,
+//! launch and authorization here; the token step in [`token`].
+
+mod self_check;
+mod token;
+
+pub use token::{TokenAnswer, TokenContext, reserved_chars, token_failure, token_success};
+
+use super::vendor::CernerError;
+use super::{Diagnosis, excerpt};
+use crate::config::AuthMethod;
+use crate::smart::LaunchKind;
+use crate::smart::discovery::{Attempt, Discovered};
+use crate::smart::http::NetError;
+
+/// A network failure on any outbound request.
+pub fn net(e: &NetError, url: &str) -> Diagnosis {
+    let id = match e {
+        NetError::Dns(_) => "net.dns",
+        NetError::Connect(_) | NetError::Other(_) => "net.connect",
+        NetError::Tls(_) => "net.tls",
+        NetError::Timeout(_) => "net.timeout",
+        NetError::TooLarge(_) => "net.too_large",
+    };
+    Diagnosis::new(id, format!("The request to {url} failed: {e}."))
+        .with("URL", url)
+        .with("Failure", e.to_string())
+}
+
+/// A 3xx answer to an outbound request (redirects are never followed).
+pub fn redirected(url: &str, status: u16, location: Option<&str>) -> Diagnosis {
+    Diagnosis::new(
+        "net.redirected",
+        format!("{url} answered {status} and points elsewhere; redirects are not followed."),
+    )
+    .with("URL", url)
+    .with("Status", status.to_string())
+    .with("Location", location.unwrap_or("(none)"))
+}
+
+fn attempt_evidence(d: Diagnosis, label: &str, url: &str, a: &Attempt) -> Diagnosis {
+    match a {
+        Attempt::Net(e) => d.with(label, format!("{url} → {e}")),
+        Attempt::Answer {
+            status,
+            content_type,
+            body,
+            ..
+        } => d
+            .with(label, format!("{url} → {status} {content_type}"))
+            .with(&format!("{label}: first bytes"), excerpt(body, 200)),
+    }
+}
+
+fn is_non_json_answer(a: &Attempt) -> bool {
+    match a {
+        Attempt::Answer {
+            content_type, body, ..
+        } => {
+            !body.is_empty()
+                && (body.trim_start().starts_with('<')
+                    || !(content_type.contains("json") || body.trim_start().starts_with('{')))
+        }
+        Attempt::Net(_) => false,
+    }
+}
+
+/// Neither the `.well-known` document nor the CapabilityStatement gave usable endpoints.
+pub fn discovery_failed(
+    (wk_url, wk): (&str, &Attempt),
+    (md_url, md): (&str, &Attempt),
+    missing: &[String],
+) -> Diagnosis {
+    let wk_ok = matches!(wk, Attempt::Answer { status, .. } if (200..300).contains(status));
+    let d = if !missing.is_empty() {
+        Diagnosis::new(
+            "discovery.missing_fields",
+            format!(
+                "The SMART configuration lacks {}, and the CapabilityStatement gave none either.",
+                missing.join(" and ")
+            ),
+        )
+        .with("Missing", missing.join(", "))
+    } else if is_non_json_answer(wk) && (is_non_json_answer(md) || wk_ok) {
+        Diagnosis::new(
+            "discovery.not_json",
+            "Discovery answered with a page that is not JSON: the FHIR base probably points at a portal, a login page or a proxy.",
+        )
+    } else if let Attempt::Answer {
+        status: status @ 300..=399,
+        location,
+        ..
+    } = wk
+    {
+        redirected(wk_url, *status, location.as_deref())
+    } else {
+        Diagnosis::new(
+            "discovery.not_found",
+            "Neither .well-known/smart-configuration nor the CapabilityStatement gave the SMART endpoints.",
+        )
+    };
+    let d = attempt_evidence(d, "SMART configuration", wk_url, wk);
+    attempt_evidence(d, "CapabilityStatement", md_url, md)
+}
+
+/// Conformance findings about a `.well-known` document that worked.
+pub fn discovery_conformance(
+    d: &Discovered,
+    absent: &[&str],
+    resolved: &[String],
+) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    if !absent.is_empty() || !resolved.is_empty() {
+        let mut w = Diagnosis::new(
+            "discovery.incomplete",
+            "The SMART configuration lacks fields SMART App Launch 2 requires, or uses relative URLs.",
+        );
+        if !absent.is_empty() {
+            w = w.with("Missing", absent.join(", "));
+        }
+        if !resolved.is_empty() {
+            w = w.with("Relative URLs resolved", resolved.join("; "));
+        }
+        out.push(w);
+    }
+    let methods = &d.code_challenge_methods_supported;
+    if !methods.iter().any(|m| m == "S256") || methods.iter().any(|m| m == "plain") {
+        out.push(
+            Diagnosis::new(
+                "discovery.pkce_not_advertised",
+                "code_challenge_methods_supported does not say S256 only; PKCE S256 is sent anyway.",
+            )
+            .with("code_challenge_methods_supported", format!("{methods:?}")),
+        );
+    }
+    out
+}
+
+/// `.well-known` and the CapabilityStatement name different endpoints.
+pub fn sources_disagree(well_known: &Discovered, capability: &Discovered) -> Option<Diagnosis> {
+    let pairs = [
+        (
+            "authorize",
+            &well_known.authorization_endpoint,
+            &capability.authorization_endpoint,
+        ),
+        (
+            "token",
+            &well_known.token_endpoint,
+            &capability.token_endpoint,
+        ),
+    ];
+    let differing: Vec<_> = pairs.iter().filter(|(_, a, b)| a != b).collect();
+    if differing.is_empty() {
+        return None;
+    }
+    let mut d = Diagnosis::new(
+        "discovery.sources_disagree",
+        ".well-known/smart-configuration and the CapabilityStatement name different endpoints; the .well-known ones are used.",
+    );
+    for (name, a, b) in differing {
+        d = d
+            .with(&format!("{name}: .well-known"), a.as_str())
+            .with(&format!("{name}: CapabilityStatement"), b.as_str());
+    }
+    Some(d)
+}
+
+/// The endpoints came from the CapabilityStatement only.
+pub fn legacy_metadata(d: &Discovered) -> Diagnosis {
+    Diagnosis::new(
+        "discovery.legacy_metadata",
+        "The server has no .well-known/smart-configuration; the endpoints came from its CapabilityStatement (SMART v1).",
+    )
+    .with("Authorization endpoint", &d.authorization_endpoint)
+    .with("Token endpoint", &d.token_endpoint)
+}
+
+/// The registration compared with what discovery advertises.
+pub fn registration_vs_discovery(
+    d: &Discovered,
+    auth: AuthMethod,
+    kind: LaunchKind,
+    scope: &str,
+) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    let methods = &d.token_endpoint_auth_methods_supported;
+    let capability = match auth {
+        AuthMethod::None => "client-public",
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            "client-confidential-symmetric"
+        }
+        AuthMethod::PrivateKeyJwt => "client-confidential-asymmetric",
+    };
+    let method_missing = auth != AuthMethod::None
+        && !methods.is_empty()
+        && !methods.iter().any(|m| m == auth.as_str());
+    let capability_missing =
+        !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == capability);
+    if method_missing || capability_missing {
+        out.push(
+            Diagnosis::new(
+                "discovery.auth_method_unsupported",
+                format!(
+                    "This registration authenticates with {}, which the server does not advertise.",
+                    auth.as_str()
+                ),
+            )
+            .with("Configured method", auth.as_str())
+            .with("token_endpoint_auth_methods_supported", methods.join(", "))
+            .with(
+                "Capability expected",
+                if capability_missing {
+                    format!("{capability} (absent)")
+                } else {
+                    format!("{capability} (present)")
+                },
+            ),
+        );
+    }
+    let launch_cap = match kind {
+        LaunchKind::Ehr => "launch-ehr",
+        LaunchKind::Standalone => "launch-standalone",
+    };
+    if !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == launch_cap) {
+        out.push(
+            Diagnosis::new(
+                "discovery.launch_unsupported",
+                format!("The server does not advertise the {launch_cap} capability."),
+            )
+            .with("capabilities", d.capabilities.join(", ")),
+        );
+    }
+    if let Some(supported) = &d.scopes_supported {
+        let missing: Vec<&str> = scope
+            .split_whitespace()
+            .filter(|s| !supported.iter().any(|o| o == s))
+            .collect();
+        if !missing.is_empty() {
+            out.push(
+                Diagnosis::new(
+                    "discovery.scope_unsupported",
+                    "Some requested scopes are not in the server's scopes_supported.",
+                )
+                .with("Not offered", missing.join(" "))
+                .with("scopes_supported", supported.join(" ")),
+            );
+        }
+    }
+    out
+}
+
+/// An `error` returned to our callback by the authorization server.
+pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>) -> Diagnosis {
+    let cerner = uri.and_then(CernerError::parse);
+    let cerner_code = cerner.as_ref().map(|c| c.code.as_str()).unwrap_or("");
+    let id = match error {
+        _ if cerner_code.ends_with("empty-scopes") => "authorize.invalid_scope",
+        _ if cerner_code.ends_with("invalid-launch-code") => "authorize.invalid_request",
+        "access_denied" => "authorize.access_denied",
+        "invalid_scope" => "authorize.invalid_scope",
+        "invalid_request" => "authorize.invalid_request",
+        "unauthorized_client" => "authorize.unauthorized_client",
+        "unsupported_response_type" => "authorize.unsupported_response_type",
+        "server_error" | "temporarily_unavailable" => "authorize.server_error",
+        _ => "authorize.other",
+    };
+    let d = Diagnosis::new(
+        id,
+        format!("The authorization server sent the browser back with error={error}."),
+    )
+    .with("error", error)
+    .with("error_description", description.unwrap_or(""))
+    .with("error_uri", uri.unwrap_or(""));
+    with_cerner(d, cerner.as_ref())
+}
+
+fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {
+    let Some(c) = c else { return d };
+    d.with("Oracle Health error", &c.code)
+        .with(
+            "Correlation id (quote it to support)",
+            c.correlation_id.clone().unwrap_or_default(),
+        )
+        .with(
+            "Client as the server identified it",
+            c.client.clone().unwrap_or_default(),
+        )
+        .with("Tenant", c.tenant.clone().unwrap_or_default())
+        .with("Persona", c.persona.clone().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests;

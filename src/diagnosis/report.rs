@@ -1,0 +1,224 @@
+//! Exports of a launch: a reproducible `curl` for the failing request (secrets as shell
+//! variables) and a Markdown report for a support forum. Built from the redacted record only, so
+//! neither can carry a secret.
+
+use std::fmt::Write as _;
+
+use super::Diagnosis;
+use super::transcript::Exchange;
+use crate::record::LaunchRecord;
+
+/// Form fields whose values become shell variables in the `curl`.
+const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("client_secret", "$CLIENT_SECRET"),
+    ("code", "$CODE"),
+    ("code_verifier", "$CODE_VERIFIER"),
+    ("client_assertion", "$CLIENT_ASSERTION"),
+    ("refresh_token", "$REFRESH_TOKEN"),
+];
+
+/// Single-quotes `s` for a POSIX shell.
+fn sh(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The exchange a `curl` should reproduce: the last one that failed, else the last one.
+pub fn failing_exchange(r: &LaunchRecord) -> Option<&Exchange> {
+    r.transcript
+        .iter()
+        .rev()
+        .find(|x| x.error.is_some() || x.status.is_none_or(|s| s >= 300))
+        .or(r.transcript.last())
+}
+
+/// A `curl` command line reproducing `x`; redacted values become `$VARIABLES`.
+pub fn curl(x: &Exchange) -> String {
+    let mut out = String::new();
+    let mut vars = Vec::new();
+    let _ = write!(out, "curl -i -X {} {}", x.method, sh(&x.url));
+    for (name, value) in &x.request_headers {
+        match name.as_str() {
+            "authorization" if value.starts_with("Basic ") => {
+                vars.push("CLIENT_ID_ENC and CLIENT_SECRET_ENC: the client id and secret, each form-urlencoded first (RFC 6749 §2.3.1)");
+                out.push_str(" \\\n  -u \"$CLIENT_ID_ENC:$CLIENT_SECRET_ENC\"");
+            }
+            "authorization" => {
+                vars.push("AUTHORIZATION: the Authorization header value");
+                out.push_str(" \\\n  -H \"Authorization: $AUTHORIZATION\"");
+            }
+            "content-type" if x.request_body.is_some() => {}
+            _ => {
+                let _ = write!(out, " \\\n  -H {}", sh(&format!("{name}: {value}")));
+            }
+        }
+    }
+    if let Some(body) = &x.request_body {
+        // The transcript keeps form bodies as `k=v&…` with values decoded and secrets redacted.
+        for pair in body.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match PLACEHOLDERS.iter().find(|(f, _)| *f == k) {
+                Some((_, var)) => {
+                    vars.push(var.trim_start_matches('$'));
+                    let _ = write!(out, " \\\n  --data-urlencode \"{k}={var}\"");
+                }
+                None => {
+                    let _ = write!(out, " \\\n  --data-urlencode {}", sh(&format!("{k}={v}")));
+                }
+            }
+        }
+    }
+    if vars.is_empty() {
+        return out;
+    }
+    let mut header = String::from("# Set first (never paste their values into a forum):\n");
+    for v in vars {
+        let _ = writeln!(header, "#   {v}");
+    }
+    header + &out
+}
+
+/// Keeps upstream text from breaking out of a Markdown code span.
+fn code(s: &str) -> String {
+    format!("`{}`", s.replace('`', "'").replace('\n', " "))
+}
+
+fn diagnosis_md(out: &mut String, d: &Diagnosis) {
+    let sev = if d.is_error() { "error" } else { "warning" };
+    let _ = writeln!(
+        out,
+        "### {} ({sev}): {}\n\n{}\n",
+        code(&d.id),
+        d.title,
+        d.summary
+    );
+    if !d.evidence.is_empty() {
+        out.push_str("Evidence:\n\n");
+        for e in &d.evidence {
+            let _ = writeln!(out, "- {}: {}", e.label, code(&e.value));
+        }
+        out.push('\n');
+    }
+    for (title, list) in [
+        ("Likely causes, most frequent first", &d.causes),
+        ("Fix", &d.fixes),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "{title}:\n");
+            for (i, c) in list.iter().enumerate() {
+                let _ = writeln!(out, "{}. {c}", i + 1);
+            }
+            out.push('\n');
+        }
+    }
+    for s in &d.spec_refs {
+        let _ = writeln!(out, "- Rule: [{}]({})", s.label, s.url);
+    }
+    out.push('\n');
+}
+
+/// The launch as Markdown, for a support forum or a ticket.
+pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String {
+    let mut out = String::new();
+    let outcome = match r.outcome {
+        crate::record::Outcome::Success => "succeeded".to_string(),
+        crate::record::Outcome::Error => format!("failed at the {} step", r.step.as_str()),
+        crate::record::Outcome::Pending => "is waiting for the callback".to_string(),
+    };
+    let _ = writeln!(out, "# SMART launch report: {} {outcome}\n", r.app.name);
+    let _ = writeln!(out, "- Started: {when}");
+    let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app.iss));
+    let _ = writeln!(
+        out,
+        "- Client id: {} ({})",
+        code(&r.app.client_id),
+        r.app.auth.as_str()
+    );
+    let _ = writeln!(out, "- redirect_uri: {}", code(&r.redirect_uri));
+    let _ = writeln!(out, "- Requested scope: {}", code(&r.requested_scope));
+    if let Some(e) = &r.endpoints {
+        let _ = writeln!(
+            out,
+            "- Token endpoint (discovered, from {}): {}",
+            e.source,
+            code(&e.token_endpoint)
+        );
+    }
+    let ids: Vec<String> = diagnoses.iter().map(|d| code(&d.id)).collect();
+    let _ = writeln!(
+        out,
+        "- Diagnoses: {}\n",
+        if ids.is_empty() {
+            "none".into()
+        } else {
+            ids.join(", ")
+        }
+    );
+    out.push_str("## Diagnoses\n\n");
+    for d in diagnoses {
+        diagnosis_md(&mut out, d);
+    }
+    if let Some(x) = failing_exchange(r) {
+        out.push_str("## Reproduce\n\n```sh\n");
+        out.push_str(&curl(x));
+        out.push_str("\n```\n\n");
+    }
+    out.push_str("## Requests (secrets redacted to length and SHA-256 fingerprint)\n\n");
+    for x in &r.transcript {
+        let status = x
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| x.error.clone().unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "- {} {} {} → {status} ({} ms)",
+            x.step,
+            x.method,
+            code(&x.url),
+            x.duration_ms
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> Exchange {
+        Exchange {
+            step: "token".into(),
+            method: "POST".into(),
+            url: "https://ehr.example/token".into(),
+            request_headers: vec![
+                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                ("authorization".into(), "Basic [redacted: 20 chars, sha256 1234abcd]".into()),
+            ],
+            request_body: Some("grant_type=authorization_code&code=[redacted: 43 chars, sha256 aa]&redirect_uri=http://127.0.0.1:8080/callback".into()),
+            status: Some(401),
+            response_headers: vec![],
+            response_body: None,
+            duration_ms: 3,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn curl_uses_variables_for_secrets_and_keeps_the_rest() {
+        let c = curl(&exchange());
+        assert!(
+            c.contains("-u \"$CLIENT_ID_ENC:$CLIENT_SECRET_ENC\""),
+            "{c}"
+        );
+        assert!(c.contains("--data-urlencode \"code=$CODE\""), "{c}");
+        assert!(
+            c.contains("--data-urlencode 'redirect_uri=http://127.0.0.1:8080/callback'"),
+            "{c}"
+        );
+        assert!(!c.contains("redacted"), "{c}");
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(sh("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,88 @@
+//! Faults the fake EHR can be told to produce, so tests can see how the client copes with a
+//! server that is wrong, unusual or hostile. All are off by default; with none set the fake
+//! answers as the specs say.
+
+use serde_json::Value;
+
+/// Faults the fake can be told to produce.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// `.well-known/smart-configuration` answers 404: the client must fall back to `{fhir}/metadata`.
+    pub no_well_known: bool,
+    /// Authorize redirects back with `error=access_denied` (+ `error_description`, `state`).
+    pub deny_authorization: bool,
+    /// Canned token endpoint answer: status + JSON body, content-type `application/json`.
+    /// [`Faults::token_answer`] wins when both are set.
+    pub token_error: Option<(u16, String)>,
+    /// Redirect back from authorize with this error instead of a code:
+    /// (error, error_description, error_uri). Wins over every other authorize outcome except
+    /// the error page for an unknown client or redirect URI.
+    pub authorize_error: Option<(String, Option<String>, Option<String>)>,
+    /// Add RFC 9207 `iss` with this value to every authorization response (success and error).
+    pub authorize_iss: Option<String>,
+    /// Redirect back from authorize with only `state` (no code, no error); `iss` is still added
+    /// under [`Faults::authorize_iss`]. [`Faults::authorize_error`] wins when both are set.
+    pub authorize_no_code: bool,
+    /// Canned token answer with full control: status, extra headers, body (sent verbatim, no
+    /// Content-Type unless given in headers).
+    pub token_answer: Option<CannedAnswer>,
+    /// On a successful code exchange, change the JSON: set (Some) or remove (None) these members.
+    pub token_patch: Vec<(String, Option<Value>)>,
+    /// On a successful code exchange, leave out Cache-Control: no-store and Pragma: no-cache.
+    pub no_cache_headers: bool,
+    /// Add a `Date` header this many seconds away from now to every token endpoint answer
+    /// (success or error). A `Date` given by a canned answer is kept.
+    pub token_date_offset_secs: Option<i64>,
+    /// Discovery: the CapabilityStatement names [`super::paths::TOKEN_LEGACY`] as token endpoint
+    /// while `.well-known` names [`super::paths::TOKEN`], so the two sources disagree. The legacy
+    /// endpoint then works, but using it while `.well-known` is served is a violation.
+    pub metadata_disagrees: bool,
+    /// Discovery: the `.well-known` document lacks these members (e.g. "capabilities",
+    /// "grant_types_supported", "code_challenge_methods_supported", "token_endpoint").
+    pub well_known_omit: Vec<String>,
+    /// Discovery: replace (or add) these members of the `.well-known` document, after
+    /// [`Faults::well_known_omit`] (e.g. ("code_challenge_methods_supported", json!(["plain"]))).
+    pub well_known_patch: Vec<(String, Value)>,
+}
+
+/// A token endpoint answer sent exactly as given.
+#[derive(Clone, Debug)]
+pub struct CannedAnswer {
+    /// HTTP status; an invalid one makes the fake answer 500 instead.
+    pub status: u16,
+    /// Headers added in this order (repeats kept); no Content-Type unless listed here.
+    pub headers: Vec<(String, String)>,
+    /// Body, sent verbatim.
+    pub body: String,
+}
+
+impl Faults {
+    /// The canned token answer to send instead of processing the request, if any:
+    /// `token_answer`, else `token_error` as a JSON answer.
+    pub(super) fn canned_token_answer(&self) -> Option<CannedAnswer> {
+        self.token_answer.clone().or_else(|| {
+            self.token_error.clone().map(|(status, body)| CannedAnswer {
+                status,
+                headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+                body,
+            })
+        })
+    }
+
+    /// The authorization response that replaces the normal outcome, if a fault asks for one:
+    /// the parameters to send back besides `state` and `iss`.
+    pub(super) fn canned_authorize_answer(&self) -> Option<Vec<(&'static str, String)>> {
+        if let Some((error, description, uri)) = &self.authorize_error {
+            let optional = [("error_description", description), ("error_uri", uri)];
+            let pairs = std::iter::once(("error", error.clone()))
+                .chain(
+                    optional
+                        .into_iter()
+                        .filter_map(|(name, value)| value.clone().map(|v| (name, v))),
+                )
+                .collect();
+            return Some(pairs);
+        }
+        self.authorize_no_code.then(Vec::new)
+    }
+}

@@ -1,0 +1,116 @@
+//! Suite-wide: no configured secret, code, verifier or token appears in any page, JSON answer or
+//! report. The one exception is the token page's explicit reveal.
+
+use crate::support::{Auth, Setup, TRICKY_SECRET, TestApp, location};
+
+/// Every secret value of a launch, raw and form-encoded.
+struct Secrets(Vec<(String, String)>);
+
+impl Secrets {
+    fn add(&mut self, name: &str, value: &str) {
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        self.0.push((name.to_string(), value.to_string()));
+        self.0.push((format!("{name} (form-encoded)"), encoded));
+    }
+
+    fn assert_absent(&self, what: &str, text: &str) {
+        for (name, value) in &self.0 {
+            assert!(
+                !text.contains(value.as_str()),
+                "the {name} appears in {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_secret_code_verifier_or_token_appears_in_pages_json_or_reports() {
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let mut secrets = Secrets(Vec::new());
+    secrets.add("client secret", TRICKY_SECRET);
+
+    let (callback, resp) = app.through_authorize(app.open_ehr_launch().await).await;
+    let code = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    secrets.add("code", &code);
+    let ok = location(&resp);
+    let (_, revealed) = app.get_json(&format!("{ok}?reveal=tokens")).await;
+    for t in ["access_token", "refresh_token"] {
+        secrets.add(t, revealed["token_response"][t].as_str().unwrap());
+    }
+    let token_req = app
+        .ehr
+        .ehr
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/token"))
+        .unwrap();
+    let verifier = url::form_urlencoded::parse(token_req.body.as_bytes())
+        .find(|(k, _)| k == "code_verifier")
+        .unwrap()
+        .1
+        .into_owned();
+    secrets.add("verifier", &verifier);
+    let basic = token_req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .unwrap()
+        .1
+        .clone();
+    secrets.add("Basic credential", basic.trim_start_matches("Basic "));
+
+    // A failed launch in the same browser: the token endpoint now rejects the client.
+    app.ehr
+        .ehr
+        .set_faults(smart_launch_doctor::practice::Faults {
+            token_error: Some((401, r#"{"error":"invalid_client"}"#.into())),
+            ..Default::default()
+        });
+    let (callback2, resp2) = app.through_authorize(app.open_ehr_launch().await).await;
+    let code2 = url::Url::parse(&callback2)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    secrets.add("second code", &code2);
+    let failed = location(&resp2);
+
+    let mut pages = vec![
+        "/".to_string(),
+        "/launches".into(),
+        "/launches?format=json".into(),
+    ];
+    for r in [&ok, &failed] {
+        pages.extend([
+            r.clone(),
+            format!("{r}?format=json"),
+            format!("{r}/report.json"),
+            format!("{r}/report.md"),
+        ]);
+    }
+    pages.push(callback.clone()); // the replay: an error page
+    for page in &pages {
+        let html = app.get(page).await.text().await.unwrap();
+        secrets.assert_absent(page, &html);
+        let json = app.get_accepting(page, "application/json").await;
+        secrets.assert_absent(&format!("{page} (JSON)"), &json.text().await.unwrap());
+    }
+    let md = app
+        .get(&format!("{failed}/report.md"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains("token.bad_client_credentials") && md.contains("$CLIENT_SECRET_ENC"),
+        "{md}"
+    );
+}
