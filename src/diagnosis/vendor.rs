@@ -80,9 +80,84 @@ pub fn entra_code(body: &serde_json::Value) -> Option<u64> {
         .ok()
 }
 
+/// An RFC 6750 / RFC 7235 challenge: `Bearer realm="x", error="invalid_token", …`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Challenge {
+    pub scheme: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    /// Parses the first challenge of a `WWW-Authenticate` value; quoted strings may hold commas.
+    pub fn parse(header: &str) -> Option<Self> {
+        let header = header.trim();
+        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+        if scheme.is_empty() {
+            return None;
+        }
+        let mut params = Vec::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            let name: String = chars
+                .by_ref()
+                .skip_while(|c| *c == ',' || c.is_whitespace())
+                .take_while(|c| *c != '=')
+                .collect();
+            if name.is_empty() {
+                break;
+            }
+            let mut value = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next()),
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+            } else {
+                value = chars
+                    .by_ref()
+                    .take_while(|c| *c != ',')
+                    .collect::<String>()
+                    .trim()
+                    .to_string();
+            }
+            params.push((name.trim().to_ascii_lowercase(), value));
+        }
+        Some(Challenge {
+            scheme: scheme.to_string(),
+            params,
+        })
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_challenge_parameters_are_read_with_quoted_commas() {
+        let c = Challenge::parse(r#"Bearer realm="fhir", error="invalid_token", error_description="expired, or for another tenant""#).unwrap();
+        assert_eq!(c.scheme, "Bearer");
+        assert_eq!(c.param("error"), Some("invalid_token"));
+        assert_eq!(
+            c.param("error_description"),
+            Some("expired, or for another tenant")
+        );
+        assert_eq!(
+            Challenge::parse("Basic realm=x").unwrap().param("realm"),
+            Some("x")
+        );
+    }
 
     #[test]
     fn seed_case_error_uri_is_taken_apart() {

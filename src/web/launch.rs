@@ -329,15 +329,9 @@ async fn begin(
     let rec = Recorder::default();
     let discovered = discovery::discover(&state.http, &state.discovery, &reg.iss, &rec).await;
     record.transcript = rec.exchanges();
-    let result_url = paths::launch_result(&record.id);
     let d = match discovered {
         Ok(d) => d,
-        Err(diag) => {
-            record.fail(Step::Discovery, [diag], now());
-            session.data.launches.push(record);
-            session.save().await?;
-            return Ok(Redirect::to(&result_url).into_response());
-        }
+        Err(diag) => return failed_early(session, record, diag).await,
     };
     record.endpoints = Some(Endpoints {
         source: match d.source {
@@ -367,10 +361,7 @@ async fn begin(
                 "discovery.missing_fields",
                 format!("A discovered endpoint is unusable: {why}."),
             );
-            record.fail(Step::Discovery, [diag], now());
-            session.data.launches.push(record);
-            session.save().await?;
-            return Ok(Redirect::to(&result_url).into_response());
+            return failed_early(session, record, diag).await;
         }
     };
     record.step = Step::Authorize;
@@ -389,4 +380,17 @@ async fn begin(
     session.data.launches.push(record);
     session.save().await?;
     Ok(Redirect::to(&req.url).into_response())
+}
+
+/// Records a launch that failed before the redirect and shows its result page.
+async fn failed_early(
+    mut session: BrowserSession,
+    mut record: LaunchRecord,
+    diag: Diagnosis,
+) -> Result<Response, Problem> {
+    let result_url = paths::launch_result(&record.id);
+    record.fail(Step::Discovery, [diag], now());
+    session.data.launches.push(record);
+    session.save().await?;
+    Ok(Redirect::to(&result_url).into_response())
 }

@@ -24,13 +24,7 @@ async fn adhoc_confidential_app_launches_and_its_secret_is_never_shown() {
         ("client_secret", TRICKY_SECRET),
         ("scope", "launch/patient openid patient/*.read"),
     ];
-    let resp = app
-        .browser
-        .post(app.url("/standalone"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_form("/standalone", &form).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert!(
         !location(&resp).contains("s3"),
@@ -61,13 +55,7 @@ async fn adhoc_form_errors_are_shown_without_echoing_the_secret() {
         ("client_secret", "typed-secret-123"),
         ("scope", "openid"),
     ];
-    let resp = app
-        .browser
-        .post(app.url("/standalone"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_form("/standalone", &form).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let page = resp.text().await.unwrap();
     assert!(page.contains("not an absolute URL") && page.contains("is required"));
@@ -107,12 +95,6 @@ async fn oversized_form_is_refused() {
     let token = csrf(&app).await;
     let big = "a".repeat(200 * 1024);
     let form = [("csrf", token.as_str()), ("iss", big.as_str())];
-    let resp = app
-        .browser
-        .post(app.url("/standalone"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_form("/standalone", &form).await;
     assert!(resp.status().is_client_error(), "{}", resp.status());
 }

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use smart_launch_doctor::practice::{self, ClientAuth, PracticeClient, PracticeOptions};
 use tokio::io::AsyncReadExt;
 
-use crate::support::{Auth, CLIENT_ID, TRICKY_SECRET, browser, config_toml, location};
+use crate::support::{
+    Auth, CLIENT_ID, TRICKY_SECRET, browser, config_toml, form_value, location, query_value,
+    token_request,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_smart-launch-doctor");
 
@@ -108,13 +111,7 @@ async fn no_secret_appears_in_any_log_line() {
     let r = b.get(format!("{base}/launch?{q}")).send().await.unwrap();
     let r = b.get(location(&r)).send().await.unwrap();
     let callback = location(&r);
-    let code = url::Url::parse(&callback)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = query_value(&callback, "code");
     let r = b.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let result = format!("{base}{}?reveal=tokens", location(&r));
@@ -137,17 +134,7 @@ async fn no_secret_appears_in_any_log_line() {
         .unwrap()
         .to_string();
     // The verifier is in the fake's record of the token request.
-    let token_req = ehr
-        .ehr
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/token"))
-        .unwrap();
-    let verifier = url::form_urlencoded::parse(token_req.body.as_bytes())
-        .find(|(k, _)| k == "code_verifier")
-        .unwrap()
-        .1
-        .into_owned();
+    let verifier = form_value(&token_request(&ehr).body, "code_verifier");
 
     child.start_kill().unwrap();
     let _ = child.wait().await;

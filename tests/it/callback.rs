@@ -33,11 +33,7 @@ async fn access_denied_at_authorize_is_diagnosed_and_no_token_is_requested() {
         deny_authorization: true,
         ..Faults::default()
     };
-    let app = TestApp::start(Setup {
-        faults,
-        ..Setup::new(Auth::None)
-    })
-    .await;
+    let app = TestApp::with_faults(Auth::None, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["outcome"], "error");
     assert_eq!(json["step"], "authorize");

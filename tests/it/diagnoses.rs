@@ -7,23 +7,11 @@ use serde_json::{Value, json};
 use smart_launch_doctor::practice::{CannedAnswer, Faults};
 
 use crate::support::upstream::serve;
-use crate::support::{Auth, Setup, TestApp, diagnosis_ids, evidence};
-
-async fn with_faults(auth: Auth, faults: Faults) -> TestApp {
-    TestApp::start(Setup {
-        faults,
-        ..Setup::new(auth)
-    })
-    .await
-}
-
-fn has(json: &Value, id: &str) -> bool {
-    diagnosis_ids(json).iter().any(|i| i == id)
-}
+use crate::support::{Auth, Setup, TestApp, diagnosis_ids, evidence, has};
 
 /// A successful launch whose result carries warning `id`.
 async fn warns(faults: Faults, id: &str) -> Value {
-    let app = with_faults(Auth::Basic, faults).await;
+    let app = TestApp::with_faults(Auth::Basic, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["outcome"], "success", "{json:#}");
     assert!(
@@ -167,7 +155,7 @@ async fn authorize_error(error: &str, uri: Option<&str>) -> Value {
         )),
         ..Faults::default()
     };
-    let app = with_faults(Auth::None, faults).await;
+    let app = TestApp::with_faults(Auth::None, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["step"], "authorize");
     assert!(
@@ -268,7 +256,7 @@ async fn launch_with_no_callback_is_flagged_authorize_never_returned() {
 
 #[tokio::test]
 async fn foreign_iss_on_the_authorization_response_is_callback_issuer_mismatch() {
-    let app = with_faults(
+    let app = TestApp::with_faults(
         Auth::None,
         Faults {
             authorize_iss: Some("https://evil.example".into()),
@@ -306,7 +294,7 @@ async fn matching_iss_on_the_authorization_response_is_accepted() {
 
 #[tokio::test]
 async fn callback_with_state_only_is_callback_missing_code() {
-    let app = with_faults(
+    let app = TestApp::with_faults(
         Auth::None,
         Faults {
             authorize_no_code: true,
@@ -344,7 +332,7 @@ async fn token_error(
         }),
         ..Faults::default()
     };
-    let app = with_faults(auth, faults).await;
+    let app = TestApp::with_faults(auth, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["outcome"], "error");
     assert_eq!(json["step"], "token");
@@ -465,7 +453,7 @@ async fn server_clock_far_from_ours_is_token_clock_skew() {
         )),
         ..Faults::default()
     };
-    let app = with_faults(Auth::Basic, faults).await;
+    let app = TestApp::with_faults(Auth::Basic, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert!(has(&json, "token.clock_skew"), "{json:#}");
     let skew: i64 = evidence(&json, "token.clock_skew", "Skew (server − ours)")
@@ -483,7 +471,7 @@ async fn html_200_from_the_token_endpoint_is_token_not_json() {
         headers: vec![("content-type".into(), "text/html".into())],
         body: "<html><title>Portal</title></html>".into(),
     };
-    let app = with_faults(
+    let app = TestApp::with_faults(
         Auth::None,
         Faults {
             token_answer: Some(answer),
@@ -503,7 +491,7 @@ async fn html_200_from_the_token_endpoint_is_token_not_json() {
 
 #[tokio::test]
 async fn token_response_without_token_type_is_token_malformed_response() {
-    let app = with_faults(
+    let app = TestApp::with_faults(
         Auth::None,
         Faults {
             token_patch: patch(&[("token_type", None)]),

@@ -39,16 +39,6 @@ async fn standalone_launch_succeeds(auth: Auth) -> (TestApp, Value) {
     (app, json)
 }
 
-/// The token request the fake received.
-fn token_request(app: &TestApp) -> smart_launch_doctor::practice::RecordedRequest {
-    app.ehr
-        .ehr
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/auth/token"))
-        .expect("a token request")
-}
-
 fn header<'a>(
     r: &'a smart_launch_doctor::practice::RecordedRequest,
     name: &str,
@@ -62,7 +52,7 @@ fn header<'a>(
 #[tokio::test]
 async fn ehr_launch_with_public_client_succeeds_with_patient_and_encounter() {
     let (app, json) = ehr_launch_succeeds(Auth::None).await;
-    let req = token_request(&app);
+    let req = app.token_request();
     assert!(
         header(&req, "authorization").is_none(),
         "a public client sends no Authorization"
@@ -89,7 +79,7 @@ async fn ehr_launch_with_public_client_succeeds_with_patient_and_encounter() {
 #[tokio::test]
 async fn ehr_launch_with_client_secret_basic_succeeds() {
     let (app, _) = ehr_launch_succeeds(Auth::Basic).await;
-    let req = token_request(&app);
+    let req = app.token_request();
     assert!(header(&req, "authorization").is_some_and(|h| h.starts_with("Basic ")));
     assert!(
         !req.body.contains("client_secret"),
@@ -100,7 +90,7 @@ async fn ehr_launch_with_client_secret_basic_succeeds() {
 #[tokio::test]
 async fn ehr_launch_with_client_secret_post_succeeds() {
     let (app, _) = ehr_launch_succeeds(Auth::Post).await;
-    assert!(header(&token_request(&app), "authorization").is_none());
+    assert!(header(&app.token_request(), "authorization").is_none());
 }
 
 #[tokio::test]
@@ -112,7 +102,7 @@ async fn standalone_launch_with_public_client_succeeds() {
 async fn standalone_launch_with_client_secret_basic_form_encodes_a_secret_with_reserved_characters()
 {
     let (app, _) = standalone_launch_succeeds(Auth::Basic).await;
-    let req = token_request(&app);
+    let req = app.token_request();
     let auth = header(&req, "authorization").expect("Basic header");
     use base64::Engine as _;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -128,7 +118,7 @@ async fn standalone_launch_with_client_secret_basic_form_encodes_a_secret_with_r
 #[tokio::test]
 async fn standalone_launch_with_client_secret_post_succeeds() {
     let (app, _) = standalone_launch_succeeds(Auth::Post).await;
-    let req = token_request(&app);
+    let req = app.token_request();
     assert!(
         req.body.contains("client_secret=s3%3Acr%25t%2B+x"),
         "{}",
@@ -215,11 +205,7 @@ async fn capability_statement_is_the_fallback_when_well_known_is_missing() {
         no_well_known: true,
         ..Faults::default()
     };
-    let app = TestApp::start(Setup {
-        faults,
-        ..Setup::new(Auth::None)
-    })
-    .await;
+    let app = TestApp::with_faults(Auth::None, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["outcome"], "success", "{json:#}");
     assert!(diagnosis_ids(&json).contains(&"discovery.legacy_metadata".to_string()));

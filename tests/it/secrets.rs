@@ -1,7 +1,7 @@
 //! Suite-wide: no configured secret, code, verifier or token appears in any page, JSON answer or
 //! report. The one exception is the token page's explicit reveal.
 
-use crate::support::{Auth, Setup, TRICKY_SECRET, TestApp, location};
+use crate::support::{Auth, Setup, TRICKY_SECRET, TestApp, form_value, location, query_value};
 
 /// Every secret value of a launch, raw and form-encoded.
 struct Secrets(Vec<(String, String)>);
@@ -30,31 +30,15 @@ async fn no_secret_code_verifier_or_token_appears_in_pages_json_or_reports() {
     secrets.add("client secret", TRICKY_SECRET);
 
     let (callback, resp) = app.through_authorize(app.open_ehr_launch().await).await;
-    let code = url::Url::parse(&callback)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = query_value(&callback, "code");
     secrets.add("code", &code);
     let ok = location(&resp);
     let (_, revealed) = app.get_json(&format!("{ok}?reveal=tokens")).await;
     for t in ["access_token", "refresh_token"] {
         secrets.add(t, revealed["token_response"][t].as_str().unwrap());
     }
-    let token_req = app
-        .ehr
-        .ehr
-        .requests()
-        .into_iter()
-        .find(|r| r.path.ends_with("/token"))
-        .unwrap();
-    let verifier = url::form_urlencoded::parse(token_req.body.as_bytes())
-        .find(|(k, _)| k == "code_verifier")
-        .unwrap()
-        .1
-        .into_owned();
+    let token_req = app.token_request();
+    let verifier = form_value(&token_req.body, "code_verifier");
     secrets.add("verifier", &verifier);
     let basic = token_req
         .headers
@@ -73,13 +57,7 @@ async fn no_secret_code_verifier_or_token_appears_in_pages_json_or_reports() {
             ..Default::default()
         });
     let (callback2, resp2) = app.through_authorize(app.open_ehr_launch().await).await;
-    let code2 = url::Url::parse(&callback2)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code2 = query_value(&callback2, "code");
     secrets.add("second code", &code2);
     let failed = location(&resp2);
 

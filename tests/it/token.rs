@@ -37,11 +37,7 @@ async fn oracle_health_unknown_client_is_token_unknown_client_with_tenant_and_co
         token_error: Some((401, SEED_BODY.into())),
         ..Faults::default()
     };
-    let app = TestApp::start(Setup {
-        faults,
-        ..Setup::new(Auth::Basic)
-    })
-    .await;
+    let app = TestApp::with_faults(Auth::Basic, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["step"], "token");
     let id = "token.unknown_client";
@@ -74,11 +70,7 @@ async fn token_endpoint_html_error_page_is_token_http_error() {
         )),
         ..Faults::default()
     };
-    let app = TestApp::start(Setup {
-        faults,
-        ..Setup::new(Auth::None)
-    })
-    .await;
+    let app = TestApp::with_faults(Auth::None, faults).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert!(diagnosis_ids(&json).contains(&"token.http_error".to_string()));
     assert_eq!(

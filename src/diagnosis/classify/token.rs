@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
 use crate::diagnosis::transcript::fingerprint;
-use crate::diagnosis::vendor::{CernerError, entra_code};
+use crate::diagnosis::vendor::{CernerError, Challenge, entra_code};
 use crate::diagnosis::{Diagnosis, excerpt};
 use crate::smart::LaunchKind;
 use crate::smart::token::SentCredentials;
@@ -162,6 +162,39 @@ fn token_error_id(
     }
 }
 
+/// Oracle Health said `client=unknown`: it could not even tell which client this was.
+fn oracle_health_unknown_client(
+    mut d: Diagnosis,
+    c: &CernerError,
+    ctx: &TokenContext<'_>,
+) -> Diagnosis {
+    let tenant = c
+        .tenant
+        .as_deref()
+        .map(|t| format!(" in tenant {t}"))
+        .unwrap_or_default();
+    d.summary = format!(
+        "The token endpoint rejected the client's credentials, and Oracle Health could not even identify the client (client=unknown){tenant}. The id and secret sent do not belong together in its records."
+    );
+    d.causes.insert(
+        0,
+        format!(
+            "Oracle Health: a confidential app authenticates with its System Account id and that account's secret; client_id {:?} and the secret sent are not such a pair (an id and a secret from different accounts, or a rotated secret)",
+            ctx.client_id
+        ),
+    );
+    d.fixes.insert(
+        0,
+        "In Cerner Central, open the app's System Account; copy its id into client_id and a current secret into client_secret, both from that same account".into(),
+    );
+    if let Some(id) = &c.correlation_id {
+        d.fixes.push(format!(
+            "If it still fails, give Oracle Health support the correlation id {id}"
+        ));
+    }
+    d
+}
+
 /// The ids after which the client-authentication self-check runs.
 fn is_client_auth_failure(id: &str) -> bool {
     matches!(
@@ -232,13 +265,23 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
             "WWW-Authenticate",
             answer.header("www-authenticate").unwrap_or(""),
         );
+    if let Some(c) = answer.header("www-authenticate").and_then(Challenge::parse) {
+        d = d
+            .with("WWW-Authenticate error", c.param("error").unwrap_or(""))
+            .with(
+                "WWW-Authenticate error_description",
+                c.param("error_description").unwrap_or(""),
+            );
+    }
     if let Some(code) = entra_code(&body) {
         d = d
             .with("Entra ID error code", format!("AADSTS{code}"))
             .with("trace_id", field("trace_id"))
             .with("correlation_id", field("correlation_id"));
     }
-    if id == "token.unknown_client" && ctx.auth.uses_secret() {
+    if let Some(c) = cerner.as_ref().filter(|c| c.client_unknown()) {
+        d = oracle_health_unknown_client(d, c, ctx);
+    } else if id == "token.unknown_client" && ctx.auth.uses_secret() {
         d = d.with_first_cause(format!(
             "The server did not recognise client_id {:?} with this secret: check both come from the same account",
             ctx.client_id

@@ -152,6 +152,30 @@ impl TestApp {
         }
     }
 
+    /// A world whose fake EHR has `faults` from the start.
+    pub async fn with_faults(auth: Auth, faults: Faults) -> TestApp {
+        TestApp::start(Setup {
+            faults,
+            ..Setup::new(auth)
+        })
+        .await
+    }
+
+    /// The last token request the fake EHR received.
+    pub fn token_request(&self) -> practice::RecordedRequest {
+        token_request(&self.ehr)
+    }
+
+    /// Submits a form as the browser.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.browser
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -285,4 +309,36 @@ pub fn evidence(json: &Value, id: &str, label: &str) -> Option<String> {
         .find(|e| e["label"] == label)?["value"]
         .as_str()
         .map(str::to_string)
+}
+
+/// The last token request `ehr` received.
+pub fn token_request(ehr: &RunningEhr) -> practice::RecordedRequest {
+    ehr.ehr
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/token"))
+        .expect("a token request")
+}
+
+/// The value of `name` in a form body or query string.
+pub fn form_value(form: &str, name: &str) -> String {
+    url::form_urlencoded::parse(form.as_bytes())
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in {form}"))
+        .1
+        .into_owned()
+}
+
+/// The value of query parameter `name` of `url`.
+pub fn query_value(url: &str, name: &str) -> String {
+    form_value(
+        url::Url::parse(url).expect("url").query().unwrap_or(""),
+        name,
+    )
+}
+
+/// Whether the JSON twin carries diagnosis `id`.
+pub fn has(json: &Value, id: &str) -> bool {
+    diagnosis_ids(json).iter().any(|i| i == id)
 }
