@@ -168,3 +168,18 @@ fn server_date_far_from_ours_adds_clock_skew() {
     assert_eq!(ds[0].id, "token.invalid_grant");
     assert_eq!(ds[1].id, "token.clock_skew");
 }
+
+/// DNS failures cannot be provoked on loopback; the error chain reqwest gives is classified
+/// by `classify_chain` (tested in smart::http) and named here.
+#[test]
+fn dns_failure_is_net_dns_with_the_url() {
+    let chain = [
+        "error sending request".to_string(),
+        "dns error".to_string(),
+        "failed to lookup address information: Name or service not known".to_string(),
+    ];
+    let e = crate::smart::http::classify_chain(false, true, &chain, 5);
+    let d = net(&e, "https://ehr.invalid/fhir/.well-known/smart-configuration");
+    assert_eq!(d.id, "net.dns");
+    assert_eq!(ev(&d, "URL"), "https://ehr.invalid/fhir/.well-known/smart-configuration");
+}
