@@ -91,9 +91,11 @@ fn issue_code(ehr: &Ehr, client_id: String, params: &Params, approved: Approved)
         redirect_uri: params.get("redirect_uri").unwrap_or_default().to_owned(),
         code_challenge: approved.code_challenge,
         scope: approved.scope,
+        nonce: params.get("nonce").map(str::to_owned),
         context: approved.context,
         expires_at: Instant::now() + CODE_LIFETIME,
         used: false,
+        access_token: None,
         refresh_token: None,
     };
     ehr.with(|s| s.codes.insert(code.clone(), issued));

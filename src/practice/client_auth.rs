@@ -1,5 +1,6 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
-//! `client_secret_post`, or a bare `client_id` for public clients, and exactly one of them.
+//! `client_secret_post`, `private_key_jwt` (checked in `assertion`), or a bare `client_id` for
+//! public clients, and exactly one of them.
 //!
 //! HTTP Basic is read as §2.3.1 writes it: base64, split at the first `:`, then each half
 //! `application/x-www-form-urlencoded`-decoded. A secret sent raw is therefore refused.
@@ -9,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, header};
 
 use super::wire::{self, OAuthError, Params};
-use super::{ClientAuth, Ehr, PracticeClient};
+use super::{ClientAuth, Ehr, PracticeClient, assertion};
 
 /// Credentials found in an `Authorization: Basic` header.
 struct Basic {
@@ -19,12 +20,17 @@ struct Basic {
     raw_secret: String,
 }
 
-/// Finds and authenticates the client, recording a violation for each client bug.
+/// Finds and authenticates the client, recording a violation for each client bug; `endpoint`
+/// is the token endpoint URL a client assertion must name as `aud`.
 pub(super) fn authenticate(
     ehr: &Ehr,
     headers: &HeaderMap,
     params: &Params,
+    endpoint: &str,
 ) -> Result<PracticeClient, OAuthError> {
+    if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
+        return assertion::authenticate(ehr, headers, params, endpoint);
+    }
     let basic = basic_credentials(headers).map_err(|why| {
         violation(ehr, &why);
         OAuthError::invalid_client(why, true)
@@ -123,6 +129,14 @@ fn with_basic(
             violation(ehr, &why);
             Err(OAuthError::invalid_client(why, true))
         }
+        ClientAuth::PrivateKeyJwt { .. } => {
+            let why = format!(
+                "client {:?} is registered for private_key_jwt but used client_secret_basic",
+                client.client_id
+            );
+            violation(ehr, &why);
+            Err(OAuthError::invalid_client(why, true))
+        }
     }
 }
 
@@ -159,18 +173,29 @@ fn without_header(
             violation(ehr, &why);
             Err(OAuthError::invalid_client(why, false))
         }
-        (ClientAuth::SecretBasic(_), sent) => {
-            let used = if sent.is_some() {
-                "client_secret_post"
-            } else {
-                "no secret"
+        (auth @ (ClientAuth::SecretBasic(_) | ClientAuth::PrivateKeyJwt { .. }), sent) => {
+            let used = match (sent, auth) {
+                (Some(_), _) => "client_secret_post",
+                (None, ClientAuth::PrivateKeyJwt { .. }) => "no client_assertion",
+                (None, _) => "no secret",
             };
             let why = format!(
-                "client {client_id:?} is registered for client_secret_basic but used {used}"
+                "client {client_id:?} is registered for {} but used {used}",
+                method_name(auth)
             );
             violation(ehr, &why);
             Err(OAuthError::invalid_client(why, false))
         }
+    }
+}
+
+/// The RFC 7591 name of a registered authentication method.
+pub(super) fn method_name(auth: &ClientAuth) -> &'static str {
+    match auth {
+        ClientAuth::None => "none",
+        ClientAuth::SecretBasic(_) => "client_secret_basic",
+        ClientAuth::SecretPost(_) => "client_secret_post",
+        ClientAuth::PrivateKeyJwt { .. } => "private_key_jwt",
     }
 }
 

@@ -1,5 +1,6 @@
-//! Discovery: the SMART configuration document (SMART App Launch 2.2 §2.4) and the FHIR R4
-//! CapabilityStatement with the `oauth-uris` extension that older clients fall back to.
+//! Discovery: the SMART configuration document (SMART App Launch 2.2 §2.4), the FHIR R4
+//! CapabilityStatement with the `oauth-uris` extension that older clients fall back to, and
+//! the OpenID Connect discovery document with the JWKS it points at.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +8,17 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use serde_json::json;
 
-use super::{Ehr, paths, wire};
+use super::{Ehr, IdTokenFault, paths, wire};
+
+/// Client authentication methods the token endpoint accepts.
+const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+
+/// Signing algorithms accepted for `private_key_jwt` assertions (SMART 2.2 requires these two).
+const ASSERTION_ALGS: [&str; 2] = ["RS384", "ES384"];
 
 /// `GET {fhir}/.well-known/smart-configuration`, or 404 under the `no_well_known` fault.
 pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
@@ -25,9 +36,9 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "issuer": ehr.fhir_base(),
         "authorization_endpoint": ehr.url(paths::AUTHORIZE),
         "token_endpoint": ehr.url(paths::TOKEN),
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic", "client_secret_post", "private_key_jwt"
-        ],
+        "jwks_uri": ehr.url(paths::JWKS),
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "scopes_supported": [
             "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "patient/*.rs",
@@ -37,7 +48,7 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "capabilities": [
             "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
-            "context-ehr-patient", "context-standalone-patient", "permission-offline",
+            "client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient", "permission-offline",
             "permission-patient", "sso-openid-connect"
         ],
     });
@@ -97,6 +108,37 @@ pub(super) async fn metadata(State(ehr): State<Ehr>) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// `GET {fhir}/.well-known/openid-configuration`: OpenID Connect Discovery 1.0 §3, with the
+/// FHIR base as issuer (the id_token's `iss`).
+pub(super) async fn openid_configuration(State(ehr): State<Ehr>) -> Response {
+    Json(json!({
+        "issuer": ehr.fhir_base(),
+        "authorization_endpoint": ehr.url(paths::AUTHORIZE),
+        "token_endpoint": ehr.url(paths::TOKEN),
+        "jwks_uri": ehr.url(paths::JWKS),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "scopes_supported": ["openid", "fhirUser", "profile"],
+        "claims_supported": ["iss", "sub", "aud", "iat", "exp", "name", "fhirUser", "nonce"],
+    }))
+    .into_response()
+}
+
+/// `GET /auth/jwks`: the public id_token signing keys, old ones included after a rotation;
+/// only the current one under the `NoKid` fault, so that a kid-less token has exactly one
+/// candidate.
+pub(super) async fn jwks(State(ehr): State<Ehr>) -> Response {
+    let only_current = ehr.faults().id_token_fault == Some(IdTokenFault::NoKid);
+    let jwks = ehr.with(|s| {
+        s.jwks_fetches += 1;
+        s.keys.jwks(only_current)
+    });
+    Json(jwks).into_response()
 }
 
 /// `GET /smart-style.json`: the style document `smart_style_url` points at.

@@ -43,6 +43,49 @@ pub struct Faults {
     /// Discovery: replace (or add) these members of the `.well-known` document, after
     /// [`Faults::well_known_omit`] (e.g. ("code_challenge_methods_supported", json!(["plain"]))).
     pub well_known_patch: Vec<(String, Value)>,
+    /// private_key_jwt: the fake's clock runs this many seconds ahead (negative: behind) when
+    /// it checks a client assertion's `exp`, so a fresh assertion can look expired.
+    pub assertion_clock_skew_secs: Option<i64>,
+    /// Make the id_token of a code exchange wrong in this one way.
+    pub id_token_fault: Option<IdTokenFault>,
+    /// Every FHIR read answers this status: 401 with the Bearer challenge, anything else with an
+    /// OperationOutcome. Wins over [`Faults::fhir_not_fhir`].
+    pub fhir_status: Option<u16>,
+    /// Every FHIR read answers 200 with an HTML page instead of FHIR JSON.
+    pub fhir_not_fhir: bool,
+    /// Each refresh returns a new refresh_token and invalidates the one it used. Without this
+    /// fault a refresh answer repeats the refresh_token it was given, which stays valid.
+    pub refresh_rotation: bool,
+    /// Every refresh (after client authentication) fails: 400 invalid_grant
+    /// "refresh token expired".
+    pub refresh_reject: bool,
+    /// The refresh answer's `scope` adds `user/*.*`, more than was ever granted.
+    pub refresh_widen_scope: bool,
+}
+
+/// One way to get the OpenID Connect id_token wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdTokenFault {
+    /// Signed by a different, unpublished key under the current `kid`.
+    BadSignature,
+    /// `iss` is not the FHIR base URL.
+    WrongIssuer,
+    /// `aud` is not the client_id.
+    WrongAudience,
+    /// `iat` and `exp` both two hours in the past.
+    Expired,
+    /// `iat` ten minutes in the future (and `exp` an hour after it).
+    FutureIat,
+    /// Header `kid` "ghost", which the JWKS never lists (signed by the current key).
+    UnpublishedKey,
+    /// Header without `kid`; the JWKS then lists only the current key, so exactly one.
+    NoKid,
+    /// Unsigned: header `alg` "none", empty signature.
+    AlgNone,
+    /// HS256 with the client_id as the HMAC secret (the current `kid` in the header).
+    Hs256,
+    /// `fhirUser` is the relative "Practitioner/practitioner-1", whatever the scope.
+    RelativeFhirUser,
 }
 
 /// A token endpoint answer sent exactly as given.

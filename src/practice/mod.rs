@@ -1,33 +1,41 @@
 //! A strict fake SMART on FHIR EHR: the other side of the wire.
 //!
-//! It serves discovery, authorize and token, written from the specs (SMART App Launch 2.2,
-//! RFC 6749, RFC 7636) on their own. Nothing here imports the client's code: a shared type
-//! or helper would let one bug confirm itself on both sides. Every request is recorded and
-//! every deviation by the client is written down as a violation, so tests can assert on both.
+//! It serves discovery, authorize, token (four client authentication methods, refresh and an
+//! OpenID Connect id_token), its JWKS and a few FHIR reads behind the access token, written
+//! from the specs (SMART App Launch 2.2, RFC 6749, RFC 7636, RFC 7523, OpenID Connect Core)
+//! on their own. Nothing here imports the client's code: a shared type or helper would let one
+//! bug confirm itself on both sides. Every request is recorded and every deviation by the
+//! client is written down as a violation, so tests can assert on both.
 //! All routes live under a configurable path prefix (`""` in tests, `/practice` when the app
 //! serves it as a built-in practice EHR).
 
+mod assertion;
 mod authorize;
 mod client_auth;
 mod discovery;
 mod faults;
+mod fhir;
+mod id_token;
+mod keys;
+mod refresh;
+mod serve;
+mod state;
 mod token;
 mod wire;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::{any, get, post};
-use http::StatusCode;
 use url::Url;
 
-pub use faults::{CannedAnswer, Faults};
+pub use faults::{CannedAnswer, Faults, IdTokenFault};
+pub use serve::{RunningEhr, spawn};
+pub use state::RecordedRequest;
+
+use state::{EhrState, IssuedCode, LaunchContext, RefreshGrant};
 
 /// Route paths, relative to the path prefix; the only place they are spelled out.
 pub mod paths {
@@ -46,13 +54,16 @@ pub mod paths {
     pub const TOKEN_LEGACY: &str = "/auth/token-legacy";
     /// The `smart_style_url` target.
     pub const SMART_STYLE: &str = "/smart-style.json";
+    /// OpenID Connect discovery, under the FHIR base (the issuer).
+    pub const OPENID_CONFIGURATION: &str = "/fhir/.well-known/openid-configuration";
+    /// The fake's public id_token signing keys (JWK Set).
+    pub const JWKS: &str = "/auth/jwks";
+    /// A FHIR read: `Patient`, `Practitioner` or `Encounter` by id.
+    pub const FHIR_READ: &str = "/fhir/{resource_type}/{id}";
 }
 
 /// Patient put in context by a standalone launch that asks for `launch/patient`.
 pub const STANDALONE_PATIENT: &str = "smart-1288992";
-
-/// Largest request body the fake reads; anything bigger gets 413.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How a registered client authenticates at the token endpoint.
 #[derive(Clone, Debug)]
@@ -63,6 +74,12 @@ pub enum ClientAuth {
     SecretBasic(String),
     /// `client_secret_post` with this secret.
     SecretPost(String),
+    /// `private_key_jwt` (SMART client-confidential-asymmetric): assertions signed with one of
+    /// these public keys, a JWK Set `{"keys": [...]}`.
+    PrivateKeyJwt {
+        /// The registered JWK Set.
+        jwks: serde_json::Value,
+    },
 }
 
 /// A client registered with the fake EHR.
@@ -87,80 +104,6 @@ pub struct PracticeOptions {
     pub path_prefix: String,
 }
 
-/// One request as the fake received it.
-#[derive(Clone, Debug)]
-pub struct RecordedRequest {
-    /// HTTP method, e.g. `POST`.
-    pub method: String,
-    /// Path, prefix included.
-    pub path: String,
-    /// Raw query string, if any.
-    pub query: Option<String>,
-    /// Headers in received order (names lower-case).
-    pub headers: Vec<(String, String)>,
-    /// Body, lossily decoded as UTF-8.
-    pub body: String,
-}
-
-/// Patient and encounter a launch puts in context.
-#[derive(Clone, Debug, Default)]
-struct LaunchContext {
-    patient: Option<String>,
-    encounter: Option<String>,
-}
-
-/// What authorize remembers about an issued code.
-#[derive(Clone, Debug)]
-struct IssuedCode {
-    client_id: String,
-    redirect_uri: String,
-    code_challenge: String,
-    scope: String,
-    context: LaunchContext,
-    expires_at: Instant,
-    used: bool,
-    /// Refresh token issued from this code, revoked if the code is replayed (RFC 6749 §4.1.2).
-    refresh_token: Option<String>,
-}
-
-/// What a refresh token stands for.
-#[derive(Clone, Debug)]
-struct RefreshGrant {
-    client_id: String,
-    scope: String,
-    context: LaunchContext,
-}
-
-/// Mutable state behind the mutex.
-#[derive(Debug, Default)]
-struct EhrState {
-    clients: Vec<PracticeClient>,
-    faults: Faults,
-    origin: Option<Url>,
-    launches: HashMap<String, LaunchContext>,
-    codes: HashMap<String, IssuedCode>,
-    refresh_tokens: HashMap<String, RefreshGrant>,
-    requests: Vec<RecordedRequest>,
-    violations: Vec<String>,
-    exchanged_codes: usize,
-}
-
-impl EhrState {
-    /// Notes a spec deviation by the client.
-    fn violation(&mut self, message: impl Into<String>) {
-        let message = message.into();
-        tracing::warn!(violation = %message, "fake EHR saw a spec deviation");
-        self.violations.push(message);
-    }
-
-    fn client(&self, client_id: &str) -> Option<PracticeClient> {
-        self.clients
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .cloned()
-    }
-}
-
 /// The fake EHR: cheap to clone, all clones share one state.
 #[derive(Clone)]
 pub struct Ehr {
@@ -174,6 +117,7 @@ impl Ehr {
         let state = EhrState {
             clients: opts.clients,
             faults: opts.faults,
+            keys: keys::KeyRing::generate(),
             ..EhrState::default()
         };
         Self {
@@ -202,8 +146,14 @@ impl Ehr {
             .route(&at(paths::AUTHORIZE), get(authorize::authorize))
             .route(&at(paths::TOKEN), post(token::token))
             .route(&at(paths::TOKEN_LEGACY), post(token::token_legacy))
-            .route(&at("/{*rest}"), any(not_found))
-            .layer(middleware::from_fn_with_state(self.clone(), record))
+            .route(
+                &at(paths::OPENID_CONFIGURATION),
+                get(discovery::openid_configuration),
+            )
+            .route(&at(paths::JWKS), get(discovery::jwks))
+            .route(&at(paths::FHIR_READ), get(fhir::read))
+            .route(&at("/{*rest}"), any(serve::not_found))
+            .layer(middleware::from_fn_with_state(self.clone(), serve::record))
             .with_state(self.clone())
     }
 
@@ -273,6 +223,44 @@ impl Ehr {
         let now = Instant::now();
         self.with(|s| s.codes.values_mut().for_each(|c| c.expires_at = now));
     }
+
+    /// Makes every access token issued so far expire now: FHIR reads with them then get 401.
+    pub fn expire_access_tokens(&self) {
+        let now = Instant::now();
+        self.with(|s| {
+            s.access_tokens
+                .values_mut()
+                .for_each(|t| t.expires_at = now)
+        });
+    }
+
+    /// Registers `jwks` (`{"keys": [...]}`) as the public keys of `client_id`, which from now on
+    /// must authenticate with `private_key_jwt`. Does nothing for an unknown client.
+    pub fn set_client_jwks(&self, client_id: &str, jwks: serde_json::Value) {
+        let found = self.with(|s| {
+            let client = s.clients.iter_mut().find(|c| c.client_id == client_id);
+            client.map(|c| c.auth = ClientAuth::PrivateKeyJwt { jwks })
+        });
+        if found.is_none() {
+            tracing::warn!(client_id, "set_client_jwks: no such client registered");
+        }
+    }
+
+    /// Signs id_tokens with a new key (`fake-2`, `fake-3`, …) from now on; the JWKS keeps
+    /// listing the older keys too.
+    pub fn rotate_signing_key(&self) {
+        let kid = self.with(|s| s.keys.next_kid());
+        // Generated outside the lock: RSA key generation takes a moment.
+        match keys::SigningKey::generate(&kid) {
+            Ok(key) => self.with(|s| s.keys.push(key)),
+            Err(why) => tracing::error!(%why, "fake EHR could not rotate its signing key"),
+        }
+    }
+
+    /// How many times `/auth/jwks` was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.with(|s| s.jwks_fetches)
+    }
 }
 
 /// `"practice/"` → `"/practice"`, `"/"` → `""`.
@@ -283,75 +271,4 @@ fn normalize_prefix(prefix: &str) -> String {
     } else {
         format!("/{trimmed}")
     }
-}
-
-/// Records the request (body included) before any handler sees it.
-async fn record(State(ehr): State<Ehr>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let (bytes, too_large) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => (bytes, false),
-        Err(_) => (Bytes::new(), true),
-    };
-    let recorded = RecordedRequest {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                (name.as_str().to_owned(), value)
-            })
-            .collect(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    ehr.with(|s| s.requests.push(recorded));
-    if too_large {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-}
-
-/// Anything else under the prefix: 404, but recorded like the rest.
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found on the fake EHR").into_response()
-}
-
-/// A fake EHR serving on a loopback port in a background task.
-pub struct RunningEhr {
-    /// The EHR, for faults, launches and assertions.
-    pub ehr: Ehr,
-    /// `http://127.0.0.1:PORT`.
-    pub origin: Url,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningEhr {
-    /// Origin + prefix + `/fhir`, without a trailing slash.
-    pub fn fhir_base(&self) -> String {
-        self.ehr.fhir_base()
-    }
-
-    /// Stops serving (also happens when the test's runtime shuts down).
-    pub fn stop(self) {
-        self.task.abort();
-    }
-}
-
-/// Binds 127.0.0.1:0, sets the origin, serves in a tokio task and returns at once.
-pub async fn spawn(opts: PracticeOptions) -> std::io::Result<RunningEhr> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let origin = Url::parse(&format!("http://{address}")).map_err(std::io::Error::other)?;
-    let ehr = Ehr::new(opts);
-    ehr.set_origin(origin.clone());
-    let app = ehr.router();
-    let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::warn!(%error, "fake EHR stopped serving");
-        }
-    });
-    Ok(RunningEhr { ehr, origin, task })
 }

@@ -1,7 +1,8 @@
 //! Token endpoint: the authorization code exchange (RFC 6749 §4.1.3–4.1.4) with PKCE S256
-//! verification (RFC 7636 §4.6), refresh (§6), and the SMART context fields in the answer.
+//! verification (RFC 7636 §4.6), dispatch to refresh (§6, in `refresh`), and the answer with
+//! the SMART context fields and, for `openid`, an id_token.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -13,26 +14,33 @@ use serde_json::{Map, Value};
 use super::wire::{self, OAuthError, Params};
 use super::{
     CannedAnswer, Ehr, EhrState, Faults, LaunchContext, PracticeClient, RefreshGrant, client_auth,
-    paths,
+    id_token, paths, refresh,
 };
 
 /// Lifetime of an access token, in seconds.
-const ACCESS_TOKEN_SECONDS: u64 = 3600;
+pub(super) const ACCESS_TOKEN_SECONDS: u64 = 3600;
 
 /// Tokens granted by a successful exchange or refresh.
-struct Granted {
-    access_token: String,
-    refresh_token: Option<String>,
-    scope: String,
-    context: LaunchContext,
+pub(super) struct Granted {
+    pub(super) access_token: String,
+    pub(super) refresh_token: Option<String>,
+    pub(super) scope: String,
+    pub(super) context: LaunchContext,
+    /// OpenID Connect id_token, for a code exchange with `openid` in the scope.
+    pub(super) id_token: Option<String>,
     /// From a code exchange: the answer-shaping faults apply only then.
-    by_code: bool,
+    pub(super) by_code: bool,
 }
 
 /// `POST /auth/token`.
 pub(super) async fn token(State(ehr): State<Ehr>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(&ehr, &headers, &body, paths::TOKEN)
+}
+
+/// The answer of the token endpoint at `path`, which client assertions must name as `aud`.
+fn respond(ehr: &Ehr, headers: &HeaderMap, body: &[u8], path: &str) -> Response {
     let faults = ehr.faults();
-    let mut response = answer(&ehr, &faults, &headers, &body);
+    let mut response = answer(ehr, &faults, headers, body, &ehr.url(path));
     if let Some(offset_secs) = faults.token_date_offset_secs {
         set_date(&mut response, offset_secs);
     }
@@ -48,7 +56,7 @@ pub(super) async fn token_legacy(
 ) -> Response {
     let faults = ehr.faults();
     if !faults.metadata_disagrees {
-        return super::not_found().await;
+        return super::serve::not_found().await;
     }
     if !faults.no_well_known {
         // SMART 2.x makes .well-known the source of endpoints; oauth-uris is only a fallback.
@@ -60,11 +68,18 @@ pub(super) async fn token_legacy(
         );
         ehr.with(|s| s.violation(why));
     }
-    token(State(ehr), headers, body).await
+    // An assertion sent here names this endpoint as its audience: the URL it was posted to.
+    respond(&ehr, &headers, &body, paths::TOKEN_LEGACY)
 }
 
 /// The answer before the `Date` fault: a canned one, or the request processed.
-fn answer(ehr: &Ehr, faults: &Faults, headers: &HeaderMap, body: &[u8]) -> Response {
+fn answer(
+    ehr: &Ehr,
+    faults: &Faults,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: &str,
+) -> Response {
     let form_problem = form_problem(headers);
     if let Some(problem) = &form_problem {
         ehr.with(|s| s.violation(format!("token: {problem}")));
@@ -75,7 +90,7 @@ fn answer(ehr: &Ehr, faults: &Faults, headers: &HeaderMap, body: &[u8]) -> Respo
     if let Some(problem) = form_problem {
         return OAuthError::bad_request("invalid_request", problem).into_response();
     }
-    match grant(ehr, headers, body) {
+    match grant(ehr, headers, body, endpoint) {
         Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE), faults),
         Err(error) => error.into_response(),
     }
@@ -138,7 +153,12 @@ fn set_date(response: &mut Response, offset_secs: i64) {
 }
 
 /// Authenticates the client, then dispatches on `grant_type`.
-fn grant(ehr: &Ehr, headers: &HeaderMap, body: &[u8]) -> Result<Granted, OAuthError> {
+fn grant(
+    ehr: &Ehr,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: &str,
+) -> Result<Granted, OAuthError> {
     let params = Params::parse(body);
     if let Some(name) = params.duplicates.first() {
         return Err(client_bug(
@@ -147,10 +167,11 @@ fn grant(ehr: &Ehr, headers: &HeaderMap, body: &[u8]) -> Result<Granted, OAuthEr
             format!("parameter {name} sent more than once (RFC 6749 §3.2)"),
         ));
     }
-    let client = client_auth::authenticate(ehr, headers, &params)?;
+    // Both grants authenticate the client the same way (RFC 6749 §6 for refresh).
+    let client = client_auth::authenticate(ehr, headers, &params, endpoint)?;
     match params.get("grant_type") {
         Some("authorization_code") => exchange_code(ehr, &client, &params),
-        Some("refresh_token") => refresh(ehr, &client, &params),
+        Some("refresh_token") => refresh::refresh(ehr, &client, &params),
         Some(other) => Err(OAuthError::bad_request(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),
@@ -160,7 +181,7 @@ fn grant(ehr: &Ehr, headers: &HeaderMap, body: &[u8]) -> Result<Granted, OAuthEr
 }
 
 /// Records a client bug and turns it into a 400 with this error code.
-fn client_bug(ehr: &Ehr, error: &'static str, why: impl Into<String>) -> OAuthError {
+pub(super) fn client_bug(ehr: &Ehr, error: &'static str, why: impl Into<String>) -> OAuthError {
     let why = why.into();
     ehr.with(|s| s.violation(format!("token: {why}")));
     OAuthError::bad_request(error, why)
@@ -175,16 +196,22 @@ fn exchange_code(
     let Some(code) = params.get("code") else {
         return Err(client_bug(ehr, "invalid_request", "code is missing"));
     };
-    ehr.with(|s| redeem(s, client, code, params))
+    let (mut granted, nonce) = ehr.with(|s| redeem(s, client, code, params))?;
+    if wire::has_scope(&granted.scope, "openid") {
+        let issued = id_token::issue(ehr, &client.client_id, &granted.scope, nonce.as_deref());
+        granted.id_token = Some(issued.map_err(OAuthError::server_error)?);
+    }
+    Ok(granted)
 }
 
-/// Checks the code against what authorize remembered and, if all holds, spends it.
+/// Checks the code against what authorize remembered and, if all holds, spends it; also returns
+/// the authorize request's `nonce`.
 fn redeem(
     s: &mut EhrState,
     client: &PracticeClient,
     code: &str,
     params: &Params,
-) -> Result<Granted, OAuthError> {
+) -> Result<(Granted, Option<String>), OAuthError> {
     let invalid_grant = |why: &str| OAuthError::bad_request("invalid_grant", why);
     let Some(issued) = s.codes.get(code).cloned() else {
         return Err(invalid_grant("unknown authorization code"));
@@ -193,6 +220,9 @@ fn redeem(
         // RFC 6749 §4.1.2: deny, and revoke the tokens the code already gave.
         if let Some(refresh_token) = &issued.refresh_token {
             s.refresh_tokens.remove(refresh_token);
+        }
+        if let Some(access_token) = &issued.access_token {
+            s.access_tokens.remove(access_token);
         }
         s.violation("token: authorization code used more than once (RFC 6749 §4.1.2)");
         return Err(invalid_grant("code already used"));
@@ -229,18 +259,23 @@ fn redeem(
         };
         s.refresh_tokens.insert(refresh_token.clone(), grant);
     }
+    let access_token = wire::random_token();
+    s.grant_access(&access_token, Duration::from_secs(ACCESS_TOKEN_SECONDS));
     if let Some(entry) = s.codes.get_mut(code) {
         entry.used = true;
+        entry.access_token = Some(access_token.clone());
         entry.refresh_token.clone_from(&refresh_token);
     }
     s.exchanged_codes += 1;
-    Ok(Granted {
-        access_token: wire::random_token(),
+    let granted = Granted {
+        access_token,
         refresh_token,
         scope: issued.scope,
         context: issued.context,
+        id_token: None,
         by_code: true,
-    })
+    };
+    Ok((granted, issued.nonce))
 }
 
 /// RFC 7636 §4.6: BASE64URL-NOPAD(SHA256(code_verifier)) must equal the code_challenge.
@@ -262,52 +297,6 @@ fn wants_refresh(scope: &str) -> bool {
     wire::has_scope(scope, "offline_access") || wire::has_scope(scope, "online_access")
 }
 
-/// `grant_type=refresh_token` (RFC 6749 §6): same client, scope at most the original one.
-fn refresh(ehr: &Ehr, client: &PracticeClient, params: &Params) -> Result<Granted, OAuthError> {
-    let Some(refresh_token) = params.get("refresh_token") else {
-        return Err(client_bug(
-            ehr,
-            "invalid_request",
-            "refresh_token is missing",
-        ));
-    };
-    let Some(grant) = ehr.with(|s| s.refresh_tokens.get(refresh_token).cloned()) else {
-        return Err(OAuthError::bad_request(
-            "invalid_grant",
-            "unknown or revoked refresh token",
-        ));
-    };
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::bad_request(
-            "invalid_grant",
-            "refresh token was issued to another client",
-        ));
-    }
-    let scope = match params.get("scope") {
-        None => grant.scope.clone(),
-        Some(asked)
-            if asked
-                .split_ascii_whitespace()
-                .all(|w| wire::has_scope(&grant.scope, w)) =>
-        {
-            asked.to_owned()
-        }
-        Some(_) => {
-            return Err(OAuthError::bad_request(
-                "invalid_scope",
-                "the requested scope exceeds the one originally granted",
-            ));
-        }
-    };
-    Ok(Granted {
-        access_token: wire::random_token(),
-        refresh_token: Some(refresh_token.to_owned()),
-        scope,
-        context: grant.context,
-        by_code: false,
-    })
-}
-
 /// 200 with the token answer and SMART context (SMART App Launch 2.2 §2.0.8), never cached
 /// unless a fault says otherwise.
 fn token_response(granted: Granted, smart_style_url: String, faults: &Faults) -> Response {
@@ -326,6 +315,9 @@ fn token_response(granted: Granted, smart_style_url: String, faults: &Faults) ->
     body.insert("smart_style_url".into(), smart_style_url.into());
     if let Some(refresh_token) = granted.refresh_token {
         body.insert("refresh_token".into(), refresh_token.into());
+    }
+    if let Some(id_token) = granted.id_token {
+        body.insert("id_token".into(), id_token.into());
     }
     let mut cache = Some(wire::no_store_headers());
     if granted.by_code {

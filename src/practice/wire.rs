@@ -65,6 +65,16 @@ impl OAuthError {
         }
     }
 
+    /// 500 `server_error`: the fake itself failed (e.g. it could not sign an id_token).
+    pub(super) fn server_error(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
     /// 401 `invalid_client`, challenging for Basic when the client used it.
     pub(super) fn invalid_client(description: impl Into<String>, basic_used: bool) -> Self {
         Self {
@@ -126,6 +136,12 @@ pub(super) fn http_date(offset_secs: i64) -> Option<HeaderValue> {
     }
     let text = when.format(&format).ok()?;
     HeaderValue::from_str(&text).ok()
+}
+
+/// Seconds since the Unix epoch, the unit of JWT `iat` and `exp`.
+pub(super) fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// 256 random bits, base64url without padding: codes, tokens, launch ids.
