@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use url::Url;
+
+use crate::smart::client_auth::SigningKey;
 
 /// The configuration file read from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "smart-launch-doctor.toml";
@@ -133,6 +136,16 @@ pub struct Registration {
     pub scope: String,
     /// Scope requested on a standalone launch.
     pub standalone_scope: String,
+    /// `private_key_jwt`: the signing key's file, id and algorithm (loaded into [`Config::keys`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// `private_key_jwt`: an optional `jku` header naming where the JWKS is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jku: Option<String>,
 }
 
 /// Timeouts and limits for every outbound request.
@@ -157,6 +170,8 @@ pub struct Config {
     /// A launch with no callback after this long is flagged `authorize.never_returned`.
     pub never_returned_after: Duration,
     pub registrations: Vec<Registration>,
+    /// The signing keys of `private_key_jwt` registrations, by registration id.
+    pub keys: Vec<(String, Arc<SigningKey>)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -187,6 +202,10 @@ struct RawRegistration {
     client_secret_env: Option<String>,
     scope: Option<String>,
     standalone_scope: Option<String>,
+    private_key: Option<String>,
+    key_id: Option<String>,
+    alg: Option<String>,
+    jku: Option<String>,
 }
 
 impl Config {
@@ -240,6 +259,11 @@ impl Config {
         self.registrations.iter().find(|r| r.id == id)
     }
 
+    /// The signing key of registration `id`, if it uses `private_key_jwt`.
+    pub fn key(&self, id: &str) -> Option<&Arc<SigningKey>> {
+        self.keys.iter().find(|(r, _)| r == id).map(|(_, k)| k)
+    }
+
     fn validate(raw: RawConfig, listen: SocketAddr) -> Result<Self, ConfigError> {
         let public_url = match raw.public_url {
             Some(s) => parse_public_url(&s)?,
@@ -253,8 +277,19 @@ impl Config {
             ));
         }
         let mut registrations: Vec<Registration> = Vec::new();
+        let mut keys = Vec::new();
         for (i, r) in raw.registration.into_iter().enumerate() {
             let reg = validate_registration(r, i)?;
+            if let Some(path) = &reg.private_key {
+                let key = SigningKey::load(
+                    Path::new(path),
+                    reg.key_id.as_deref().unwrap_or(""),
+                    reg.alg.as_deref().unwrap_or("RS384"),
+                    reg.jku.clone(),
+                )
+                .map_err(|m| invalid(format!("registration[{i}].private_key"), m))?;
+                keys.push((reg.id.clone(), Arc::new(key)));
+            }
             if registrations.iter().any(|o| o.id == reg.id) {
                 return Err(invalid(
                     format!("registration[{i}].id"),
@@ -289,6 +324,7 @@ impl Config {
                 300,
             )?,
             registrations,
+            keys,
         })
     }
 }
@@ -399,6 +435,33 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         }
         _ => {}
     }
+    if auth == AuthMethod::PrivateKeyJwt {
+        if r.private_key.is_none() {
+            return Err(invalid(
+                key("private_key"),
+                "auth = \"private_key_jwt\" needs private_key (a PEM file) and key_id",
+            ));
+        }
+        if r.key_id.as_deref().is_none_or(|k| k.trim().is_empty()) {
+            return Err(invalid(
+                key("key_id"),
+                "auth = \"private_key_jwt\" needs key_id (the kid registered with the EHR)",
+            ));
+        }
+        if let Some(alg) = &r.alg
+            && !matches!(alg.as_str(), "RS384" | "ES384")
+        {
+            return Err(invalid(
+                key("alg"),
+                format!("{alg:?} is not RS384 or ES384"),
+            ));
+        }
+    } else if r.private_key.is_some() {
+        return Err(invalid(
+            key("private_key"),
+            format!("auth = {:?} signs nothing: remove it", auth.as_str()),
+        ));
+    }
     let scope = required(r.scope, "scope")?;
     let standalone_scope = r
         .standalone_scope
@@ -414,6 +477,10 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         client_secret,
         scope: scope.split_whitespace().collect::<Vec<_>>().join(" "),
         standalone_scope,
+        private_key: r.private_key,
+        key_id: r.key_id,
+        alg: r.alg,
+        jku: r.jku,
     })
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use smart_launch_doctor::config::Config;
+use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::{AppState, app};
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +33,15 @@ enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
+    },
+    /// Write a new private key for private_key_jwt and print the public JWK to register.
+    Keygen {
+        /// RS384 (RSA 2048) or ES384 (EC P-384).
+        #[arg(long, default_value = "RS384", value_parser = ["RS384", "ES384"])]
+        alg: String,
+        /// Where to write the PEM private key (created with mode 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -66,7 +76,42 @@ async fn main() -> ExitCode {
             init_tracing(log_json);
             serve(config, listen).await
         }
+        Command::Keygen { alg, out } => keygen(&alg, &out),
     }
+}
+
+/// Writes the key, prints the public JWK (a JWKS of one) and the configuration lines.
+fn keygen(alg: &str, out: &std::path::Path) -> ExitCode {
+    let (pem, key) = match SigningKey::generate(alg) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("keygen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(out)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, pem.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("keygen: cannot write {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    let jwks = smart_launch_doctor::smart::client_auth::jwks([&key]);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&jwks).unwrap_or_default()
+    );
+    eprintln!(
+        "Wrote {}. Register the JWKS above with the EHR (or serve it: /.well-known/jwks.json), then configure:\n  auth = \"private_key_jwt\"\n  private_key = {:?}\n  key_id = {:?}\n  alg = {alg:?}",
+        out.display(),
+        out.display().to_string(),
+        key.kid
+    );
+    ExitCode::SUCCESS
 }
 
 async fn serve(config: Config, listen: SocketAddr) -> ExitCode {

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::config::{AuthMethod, Registration};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::Exchange;
+use crate::smart::fhir::ReadResource;
+use crate::smart::id_token::IdTokenReport;
 use crate::smart::{LaunchKind, Step};
 
 /// How a launch ended (so far).
@@ -96,6 +98,60 @@ pub struct LaunchRecord {
     /// The token response as received. Holds tokens: rendered masked unless revealed.
     pub token_response: Option<Map<String, Value>>,
     pub transcript: Vec<Exchange>,
+    /// The id_token's verdict and the signed-in user read from `fhirUser`.
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    #[serde(default)]
+    pub patient: Option<ReadResource>,
+    #[serde(default)]
+    pub encounter: Option<ReadResource>,
+    /// Refreshes made from the result page, oldest first.
+    #[serde(default)]
+    pub refreshes: Vec<RefreshRecord>,
+    /// The app, kept to authenticate refreshes (an ad-hoc app's secret stays server-side).
+    #[serde(default)]
+    pub app_ref: Option<AppRef>,
+}
+
+/// Who signed in, as far as the id_token and the `fhirUser` read tell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub id_token: IdTokenReport,
+    pub user: Option<ReadResource>,
+}
+
+/// One refresh: when, what came back, what was found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    pub at: i64,
+    pub outcome: Outcome,
+    /// Holds tokens: rendered masked unless revealed.
+    pub token_response: Option<Map<String, Value>>,
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+impl LaunchRecord {
+    /// The newest value of token-response member `key`: from the latest refresh that returned
+    /// one, else from the code exchange (refresh tokens rotate; keep the newest).
+    pub fn newest(&self, key: &str) -> Option<&str> {
+        fn from<'a>(t: &'a Option<Map<String, Value>>, key: &str) -> Option<&'a str> {
+            t.as_ref().and_then(|t| t.get(key)).and_then(Value::as_str)
+        }
+        self.refreshes
+            .iter()
+            .rev()
+            .find_map(|r| from(&r.token_response, key))
+            .or_else(|| from(&self.token_response, key))
+    }
+
+    /// The scope granted by the code exchange (RFC 6749 §5.1: absent means as requested).
+    pub fn granted_scope(&self) -> &str {
+        self.token_response
+            .as_ref()
+            .and_then(|t| t.get("scope"))
+            .and_then(Value::as_str)
+            .unwrap_or(&self.requested_scope)
+    }
 }
 
 impl LaunchRecord {

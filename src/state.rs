@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::smart::discovery;
 use crate::smart::http::Outbound;
+use crate::smart::{discovery, id_token};
 
 /// Cheap to clone; handed to every handler.
 #[derive(Clone)]
@@ -18,6 +18,7 @@ pub struct Inner {
     pub config: Config,
     pub http: Outbound,
     pub discovery: discovery::Cache,
+    pub oidc: id_token::Cache,
     pub consumed: ConsumedStates,
 }
 
@@ -32,11 +33,13 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, reqwest::Error> {
         let http = Outbound::new(config.http.clone())?;
         let discovery = discovery::Cache::new(config.discovery_cache);
+        let oidc = id_token::Cache::new(config.discovery_cache);
         let consumed = ConsumedStates::new(config.session_idle);
         Ok(AppState(Arc::new(Inner {
             config,
             http,
             discovery,
+            oidc,
             consumed,
         })))
     }

@@ -56,6 +56,7 @@ pub fn curl(x: &Exchange) -> String {
         // The transcript keeps form bodies as `k=v&…` with values decoded and secrets redacted.
         for pair in body.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // A client assertion is single use (fresh jti): the user must make a new one.
             match PLACEHOLDERS.iter().find(|(f, _)| *f == k) {
                 Some((_, var)) => {
                     vars.push(var.trim_start_matches('$'));

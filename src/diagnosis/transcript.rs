@@ -60,11 +60,21 @@ fn is_secret_field(name: &str) -> bool {
     SECRET_FIELDS.contains(&name)
 }
 
+/// A JWT's signature becomes a marker; its header and claims stay readable (no secret there).
+fn redact_jws(token: &str) -> String {
+    match token.rsplit_once('.') {
+        Some((signed, sig)) if signed.contains('.') => format!("{signed}.{}", marker(sig)),
+        _ => marker(token),
+    }
+}
+
 /// Redacts the secret members of an `application/x-www-form-urlencoded` text (or a URL query).
 pub fn redact_form(text: &str) -> String {
     url::form_urlencoded::parse(text.as_bytes())
         .map(|(k, v)| {
-            let v = if is_secret_field(&k) {
+            let v = if k == "client_assertion" {
+                redact_jws(&v)
+            } else if is_secret_field(&k) {
                 marker(&v)
             } else {
                 v.into_owned()
@@ -160,6 +170,16 @@ mod tests {
         assert!(out.contains("client_id=app"));
         assert!(!out.contains("abc123"));
         assert!(out.contains(&marker("abc123")));
+    }
+
+    #[test]
+    fn client_assertion_keeps_header_and_claims_but_not_the_signature() {
+        let out = redact_form("client_assertion=aGVhZA.Y2xhaW1z.c2lnbmF0dXJl&x=1");
+        assert!(
+            out.starts_with("client_assertion=aGVhZA.Y2xhaW1z.[redacted: 12 chars"),
+            "{out}"
+        );
+        assert!(!out.contains("c2lnbmF0dXJl"));
     }
 
     #[test]

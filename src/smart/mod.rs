@@ -1,8 +1,11 @@
 //! The SMART App Launch protocol, step by step. No HTML here.
 
 pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
+pub mod fhir;
 pub mod http;
+pub mod id_token;
 pub mod token;
 
 use serde::{Deserialize, Serialize};
@@ -16,15 +19,20 @@ pub enum Step {
     Authorize,
     Callback,
     Token,
+    #[serde(rename = "id_token")]
+    IdToken,
+    Fhir,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 7] = [
         Step::Launch,
         Step::Discovery,
         Step::Authorize,
         Step::Callback,
         Step::Token,
+        Step::IdToken,
+        Step::Fhir,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +42,8 @@ impl Step {
             Step::Authorize => "authorize",
             Step::Callback => "callback",
             Step::Token => "token",
+            Step::IdToken => "id_token",
+            Step::Fhir => "fhir",
         }
     }
 }

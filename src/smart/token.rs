@@ -1,28 +1,39 @@
-//! The code exchange at the discovered token endpoint, with the registration's client
-//! authentication (none, client_secret_basic per RFC 6749 §2.3.1, client_secret_post).
-//! oauth2-rs builds the request; our HTTP adapter records it and keeps the raw answer, which
-//! the diagnosis reads.
+//! Token requests at the discovered token endpoint: the code exchange and the refresh, with the
+//! registration's client authentication (none; client_secret_basic, form-encoded per RFC 6749
+//! §2.3.1; client_secret_post; private_key_jwt). oauth2-rs builds the request; our HTTP adapter
+//! records it and keeps the raw answer, which the diagnosis reads.
 
 use std::sync::{Arc, Mutex};
 
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, TokenUrl,
+    RefreshToken, RequestTokenError, TokenUrl,
 };
 
+use super::client_auth::{ASSERTION_TYPE, SigningKey};
 use super::http::{NetError, Outbound, Recorder, Response};
 use crate::config::{AuthMethod, Secret};
 
-/// What the exchange needs.
-pub struct ExchangeParams<'a> {
+/// Who is asking and how it authenticates.
+pub struct ClientCredentials<'a> {
     pub token_endpoint: &'a str,
     pub client_id: &'a str,
     pub auth: AuthMethod,
     pub secret: Option<&'a Secret>,
-    pub code: &'a str,
-    pub verifier: &'a str,
-    pub redirect_uri: &'a str,
+    pub key: Option<&'a SigningKey>,
+}
+
+/// What is being exchanged.
+pub enum Grant<'a> {
+    Code {
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+    },
+    Refresh {
+        refresh_token: &'a str,
+    },
 }
 
 /// The client credentials as they went out, for the self-check. Lives in memory for one
@@ -44,54 +55,66 @@ pub struct Exchanged {
     pub sent: SentCredentials,
 }
 
-/// Why the exchange produced no HTTP answer at all.
+/// Why the request produced no HTTP answer at all.
 #[derive(Debug)]
 pub enum ExchangeError {
-    /// Our side could not build the request (bad endpoint URL, unsupported method).
+    /// Our side could not build the request (bad endpoint URL, missing secret or key).
     Setup(String),
     Net(NetError),
 }
 
-/// Exchanges the code; returns the raw HTTP answer, whatever its status.
-pub async fn exchange_code(
+fn setup(e: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::Setup(e.to_string())
+}
+
+/// Sends one token request; returns the raw HTTP answer, whatever its status.
+pub async fn request(
     http: &Outbound,
-    p: &ExchangeParams<'_>,
+    c: &ClientCredentials<'_>,
+    grant: &Grant<'_>,
+    step: &str,
     rec: &Recorder,
 ) -> Result<Exchanged, ExchangeError> {
-    let token_url = TokenUrl::new(p.token_endpoint.to_string())
-        .map_err(|e| ExchangeError::Setup(format!("token_endpoint {:?}: {e}", p.token_endpoint)))?;
-    let redirect = RedirectUrl::new(p.redirect_uri.to_string())
-        .map_err(|e| ExchangeError::Setup(format!("redirect_uri {:?}: {e}", p.redirect_uri)))?;
-    let mut client = BasicClient::new(ClientId::new(p.client_id.to_string()))
-        .set_token_uri(token_url)
-        .set_redirect_uri(redirect);
-    client = match (p.auth, p.secret) {
-        // No secret: oauth2-rs puts client_id in the body, as public clients must.
-        (AuthMethod::None, _) => client.set_auth_type(AuthType::RequestBody),
-        (AuthMethod::ClientSecretBasic, Some(s)) => client
+    let token_url = TokenUrl::new(c.token_endpoint.to_string())
+        .map_err(|e| setup(format!("token_endpoint {:?}: {e}", c.token_endpoint)))?;
+    let mut client =
+        BasicClient::new(ClientId::new(c.client_id.to_string())).set_token_uri(token_url);
+    let mut extra: Vec<(&str, String)> = Vec::new();
+    client = match (c.auth, c.secret, c.key) {
+        // No secret set: oauth2-rs puts client_id in the body, as public clients must.
+        (AuthMethod::None, _, _) => client.set_auth_type(AuthType::RequestBody),
+        (AuthMethod::ClientSecretBasic, Some(s), _) => client
             .set_auth_type(AuthType::BasicAuth)
             .set_client_secret(ClientSecret::new(s.expose().to_string())),
-        (AuthMethod::ClientSecretPost, Some(s)) => client
+        (AuthMethod::ClientSecretPost, Some(s), _) => client
             .set_auth_type(AuthType::RequestBody)
             .set_client_secret(ClientSecret::new(s.expose().to_string())),
-        (AuthMethod::PrivateKeyJwt, _) => {
-            return Err(ExchangeError::Setup(
-                "private_key_jwt is not supported yet".into(),
-            ));
+        (AuthMethod::PrivateKeyJwt, _, Some(key)) => {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let assertion = key
+                .assertion(c.client_id, c.token_endpoint, now)
+                .map_err(setup)?;
+            extra.push(("client_assertion_type", ASSERTION_TYPE.to_string()));
+            extra.push(("client_assertion", assertion));
+            client.set_auth_type(AuthType::RequestBody)
         }
-        (m, None) => {
-            return Err(ExchangeError::Setup(format!(
-                "{} needs a client secret",
-                m.as_str()
-            )));
+        (AuthMethod::PrivateKeyJwt, _, None) => {
+            return Err(setup("private_key_jwt needs a signing key"));
         }
+        (m, None, _) => return Err(setup(format!("{} needs a client secret", m.as_str()))),
     };
     // oauth2-rs parses the answer and drops it; the adapter keeps the raw one for diagnosis.
     let raw: Arc<Mutex<Option<Exchanged>>> = Arc::default();
     // Owned clones: a future borrowing them would not be `Send` for every lifetime axum needs.
-    let (outbound, recorder, slot) = (http.clone(), rec.clone(), raw.clone());
+    let (outbound, recorder, slot, step) =
+        (http.clone(), rec.clone(), raw.clone(), step.to_string());
     let adapter = move |req: oauth2::HttpRequest| {
-        let (http, rec, raw) = (outbound.clone(), recorder.clone(), slot.clone());
+        let (http, rec, raw, step) = (
+            outbound.clone(),
+            recorder.clone(),
+            slot.clone(),
+            step.clone(),
+        );
         async move {
             let sent = SentCredentials {
                 authorization: req
@@ -101,22 +124,43 @@ pub async fn exchange_code(
                     .map(str::to_string),
                 body: String::from_utf8_lossy(req.body()).into_owned(),
             };
-            let resp = http.send(req, "token", &rec).await?;
+            let resp = http.send(req, &step, &rec).await?;
             let response = clone_response(&resp);
             *raw.lock().unwrap_or_else(|p| p.into_inner()) = Some(Exchanged { response, sent });
             Ok::<_, NetError>(resp)
         }
     };
-    let result = client
-        .exchange_code(AuthorizationCode::new(p.code.to_string()))
-        .set_pkce_verifier(PkceCodeVerifier::new(p.verifier.to_string()))
-        .request_async(&adapter)
-        .await;
+    let result = match grant {
+        Grant::Code {
+            code,
+            verifier,
+            redirect_uri,
+        } => {
+            let redirect = RedirectUrl::new(redirect_uri.to_string())
+                .map_err(|e| setup(format!("redirect_uri {redirect_uri:?}: {e}")))?;
+            let client = client.set_redirect_uri(redirect);
+            let mut req = client
+                .exchange_code(AuthorizationCode::new(code.to_string()))
+                .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
+            for (k, v) in &extra {
+                req = req.add_extra_param(*k, v.clone());
+            }
+            req.request_async(&adapter).await.map(|_| ())
+        }
+        Grant::Refresh { refresh_token } => {
+            let token = RefreshToken::new(refresh_token.to_string());
+            let mut req = client.exchange_refresh_token(&token);
+            for (k, v) in &extra {
+                req = req.add_extra_param(*k, v.clone());
+            }
+            req.request_async(&adapter).await.map(|_| ())
+        }
+    };
     if let Err(RequestTokenError::Request(e)) = result {
         return Err(ExchangeError::Net(e));
     }
     let kept = raw.lock().unwrap_or_else(|p| p.into_inner()).take();
-    kept.ok_or_else(|| ExchangeError::Setup("the token request was not sent".into()))
+    kept.ok_or_else(|| setup("the token request was not sent"))
 }
 
 fn clone_response(resp: &Response) -> Response {

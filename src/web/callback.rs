@@ -2,21 +2,18 @@
 //! before anything else), handles an `error`, exchanges the code, records the result and answers
 //! 303 to the result page so the code leaves the address bar.
 
-use std::time::SystemTime;
-
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::complete;
 use super::launch::Params;
 use super::session::{BrowserSession, cookie_present};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
-use crate::diagnosis::classify::{self, TokenAnswer, TokenContext};
-use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, now, state_hash};
+use crate::diagnosis::classify;
+use crate::record::{LaunchRecord, PendingFlow, now, state_hash};
 use crate::smart::Step;
-use crate::smart::http::Recorder;
-use crate::smart::token::{self, ExchangeError, ExchangeParams};
 use crate::state::AppState;
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
@@ -161,84 +158,5 @@ async fn complete(
         record.fail(Step::Callback, [d], now());
         return;
     };
-    exchange(state, flow, &code, record).await;
-}
-
-async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: &mut LaunchRecord) {
-    record.step = Step::Token;
-    let reg = match &flow.app {
-        AppRef::Registered(id) => state.config.registration(id).cloned(),
-        AppRef::AdHoc(reg) => Some(reg.clone()),
-    };
-    let Some(reg) = reg else {
-        let d = Diagnosis::new(
-            "callback.unknown_state",
-            "The registration this launch used is no longer configured.",
-        );
-        record.fail(Step::Callback, [d], now());
-        return;
-    };
-    let rec = Recorder::default();
-    let result = token::exchange_code(
-        &state.http,
-        &ExchangeParams {
-            token_endpoint: &flow.token_endpoint,
-            client_id: &reg.client_id,
-            auth: reg.auth,
-            secret: reg.client_secret.as_ref(),
-            code,
-            verifier: &flow.verifier,
-            redirect_uri: &record.redirect_uri,
-        },
-        &rec,
-    )
-    .await;
-    record.transcript.extend(rec.exchanges());
-    let sent = result.as_ref().ok().map(|x| &x.sent);
-    let ctx = TokenContext {
-        token_endpoint: &flow.token_endpoint,
-        client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
-        requested_scope: &record.requested_scope,
-        kind: record.kind,
-        now: SystemTime::now(),
-        auth_methods_supported: &flow.auth_methods_supported,
-        sent,
-    };
-    let resp = match &result {
-        Ok(x) => &x.response,
-        Err(ExchangeError::Net(e)) => {
-            record.fail(Step::Token, [classify::net(e, &flow.token_endpoint)], now());
-            return;
-        }
-        Err(ExchangeError::Setup(why)) => {
-            let d = Diagnosis::new(
-                "token.http_error",
-                format!("The token request could not be sent: {why}."),
-            )
-            .with("Token endpoint (discovered)", &flow.token_endpoint);
-            record.fail(Step::Token, [d], now());
-            return;
-        }
-    };
-    let body = String::from_utf8_lossy(resp.body());
-    let answer = TokenAnswer {
-        status: resp.status().as_u16(),
-        headers: resp.headers(),
-        body: &body,
-    };
-    if !resp.status().is_success() {
-        record.fail(Step::Token, classify::token_failure(&answer, &ctx), now());
-        return;
-    }
-    match classify::token_success(&answer, &ctx) {
-        Ok((token_response, warnings)) => {
-            record.diagnoses.extend(warnings);
-            record.token_response = Some(token_response);
-            record.outcome = Outcome::Success;
-            record.finished_at = Some(now());
-        }
-        Err(d) => record.fail(Step::Token, [d], now()),
-    }
+    complete::exchange(state, flow, &code, record).await;
 }

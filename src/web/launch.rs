@@ -291,6 +291,10 @@ fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> 
         client_secret: needs_secret.then(|| Secret::new(f.client_secret.clone())),
         scope: scope.clone(),
         standalone_scope: scope,
+        private_key: None,
+        key_id: None,
+        alg: None,
+        jku: None,
     })
 }
 
@@ -325,6 +329,11 @@ async fn begin(
         diagnoses: warnings,
         token_response: None,
         transcript: Vec::new(),
+        identity: None,
+        patient: None,
+        encounter: None,
+        refreshes: Vec::new(),
+        app_ref: Some(app.clone()),
     };
     let rec = Recorder::default();
     let discovered = discovery::discover(&state.http, &state.discovery, &reg.iss, &rec).await;

@@ -2,13 +2,16 @@
 
 mod assets;
 mod callback;
+mod complete;
 mod home;
 mod launch;
 mod middleware;
 pub mod paths;
 mod problem;
+mod refresh;
 mod results;
 mod session;
+mod twin;
 mod views;
 
 use axum::Router;
@@ -50,11 +53,13 @@ pub fn router(state: AppState) -> Router {
         .route(paths::LAUNCH_RESULT, get(results::show))
         .route(paths::REPORT_JSON, get(results::report_json))
         .route(paths::REPORT_MD, get(results::report_md))
+        .route(paths::REFRESH, post(refresh::refresh))
         .fallback(problem::not_found)
         .layer(sessions);
 
     Router::new()
         .route(paths::HEALTHZ, get(|| async { "ok" }))
+        .route(paths::JWKS, get(refresh::jwks))
         .route(paths::STYLESHEET, get(assets::stylesheet))
         .route(paths::SCRIPT, get(assets::script))
         .merge(pages)

@@ -9,6 +9,8 @@ pub const LAUNCHES: &str = "/launches";
 pub const LAUNCH_RESULT: &str = "/launches/{id}";
 pub const REPORT_JSON: &str = "/launches/{id}/report.json";
 pub const REPORT_MD: &str = "/launches/{id}/report.md";
+pub const REFRESH: &str = "/launches/{id}/refresh";
+pub const JWKS: &str = "/.well-known/jwks.json";
 pub const HEALTHZ: &str = "/healthz";
 pub const STYLESHEET: &str = "/static/style.css";
 pub const SCRIPT: &str = "/static/app.js";
@@ -29,4 +31,9 @@ pub fn reports(id: &str) -> (String, String) {
         format!("/launches/{id}/report.json"),
         format!("/launches/{id}/report.md"),
     )
+}
+
+/// `/launches/{id}/refresh`.
+pub fn refresh(id: &str) -> String {
+    format!("/launches/{id}/refresh")
 }

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use super::launch::Params;
 use super::problem::wants_json;
 use super::session::BrowserSession;
-use super::views::{self, LaunchRow, LaunchesPage, ResultPage};
+use super::twin::{access_token_jwt, headline, result_json};
+use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, ResultPage};
 use super::{Problem, paths};
-use crate::diagnosis::transcript::redact_json;
 use crate::diagnosis::{Diagnosis, report};
 use crate::record::{LaunchRecord, Outcome, now};
 use crate::smart::LaunchKind;
@@ -165,14 +165,19 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    session: BrowserSession,
+    mut session: BrowserSession,
 ) -> Result<Response, Problem> {
+    find(&session, &id)?;
+    let fresh_csrf = session.data.csrf.is_empty();
+    let csrf = session.csrf_token();
+    if fresh_csrf {
+        session.save().await?;
+    }
     let r = find(&session, &id)?;
-    let reveal = Params::parse(query.as_deref())
-        .all("reveal")
-        .contains(&"tokens");
+    let params = Params::parse(query.as_deref());
+    let reveal = params.all("reveal").contains(&"tokens");
     let diagnoses = diagnoses_now(&state, r);
-    if wants_json(&headers) {
+    if wants_json(&headers) || params.all("format").contains(&"json") {
         return Ok(Json(result_json(r, &diagnoses, reveal)).into_response());
     }
     let granted = r
@@ -217,67 +222,33 @@ pub async fn show(
             .then(|| report::failing_exchange(r).map(report::curl))
             .flatten(),
         reports: paths::reports(&r.id),
+        identity: r.identity.as_ref().map(|i| IdentityView {
+            verified: i.id_token.verified,
+            fhir_user: i.id_token.fhir_user.clone().unwrap_or_default(),
+            user: i.user.clone(),
+            header: views::pretty(&i.id_token.header),
+            claims: views::pretty(&i.id_token.claims),
+        }),
+        patient: r.patient.as_ref(),
+        encounter: r.encounter.as_ref(),
+        access_jwt: access_token_jwt(r).map(|(h, c)| (views::pretty(&h), views::pretty(&c))),
+        refreshes: r
+            .refreshes
+            .iter()
+            .map(|f| RefreshView {
+                at: views::format_time(f.at),
+                outcome: outcome_str(f.outcome),
+                fields: f
+                    .token_response
+                    .as_ref()
+                    .map(|t| views::token_fields(t, reveal))
+                    .unwrap_or_default(),
+                diagnoses: &f.diagnoses,
+            })
+            .collect(),
+        refresh_form: r
+            .newest("refresh_token")
+            .map(|_| (paths::refresh(&r.id), csrf)),
     };
     render(&page)
-}
-
-/// The plain sentence a clinician reads first.
-fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
-    match r.outcome {
-        Outcome::Success => {
-            let patient = r
-                .token_response
-                .as_ref()
-                .and_then(|t| t.get("patient"))
-                .and_then(Value::as_str);
-            match patient {
-                Some(p) => format!("Signed in to {}. Patient in context: {p}.", r.app.name),
-                None => format!("Signed in to {}.", r.app.name),
-            }
-        }
-        Outcome::Error => diagnoses
-            .iter()
-            .find(|d| d.is_error())
-            .map(|d| d.plain.clone())
-            .unwrap_or_else(|| "The launch failed.".into()),
-        Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
-    }
-}
-
-/// The JSON twin of the result page.
-fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> Value {
-    let token_response = r.token_response.as_ref().map(|t| {
-        let mut v = Value::Object(t.clone());
-        if !reveal {
-            redact_json(&mut v);
-        }
-        v
-    });
-    let granted = r
-        .token_response
-        .as_ref()
-        .and_then(|t| t.get("scope"))
-        .and_then(Value::as_str);
-    let rows = views::scope_rows(&r.requested_scope, granted);
-    json!({
-        "id": r.id,
-        "outcome": r.outcome,
-        "step": r.step,
-        "kind": r.kind,
-        "registration": r.app,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-        "requested_scope": r.requested_scope,
-        "redirect_uri": r.redirect_uri,
-        "endpoints": r.endpoints,
-        "authorize_url": r.authorize_url,
-        "diagnoses": diagnoses,
-        "token_response": token_response,
-        "tokens_revealed": reveal && token_response.is_some(),
-        "scopes": {
-            "requested": rows.iter().filter(|s| s.requested).map(|s| &s.scope).collect::<Vec<_>>(),
-            "granted": if r.token_response.is_some() { rows.iter().filter(|s| s.granted).map(|s| &s.scope).collect::<Vec<_>>() } else { Vec::new() },
-        },
-        "transcript": r.transcript,
-    })
 }

@@ -8,6 +8,7 @@ use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::{Exchange, marker};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::Step;
+use crate::smart::fhir::ReadResource;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -127,6 +128,31 @@ pub struct ResultPage<'a> {
     pub curl: Option<String>,
     /// Download links: (JSON, Markdown).
     pub reports: (String, String),
+    pub identity: Option<IdentityView>,
+    pub patient: Option<&'a ReadResource>,
+    pub encounter: Option<&'a ReadResource>,
+    /// The access token's header and claims when it is a JWT, pretty-printed (unverified).
+    pub access_jwt: Option<(String, String)>,
+    pub refreshes: Vec<RefreshView<'a>>,
+    /// The refresh form's target and CSRF token, when a refresh token is held.
+    pub refresh_form: Option<(String, String)>,
+}
+
+/// The id_token's verdict and the signed-in user.
+pub struct IdentityView {
+    pub verified: bool,
+    pub fhir_user: String,
+    pub user: Option<ReadResource>,
+    pub header: String,
+    pub claims: String,
+}
+
+/// One refresh, shown beside the original response.
+pub struct RefreshView<'a> {
+    pub at: String,
+    pub outcome: &'static str,
+    pub fields: Vec<TokenField>,
+    pub diagnoses: &'a [Diagnosis],
 }
 
 const SECRET_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];
@@ -214,6 +240,11 @@ pub fn steps(r: &LaunchRecord) -> Vec<StepView> {
             },
         })
         .collect()
+}
+
+/// JSON for a `<pre>`.
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
 /// `2026-11-28 17:02:11 UTC`.

@@ -13,7 +13,7 @@ async fn ehr_launch_succeeds(auth: Auth) -> (TestApp, Value) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let json = app.launch_to_result(resp).await;
     assert_eq!(json["outcome"], "success", "{json:#}");
-    assert_eq!(json["step"], "token");
+    assert_eq!(json["step"], "fhir");
     assert_eq!(json["kind"], "ehr");
     assert_eq!(json["token_response"]["patient"], "patient-123");
     assert_eq!(json["token_response"]["encounter"], "encounter-9");
@@ -71,8 +71,8 @@ async fn ehr_launch_with_public_client_succeeds_with_patient_and_encounter() {
         "http iss warns: {ids:?}"
     );
     assert!(
-        ids.contains(&"token.no_id_token".to_string()),
-        "the fake issues no id_token: {ids:?}"
+        !ids.contains(&"token.no_id_token".to_string()),
+        "openid granted, id_token present: {ids:?}"
     );
 }
 

@@ -7,6 +7,7 @@ mod adhoc;
 mod binary;
 mod callback;
 mod diagnoses;
+mod identity;
 mod launch;
 mod results;
 mod secrets;

@@ -43,6 +43,19 @@ async fn tokens_are_masked_unless_revealed() {
         .await
         .unwrap();
     assert!(shown.contains(&token), "revealed on request");
+    let linked: serde_json::Value = app
+        .get(&format!("{result}?format=json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        linked["token_response"]["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("[redacted:"),
+        "the JSON link is redacted"
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,14 @@
 //! Pure functions from collected evidence to diagnoses, step by step: network, discovery,
 //! launch and authorization here; the token step in [`token`].
 
+pub mod identity;
+pub mod refresh;
 mod self_check;
 mod token;
 
-pub use token::{TokenAnswer, TokenContext, reserved_chars, token_failure, token_success};
+pub use token::{
+    Accepted, TokenAnswer, TokenContext, reserved_chars, token_failure, token_success,
+};
 
 use super::vendor::CernerError;
 use super::{Diagnosis, excerpt};

@@ -59,6 +59,63 @@ fn basic(cred: &str, ctx: &TokenContext<'_>) -> String {
     )
 }
 
+/// Our own client assertion, decoded and checked claim by claim (SMART asymmetric auth).
+fn assertion_check(assertion: &str, kind: Option<&str>, ctx: &TokenContext<'_>) -> Vec<Evidence> {
+    let Some((header, claims)) = crate::smart::id_token::decode_unverified(assertion) else {
+        return vec![ev(
+            "Self-check: client assertion",
+            "not a decodable JWT".into(),
+        )];
+    };
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string()
+    };
+    let ok = |good: bool| if good { "✓" } else { "✗" };
+    let (iss, sub, aud) = (s(&claims, "iss"), s(&claims, "sub"), s(&claims, "aud"));
+    let exp_in = claims
+        .get("exp")
+        .and_then(|v| v.as_i64())
+        .map(|e| e - now_secs(ctx));
+    let alg = s(&header, "alg");
+    vec![
+        ev(
+            "Self-check: assertion header",
+            format!(
+                "alg {alg} {}; kid {:?} {}; client_assertion_type {}",
+                ok(matches!(alg.as_str(), "RS384" | "ES384")),
+                s(&header, "kid"),
+                ok(!s(&header, "kid").is_empty()),
+                ok(kind == Some(crate::smart::client_auth::ASSERTION_TYPE)),
+            ),
+        ),
+        ev(
+            "Self-check: assertion claims",
+            format!(
+                "iss = sub = client_id {}; aud = token endpoint {} ({aud}); exp in {} s {}; jti {}",
+                ok(iss == ctx.client_id && sub == ctx.client_id),
+                ok(aud == ctx.token_endpoint),
+                exp_in.map(|e| e.to_string()).unwrap_or_else(|| "?".into()),
+                ok(exp_in.is_some_and(|e| e > 0 && e <= 300)),
+                ok(!s(&claims, "jti").is_empty()),
+            ),
+        ),
+        ev(
+            "Self-check: public key",
+            format!(
+                "kid {:?} is published at /.well-known/jwks.json: the EHR must have that key registered (or fetch that URL)",
+                s(&header, "kid")
+            ),
+        ),
+    ]
+}
+
+fn now_secs(ctx: &TokenContext<'_>) -> i64 {
+    ctx.now
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// The self-check's evidence lines.
 pub fn client_auth(ctx: &TokenContext<'_>, server_date: Option<&str>) -> Vec<Evidence> {
     let mut out = Vec::new();
@@ -97,6 +154,13 @@ pub fn client_auth(ctx: &TokenContext<'_>, server_date: Option<&str>) -> Vec<Evi
             }
         );
         out.push(ev("Self-check: body credentials", body));
+        if let Some(assertion) = field("client_assertion") {
+            out.extend(assertion_check(
+                assertion,
+                field("client_assertion_type"),
+                ctx,
+            ));
+        }
     }
     let methods = ctx.auth_methods_supported;
     let advertised = if methods.is_empty() {

@@ -179,7 +179,13 @@ fn dns_failure_is_net_dns_with_the_url() {
         "failed to lookup address information: Name or service not known".to_string(),
     ];
     let e = crate::smart::http::classify_chain(false, true, &chain, 5);
-    let d = net(&e, "https://ehr.invalid/fhir/.well-known/smart-configuration");
+    let d = net(
+        &e,
+        "https://ehr.invalid/fhir/.well-known/smart-configuration",
+    );
     assert_eq!(d.id, "net.dns");
-    assert_eq!(ev(&d, "URL"), "https://ehr.invalid/fhir/.well-known/smart-configuration");
+    assert_eq!(
+        ev(&d, "URL"),
+        "https://ehr.invalid/fhir/.well-known/smart-configuration"
+    );
 }

@@ -110,6 +110,24 @@ fn httpdate_parse(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+fn token_error_id_for(
+    error: &str,
+    desc: &str,
+    body: &Value,
+    cerner: Option<&CernerError>,
+    auth: AuthMethod,
+) -> &'static str {
+    let id = token_error_id(error, desc, body, cerner);
+    // With private_key_jwt every credential failure is about the assertion.
+    if auth == AuthMethod::PrivateKeyJwt
+        && matches!(id, "token.bad_client_credentials" | "token.unknown_client")
+    {
+        "token.bad_client_assertion"
+    } else {
+        id
+    }
+}
+
 fn token_error_id(
     error: &str,
     desc: &str,
@@ -244,7 +262,13 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
     let cerner = CernerError::parse(field("error_uri"));
     let error = error.as_str();
-    let id = token_error_id(error, field("error_description"), &body, cerner.as_ref());
+    let id = token_error_id_for(
+        error,
+        field("error_description"),
+        &body,
+        cerner.as_ref(),
+        ctx.auth,
+    );
     let mut d = Diagnosis::new(
         id,
         format!(
@@ -306,11 +330,14 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     out
 }
 
+/// A usable token response and the warnings it carries.
+pub type Accepted = (serde_json::Map<String, Value>, Vec<Diagnosis>);
+
 /// A 2xx token answer: the parsed response and its warnings, or why it is unusable.
 pub fn token_success(
     answer: &TokenAnswer<'_>,
     ctx: &TokenContext<'_>,
-) -> Result<(serde_json::Map<String, Value>, Vec<Diagnosis>), Diagnosis> {
+) -> Result<Accepted, Diagnosis> {
     let Ok(json) = serde_json::from_str::<Value>(answer.body) else {
         return Err(Diagnosis::new(
             "token.not_json",

@@ -26,6 +26,21 @@ pub enum Auth {
     None,
     Basic,
     Post,
+    /// private_key_jwt with a fresh key for this algorithm (RS384 or ES384).
+    Jwt(&'static str),
+}
+
+/// A fresh signing key written to a PEM file: (path, kid, public JWKS).
+pub fn key_file(alg: &str) -> (std::path::PathBuf, String, Value) {
+    use smart_launch_doctor::smart::client_auth::{SigningKey, jwks};
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (pem, key) = SigningKey::generate(alg).expect("key");
+    let dir = std::env::temp_dir().join(format!("sld-keys-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("key.pem");
+    std::fs::write(&path, pem).expect("write key");
+    (path, key.kid.clone(), jwks([&key]))
 }
 
 /// One test's world: the fake EHR, the app, and a browser.
@@ -46,6 +61,8 @@ pub struct Setup {
     pub iss_override: Option<String>,
     /// Top-level configuration lines added to the app's TOML.
     pub extra_toml: String,
+    /// private_key_jwt: configure this kid instead of the key's own.
+    pub key_id: Option<String>,
 }
 
 impl Setup {
@@ -56,6 +73,7 @@ impl Setup {
             faults: Faults::default(),
             iss_override: None,
             extra_toml: String::new(),
+            key_id: None,
         }
     }
 }
@@ -76,6 +94,8 @@ fn toml_str(s: &str) -> String {
 pub fn config_toml(port: u16, iss: &str, auth: Auth, secret: Option<&str>) -> String {
     let (method, secret_line) = match auth {
         Auth::None => ("none", String::new()),
+        // `secret` carries the key lines for private_key_jwt.
+        Auth::Jwt(_) => ("private_key_jwt", secret.unwrap_or("").to_string()),
         Auth::Basic => (
             "client_secret_basic",
             format!(
@@ -106,10 +126,15 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://127.0.0.1:{}", addr.port());
-        let auth = match setup.auth {
-            Auth::None => ClientAuth::None,
-            Auth::Basic => ClientAuth::SecretBasic(TRICKY_SECRET.into()),
-            Auth::Post => ClientAuth::SecretPost(TRICKY_SECRET.into()),
+        let key = match setup.auth {
+            Auth::Jwt(alg) => Some(key_file(alg)),
+            _ => None,
+        };
+        let auth = match (setup.auth, &key) {
+            (Auth::Basic, _) => ClientAuth::SecretBasic(TRICKY_SECRET.into()),
+            (Auth::Post, _) => ClientAuth::SecretPost(TRICKY_SECRET.into()),
+            (Auth::Jwt(_), Some((_, _, jwks))) => ClientAuth::PrivateKeyJwt { jwks: jwks.clone() },
+            _ => ClientAuth::None,
         };
         let ehr = practice::spawn(PracticeOptions {
             clients: vec![PracticeClient {
@@ -126,8 +151,13 @@ impl TestApp {
             .iss_override
             .clone()
             .unwrap_or_else(|| ehr.fhir_base());
-        let secret = match setup.auth {
-            Auth::None => None,
+        let secret = match (setup.auth, &key) {
+            (Auth::None, _) => None,
+            (Auth::Jwt(alg), Some((path, kid, _))) => Some(format!(
+                "private_key = {}\nkey_id = {}\nalg = \"{alg}\"",
+                toml_str(&path.display().to_string()),
+                toml_str(setup.key_id.as_deref().unwrap_or(kid))
+            )),
             _ => Some(
                 setup
                     .app_secret

@@ -1,0 +1,242 @@
+//! The identity token and the FHIR proof reads: pure checks and their diagnoses.
+
+use serde_json::Value;
+
+use super::super::vendor::Challenge;
+use super::super::{Diagnosis, excerpt};
+
+pub fn malformed() -> Diagnosis {
+    Diagnosis::new(
+        "id_token.malformed",
+        "The id_token is not a decodable JWT (three base64url parts with JSON header and claims).",
+    )
+}
+
+pub fn config_unavailable(url: &str, why: &str) -> Diagnosis {
+    Diagnosis::new(
+        "id_token.config_unavailable",
+        format!("The OpenID Connect keys could not be fetched: {why}."),
+    )
+    .with("URL", url)
+    .with("Failure", why)
+}
+
+pub fn bad_signature(why: &str, header: &Value) -> Diagnosis {
+    Diagnosis::new(
+        "id_token.bad_signature",
+        format!("The id_token cannot be trusted: {why}."),
+    )
+    .with("Header", header.to_string())
+}
+
+fn audience_contains(aud: Option<&Value>, client_id: &str) -> bool {
+    match aud {
+        Some(Value::String(s)) => s == client_id,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id)),
+        _ => false,
+    }
+}
+
+/// `iss`, `aud`, `exp` and `iat` of a token whose signature verified.
+pub fn claims(
+    claims: &Value,
+    issuer: &str,
+    client_id: &str,
+    now: i64,
+    leeway: i64,
+) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+    if iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        out.push(
+            Diagnosis::new(
+                "id_token.wrong_issuer",
+                "The id_token's iss is not the issuer discovery named.",
+            )
+            .with("iss in the token", iss)
+            .with("Issuer expected", issuer),
+        );
+    }
+    if !audience_contains(claims.get("aud"), client_id) {
+        out.push(
+            Diagnosis::new(
+                "id_token.wrong_audience",
+                "The id_token's aud does not contain this app's client id.",
+            )
+            .with(
+                "aud in the token",
+                claims.get("aud").map(Value::to_string).unwrap_or_default(),
+            )
+            .with("client_id", client_id),
+        );
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64);
+    let iat = claims.get("iat").and_then(Value::as_i64);
+    let expired = exp.is_none_or(|e| e + leeway < now);
+    let future = iat.is_some_and(|i| i - leeway > now);
+    if expired || future {
+        let summary = if future {
+            "The id_token was issued in the future (iat)."
+        } else {
+            "The id_token has expired (exp) or has no exp."
+        };
+        out.push(
+            Diagnosis::new("id_token.expired", summary)
+                .with(
+                    "exp",
+                    exp.map(|e| format!("{e} ({} s from now)", e - now))
+                        .unwrap_or_else(|| "absent".into()),
+                )
+                .with(
+                    "iat",
+                    iat.map(|i| format!("{i} ({} s from now)", i - now))
+                        .unwrap_or_else(|| "absent".into()),
+                )
+                .with("Leeway", format!("{leeway} s")),
+        );
+    }
+    out
+}
+
+/// Resource types `fhirUser` may name (SMART App Launch 2.2).
+pub const FHIR_USER_TYPES: [&str; 5] = [
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "RelatedPerson",
+    "Person",
+];
+
+pub fn fhiruser_unresolved(summary: &str, fhir_user: Option<&str>) -> Diagnosis {
+    Diagnosis::new("id_token.fhiruser_unresolved", summary)
+        .with("fhirUser", fhir_user.unwrap_or("(absent)"))
+}
+
+/// A FHIR read that did not give a resource.
+pub fn fhir_read_failed(
+    what: &str,
+    url: &str,
+    status: u16,
+    www_authenticate: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> Diagnosis {
+    let id = match status {
+        401 => "fhir.invalid_token",
+        403 => "fhir.forbidden",
+        404 => "fhir.not_found",
+        200..=299 => "fhir.not_fhir",
+        _ => "fhir.server_error",
+    };
+    let mut d = Diagnosis::new(
+        id,
+        format!("Reading {what} with the access token answered HTTP {status}."),
+    )
+    .with("URL", url)
+    .with("Status", status.to_string())
+    .with("Content-Type", content_type);
+    if let Some(c) = www_authenticate.and_then(Challenge::parse) {
+        d = d
+            .with("WWW-Authenticate error", c.param("error").unwrap_or(""))
+            .with(
+                "WWW-Authenticate error_description",
+                c.param("error_description").unwrap_or(""),
+            );
+    }
+    if let Ok(v) = serde_json::from_str::<Value>(body)
+        && let Some(issues) = v.get("issue").and_then(Value::as_array)
+    {
+        let text: Vec<String> = issues
+            .iter()
+            .filter_map(|i| {
+                i.pointer("/diagnostics")
+                    .or_else(|| i.pointer("/details/text"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        d = d.with("OperationOutcome", text.join("; "));
+    } else {
+        d = d.with("Body (first bytes)", excerpt(body, 200));
+    }
+    d
+}
+
+/// A display name from a FHIR resource's `name` (HumanName list or string).
+pub fn display_name(resource: &Value) -> Option<String> {
+    let name = resource.get("name")?;
+    if let Some(s) = name.as_str() {
+        return Some(s.to_string());
+    }
+    let first = name.as_array()?.first()?;
+    if let Some(text) = first.get("text").and_then(Value::as_str) {
+        return Some(text.to_string());
+    }
+    let words = |k: &str| -> Vec<String> {
+        match first.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let parts: Vec<String> = [words("prefix"), words("given"), words("family")].concat();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims_checks_name_each_failure() {
+        let ok = json!({"iss": "https://ehr/fhir", "aud": ["x", "app"], "exp": 2000, "iat": 1000});
+        assert!(claims(&ok, "https://ehr/fhir/", "app", 1500, 60).is_empty());
+        let ids = |c: Value| {
+            claims(&c, "https://ehr/fhir", "app", 1500, 60)
+                .into_iter()
+                .map(|d| d.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(json!({"iss": "https://other", "aud": "app", "exp": 2000})),
+            ["id_token.wrong_issuer"]
+        );
+        assert_eq!(
+            ids(json!({"iss": "https://ehr/fhir", "aud": "other", "exp": 2000})),
+            ["id_token.wrong_audience"]
+        );
+        assert_eq!(
+            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 1400})),
+            ["id_token.expired"]
+        );
+        assert!(
+            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 1450})).is_empty(),
+            "within leeway"
+        );
+        assert_eq!(
+            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 2000, "iat": 1600})),
+            ["id_token.expired"]
+        );
+    }
+
+    #[test]
+    fn display_names_come_from_text_or_parts() {
+        assert_eq!(
+            display_name(
+                &json!({"name": [{"prefix": ["Dr."], "given": ["Adele"], "family": "Smith"}]})
+            )
+            .as_deref(),
+            Some("Dr. Adele Smith")
+        );
+        assert_eq!(
+            display_name(&json!({"name": [{"text": "Amy Shaw"}]})).as_deref(),
+            Some("Amy Shaw")
+        );
+        assert_eq!(display_name(&json!({"id": "x"})), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! The refresh step: a rejected refresh token, a malformed answer, a widened scope.
+
+use serde_json::Value;
+
+use super::super::Diagnosis;
+
+/// A 2xx refresh answer: the response and its warnings, or why it is unusable.
+pub fn success(body: &str, original_scope: &str) -> Result<super::Accepted, Diagnosis> {
+    let map = match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(Diagnosis::new(
+                "refresh.malformed_response",
+                "The refresh answer is not a JSON object.",
+            ));
+        }
+    };
+    let missing: Vec<&str> = ["access_token", "token_type"]
+        .into_iter()
+        .filter(|k| !map.get(*k).is_some_and(Value::is_string))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Diagnosis::new(
+            "refresh.malformed_response",
+            format!("The refresh answer lacks {}.", missing.join(" and ")),
+        )
+        .with("Missing", missing.join(", ")));
+    }
+    let mut warnings = Vec::new();
+    if let Some(scope) = map.get("scope").and_then(Value::as_str) {
+        let original: Vec<&str> = original_scope.split_whitespace().collect();
+        let wider: Vec<&str> = scope
+            .split_whitespace()
+            .filter(|s| !original.contains(s))
+            .collect();
+        if !wider.is_empty() {
+            warnings.push(
+                Diagnosis::new(
+                    "refresh.scope_widened",
+                    "The refreshed token has scopes the original grant did not.",
+                )
+                .with("Added", wider.join(" "))
+                .with("Original scope", original_scope),
+            );
+        }
+    }
+    Ok((map, warnings))
+}
+
+/// A failed refresh: `invalid_grant` is `refresh.rejected`; other failures keep their token ids.
+pub fn failure(diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
+    diagnoses
+        .into_iter()
+        .map(|d| {
+            if matches!(d.id.as_str(), "token.invalid_grant" | "token.code_reused") {
+                let mut r = Diagnosis::new(
+                    "refresh.rejected",
+                    "The token endpoint rejected the refresh token (invalid_grant).",
+                );
+                r.evidence = d.evidence;
+                r
+            } else {
+                d
+            }
+        })
+        .collect()
+}

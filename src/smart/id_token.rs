@@ -1,0 +1,251 @@
+//! OpenID Connect: the id_token's signature and claims. The issuer comes from SMART discovery,
+//! never from the token; its `/.well-known/openid-configuration` gives the `jwks_uri`. Both are
+//! cached; the JWKS is fetched again once when a `kid` is unknown (key rotation).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::http::{Outbound, Recorder};
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify::identity as classify;
+
+/// Algorithms accepted for id_tokens: never `none`, never HMAC.
+const ALLOWED: [&str; 4] = ["RS256", "RS384", "ES256", "ES384"];
+/// Leeway for `exp` and `iat`.
+pub const LEEWAY_SECS: i64 = 60;
+
+/// OpenID configurations and JWKS, cached for the discovery period.
+pub struct Cache {
+    ttl: Duration,
+    configs: Mutex<HashMap<String, (Instant, String)>>,
+    jwks: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+}
+
+impl Cache {
+    pub fn new(ttl: Duration) -> Self {
+        Cache {
+            ttl,
+            configs: Mutex::default(),
+            jwks: Mutex::default(),
+        }
+    }
+
+    fn fresh<T: Clone>(&self, map: &Mutex<HashMap<String, (Instant, T)>>, key: &str) -> Option<T> {
+        let map = map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn store<T>(&self, map: &Mutex<HashMap<String, (Instant, T)>>, key: &str, value: T) {
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < self.ttl);
+        map.insert(key.to_string(), (Instant::now(), value));
+    }
+}
+
+/// The verdict on one id_token, with what was decoded for display.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdTokenReport {
+    pub verified: bool,
+    pub header: Value,
+    pub claims: Value,
+    /// The `fhirUser` claim, trusted only when `verified`.
+    pub fhir_user: Option<String>,
+}
+
+/// Decodes a JWT's header and payload without verifying anything (for display).
+pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
+    let mut parts = token.split('.');
+    let (h, p) = (parts.next()?, parts.next()?);
+    let _signature = parts.next()?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value = serde_json::from_slice(&b64.decode(h.trim_end_matches('=')).ok()?).ok()?;
+    let claims: Value = serde_json::from_slice(&b64.decode(p.trim_end_matches('=')).ok()?).ok()?;
+    (header.is_object() && claims.is_object()).then_some((header, claims))
+}
+
+async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value, String> {
+    let resp = http
+        .get(url, "application/json", "id_token", rec)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("HTTP {}", resp.status().as_u16()));
+    }
+    serde_json::from_slice::<Value>(resp.body())
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| "the answer is not a JSON object".to_string())
+}
+
+async fn jwks_uri(
+    http: &Outbound,
+    cache: &Cache,
+    issuer: &str,
+    rec: &Recorder,
+) -> Result<String, Diagnosis> {
+    if let Some(uri) = cache.fresh(&cache.configs, issuer) {
+        return Ok(uri);
+    }
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let doc = json_object(http, &url, rec)
+        .await
+        .map_err(|why| classify::config_unavailable(&url, &why))?;
+    let uri = doc
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| classify::config_unavailable(&url, "no jwks_uri"))?
+        .to_string();
+    cache.store(&cache.configs, issuer, uri.clone());
+    Ok(uri)
+}
+
+async fn jwks(
+    http: &Outbound,
+    cache: &Cache,
+    uri: &str,
+    refetch: bool,
+    rec: &Recorder,
+) -> Result<Arc<JwkSet>, Diagnosis> {
+    if !refetch && let Some(set) = cache.fresh(&cache.jwks, uri) {
+        return Ok(set);
+    }
+    let doc = json_object(http, uri, rec)
+        .await
+        .map_err(|why| classify::config_unavailable(uri, &why))?;
+    let set: JwkSet = serde_json::from_value(doc)
+        .map_err(|e| classify::config_unavailable(uri, &format!("not a JWKS: {e}")))?;
+    let set = Arc::new(set);
+    cache.store(&cache.jwks, uri, set.clone());
+    Ok(set)
+}
+
+/// The key for `kid`, or with no `kid` the only key of the right type.
+fn pick<'a>(set: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
+    match kid {
+        Some(kid) => set.find(kid),
+        None => {
+            let rsa = matches!(alg, Algorithm::RS256 | Algorithm::RS384);
+            let fits: Vec<&Jwk> = set
+                .keys
+                .iter()
+                .filter(|k| {
+                    matches!(k.algorithm, jsonwebtoken::jwk::AlgorithmParameters::RSA(_)) == rsa
+                })
+                .collect();
+            (fits.len() == 1).then(|| fits[0])
+        }
+    }
+}
+
+/// What the check needs to know.
+pub struct Expected<'a> {
+    /// The issuer SMART discovery named (its `issuer`, else the FHIR base).
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub now: i64,
+}
+
+/// Checks `token`: algorithm, signature against the issuer's JWKS, `iss`, `aud`, `exp`, `iat`.
+pub async fn check(
+    http: &Outbound,
+    cache: &Cache,
+    expected: &Expected<'_>,
+    token: &str,
+    rec: &Recorder,
+) -> (IdTokenReport, Vec<Diagnosis>) {
+    let Some((header, claims)) = decode_unverified(token) else {
+        return (IdTokenReport::default(), vec![classify::malformed()]);
+    };
+    let mut report = IdTokenReport {
+        verified: false,
+        header: header.clone(),
+        claims: claims.clone(),
+        fhir_user: None,
+    };
+    let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    let alg = match (ALLOWED.contains(&alg_name), alg_name.parse::<Algorithm>()) {
+        (true, Ok(alg)) => alg,
+        _ => {
+            return (
+                report,
+                vec![classify::bad_signature(
+                    &format!(
+                        "alg {alg_name:?} is not accepted (only {})",
+                        ALLOWED.join(", ")
+                    ),
+                    &header,
+                )],
+            );
+        }
+    };
+    let kid = header.get("kid").and_then(Value::as_str);
+    let uri = match jwks_uri(http, cache, expected.issuer, rec).await {
+        Ok(u) => u,
+        Err(d) => return (report, vec![d]),
+    };
+    let mut set = match jwks(http, cache, &uri, false, rec).await {
+        Ok(s) => s,
+        Err(d) => return (report, vec![d]),
+    };
+    if pick(&set, kid, alg).is_none() && kid.is_some() {
+        // Key rotation: one fresh look before calling the kid unknown.
+        set = match jwks(http, cache, &uri, true, rec).await {
+            Ok(s) => s,
+            Err(d) => return (report, vec![d]),
+        };
+    }
+    let Some(jwk) = pick(&set, kid, alg) else {
+        let why = match kid {
+            Some(k) => {
+                format!("kid {k:?} is not in the JWKS at {uri}, even after fetching it again")
+            }
+            None => format!("no kid, and the JWKS at {uri} does not hold exactly one suitable key"),
+        };
+        return (report, vec![classify::bad_signature(&why, &header)]);
+    };
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let verified = DecodingKey::from_jwk(jwk)
+        .map_err(|e| e.to_string())
+        .and_then(|key| {
+            jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())
+        });
+    if let Err(why) = verified {
+        return (
+            report,
+            vec![classify::bad_signature(
+                &format!("the signature does not verify: {why}"),
+                &header,
+            )],
+        );
+    }
+    let diagnoses = classify::claims(
+        &claims,
+        expected.issuer,
+        expected.client_id,
+        expected.now,
+        LEEWAY_SECS,
+    );
+    report.verified = diagnoses.iter().all(|d| !d.is_error());
+    if report.verified {
+        report.fhir_user = claims
+            .get("fhirUser")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    (report, diagnoses)
+}

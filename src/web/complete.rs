@@ -1,0 +1,324 @@
+//! Completing a launch after the callback: the code exchange, then the proof that the token
+//! works (id_token check, `fhirUser` and patient reads); and later refreshes. Orchestration only:
+//! requests are built in `smart/`, named in `diagnosis/`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::config::Registration;
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, identity};
+use crate::record::{AppRef, Identity, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
+use crate::smart::client_auth::SigningKey;
+use crate::smart::http::Recorder;
+use crate::smart::id_token::{self, Expected};
+use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use crate::smart::{Step, fhir};
+use crate::state::AppState;
+
+/// The registration (with its secret or key) a launch used.
+pub fn app_credentials(
+    state: &AppState,
+    app: &AppRef,
+) -> Option<(Registration, Option<Arc<SigningKey>>)> {
+    match app {
+        AppRef::Registered(id) => {
+            let reg = state.config.registration(id)?.clone();
+            let key = state.config.key(id).cloned();
+            Some((reg, key))
+        }
+        AppRef::AdHoc(reg) => Some((reg.clone(), None)),
+    }
+}
+
+fn credentials<'a>(
+    reg: &'a Registration,
+    key: Option<&'a SigningKey>,
+    token_endpoint: &'a str,
+) -> ClientCredentials<'a> {
+    ClientCredentials {
+        token_endpoint,
+        client_id: &reg.client_id,
+        auth: reg.auth,
+        secret: reg.client_secret.as_ref(),
+        key,
+    }
+}
+
+/// The token request's outcome as diagnoses: `Ok` with the response and warnings, or `Err`.
+fn classify_answer(
+    result: &Result<Exchanged, ExchangeError>,
+    reg: &Registration,
+    token_endpoint: &str,
+    requested_scope: &str,
+    record: &LaunchRecord,
+    methods: &[String],
+) -> Result<classify::Accepted, Vec<Diagnosis>> {
+    let x = match result {
+        Ok(x) => x,
+        Err(ExchangeError::Net(e)) => return Err(vec![classify::net(e, token_endpoint)]),
+        Err(ExchangeError::Setup(why)) => {
+            return Err(vec![
+                Diagnosis::new(
+                    "token.http_error",
+                    format!("The token request could not be sent: {why}."),
+                )
+                .with("Token endpoint (discovered)", token_endpoint),
+            ]);
+        }
+    };
+    let ctx = TokenContext {
+        token_endpoint,
+        client_id: &reg.client_id,
+        auth: reg.auth,
+        secret: reg.client_secret.as_ref(),
+        requested_scope,
+        kind: record.kind,
+        now: SystemTime::now(),
+        auth_methods_supported: methods,
+        sent: Some(&x.sent),
+    };
+    let body = String::from_utf8_lossy(x.response.body());
+    let answer = TokenAnswer {
+        status: x.response.status().as_u16(),
+        headers: x.response.headers(),
+        body: &body,
+    };
+    if x.response.status().is_success() {
+        classify::token_success(&answer, &ctx).map_err(|d| vec![d])
+    } else {
+        Err(classify::token_failure(&answer, &ctx))
+    }
+}
+
+/// The code exchange, then the proof reads.
+pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: &mut LaunchRecord) {
+    record.step = Step::Token;
+    let Some((reg, key)) = app_credentials(state, &flow.app) else {
+        let d = Diagnosis::new(
+            "callback.unknown_state",
+            "The registration this launch used is no longer configured.",
+        );
+        record.fail(Step::Callback, [d], now());
+        return;
+    };
+    let rec = Recorder::default();
+    let grant = Grant::Code {
+        code,
+        verifier: &flow.verifier,
+        redirect_uri: &record.redirect_uri,
+    };
+    let result = token::request(
+        &state.http,
+        &credentials(&reg, key.as_deref(), &flow.token_endpoint),
+        &grant,
+        "token",
+        &rec,
+    )
+    .await;
+    record.transcript.extend(rec.exchanges());
+    let requested = record.requested_scope.clone();
+    match classify_answer(
+        &result,
+        &reg,
+        &flow.token_endpoint,
+        &requested,
+        record,
+        &flow.auth_methods_supported,
+    ) {
+        Ok((response, warnings)) => {
+            record.diagnoses.extend(warnings);
+            record.token_response = Some(response);
+            prove(state, flow.issuer.as_deref(), &reg, record).await;
+        }
+        Err(ds) => record.fail(Step::Token, ds, now()),
+    }
+}
+
+/// id_token check and proof reads. A failure is diagnosed but never hides the token response.
+async fn prove(
+    state: &AppState,
+    issuer: Option<&str>,
+    reg: &Registration,
+    record: &mut LaunchRecord,
+) {
+    let rec = Recorder::default();
+    let token = |k: &str| {
+        record
+            .token_response
+            .as_ref()
+            .and_then(|t| t.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
+    let mut fhir_user = None;
+    if let Some(id_token) = token("id_token") {
+        record.step = Step::IdToken;
+        let expected = Expected {
+            issuer: issuer.unwrap_or(&record.app.iss),
+            client_id: &reg.client_id,
+            now: now(),
+        };
+        let (report, ds) =
+            id_token::check(&state.http, &state.oidc, &expected, &id_token, &rec).await;
+        for d in ds {
+            if d.is_error() {
+                failures.push((Step::IdToken, d))
+            } else {
+                record.diagnoses.push(d)
+            }
+        }
+        fhir_user = report.fhir_user.clone();
+        if report.verified
+            && fhir_user.is_none()
+            && record
+                .granted_scope()
+                .split_whitespace()
+                .any(|s| s == "fhirUser")
+        {
+            record.diagnoses.push(identity::fhiruser_unresolved(
+                "fhirUser was granted but the id_token has no fhirUser claim.",
+                None,
+            ));
+        }
+        record.identity = Some(Identity {
+            id_token: report,
+            user: None,
+        });
+    }
+    record.step = Step::Fhir;
+    let base = record.app.iss.clone();
+    let access = token("access_token").unwrap_or_default();
+    if let Some(user) = fhir_user {
+        match fhir::resolve(&base, &user) {
+            Ok((ty, _)) if !identity::FHIR_USER_TYPES.contains(&ty.as_str()) => {
+                record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
+            }
+            Ok((_, url)) => match fhir::read(
+                &state.http,
+                &url,
+                "the signed-in user (fhirUser)",
+                &access,
+                &rec,
+            )
+            .await
+            {
+                Ok(r) => {
+                    if let Some(i) = record.identity.as_mut() {
+                        i.user = Some(r);
+                    }
+                }
+                Err(d) => failures.push((Step::Fhir, d)),
+            },
+            Err(why) => record
+                .diagnoses
+                .push(identity::fhiruser_unresolved(&why, Some(&user))),
+        }
+    }
+    for (key, what) in [("patient", "Patient"), ("encounter", "Encounter")] {
+        let Some(id) = token(key) else { continue };
+        let url = match fhir::resolve(&base, &format!("{what}/{id}")) {
+            Ok((_, url)) => url,
+            Err(why) => {
+                failures.push((
+                    Step::Fhir,
+                    identity::fhir_read_failed(
+                        &format!("the {key} in context"),
+                        &why,
+                        0,
+                        None,
+                        "",
+                        "",
+                    ),
+                ));
+                continue;
+            }
+        };
+        match fhir::read(
+            &state.http,
+            &url,
+            &format!("the {key} in context"),
+            &access,
+            &rec,
+        )
+        .await
+        {
+            Ok(r) if key == "patient" => record.patient = Some(r),
+            Ok(r) => record.encounter = Some(r),
+            Err(d) => failures.push((Step::Fhir, d)),
+        }
+    }
+    record.transcript.extend(rec.exchanges());
+    match failures.first().map(|(s, _)| *s) {
+        Some(step) => record.fail(step, failures.into_iter().map(|(_, d)| d), now()),
+        None => {
+            record.outcome = Outcome::Success;
+            record.finished_at = Some(now());
+        }
+    }
+}
+
+/// A refresh with the newest refresh token, authenticated like the code exchange.
+pub async fn refresh(state: &AppState, record: &mut LaunchRecord) -> Result<(), String> {
+    let refresh_token = record
+        .newest("refresh_token")
+        .ok_or("this launch has no refresh token")?
+        .to_string();
+    let token_endpoint = record
+        .endpoints
+        .as_ref()
+        .map(|e| e.token_endpoint.clone())
+        .ok_or("this launch has no token endpoint")?;
+    let app = record
+        .app_ref
+        .clone()
+        .ok_or("this launch does not know its app")?;
+    let (reg, key) =
+        app_credentials(state, &app).ok_or("the registration is no longer configured")?;
+    let rec = Recorder::default();
+    let grant = Grant::Refresh {
+        refresh_token: &refresh_token,
+    };
+    let result = token::request(
+        &state.http,
+        &credentials(&reg, key.as_deref(), &token_endpoint),
+        &grant,
+        "refresh",
+        &rec,
+    )
+    .await;
+    record.transcript.extend(rec.exchanges());
+    let original = record.granted_scope().to_string();
+    let mut entry = RefreshRecord {
+        at: now(),
+        outcome: Outcome::Error,
+        token_response: None,
+        diagnoses: Vec::new(),
+    };
+    match &result {
+        Ok(x) if x.response.status().is_success() => {
+            let body = String::from_utf8_lossy(x.response.body());
+            match classify::refresh::success(&body, &original) {
+                Ok((response, warnings)) => {
+                    entry.outcome = Outcome::Success;
+                    entry.token_response = Some(response);
+                    entry.diagnoses = warnings;
+                }
+                Err(d) => entry.diagnoses.push(d),
+            }
+        }
+        _ => {
+            let methods: Vec<String> = Vec::new();
+            if let Err(ds) =
+                classify_answer(&result, &reg, &token_endpoint, &original, record, &methods)
+            {
+                entry.diagnoses = classify::refresh::failure(ds);
+            }
+        }
+    }
+    record.refreshes.push(entry);
+    Ok(())
+}
