@@ -398,3 +398,54 @@ async fn refresh_without_the_csrf_token_is_refused() {
         .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn id_token_that_is_not_a_jwt_is_id_token_malformed() {
+    let faults = Faults {
+        token_patch: vec![("id_token".into(), Some(serde_json::json!("not-a-jwt")))],
+        ..Faults::default()
+    };
+    let json = ehr_launch(&TestApp::with_faults(Auth::None, faults).await).await;
+    assert!(has(&json, "id_token.malformed"), "{json:#}");
+    assert_eq!(json["step"], "id_token");
+}
+
+#[tokio::test]
+async fn unreachable_openid_configuration_is_id_token_config_unavailable() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!(
+        "http://127.0.0.1:{}/fhir",
+        dead.local_addr().unwrap().port()
+    );
+    drop(dead);
+    let faults = Faults {
+        well_known_patch: vec![("issuer".into(), serde_json::json!(issuer))],
+        ..Faults::default()
+    };
+    let json = ehr_launch(&TestApp::with_faults(Auth::None, faults).await).await;
+    assert!(has(&json, "id_token.config_unavailable"), "{json:#}");
+    assert!(
+        evidence(&json, "id_token.config_unavailable", "URL")
+            .unwrap()
+            .ends_with("/fhir/.well-known/openid-configuration")
+    );
+}
+
+#[tokio::test]
+async fn granted_fhir_user_without_the_claim_is_id_token_fhiruser_unresolved() {
+    // The request lacks fhirUser, so the id_token has no fhirUser claim; the answer claims it was granted.
+    let setup = Setup {
+        scope: Some("launch openid patient/*.read"),
+        faults: Faults {
+            token_patch: vec![(
+                "scope".into(),
+                Some(serde_json::json!("launch openid fhirUser patient/*.read")),
+            )],
+            ..Faults::default()
+        },
+        ..Setup::new(Auth::None)
+    };
+    let json = ehr_launch(&TestApp::start(setup).await).await;
+    assert_eq!(json["outcome"], "success", "a warning only: {json:#}");
+    assert!(has(&json, "id_token.fhiruser_unresolved"));
+}

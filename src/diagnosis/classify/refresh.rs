@@ -65,3 +65,28 @@ pub fn failure(diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_answer_without_access_token_is_refresh_malformed_response() {
+        let d = success(r#"{"token_type":"Bearer"}"#, "openid").unwrap_err();
+        assert_eq!(d.id, "refresh.malformed_response");
+        assert_eq!(d.evidence[0].value, "access_token");
+        assert_eq!(
+            success("<html>", "openid").unwrap_err().id,
+            "refresh.malformed_response"
+        );
+    }
+
+    #[test]
+    fn invalid_grant_on_refresh_is_refresh_rejected() {
+        let out = failure(vec![
+            Diagnosis::new("token.invalid_grant", "x").with("error", "invalid_grant"),
+        ]);
+        assert_eq!(out[0].id, "refresh.rejected");
+        assert_eq!(out[0].evidence[0].value, "invalid_grant");
+    }
+}

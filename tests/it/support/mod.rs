@@ -63,6 +63,8 @@ pub struct Setup {
     pub extra_toml: String,
     /// private_key_jwt: configure this kid instead of the key's own.
     pub key_id: Option<String>,
+    /// Replaces the registration's scope.
+    pub scope: Option<&'static str>,
 }
 
 impl Setup {
@@ -74,6 +76,7 @@ impl Setup {
             iss_override: None,
             extra_toml: String::new(),
             key_id: None,
+            scope: None,
         }
     }
 }
@@ -165,9 +168,15 @@ impl TestApp {
                     .unwrap_or_else(|| TRICKY_SECRET.to_string()),
             ),
         };
-        let toml = setup.extra_toml.clone()
+        let mut toml = setup.extra_toml.clone()
             + "\n"
             + &config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
+        if let Some(scope) = setup.scope {
+            toml = toml.replace(
+                &format!("scope = \"{SCOPE}\""),
+                &format!("scope = \"{scope}\""),
+            );
+        }
         let config = Config::from_toml(&toml, "test", addr).expect("config");
         let state = AppState::new(config).expect("state");
         tokio::spawn(async move {
