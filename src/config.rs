@@ -143,6 +143,9 @@ pub struct Registration {
     pub key_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
+    /// A backend (SMART Backend Services) client: `check` also tries `client_credentials`.
+    #[serde(default)]
+    pub backend: bool,
     /// `private_key_jwt`: an optional `jku` header naming where the JWKS is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jku: Option<String>,
@@ -206,6 +209,7 @@ struct RawRegistration {
     key_id: Option<String>,
     alg: Option<String>,
     jku: Option<String>,
+    backend: Option<bool>,
 }
 
 impl Config {
@@ -477,6 +481,7 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         client_secret,
         scope: scope.split_whitespace().collect::<Vec<_>>().join(" "),
         standalone_scope,
+        backend: r.backend.unwrap_or(false),
         private_key: r.private_key,
         key_id: r.key_id,
         alg: r.alg,

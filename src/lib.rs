@@ -1,6 +1,7 @@
 //! smart-launch-doctor: a SMART App Launch client that performs EHR and standalone launches and
 //! explains, with evidence, why one failed.
 
+pub mod check;
 pub mod config;
 pub mod diagnosis;
 pub mod practice;

@@ -34,6 +34,17 @@ enum Command {
         #[arg(long)]
         log_json: bool,
     },
+    /// Check registrations without logging in: preflight and credential probe.
+    Check {
+        /// Configuration file (default: ./smart-launch-doctor.toml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Registration ids to check (default: all).
+        ids: Vec<String>,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Write a new private key for private_key_jwt and print the public JWK to register.
     Keygen {
         /// RS384 (RSA 2048) or ES384 (EC P-384).
@@ -45,8 +56,8 @@ enum Command {
     },
 }
 
-fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_tracing(json: bool, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -73,10 +84,69 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            init_tracing(log_json);
+            init_tracing(log_json, "info");
             serve(config, listen).await
         }
+        Command::Check {
+            config,
+            ids,
+            format,
+        } => check(config, ids, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
+    }
+}
+
+/// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.
+async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitCode {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let config = match Config::load(config.as_deref(), listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(false, "warn");
+    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
+        eprintln!("check: no registration has the id {unknown:?}");
+        return ExitCode::from(2);
+    }
+    let selected: Vec<_> = config
+        .registrations
+        .iter()
+        .filter(|r| ids.is_empty() || ids.contains(&r.id))
+        .cloned()
+        .collect();
+    let state = match AppState::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot build the HTTP client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut reports = Vec::new();
+    for reg in &selected {
+        let key = state.config.key(&reg.id).cloned();
+        reports.push(smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await);
+    }
+    if format == "json" {
+        let json = serde_json::json!({ "registrations": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!(
+            "{}",
+            smart_launch_doctor::check::text::render(&reports, colour)
+        );
+    }
+    if reports.iter().any(|r| r.has_error()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

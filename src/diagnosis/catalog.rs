@@ -59,6 +59,10 @@ const FHIR_AUTH: (&str, &str) = (
     "RFC 6750 §3: the Bearer WWW-Authenticate challenge",
     "https://www.rfc-editor.org/rfc/rfc6750#section-3",
 );
+const REDIRECT_URI: (&str, &str) = (
+    "RFC 9700 §4.1: redirect URIs (https except loopback, exact match)",
+    "https://www.rfc-editor.org/rfc/rfc9700#section-4.1",
+);
 const PKCE: (&str, &str) = ("RFC 7636: PKCE", "https://www.rfc-editor.org/rfc/rfc7636");
 const ISS_PARAM: (&str, &str) = (
     "RFC 9207: authorization server issuer identification",
@@ -895,6 +899,28 @@ pub static ENTRIES: &[Entry] = &[
         ["Retry later; quote the request id the server gave"],
         [FHIR_AUTH]
     ),
+    // Registration check (`smart-launch-doctor check`, /check/{id})
+    e!(
+        "check.probe_inconclusive",
+        Warn,
+        "The credential probe was inconclusive",
+        WORKS,
+        [
+            "The server checks the code or another parameter before the client",
+            "Server error or a proxy page"
+        ],
+        ["Read the raw answer; a full launch settles it"],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "check.redirect_uri_insecure",
+        Error,
+        "The redirect URI is not https",
+        ASK_APP_ADMIN,
+        ["public_url is http on a host other than loopback"],
+        ["Serve the app over https and set public_url accordingly"],
+        [REDIRECT_URI]
+    ),
     // Infrastructure
     e!(
         "session.store_unavailable",
@@ -950,7 +976,11 @@ mod tests {
     }
 
     /// Ids this build adds that the shared catalogue does not list yet (named in the closing note).
-    const PROPOSED: &[&str] = &["fhir.server_error"];
+    const PROPOSED: &[&str] = &[
+        "fhir.server_error",
+        "check.probe_inconclusive",
+        "check.redirect_uri_insecure",
+    ];
 
     /// Every id we emit must be in the shared catalogue, with the same severity.
     #[test]

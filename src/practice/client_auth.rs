@@ -31,7 +31,7 @@ pub(super) fn authenticate(
     if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
         return assertion::authenticate(ehr, headers, params, endpoint);
     }
-    let basic = basic_credentials(headers).map_err(|why| {
+    let basic = basic_credentials(headers, ehr.faults().basic_raw_only).map_err(|why| {
         violation(ehr, &why);
         OAuthError::invalid_client(why, true)
     })?;
@@ -44,7 +44,7 @@ pub(super) fn authenticate(
 }
 
 /// The Basic credentials, `None` without an Authorization header, or why the header is unusable.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<Basic>, String> {
+fn basic_credentials(headers: &HeaderMap, raw_only: bool) -> Result<Option<Basic>, String> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -67,6 +67,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<Basic>, String> {
     let Some((raw_id, raw_secret)) = decoded.split_once(':') else {
         return Err("the Basic credentials have no ':' between client_id and secret".to_owned());
     };
+    if raw_only {
+        return Ok(Some(Basic {
+            client_id: raw_id.to_owned(),
+            secret: raw_secret.to_owned(),
+            raw_secret: raw_secret.to_owned(),
+        }));
+    }
     let client_id = wire::form_urldecode(raw_id).map_err(|e| {
         format!("client_secret_basic: the client_id is not form-urlencoded (RFC 6749 §2.3.1): {e}")
     })?;

@@ -7,6 +7,9 @@ use serde_json::Value;
 /// Faults the fake can be told to produce.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
+    /// client_secret_basic: decode the credentials *without* RFC 6749 §2.3.1 form-decoding, as
+    /// some servers do (a secret with reserved characters then only works sent raw).
+    pub basic_raw_only: bool,
     /// `.well-known/smart-configuration` answers 404: the client must fall back to `{fhir}/metadata`.
     pub no_well_known: bool,
     /// Authorize redirects back with `error=access_denied` (+ `error_description`, `state`).

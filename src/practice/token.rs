@@ -172,6 +172,7 @@ fn grant(
     match params.get("grant_type") {
         Some("authorization_code") => exchange_code(ehr, &client, &params),
         Some("refresh_token") => refresh::refresh(ehr, &client, &params),
+        Some("client_credentials") => refresh::client_credentials(ehr, &client, &params),
         Some(other) => Err(OAuthError::bad_request(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),

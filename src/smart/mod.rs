@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod fhir;
 pub mod http;
 pub mod id_token;
+pub mod probe;
 pub mod token;
 
 use serde::{Deserialize, Serialize};

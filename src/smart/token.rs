@@ -34,6 +34,10 @@ pub enum Grant<'a> {
     Refresh {
         refresh_token: &'a str,
     },
+    /// SMART Backend Services / RFC 6749 §4.4.
+    ClientCredentials {
+        scope: &'a str,
+    },
 }
 
 /// The client credentials as they went out, for the self-check. Lives in memory for one
@@ -142,6 +146,16 @@ pub async fn request(
             let mut req = client
                 .exchange_code(AuthorizationCode::new(code.to_string()))
                 .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
+            for (k, v) in &extra {
+                req = req.add_extra_param(*k, v.clone());
+            }
+            req.request_async(&adapter).await.map(|_| ())
+        }
+        Grant::ClientCredentials { scope } => {
+            let mut req = client.exchange_client_credentials();
+            for s in scope.split_whitespace() {
+                req = req.add_scope(oauth2::Scope::new(s.to_string()));
+            }
             for (k, v) in &extra {
                 req = req.add_extra_param(*k, v.clone());
             }

@@ -64,6 +64,7 @@ async fn render(
                 scope: r.scope.clone(),
                 standalone_scope: r.standalone_scope.clone(),
                 launch_href: paths::standalone(&r.id),
+                check_href: paths::check(&r.id),
             })
             .collect(),
         csrf,

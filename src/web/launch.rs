@@ -249,7 +249,7 @@ pub async fn adhoc(
     .await
 }
 
-fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> {
+pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> {
     let mut errors = Vec::new();
     let iss = normalize_iss(&f.iss)
         .map_err(|e| errors.push(("iss".to_string(), e)))
@@ -291,6 +291,7 @@ fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> 
         client_secret: needs_secret.then(|| Secret::new(f.client_secret.clone())),
         scope: scope.clone(),
         standalone_scope: scope,
+        backend: false,
         private_key: None,
         key_id: None,
         alg: None,

@@ -2,6 +2,7 @@
 
 mod assets;
 mod callback;
+mod check;
 mod complete;
 mod home;
 mod launch;
@@ -49,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::STANDALONE, get(launch::standalone))
         .route(paths::ADHOC, post(launch::adhoc))
         .route(paths::CALLBACK, get(callback::callback))
+        .route(paths::CHECK, get(check::registration))
+        .route(paths::CHECK_ADHOC, post(check::adhoc))
         .route(paths::LAUNCHES, get(results::list))
         .route(paths::LAUNCH_RESULT, get(results::show))
         .route(paths::REPORT_JSON, get(results::report_json))

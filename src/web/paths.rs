@@ -12,12 +12,19 @@ pub const REPORT_MD: &str = "/launches/{id}/report.md";
 pub const REFRESH: &str = "/launches/{id}/refresh";
 pub const JWKS: &str = "/.well-known/jwks.json";
 pub const HEALTHZ: &str = "/healthz";
+pub const CHECK: &str = "/check/{id}";
+pub const CHECK_ADHOC: &str = "/check";
 pub const STYLESHEET: &str = "/static/style.css";
 pub const SCRIPT: &str = "/static/app.js";
 
 /// `/launches/{id}`.
 pub fn launch_result(id: &str) -> String {
     format!("/launches/{id}")
+}
+
+/// `/check/{id}`.
+pub fn check(id: &str) -> String {
+    format!("/check/{id}")
 }
 
 /// `/standalone/{id}`.

@@ -21,6 +21,15 @@ pub struct ErrorPage<'a> {
     pub links: &'a [(String, String)],
 }
 
+#[derive(Template)]
+#[template(path = "check.html")]
+pub struct CheckPage<'a> {
+    pub r: &'a crate::check::Report,
+    pub errors: Vec<&'a Diagnosis>,
+    pub warnings: Vec<&'a Diagnosis>,
+    pub transcript: &'a [Exchange],
+}
+
 /// One registration on the home page.
 pub struct RegistrationRow {
     pub id: String,
@@ -31,6 +40,7 @@ pub struct RegistrationRow {
     pub scope: String,
     pub standalone_scope: String,
     pub launch_href: String,
+    pub check_href: String,
 }
 
 /// What the ad-hoc form shows again after an error (never the secret).

@@ -6,6 +6,7 @@ mod support;
 mod adhoc;
 mod binary;
 mod callback;
+mod check;
 mod diagnoses;
 mod identity;
 mod launch;

@@ -2,6 +2,7 @@
 //! launch and authorization here; the token step in [`token`].
 
 pub mod identity;
+pub mod probe;
 pub mod refresh;
 mod self_check;
 mod token;

@@ -65,6 +65,10 @@ pub struct Setup {
     pub key_id: Option<String>,
     /// Replaces the registration's scope.
     pub scope: Option<&'static str>,
+    /// Replaces the client id the app is configured with (the fake knows only `CLIENT_ID`).
+    pub client_id: Option<&'static str>,
+    /// Lines added to the registration (e.g. `backend = true`).
+    pub registration_extra: &'static str,
 }
 
 impl Setup {
@@ -77,6 +81,8 @@ impl Setup {
             extra_toml: String::new(),
             key_id: None,
             scope: None,
+            client_id: None,
+            registration_extra: "",
         }
     }
 }
@@ -171,6 +177,13 @@ impl TestApp {
         let mut toml = setup.extra_toml.clone()
             + "\n"
             + &config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
+        if let Some(id) = setup.client_id {
+            toml = toml.replace(
+                &format!("client_id = \"{CLIENT_ID}\""),
+                &format!("client_id = \"{id}\""),
+            );
+        }
+        toml = toml + setup.registration_extra + "\n";
         if let Some(scope) = setup.scope {
             toml = toml.replace(
                 &format!("scope = \"{SCOPE}\""),

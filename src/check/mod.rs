@@ -1,0 +1,281 @@
+//! Checking a registration without logging in: preflight (discovery from both sources, the
+//! registration against discovery, our redirect URI, our JWKS) and the credential probe. Used by
+//! `smart-launch-doctor check` and by `/check/{id}`.
+
+pub mod text;
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::{AuthMethod, Registration};
+use crate::diagnosis::classify::probe::{self, Verdict};
+use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, reserved_chars};
+use crate::diagnosis::transcript::Exchange;
+use crate::diagnosis::{Diagnosis, Severity};
+use crate::record::{AppSummary, Endpoints};
+use crate::smart::LaunchKind;
+use crate::smart::client_auth::{self, SigningKey};
+use crate::smart::discovery::{self, Discovered, Source};
+use crate::smart::http::Recorder;
+use crate::smart::probe as probes;
+use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
+use crate::state::AppState;
+
+/// What the probe found about the credentials.
+#[derive(Clone, Debug, Serialize)]
+pub struct Credentials {
+    pub verdict: Verdict,
+    pub method: &'static str,
+    /// For client_secret_basic with a secret that form-encoding changes: which form the server
+    /// accepted (`rfc6749` or `raw`); otherwise null.
+    pub basic_encoding: Option<&'static str>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// For `backend = true`: the `client_credentials` verdict.
+    pub client_credentials: Option<Verdict>,
+}
+
+/// One registration's check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub registration: AppSummary,
+    pub redirect_uri: String,
+    pub endpoints: Option<Endpoints>,
+    pub diagnoses: Vec<Diagnosis>,
+    pub credentials: Credentials,
+    /// For private_key_jwt: the JWKS this app publishes.
+    pub jwks: Option<Value>,
+    pub transcript: Vec<Exchange>,
+}
+
+impl Report {
+    pub fn has_error(&self) -> bool {
+        self.diagnoses.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The redirect URI we send: https outside loopback, no fragment.
+fn redirect_uri_findings(redirect_uri: &str) -> Vec<Diagnosis> {
+    let Ok(url) = url::Url::parse(redirect_uri) else {
+        return Vec::new();
+    };
+    let host = url.host_str().unwrap_or("");
+    let mut out = Vec::new();
+    if url.scheme() != "https" && !is_loopback(host) {
+        out.push(Diagnosis::new("check.redirect_uri_insecure", "The redirect URI is plain http on a host that is not loopback; authorization servers refuse or should refuse it.").with("redirect_uri", redirect_uri));
+    }
+    out
+}
+
+fn dedupe(ds: &mut Vec<Diagnosis>) {
+    let mut seen = std::collections::HashSet::new();
+    ds.retain(|d| seen.insert((d.id.clone(), d.summary.clone())));
+}
+
+/// Runs the preflight and the probe for `reg`.
+pub async fn check(
+    state: &AppState,
+    reg: &Registration,
+    key: Option<&SigningKey>,
+    adhoc: bool,
+) -> Report {
+    let rec = Recorder::default();
+    let redirect_uri = state.config.redirect_uri();
+    let mut diagnoses = redirect_uri_findings(&redirect_uri);
+    // A fresh look: the check must not answer from the launch cache.
+    let fresh = discovery::Cache::new(Duration::ZERO);
+    let discovered = discovery::discover(&state.http, &fresh, &reg.iss, &rec).await;
+    let jwks = key.map(|k| client_auth::jwks([k]));
+    let method = reg.auth.as_str();
+    let mut report = Report {
+        id: reg.id.clone(),
+        registration: AppSummary::of(reg, adhoc),
+        redirect_uri: redirect_uri.clone(),
+        endpoints: None,
+        diagnoses: Vec::new(),
+        credentials: Credentials {
+            verdict: Verdict::Inconclusive,
+            method,
+            basic_encoding: None,
+            status: None,
+            error: Some("discovery failed: no token endpoint to probe".into()),
+            client_credentials: None,
+        },
+        jwks,
+        transcript: Vec::new(),
+    };
+    let d = match discovered {
+        Ok(d) => d,
+        Err(diag) => {
+            diagnoses.push(diag);
+            report.diagnoses = diagnoses;
+            report.transcript = rec.exchanges();
+            return report;
+        }
+    };
+    report.endpoints = Some(endpoints(&d));
+    diagnoses.extend(d.warnings.iter().cloned());
+    diagnoses.extend(classify::registration_vs_discovery(
+        &d,
+        reg.auth,
+        LaunchKind::Ehr,
+        &reg.scope,
+    ));
+    diagnoses.extend(classify::registration_vs_discovery(
+        &d,
+        reg.auth,
+        LaunchKind::Standalone,
+        &reg.standalone_scope,
+    ));
+    let creds = ClientCredentials {
+        token_endpoint: &d.token_endpoint,
+        client_id: &reg.client_id,
+        auth: reg.auth,
+        secret: reg.client_secret.as_ref(),
+        key,
+    };
+    let (credentials, found) = probe(state, reg, &d, &creds, &redirect_uri, &rec).await;
+    report.credentials = credentials;
+    diagnoses.extend(found);
+    dedupe(&mut diagnoses);
+    report.diagnoses = diagnoses;
+    report.transcript = rec.exchanges();
+    report
+}
+
+fn endpoints(d: &Discovered) -> Endpoints {
+    Endpoints {
+        source: match d.source {
+            Source::WellKnown => ".well-known/smart-configuration",
+            Source::CapabilityStatement => "CapabilityStatement (metadata)",
+        }
+        .into(),
+        authorization_endpoint: d.authorization_endpoint.clone(),
+        token_endpoint: d.token_endpoint.clone(),
+    }
+}
+
+/// Status and body of an exchange, or the network failure.
+fn answer(result: &Result<Exchanged, ExchangeError>) -> (Option<u16>, String) {
+    match result {
+        Ok(x) => (
+            Some(x.response.status().as_u16()),
+            String::from_utf8_lossy(x.response.body()).into_owned(),
+        ),
+        Err(ExchangeError::Net(e)) => (None, e.to_string()),
+        Err(ExchangeError::Setup(why)) => (None, why.clone()),
+    }
+}
+
+fn verdict_of(result: &Result<Exchanged, ExchangeError>) -> Verdict {
+    match answer(result) {
+        (Some(status), body) => probe::invalid_code(status, &body),
+        (None, _) => Verdict::Inconclusive,
+    }
+}
+
+/// The rejection's diagnoses, as a real exchange would have them (with the self-check).
+fn rejection(
+    result: &Result<Exchanged, ExchangeError>,
+    reg: &Registration,
+    d: &Discovered,
+) -> Vec<Diagnosis> {
+    let Ok(x) = result else { return Vec::new() };
+    let body = String::from_utf8_lossy(x.response.body());
+    let answer = TokenAnswer {
+        status: x.response.status().as_u16(),
+        headers: x.response.headers(),
+        body: &body,
+    };
+    let ctx = TokenContext {
+        token_endpoint: &d.token_endpoint,
+        client_id: &reg.client_id,
+        auth: reg.auth,
+        secret: reg.client_secret.as_ref(),
+        requested_scope: &reg.scope,
+        kind: LaunchKind::Standalone,
+        now: SystemTime::now(),
+        auth_methods_supported: &d.token_endpoint_auth_methods_supported,
+        sent: Some(&x.sent),
+    };
+    classify::token_failure(&answer, &ctx)
+}
+
+async fn probe(
+    state: &AppState,
+    reg: &Registration,
+    d: &Discovered,
+    creds: &ClientCredentials<'_>,
+    redirect_uri: &str,
+    rec: &Recorder,
+) -> (Credentials, Vec<Diagnosis>) {
+    let encoded = probes::invalid_code(&state.http, creds, redirect_uri, rec).await;
+    let (status, body) = answer(&encoded);
+    let mut verdict = verdict_of(&encoded);
+    let mut found = Vec::new();
+    let mut basic_encoding = None;
+    let reserved = reg
+        .client_secret
+        .as_ref()
+        .map(|s| reserved_chars(s.expose()))
+        .unwrap_or_default();
+    if reg.auth == AuthMethod::ClientSecretBasic && !reserved.is_empty() {
+        if verdict == Verdict::Accepted {
+            basic_encoding = Some("rfc6749");
+        } else {
+            // Only when the RFC form failed: is it the encoding the server gets wrong?
+            let raw = probes::invalid_code_raw_basic(&state.http, creds, redirect_uri, rec).await;
+            if verdict_of(&raw) == Verdict::Accepted {
+                basic_encoding = Some("raw");
+                verdict = Verdict::Accepted;
+                found.push(probe::raw_basic_only(&reserved));
+            }
+        }
+    }
+    match verdict {
+        Verdict::Rejected => found.extend(rejection(&encoded, reg, d)),
+        Verdict::Inconclusive => {
+            found.push(probe::inconclusive("invalid-code probe", status, &body))
+        }
+        Verdict::Accepted => {}
+    }
+    let client_credentials = if reg.backend {
+        let result = probes::client_credentials(&state.http, creds, &reg.scope, rec).await;
+        let (s, b) = answer(&result);
+        let v = s
+            .map(|s| probe::client_credentials(s, &b))
+            .unwrap_or(Verdict::Inconclusive);
+        if v == Verdict::Inconclusive {
+            found.push(probe::inconclusive("client_credentials probe", s, &b));
+        }
+        Some(v)
+    } else {
+        None
+    };
+    let error = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|j| j.get("error").and_then(Value::as_str).map(str::to_string));
+    (
+        Credentials {
+            verdict,
+            method: reg.auth.as_str(),
+            basic_encoding,
+            status,
+            error,
+            client_credentials,
+        },
+        found,
+    )
+}

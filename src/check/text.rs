@@ -1,0 +1,95 @@
+//! The `check` command's text report; colour only on a terminal (and never with NO_COLOR).
+
+use std::fmt::Write as _;
+
+use super::Report;
+use crate::diagnosis::Severity;
+use crate::diagnosis::classify::probe::Verdict;
+
+struct Paint(bool);
+
+impl Paint {
+    fn c(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// The reports as text.
+pub fn render(reports: &[Report], colour: bool) -> String {
+    let p = Paint(colour);
+    let mut out = String::new();
+    for r in reports {
+        let _ = writeln!(
+            out,
+            "{} {} ({})",
+            p.c("1", &r.id),
+            r.registration.name,
+            r.registration.iss
+        );
+        match &r.endpoints {
+            Some(e) => {
+                let _ = writeln!(
+                    out,
+                    "  discovery    {} → token endpoint {}",
+                    e.source, e.token_endpoint
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  discovery    {}", p.c("31", "failed"));
+            }
+        }
+        let c = &r.credentials;
+        let verdict = match c.verdict {
+            Verdict::Accepted => p.c("32", "accepted"),
+            Verdict::Rejected => p.c("31", "rejected"),
+            Verdict::Inconclusive => p.c("33", "inconclusive"),
+        };
+        let encoding = c
+            .basic_encoding
+            .map(|e| format!(", Basic encoding: {e}"))
+            .unwrap_or_default();
+        let status = c
+            .status
+            .map(|s| {
+                format!(
+                    " (HTTP {s}{})",
+                    c.error
+                        .as_ref()
+                        .map(|e| format!(", {e}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  credentials  {verdict} via {}{encoding}{status}",
+            c.method
+        );
+        if let Some(v) = c.client_credentials {
+            let _ = writeln!(out, "  backend      client_credentials {}", v.as_str());
+        }
+        let _ = writeln!(out, "  redirect_uri {}", r.redirect_uri);
+        for d in &r.diagnoses {
+            let sev = match d.severity {
+                Severity::Error => p.c("31", "error"),
+                Severity::Warn => p.c("33", "warn "),
+            };
+            let _ = writeln!(out, "  {sev} {}  {}", d.id, d.summary);
+            for e in &d.evidence {
+                let _ = writeln!(out, "          {}: {}", e.label, e.value);
+            }
+            if let Some(fix) = d.fixes.first() {
+                let _ = writeln!(out, "          fix: {fix}");
+            }
+        }
+        if r.diagnoses.is_empty() {
+            let _ = writeln!(out, "  {}", p.c("32", "no findings"));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! `GET /check/{id}` and `POST /check` (the ad-hoc form): the registration check as a page, or
+//! for `Accept: application/json` the same object `check --format json` prints per registration.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Json, Response};
+
+use super::launch::{AdHocForm, validate_adhoc};
+use super::problem::wants_json;
+use super::session::BrowserSession;
+use super::views::CheckPage;
+use super::{Problem, home, paths};
+use crate::check::{self, Report};
+use crate::diagnosis::Severity;
+use crate::state::AppState;
+
+fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
+    if wants_json(headers) {
+        return Ok(Json(report).into_response());
+    }
+    let page = CheckPage {
+        r: report,
+        errors: report
+            .diagnoses
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect(),
+        warnings: report
+            .diagnoses
+            .iter()
+            .filter(|d| d.severity == Severity::Warn)
+            .collect(),
+        transcript: &report.transcript,
+    };
+    page.render().map(|h| Html(h).into_response()).map_err(|e| {
+        tracing::error!(error = %e, "check page failed to render");
+        Problem::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Page failed",
+            "The page could not be rendered.",
+        )
+    })
+}
+
+pub async fn registration(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some(reg) = state.config.registration(&id).cloned() else {
+        return Err(Problem::plain(
+            StatusCode::NOT_FOUND,
+            "Unknown registration",
+            format!("No registration has the id {id:?}."),
+        )
+        .link("Home", paths::HOME));
+    };
+    let key = state.config.key(&id).cloned();
+    let report = check::check(&state, &reg, key.as_deref(), false).await;
+    respond(&headers, &report)
+}
+
+pub async fn adhoc(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut session: BrowserSession,
+    form: Result<Form<AdHocForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    if !state.config.adhoc_launch {
+        return Err(Problem::plain(
+            StatusCode::FORBIDDEN,
+            "Ad-hoc checks are off",
+            "This server only checks configured registrations (adhoc_launch = false).",
+        ));
+    }
+    let Form(form) = form
+        .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
+    if !session.csrf_ok(&form.csrf) {
+        return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
+    }
+    let reg = match validate_adhoc(&form) {
+        Ok(reg) => reg,
+        Err(errors) => return home::render_with_errors(&state, &mut session, &form, errors).await,
+    };
+    let report = check::check(&state, &reg, None, true).await;
+    respond(&headers, &report)
+}

@@ -1,0 +1,234 @@
+//! The registration check: preflight and credential probe, through `/check/{id}` and the CLI.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+use smart_launch_doctor::practice::{CannedAnswer, Faults};
+
+use crate::support::{Auth, Setup, TRICKY_SECRET, TestApp, config_toml, diagnosis_ids, has};
+
+const METHODS: [Auth; 4] = [Auth::None, Auth::Basic, Auth::Post, Auth::Jwt("ES384")];
+
+async fn check(setup: Setup) -> (TestApp, Value) {
+    let app = TestApp::start(setup).await;
+    let (status, json) = app.get_json("/check/app").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    (app, json)
+}
+
+fn no_token_exchanged(app: &TestApp) {
+    assert_eq!(
+        app.ehr.ehr.exchanged_codes(),
+        0,
+        "the probe consumed nothing"
+    );
+}
+
+#[tokio::test]
+async fn right_credentials_are_accepted_for_every_method() {
+    for auth in METHODS {
+        let (app, json) = check(Setup::new(auth)).await;
+        assert_eq!(
+            json["credentials"]["verdict"], "accepted",
+            "{auth:?}: {json:#}"
+        );
+        assert_eq!(json["credentials"]["error"], "invalid_grant", "{auth:?}");
+        assert!(
+            json["diagnoses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["severity"] != "error"),
+            "{auth:?}: {:?}",
+            diagnosis_ids(&json)
+        );
+        no_token_exchanged(&app);
+        app.assert_no_violations();
+    }
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_rejected_for_every_method() {
+    let cases = [
+        Setup {
+            client_id: Some("not-registered"),
+            ..Setup::new(Auth::None)
+        },
+        Setup {
+            app_secret: Some("wrong".into()),
+            ..Setup::new(Auth::Basic)
+        },
+        Setup {
+            app_secret: Some("wrong".into()),
+            ..Setup::new(Auth::Post)
+        },
+        Setup {
+            key_id: Some("unregistered-kid".into()),
+            ..Setup::new(Auth::Jwt("RS384"))
+        },
+    ];
+    let expected = [
+        "token.unknown_client",
+        "token.bad_client_credentials",
+        "token.bad_client_credentials",
+        "token.bad_client_assertion",
+    ];
+    for (setup, id) in cases.into_iter().zip(expected) {
+        let (app, json) = check(setup).await;
+        assert_eq!(json["credentials"]["verdict"], "rejected", "{json:#}");
+        assert!(has(&json, id), "{id} in {:?}", diagnosis_ids(&json));
+        no_token_exchanged(&app);
+    }
+}
+
+#[tokio::test]
+async fn odd_answers_are_inconclusive_for_every_method() {
+    for auth in METHODS {
+        let answer = CannedAnswer {
+            status: 503,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: "<html>maintenance</html>".into(),
+        };
+        let (_, json) = check(Setup {
+            faults: Faults {
+                token_answer: Some(answer),
+                ..Faults::default()
+            },
+            ..Setup::new(auth)
+        })
+        .await;
+        assert_eq!(json["credentials"]["verdict"], "inconclusive", "{auth:?}");
+        assert!(has(&json, "check.probe_inconclusive"));
+    }
+}
+
+#[tokio::test]
+async fn rfc6749_encoding_is_reported_when_the_server_follows_the_rfc() {
+    let (_, json) = check(Setup::new(Auth::Basic)).await;
+    assert_eq!(json["credentials"]["basic_encoding"], "rfc6749");
+}
+
+#[tokio::test]
+async fn raw_encoding_is_reported_when_the_server_accepts_only_the_raw_secret() {
+    let (_, json) = check(Setup {
+        faults: Faults {
+            basic_raw_only: true,
+            ..Faults::default()
+        },
+        ..Setup::new(Auth::Basic)
+    })
+    .await;
+    assert_eq!(json["credentials"]["verdict"], "accepted", "{json:#}");
+    assert_eq!(json["credentials"]["basic_encoding"], "raw");
+    assert!(
+        has(&json, "token.bad_client_credentials"),
+        "real exchanges would fail: {:?}",
+        diagnosis_ids(&json)
+    );
+}
+
+#[tokio::test]
+async fn backend_registrations_also_probe_client_credentials() {
+    let (_, json) = check(Setup {
+        registration_extra: "backend = true",
+        scope: Some("system/*.read"),
+        ..Setup::new(Auth::Post)
+    })
+    .await;
+    assert_eq!(
+        json["credentials"]["client_credentials"], "accepted",
+        "{json:#}"
+    );
+}
+
+#[tokio::test]
+async fn check_page_labels_the_probe_and_shows_the_verdict() {
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let page = app.get("/check/app").await.text().await.unwrap();
+    assert!(page.contains("deliberately invalid code"));
+    assert!(page.contains("<strong>accepted</strong>"));
+    assert!(!page.contains(TRICKY_SECRET));
+}
+
+// --- the CLI -------------------------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_smart-launch-doctor");
+
+async fn cli(config: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "sld-check-{}-{}",
+        std::process::id(),
+        oauth2::CsrfToken::new_random().secret()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn fake_config(secret: &str) -> (TestApp, String) {
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let toml = config_toml(
+        app.addr.port(),
+        &app.ehr.fhir_base(),
+        Auth::Basic,
+        Some(secret),
+    );
+    (app, toml)
+}
+
+#[tokio::test]
+async fn cli_exits_0_with_right_credentials_and_prints_the_json_shape() {
+    let (_app, toml) = fake_config(TRICKY_SECRET).await;
+    let (code, out, err) = cli(&toml, &["--format", "json"]).await;
+    assert_eq!(code, Some(0), "{out}{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let reg = &json["registrations"][0];
+    assert_eq!(reg["id"], "app");
+    assert_eq!(reg["credentials"]["verdict"], "accepted");
+    assert_eq!(reg["credentials"]["method"], "client_secret_basic");
+    assert_eq!(reg["credentials"]["basic_encoding"], "rfc6749");
+    assert!(reg["diagnoses"].is_array());
+    assert!(!out.contains(TRICKY_SECRET) && !err.contains(TRICKY_SECRET));
+}
+
+#[tokio::test]
+async fn cli_exits_1_with_a_wrong_secret_and_never_prints_it() {
+    let (_app, toml) = fake_config("wrong-secret-value").await;
+    let (code, out, err) = cli(&toml, &["app"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("rejected") && out.contains("token.bad_client_credentials"),
+        "{out}"
+    );
+    assert!(!out.contains("\x1b["), "no colour when not a terminal");
+    for text in [&out, &err] {
+        assert!(!text.contains("wrong-secret-value"));
+    }
+}
+
+#[tokio::test]
+async fn cli_exits_2_on_unknown_ids_and_bad_configuration() {
+    let (_app, toml) = fake_config(TRICKY_SECRET).await;
+    let (code, _, err) = cli(&toml, &["nope"]).await;
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nope"));
+    let (code, _, err) = cli("bogus = 1", &[]).await;
+    assert_eq!(code, Some(2));
+    assert!(err.contains("bogus"));
+    let (code, _, _) = cli(&toml, &["--format", "yaml"]).await;
+    assert_eq!(code, Some(2), "usage error");
+}
