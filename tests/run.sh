@@ -4,10 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The tests need only the Rust toolchain today (the fake EHR is built in). cargo-nextest is
-# used when present (faster on 2 cores: one process per test), else cargo test.
+# The independent OAuth/OpenID peer (oidc-provider, pinned by tests/peer/package-lock.json).
+# npm ci only when node_modules is missing or was installed from another lockfile.
+peer=tests/peer
+lock_sum=$(sha256sum "$peer/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$peer/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd "$peer" && npm ci --no-audit --no-fund)
+  echo "$lock_sum" >"$peer/node_modules/.lock-sha256"
+fi
+
+# The peer tests are #[ignore]d so a plain `cargo test` works without Node; here they run too.
+# cargo-nextest is used when present (faster on 2 cores: one process per test), else cargo test.
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast "$@"
+  cargo nextest run --no-fail-fast --run-ignored all "$@"
 else
-  cargo test --no-fail-fast "$@"
+  cargo test --no-fail-fast "$@" -- --include-ignored
 fi

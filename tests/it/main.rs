@@ -1,4 +1,5 @@
-//! The one integration-test binary: the app on 127.0.0.1:0 against the strict fake EHR.
+//! The one integration-test binary: the app on 127.0.0.1:0 against the strict fake EHR, and
+//! (ignored unless asked for) against an independent oidc-provider peer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -10,6 +11,7 @@ mod check;
 mod diagnoses;
 mod identity;
 mod launch;
+mod peer;
 mod results;
 mod secrets;
 mod token;
