@@ -304,3 +304,45 @@ async fn peer_rejecting_a_wrong_secret_is_token_bad_client_credentials() {
     assert_eq!(json["step"], "token");
     assert!(has(&json, "token.bad_client_credentials"), "{json:#}");
 }
+
+/// `check` against the peer: the credential probe tells right from wrong, for each method.
+async fn peer_check(setup: PeerSetup) -> Value {
+    let world = World::start(setup).await;
+    world.get_json("/check/app").await
+}
+
+#[tokio::test]
+#[ignore = "needs the node peer: tests/run.sh installs it"]
+async fn peer_check_accepts_right_credentials_and_reports_rfc6749_encoding() {
+    let json = peer_check(PeerSetup::new(Auth::Basic)).await;
+    assert_eq!(json["credentials"]["verdict"], "accepted", "{json:#}");
+    assert_eq!(json["credentials"]["basic_encoding"], "rfc6749");
+    for auth in [Auth::None, Auth::Post, Auth::Jwt("ES384")] {
+        let json = peer_check(PeerSetup::new(auth)).await;
+        assert_eq!(
+            json["credentials"]["verdict"], "accepted",
+            "{auth:?}: {json:#}"
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the node peer: tests/run.sh installs it"]
+async fn peer_check_rejects_a_wrong_secret() {
+    for auth in [Auth::Basic, Auth::Post] {
+        let json = peer_check(PeerSetup {
+            app_secret: "not-the-secret",
+            ..PeerSetup::new(auth)
+        })
+        .await;
+        assert_eq!(
+            json["credentials"]["verdict"], "rejected",
+            "{auth:?}: {json:#}"
+        );
+        assert!(
+            has(&json, "token.bad_client_credentials"),
+            "{:?}",
+            diagnosis_ids(&json)
+        );
+    }
+}
