@@ -154,6 +154,8 @@ pub struct Registration {
 /// Timeouts and limits for every outbound request.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
+    /// Extra trusted CA certificates (PEM), for EHRs with a private CA. Never disables checks.
+    pub ca_pem: Option<Vec<u8>>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub max_body_bytes: usize,
@@ -172,6 +174,12 @@ pub struct Config {
     pub adhoc_launch: bool,
     /// A launch with no callback after this long is flagged `authorize.never_returned`.
     pub never_returned_after: Duration,
+    /// Serve the built-in practice EHR under `/practice` (and its `practice` registration).
+    pub practice_ehr: bool,
+    /// Launches and checks per client IP and minute; 0 turns the limit off.
+    pub launch_rate_limit_per_minute: u32,
+    /// Origins allowed to frame the app (EHRs that embed it); empty: no framing.
+    pub frame_ancestors: Vec<String>,
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
@@ -189,6 +197,10 @@ struct RawConfig {
     http_max_body_bytes: Option<usize>,
     adhoc_launch: Option<bool>,
     never_returned_after_seconds: Option<u64>,
+    practice_ehr: Option<bool>,
+    launch_rate_limit_per_minute: Option<u32>,
+    frame_ancestors: Option<Vec<String>>,
+    http_ca_file: Option<PathBuf>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -307,12 +319,21 @@ impl Config {
             Some(n) => Ok(Duration::from_secs(n)),
             None => Ok(Duration::from_secs(default)),
         };
-        Ok(Config {
+        let config = Config {
             public_url,
             cookie_same_site,
             session_idle: secs(raw.session_idle_minutes, "session_idle_minutes", 60)? * 60,
             discovery_cache: secs(raw.discovery_cache_seconds, "discovery_cache_seconds", 300)?,
             http: HttpSettings {
+                ca_pem: match &raw.http_ca_file {
+                    Some(path) => Some(std::fs::read(path).map_err(|e| {
+                        invalid(
+                            "http_ca_file",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?),
+                    None => None,
+                },
                 connect_timeout: secs(
                     raw.http_connect_timeout_seconds,
                     "http_connect_timeout_seconds",
@@ -327,11 +348,72 @@ impl Config {
                 "never_returned_after_seconds",
                 300,
             )?,
+            practice_ehr: raw.practice_ehr.unwrap_or(true),
+            launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),
+            frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             registrations,
             keys,
-        })
+        };
+        Ok(config.with_practice())
+    }
+
+    /// The FHIR base of the built-in practice EHR.
+    pub fn practice_fhir_base(&self) -> String {
+        format!(
+            "{}/practice/fhir",
+            self.public_url.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// Adds the `practice` registration when the practice EHR is on (unless one is configured).
+    fn with_practice(mut self) -> Self {
+        if self.practice_ehr && self.registration(PRACTICE_ID).is_none() {
+            let scope = "launch openid fhirUser patient/*.read offline_access";
+            self.registrations.insert(
+                0,
+                Registration {
+                    id: PRACTICE_ID.into(),
+                    name: "Practice EHR (built in)".into(),
+                    iss: self.practice_fhir_base(),
+                    client_id: PRACTICE_CLIENT_ID.into(),
+                    auth: AuthMethod::None,
+                    client_secret: None,
+                    scope: scope.into(),
+                    standalone_scope: standalone_scope_from(scope),
+                    backend: false,
+                    private_key: None,
+                    key_id: None,
+                    alg: None,
+                    jku: None,
+                },
+            );
+        }
+        self
     }
 }
+
+/// Each entry must be an origin (`https://ehr.example`), so it can go into the CSP as is.
+fn validate_frame_ancestors(list: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for (i, o) in list.iter().enumerate() {
+        let ok = Url::parse(o).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && !o.ends_with('/')
+        });
+        if !ok {
+            return Err(invalid(
+                format!("frame_ancestors[{i}]"),
+                format!("{o:?} is not an origin like https://ehr.example"),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// The id and client id of the built-in practice registration.
+pub const PRACTICE_ID: &str = "practice";
+pub const PRACTICE_CLIENT_ID: &str = "practice-app";
 
 fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
     let url =
@@ -565,11 +647,12 @@ mod tests {
     #[test]
     fn iss_matching_ignores_one_trailing_slash() {
         let c = load("[[registration]]\nid = \"a\"\niss = \"https://h/fhir/\"\nclient_id = \"c\"\nscope = \"launch openid\"\n").unwrap();
-        assert_eq!(c.registrations[0].iss, "https://h/fhir");
+        let a = c.registration("a").unwrap();
+        assert_eq!(a.iss, "https://h/fhir");
         assert!(c.registration_for_iss("https://h/fhir/").is_some());
         assert!(c.registration_for_iss("https://h/fhir").is_some());
         assert!(c.registration_for_iss("https://h/fhir2").is_none());
-        assert_eq!(c.registrations[0].standalone_scope, "launch/patient openid");
+        assert_eq!(a.standalone_scope, "launch/patient openid");
     }
 
     #[test]
@@ -579,12 +662,22 @@ mod tests {
     }
 
     #[test]
-    fn defaults_include_the_public_sandbox() {
+    fn defaults_include_the_practice_ehr_and_the_public_sandbox() {
         let c = Config::defaults(listen()).unwrap();
+        let sandbox = c.registration("sandbox").unwrap();
+        assert_eq!(sandbox.iss, "https://launch.smarthealthit.org/v/r4/fhir");
+        assert_eq!(sandbox.auth, AuthMethod::None);
+        let practice = c.registration(PRACTICE_ID).unwrap();
+        assert_eq!(practice.iss, "http://127.0.0.1:9123/practice/fhir");
         assert_eq!(
-            c.registrations[0].iss,
-            "https://launch.smarthealthit.org/v/r4/fhir"
+            practice.standalone_scope,
+            "launch/patient openid fhirUser patient/*.read offline_access"
         );
-        assert_eq!(c.registrations[0].auth, AuthMethod::None);
+    }
+
+    #[test]
+    fn the_practice_ehr_can_be_turned_off() {
+        let c = load("practice_ehr = false").unwrap();
+        assert!(c.registration(PRACTICE_ID).is_none());
     }
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod config;
 pub mod diagnosis;
+pub mod gallery;
 pub mod practice;
 pub mod record;
 pub mod smart;

@@ -202,7 +202,8 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
         }
     };
     tracing::info!(%listen, %public_url, registrations, "smart-launch-doctor listening; open {public_url}");
-    let result = axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     match result {

@@ -6,9 +6,12 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{AuthMethod, Config, PRACTICE_CLIENT_ID};
+use crate::gallery;
+use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
 use crate::smart::http::Outbound;
 use crate::smart::{discovery, id_token};
+use crate::web::limit::RateLimiter;
 
 /// Cheap to clone; handed to every handler.
 #[derive(Clone)]
@@ -20,6 +23,9 @@ pub struct Inner {
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
     pub consumed: ConsumedStates,
+    /// The built-in practice EHR, when `practice_ehr` is on.
+    pub practice: Option<practice::Ehr>,
+    pub limiter: RateLimiter,
 }
 
 impl Deref for AppState {
@@ -35,14 +41,60 @@ impl AppState {
         let discovery = discovery::Cache::new(config.discovery_cache);
         let oidc = id_token::Cache::new(config.discovery_cache);
         let consumed = ConsumedStates::new(config.session_idle);
+        let practice = config.practice_ehr.then(|| practice_ehr(&config));
+        let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
         Ok(AppState(Arc::new(Inner {
             config,
             http,
             discovery,
             oidc,
             consumed,
+            practice,
+            limiter,
         })))
     }
+}
+
+/// The practice EHR as served at `/practice`: a public client for the `practice` registration and
+/// one client per gallery entry, each with its own faults.
+fn practice_ehr(config: &Config) -> practice::Ehr {
+    let redirect = config.redirect_uri();
+    let mut clients = vec![PracticeClient {
+        client_id: PRACTICE_CLIENT_ID.into(),
+        auth: ClientAuth::None,
+        redirect_uris: vec![redirect.clone()],
+    }];
+    for e in gallery::entries() {
+        let secret = gallery::PRACTICE_SECRET.to_string();
+        clients.push(PracticeClient {
+            client_id: format!("gallery-{}", e.id),
+            auth: match e.auth {
+                AuthMethod::ClientSecretBasic => ClientAuth::SecretBasic(secret),
+                AuthMethod::ClientSecretPost => ClientAuth::SecretPost(secret),
+                _ => ClientAuth::None,
+            },
+            redirect_uris: vec![if e.foreign_redirect {
+                "https://elsewhere.example/callback".into()
+            } else {
+                redirect.clone()
+            }],
+        });
+    }
+    let ehr = practice::Ehr::new(PracticeOptions {
+        clients,
+        faults: Faults::default(),
+        path_prefix: "/practice".into(),
+    });
+    ehr.set_origin(config.public_url.clone());
+    ehr.set_require_login(true);
+    ehr.set_app_launch_url(&format!(
+        "{}/launch",
+        config.public_url.as_str().trim_end_matches('/')
+    ));
+    for e in gallery::entries() {
+        ehr.set_client_faults(&format!("gallery-{}", e.id), e.faults);
+    }
+    ehr
 }
 
 /// Hashes of `state` values already used by a callback, process-wide, so that two concurrent

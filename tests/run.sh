@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Browser tests: Debian's chromium and chromedriver (no driver download).
+if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # The independent OAuth/OpenID peer (oidc-provider, pinned by tests/peer/package-lock.json).
 # npm ci only when node_modules is missing or was installed from another lockfile.
 peer=tests/peer
@@ -13,7 +21,8 @@ if [ "$(cat "$peer/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; th
   echo "$lock_sum" >"$peer/node_modules/.lock-sha256"
 fi
 
-# The peer tests are #[ignore]d so a plain `cargo test` works without Node; here they run too.
+# The peer and browser tests are #[ignore]d so a plain `cargo test` needs no outside program;
+# here they run too.
 # cargo-nextest is used when present (faster on 2 cores: one process per test), else cargo test.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast --run-ignored all "$@"

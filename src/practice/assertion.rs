@@ -48,14 +48,20 @@ impl Refusal {
 }
 
 /// Authenticates a token request that carries `client_assertion` or `client_assertion_type`.
+/// `skew_secs` is the client's `assertion_clock_skew_secs` fault.
 pub(super) fn authenticate(
     ehr: &Ehr,
     headers: &HeaderMap,
     params: &Params,
     endpoint: &str,
+    skew_secs: i64,
 ) -> Result<PracticeClient, OAuthError> {
     let header_sent = headers.contains_key(header::AUTHORIZATION);
-    check(ehr, header_sent, params, endpoint).map_err(|refusal| {
+    let clock = Clock {
+        endpoint,
+        skew_secs,
+    };
+    check(ehr, header_sent, params, clock).map_err(|refusal| {
         if refusal.violation {
             ehr.with(|s| s.violation(format!("token: {}", refusal.why)));
         }
@@ -63,12 +69,26 @@ pub(super) fn authenticate(
     })
 }
 
+/// The unverified `iss` of an assertion, the client it claims to come from.
+pub(super) fn claimed_issuer(jws: &str) -> Option<String> {
+    let (_, claims) = parse(jws).ok()?;
+    claims.get("iss").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// What the claims are checked against: the token endpoint (`aud`) and the fake's clock.
+#[derive(Clone, Copy)]
+struct Clock<'a> {
+    endpoint: &'a str,
+    /// Seconds the fake's clock runs ahead (the `assertion_clock_skew_secs` fault).
+    skew_secs: i64,
+}
+
 /// Every check, in the order a server can make them.
 fn check(
     ehr: &Ehr,
     header_sent: bool,
     params: &Params,
-    endpoint: &str,
+    clock: Clock<'_>,
 ) -> Result<PracticeClient, Refusal> {
     if header_sent {
         // RFC 6749 §2.3: "MUST NOT use more than one authentication method".
@@ -121,7 +141,7 @@ fn check(
     };
     let key = find_key(jwks, kid, alg)?;
     verify_signature(jws, &key, alg)?;
-    check_claims(ehr, &claims, endpoint)?;
+    check_claims(&claims, clock)?;
     remember_jti(ehr, &client.client_id, &claims)?;
     Ok(client)
 }
@@ -215,7 +235,8 @@ fn verify_signature(jws: &str, key: &DecodingKey, alg: Algorithm) -> Result<(), 
 }
 
 /// `sub`, `aud` and `exp`, by the fake's (possibly skewed) clock.
-fn check_claims(ehr: &Ehr, claims: &Value, endpoint: &str) -> Result<(), Refusal> {
+fn check_claims(claims: &Value, clock: Clock<'_>) -> Result<(), Refusal> {
+    let endpoint = clock.endpoint;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     if text("sub") != text("iss") {
         let why = format!(
@@ -231,8 +252,7 @@ fn check_claims(ehr: &Ehr, claims: &Value, endpoint: &str) -> Result<(), Refusal
     let Some(exp) = claims.get("exp").and_then(Value::as_f64) else {
         return Err(Refusal::bug("client_assertion has no numeric exp"));
     };
-    let skew = ehr.faults().assertion_clock_skew_secs.unwrap_or(0);
-    let now = wire::unix_now().saturating_add(skew) as f64;
+    let now = wire::unix_now().saturating_add(clock.skew_secs) as f64;
     if exp <= now {
         return Err(Refusal::setup("client_assertion expired"));
     }
@@ -262,7 +282,7 @@ fn remember_jti(ehr: &Ehr, client_id: &str, claims: &Value) -> Result<(), Refusa
     };
     let fresh = ehr.with(|s| {
         let seen = s.assertion_ids.entry(client_id.to_owned()).or_default();
-        seen.insert(jti.to_owned())
+        seen.insert(jti.to_owned(), ())
     });
     if fresh {
         Ok(())

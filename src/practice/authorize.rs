@@ -2,20 +2,20 @@
 //! Launch 2.2 authorize request (`aud`, `launch`, `state`, PKCE S256 required).
 //!
 //! Strict on purpose: everything our client must always get right is checked, and each miss
-//! is both an `invalid_request` redirect and a recorded violation.
+//! is both an `invalid_request` redirect and a recorded violation. A request that passes is
+//! decided in `reply`, at once or, with the login page on, after the user's click (`login`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
-use axum::response::{Html, IntoResponse, Response};
-use http::{StatusCode, header};
+use axum::response::Response;
+use http::StatusCode;
 use url::Url;
 
+use super::reply::{self, Reply};
+use super::state::PendingAuthorization;
 use super::wire::{self, Params};
-use super::{Ehr, IssuedCode, LaunchContext, STANDALONE_PATIENT};
-
-/// How long an authorization code can be exchanged (RFC 6749 §4.1.2 recommends ≤ 10 minutes).
-const CODE_LIFETIME: Duration = Duration::from_secs(60);
+use super::{Ehr, LaunchContext, STANDALONE_PATIENT, html, login};
 
 /// Shortest `state` accepted: about 96 bits of base64url, enough to resist guessing.
 const MIN_STATE_LEN: usize = 16;
@@ -44,6 +44,8 @@ struct Approved {
     scope: String,
     code_challenge: String,
     context: LaunchContext,
+    /// Standalone with `launch/patient`: the patient is the user's pick.
+    pick_patient: bool,
 }
 
 /// `GET /auth/authorize`.
@@ -53,53 +55,46 @@ pub(super) async fn authorize(State(ehr): State<Ehr>, RawQuery(query): RawQuery)
         Ok(found) => found,
         Err(message) => return error_page(&message),
     };
-    let faults = ehr.faults();
-    let reply = Reply {
-        redirect,
-        state: params.get("state"),
-        iss: faults.authorize_iss.as_deref(),
-    };
-    let checked = validate(&ehr, &params);
-    if let Err(problems) = &checked {
-        // Recorded even when a fault decides the answer: the client's bugs are still bugs.
-        record_violations(&ehr, problems);
-    }
-    if let Some(pairs) = faults.canned_authorize_answer() {
-        return reply.send(&pairs);
-    }
-    let approved = match checked {
+    let approved = match validate(&ehr, &params) {
         Ok(approved) => approved,
-        Err(problems) => return reply.send(&refusal(&problems)),
+        Err(problems) => {
+            // Recorded even when a fault decides the answer: the client's bugs are still bugs.
+            record_violations(&ehr, &problems);
+            let faults = ehr.with(|s| s.faults_for(Some(&client_id)));
+            let mut reply = Reply::new(redirect, params.get("state"), StatusCode::FOUND);
+            reply.iss = faults.authorize_iss.clone();
+            let answer = faults.canned_authorize_answer();
+            return reply.send(&answer.unwrap_or_else(|| refusal(&problems).to_vec()));
+        }
     };
-    if faults.deny_authorization {
-        let denied = "The user denied the request (deny_authorization fault)";
-        return reply.send(&[
-            ("error", "access_denied".to_owned()),
-            ("error_description", denied.to_owned()),
-        ]);
+    let pending = pending(client_id, redirect, &params, approved);
+    if ehr.with(|s| s.require_login) {
+        return login::show(&ehr, pending);
     }
-    let code = issue_code(&ehr, client_id, &params, approved);
-    reply.send(&[("code", code)])
+    reply::approve(&ehr, pending, StatusCode::FOUND)
 }
 
-/// Remembers a fresh code for the token endpoint and returns it.
-fn issue_code(ehr: &Ehr, client_id: String, params: &Params, approved: Approved) -> String {
-    let code = wire::random_token();
-    let issued = IssuedCode {
+/// What the decision needs to know about an approved request.
+fn pending(
+    client_id: String,
+    redirect: Url,
+    params: &Params,
+    approved: Approved,
+) -> PendingAuthorization {
+    let owned = |name: &str| params.get(name).map(str::to_owned);
+    PendingAuthorization {
         client_id,
+        redirect,
         // Kept as sent: the token request must repeat it byte for byte (RFC 6749 §4.1.3).
-        redirect_uri: params.get("redirect_uri").unwrap_or_default().to_owned(),
-        code_challenge: approved.code_challenge,
+        redirect_uri: owned("redirect_uri").unwrap_or_default(),
+        state: owned("state"),
+        nonce: owned("nonce"),
         scope: approved.scope,
-        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge: approved.code_challenge,
         context: approved.context,
-        expires_at: Instant::now() + CODE_LIFETIME,
-        used: false,
-        access_token: None,
-        refresh_token: None,
-    };
-    ehr.with(|s| s.codes.insert(code.clone(), issued));
-    code
+        pick_patient: approved.pick_patient,
+        expires_at: Instant::now() + login::LIFETIME,
+    }
 }
 
 /// The client and its redirect URI, or the error page RFC 6749 §4.1.2.1 asks for instead of a
@@ -173,6 +168,7 @@ fn validate(ehr: &Ehr, params: &Params) -> Result<Approved, Vec<Problem>> {
         scope: scope.to_owned(),
         code_challenge: params.get("code_challenge").unwrap_or_default().to_owned(),
         context,
+        pick_patient: params.get("launch").is_none() && wire::has_scope(scope, "launch/patient"),
     })
 }
 
@@ -284,49 +280,13 @@ fn refusal(problems: &[Problem]) -> [(&'static str, String); 2] {
     ]
 }
 
-/// Where an authorization response goes, and what every response carries besides its own
-/// parameters.
-struct Reply<'a> {
-    redirect: Url,
-    /// Echoed when the client sent one (RFC 6749 §4.1.2).
-    state: Option<&'a str>,
-    /// RFC 9207 `iss`, only under the `authorize_iss` fault.
-    iss: Option<&'a str>,
-}
-
-impl Reply<'_> {
-    /// 302 to the redirect URI with `pairs`, `state` and `iss` added to its query; existing
-    /// query parameters are kept and every value is encoded.
-    fn send(self, pairs: &[(&str, String)]) -> Response {
-        let mut redirect = self.redirect;
-        {
-            let mut query = redirect.query_pairs_mut();
-            for (name, value) in pairs {
-                query.append_pair(name, value);
-            }
-            let extra = [("state", self.state), ("iss", self.iss)];
-            for (name, value) in extra {
-                if let Some(value) = value {
-                    query.append_pair(name, value);
-                }
-            }
-        }
-        (
-            StatusCode::FOUND,
-            [(header::LOCATION, redirect.to_string())],
-        )
-            .into_response()
-    }
-}
-
 /// The 400 page shown instead of redirecting to an untrusted redirect URI.
 fn error_page(message: &str) -> Response {
-    let body = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\
-         <body><h1>Authorization error</h1><p>{}</p>\
-         <p>The fake EHR does not redirect back: the client or redirect URI cannot be trusted.</p>\
-         </body></html>\n",
-        wire::html_escape(message)
-    );
-    (StatusCode::BAD_REQUEST, Html(body)).into_response()
+    let why =
+        "The practice EHR does not redirect back: the client or redirect URI cannot be trusted.";
+    html::error(
+        StatusCode::BAD_REQUEST,
+        "Authorization error",
+        &[message, why],
+    )
 }

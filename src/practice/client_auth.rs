@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, header};
 
 use super::wire::{self, OAuthError, Params};
-use super::{ClientAuth, Ehr, PracticeClient, assertion};
+use super::{ClientAuth, Ehr, Faults, PracticeClient, assertion};
 
 /// Credentials found in an `Authorization: Basic` header.
 struct Basic {
@@ -20,18 +20,34 @@ struct Basic {
     raw_secret: String,
 }
 
+/// The client a token request names, before any check: the assertion's `iss`, else the Basic
+/// user name, else the body's `client_id`. Only to pick the client's faults.
+pub(super) fn claimed_client_id(headers: &HeaderMap, params: &Params) -> Option<String> {
+    if let Some(jws) = params.get("client_assertion") {
+        return assertion::claimed_issuer(jws);
+    }
+    if let Ok(Some(basic)) = basic_credentials(headers, true) {
+        // The user name as sent, and form-decoded as RFC 6749 §2.3.1 has it.
+        let decoded = wire::form_urldecode(&basic.client_id).unwrap_or(basic.client_id);
+        return Some(decoded);
+    }
+    params.get("client_id").map(str::to_owned)
+}
+
 /// Finds and authenticates the client, recording a violation for each client bug; `endpoint`
-/// is the token endpoint URL a client assertion must name as `aud`.
+/// is the token endpoint URL a client assertion must name as `aud`; `faults` are the client's.
 pub(super) fn authenticate(
     ehr: &Ehr,
+    faults: &Faults,
     headers: &HeaderMap,
     params: &Params,
     endpoint: &str,
 ) -> Result<PracticeClient, OAuthError> {
     if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
-        return assertion::authenticate(ehr, headers, params, endpoint);
+        let skew = faults.assertion_clock_skew_secs.unwrap_or(0);
+        return assertion::authenticate(ehr, headers, params, endpoint, skew);
     }
-    let basic = basic_credentials(headers, ehr.faults().basic_raw_only).map_err(|why| {
+    let basic = basic_credentials(headers, faults.basic_raw_only).map_err(|why| {
         violation(ehr, &why);
         OAuthError::invalid_client(why, true)
     })?;

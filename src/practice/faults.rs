@@ -1,6 +1,12 @@
 //! Faults the fake EHR can be told to produce, so tests can see how the client copes with a
 //! server that is wrong, unusual or hostile. All are off by default; with none set the fake
 //! answers as the specs say.
+//!
+//! Faults are global, or given to one client with `Ehr::set_client_faults`: wherever the
+//! client is known (authorize, token, refresh, id_token, FHIR reads by its access token) its own
+//! faults replace the global ones. Discovery, the CapabilityStatement and the JWKS serve every
+//! client alike, so their faults (`no_well_known`, `well_known_*`, `metadata_disagrees`, and the
+//! JWKS side of [`IdTokenFault::NoKid`]) are always the global ones.
 
 use serde_json::Value;
 
@@ -64,6 +70,14 @@ pub struct Faults {
     pub refresh_reject: bool,
     /// The refresh answer's `scope` adds `user/*.*`, more than was ever granted.
     pub refresh_widen_scope: bool,
+    /// The token endpoint waits this many seconds before it answers anything (without holding
+    /// a thread), so that a client's timeout fires first.
+    pub token_hang_secs: Option<u64>,
+    /// Authorize grants this scope instead of the requested one. It is what the code carries:
+    /// the token answer's `scope`, whether a refresh token or id_token is issued, and what
+    /// refresh allows all follow it. (To change only the answer's `scope` member, use
+    /// [`Faults::token_patch`].)
+    pub reduce_scopes_to: Option<String>,
 }
 
 /// One way to get the OpenID Connect id_token wrong.
@@ -103,6 +117,42 @@ pub struct CannedAnswer {
 }
 
 impl Faults {
+    /// The token endpoint answers 400 `invalid_grant` "authorization code already used" to
+    /// every request, as a server does when a code is exchanged twice: a canned
+    /// [`Faults::token_answer`] with the headers of a real token error.
+    pub fn code_reused() -> Self {
+        Self::invalid_grant("authorization code already used")
+    }
+
+    /// The token endpoint answers 400 `invalid_grant` "PKCE verification failed:
+    /// code_verifier does not match code_challenge" to every request, even for a correct
+    /// verifier: a canned [`Faults::token_answer`] with the headers of a real token error.
+    pub fn pkce_mismatch() -> Self {
+        Self::invalid_grant("PKCE verification failed: code_verifier does not match code_challenge")
+    }
+
+    /// Every token request answered 400 `invalid_grant` with this description.
+    fn invalid_grant(description: &str) -> Self {
+        let body =
+            serde_json::json!({ "error": "invalid_grant", "error_description": description });
+        let headers = [
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+            ("pragma", "no-cache"),
+        ];
+        Self {
+            token_answer: Some(CannedAnswer {
+                status: 400,
+                headers: headers
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect(),
+                body: body.to_string(),
+            }),
+            ..Self::default()
+        }
+    }
+
     /// The canned token answer to send instead of processing the request, if any:
     /// `token_answer`, else `token_error` as a JSON answer.
     pub(super) fn canned_token_answer(&self) -> Option<CannedAnswer> {

@@ -1,15 +1,15 @@
 //! The FHIR reads a client makes to prove a launch worked: `Patient`, `Practitioner` and
 //! `Encounter` by id, as FHIR R4 JSON, only with a Bearer access token this fake issued and
 //! that has not expired (RFC 6750). Failures are OperationOutcomes; a refused token also gets
-//! the `WWW-Authenticate: Bearer` challenge.
+//! the `WWW-Authenticate: Bearer` challenge. The faults are those of the client the token was
+//! issued to (the global ones for an unknown token).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::id_token::PRACTITIONER_ID;
-use super::{Ehr, STANDALONE_PATIENT};
+use super::{Ehr, data};
 
 /// The FHIR JSON media type.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -25,7 +25,10 @@ pub(super) async fn read(
     if !resource_type.starts_with(|c: char| c.is_ascii_uppercase()) {
         return super::serve::not_found().await;
     }
-    let faults = ehr.faults();
+    let faults = ehr.with(|s| {
+        let client = bearer_token(&headers).and_then(|t| s.access_tokens.get(t));
+        s.faults_for(client.map(|grant| grant.client_id.as_str()))
+    });
     if let Some(status) = faults.fhir_status {
         return status_fault(status);
     }
@@ -43,6 +46,14 @@ pub(super) async fn read(
             &format!("{resource_type}/{id} is not known to the fake EHR"),
         ),
     }
+}
+
+/// The token of a single well-formed `Authorization: Bearer` header, unchecked.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (values.next().is_none() && scheme.eq_ignore_ascii_case("bearer")).then(|| token.trim())
 }
 
 /// The access token must be one this fake issued and still valid.
@@ -72,56 +83,52 @@ fn check_bearer(ehr: &Ehr, headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-/// The resource, if the fake knows it: patients and encounters that launches put in context.
+/// The resource, if the fake knows it: the chart's, else patients and encounters that a
+/// launch put in context (any id a test mints a launch for is readable).
 fn resource(ehr: &Ehr, resource_type: &str, id: &str) -> Option<Value> {
     match resource_type {
-        "Patient" => {
-            let known = id == STANDALONE_PATIENT
-                || ehr.with(|s| {
+        "Patient" => match data::patient(id) {
+            Some(patient) => Some(data::patient_json(patient)),
+            None => {
+                let known = ehr.with(|s| {
                     s.launches
                         .values()
                         .any(|l| l.patient.as_deref() == Some(id))
                 });
-            known.then(|| patient(id))
-        }
-        "Practitioner" if id == PRACTITIONER_ID => Some(json!({
-            "resourceType": "Practitioner",
-            "id": id,
-            "active": true,
-            "name": [{ "given": ["Adele"], "family": "Smith", "prefix": ["Dr."] }],
-        })),
-        "Encounter" => {
-            let subject = ehr.with(|s| {
-                s.launches
-                    .values()
-                    .find(|l| l.encounter.as_deref() == Some(id))
-                    .map(|l| l.patient.clone())
-            })?;
-            Some(encounter(id, subject.as_deref()))
-        }
+                known.then(|| launch_patient(id))
+            }
+        },
+        "Practitioner" => data::practitioner_json(id),
+        "Encounter" => match data::encounter(id) {
+            Some(encounter) => Some(data::encounter_json(encounter)),
+            None => {
+                let subject = ehr.with(|s| {
+                    s.launches
+                        .values()
+                        .find(|l| l.encounter.as_deref() == Some(id))
+                        .map(|l| l.patient.clone())
+                })?;
+                Some(launch_encounter(id, subject.as_deref()))
+            }
+        },
         _ => None,
     }
 }
 
-/// A Patient: Amy Shaw for the standalone pick, Jane Doe for every launch patient.
-fn patient(id: &str) -> Value {
-    let (given, family, birth_date) = if id == STANDALONE_PATIENT {
-        ("Amy", "Shaw", "1987-02-20")
-    } else {
-        ("Jane", "Doe", "1970-01-01")
-    };
+/// Jane Doe, for a launch patient that is not in the chart.
+fn launch_patient(id: &str) -> Value {
     json!({
         "resourceType": "Patient",
         "id": id,
         "active": true,
-        "name": [{ "use": "official", "given": [given], "family": family }],
+        "name": [{ "use": "official", "given": ["Jane"], "family": "Doe" }],
         "gender": "female",
-        "birthDate": birth_date,
+        "birthDate": "1970-01-01",
     })
 }
 
-/// An ambulatory Encounter in progress for the launch's patient.
-fn encounter(id: &str, patient: Option<&str>) -> Value {
+/// An ambulatory Encounter in progress, for a launch encounter that is not in the chart.
+fn launch_encounter(id: &str, patient: Option<&str>) -> Value {
     let mut resource = json!({
         "resourceType": "Encounter",
         "id": id,

@@ -13,8 +13,8 @@ use super::{Ehr, IdTokenFault, wire};
 /// The user every launch signs in as: the `sub` and the `fhirUser` Practitioner.
 pub(super) const PRACTITIONER_ID: &str = "practitioner-1";
 
-/// The user's display name, in the `name` claim.
-const USER_NAME: &str = "Dr. Adele Smith";
+/// The user's display name, in the `name` claim and on the login page.
+pub(super) const USER_NAME: &str = "Dr. Adele Smith";
 
 /// Lifetime of an id_token, in seconds.
 const LIFETIME_SECS: i64 = 3600;
@@ -28,14 +28,15 @@ const WRONG_AUDIENCE: &str = "another-client";
 /// The `kid` under the `UnpublishedKey` fault.
 const GHOST_KID: &str = "ghost";
 
-/// A signed id_token for `client_id`, or why the fake could not make one.
+/// A signed id_token for `client_id`, wrong in the way `fault` says (the client's), or why the
+/// fake could not make one.
 pub(super) fn issue(
     ehr: &Ehr,
     client_id: &str,
     scope: &str,
     nonce: Option<&str>,
+    fault: Option<IdTokenFault>,
 ) -> Result<String, String> {
-    let fault = ehr.faults().id_token_fault;
     let claims = claims(&ehr.fhir_base(), client_id, scope, nonce, fault);
     let key = ehr
         .with(|s| s.keys.current().cloned())

@@ -8,17 +8,29 @@
 //! client is written down as a violation, so tests can assert on both.
 //! All routes live under a configurable path prefix (`""` in tests, `/practice` when the app
 //! serves it as a built-in practice EHR).
+//!
+//! As the practice EHR it also behaves like a real one for a person at a browser: a small chart
+//! of made-up patients (`data`), a login page between authorize and the redirect (`login`), its
+//! own page that starts EHR launches (`ehr_page`), and faults per client, so that many clients
+//! with different faults share one running EHR (`settings`).
 
 mod assertion;
 mod authorize;
+mod bounded;
 mod client_auth;
+mod data;
 mod discovery;
+mod ehr_page;
 mod faults;
 mod fhir;
+mod html;
 mod id_token;
 mod keys;
+mod login;
 mod refresh;
+mod reply;
 mod serve;
+mod settings;
 mod state;
 mod token;
 mod wire;
@@ -60,9 +72,16 @@ pub mod paths {
     pub const JWKS: &str = "/auth/jwks";
     /// A FHIR read: `Patient`, `Practitioner` or `Encounter` by id.
     pub const FHIR_READ: &str = "/fhir/{resource_type}/{id}";
+    /// The login form's target (POST), when the login page is on.
+    pub const LOGIN: &str = "/auth/login";
+    /// The practice EHR's own page: patients, encounters, "Launch the app".
+    pub const EHR: &str = "/ehr";
+    /// Mints a launch code and sends the browser to the app (POST from [`EHR`]).
+    pub const EHR_LAUNCH: &str = "/ehr/launch";
 }
 
-/// Patient put in context by a standalone launch that asks for `launch/patient`.
+/// Patient put in context by a standalone launch that asks for `launch/patient` (unless the
+/// user picks another on the login page): Amy Shaw, the first patient of the chart.
 pub const STANDALONE_PATIENT: &str = "smart-1288992";
 
 /// How a registered client authenticates at the token endpoint.
@@ -91,6 +110,17 @@ pub struct PracticeClient {
     pub auth: ClientAuth,
     /// Registered redirect URIs, compared byte for byte.
     pub redirect_uris: Vec<String>,
+}
+
+impl PracticeClient {
+    /// A client with this id, authentication and redirect URIs.
+    pub fn new(client_id: impl Into<String>, auth: ClientAuth, redirect_uris: Vec<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            auth,
+            redirect_uris,
+        }
+    }
 }
 
 /// Everything the fake EHR is configured with.
@@ -152,6 +182,9 @@ impl Ehr {
             )
             .route(&at(paths::JWKS), get(discovery::jwks))
             .route(&at(paths::FHIR_READ), get(fhir::read))
+            .route(&at(paths::LOGIN), post(login::submit))
+            .route(&at(paths::EHR), get(ehr_page::show))
+            .route(&at(paths::EHR_LAUNCH), post(ehr_page::launch))
             .route(&at("/{*rest}"), any(serve::not_found))
             .layer(middleware::from_fn_with_state(self.clone(), serve::record))
             .with_state(self.clone())
@@ -182,17 +215,18 @@ impl Ehr {
         self.url(paths::FHIR)
     }
 
-    /// Replaces the active faults.
+    /// Replaces the global faults (clients with their own keep theirs).
     pub fn set_faults(&self, faults: Faults) {
         self.with(|s| s.faults = faults);
     }
 
-    /// The active faults.
+    /// The global faults.
     pub fn faults(&self) -> Faults {
         self.with(|s| s.faults.clone())
     }
 
-    /// Mints an opaque, random EHR launch code for this patient (and encounter).
+    /// Mints an opaque, random EHR launch code for this patient (and encounter); the 10,000
+    /// most recent codes stay valid.
     pub fn new_launch(&self, patient: &str, encounter: Option<&str>) -> String {
         let code = wire::random_token();
         let context = LaunchContext {
@@ -203,14 +237,14 @@ impl Ehr {
         code
     }
 
-    /// Every request received, in order.
+    /// Every request received, in order: the last 1,000 (bodies cut at 64 KiB).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.with(|s| s.requests.clone())
+        self.with(|s| s.requests.iter().cloned().collect())
     }
 
-    /// Every spec deviation seen, human-readable.
+    /// Every spec deviation seen, human-readable: the last 1,000.
     pub fn violations(&self) -> Vec<String> {
-        self.with(|s| s.violations.clone())
+        self.with(|s| s.violations.iter().cloned().collect())
     }
 
     /// Number of successful authorization code exchanges.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::token::{ACCESS_TOKEN_SECONDS, Granted, client_bug};
 use super::wire::{self, OAuthError, Params};
-use super::{Ehr, PracticeClient};
+use super::{Ehr, Faults, PracticeClient};
 
 /// What the `refresh_widen_scope` fault adds to the answer's scope.
 const WIDENED: &str = "user/*.*";
@@ -16,6 +16,7 @@ const WIDENED: &str = "user/*.*";
 /// Checks the refresh token and the asked scope, then issues a new access token.
 pub(super) fn refresh(
     ehr: &Ehr,
+    faults: &Faults,
     client: &PracticeClient,
     params: &Params,
 ) -> Result<Granted, OAuthError> {
@@ -26,7 +27,6 @@ pub(super) fn refresh(
             "refresh_token is missing",
         ));
     };
-    let faults = ehr.faults();
     if faults.refresh_reject {
         return Err(OAuthError::bad_request(
             "invalid_grant",
@@ -63,7 +63,8 @@ pub(super) fn refresh(
     };
     let access_token = wire::random_token();
     let refresh_token = ehr.with(|s| {
-        s.grant_access(&access_token, Duration::from_secs(ACCESS_TOKEN_SECONDS));
+        let lifetime = Duration::from_secs(ACCESS_TOKEN_SECONDS);
+        s.grant_access(&access_token, &client.client_id, lifetime);
         if !faults.refresh_rotation {
             return refresh_token.to_owned();
         }
@@ -105,7 +106,8 @@ pub(super) fn client_credentials(
     }
     let scope = params.get("scope").unwrap_or("").to_owned();
     let access_token = wire::random_token();
-    ehr.with(|s| s.grant_access(&access_token, Duration::from_secs(ACCESS_TOKEN_SECONDS)));
+    let lifetime = Duration::from_secs(ACCESS_TOKEN_SECONDS);
+    ehr.with(|s| s.grant_access(&access_token, &client.client_id, lifetime));
     Ok(Granted {
         access_token,
         refresh_token: None,

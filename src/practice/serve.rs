@@ -1,5 +1,5 @@
-//! Serving the fake: the recording middleware every request passes, the catch-all 404, and a
-//! loopback server in a background task for tests.
+//! Serving the fake: the recording middleware every request passes (keeping the last 1,000
+//! requests), the catch-all 404, and a loopback server in a background task for tests.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -8,10 +8,14 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use url::Url;
 
+use super::bounded;
 use super::{Ehr, PracticeOptions, RecordedRequest};
 
 /// Largest request body the fake reads; anything bigger gets 413.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Longest body kept in the record: up to 1,000 requests are kept, and they must stay small.
+const MAX_RECORDED_BODY_BYTES: usize = 64 * 1024;
 
 /// Records the request (body included) before any handler sees it.
 pub(super) async fn record(State(ehr): State<Ehr>, request: Request, next: Next) -> Response {
@@ -32,9 +36,10 @@ pub(super) async fn record(State(ehr): State<Ehr>, request: Request, next: Next)
                 (name.as_str().to_owned(), value)
             })
             .collect(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: String::from_utf8_lossy(bytes.get(..MAX_RECORDED_BODY_BYTES).unwrap_or(&bytes))
+            .into_owned(),
     };
-    ehr.with(|s| s.requests.push(recorded));
+    ehr.with(|s| bounded::push_recorded(&mut s.requests, recorded));
     if too_large {
         return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
     }

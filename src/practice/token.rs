@@ -1,6 +1,10 @@
 //! Token endpoint: the authorization code exchange (RFC 6749 §4.1.3–4.1.4) with PKCE S256
 //! verification (RFC 7636 §4.6), dispatch to refresh (§6, in `refresh`), and the answer with
 //! the SMART context fields and, for `openid`, an id_token.
+//!
+//! The faults are those of the client the request names (Basic header, `client_id` or the
+//! assertion's `iss`), looked up before authentication so that a canned answer or a hang can
+//! replace everything, as the global faults always did.
 
 use std::time::{Duration, Instant};
 
@@ -34,13 +38,19 @@ pub(super) struct Granted {
 
 /// `POST /auth/token`.
 pub(super) async fn token(State(ehr): State<Ehr>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(&ehr, &headers, &body, paths::TOKEN)
+    respond(&ehr, &headers, &body, paths::TOKEN).await
 }
 
 /// The answer of the token endpoint at `path`, which client assertions must name as `aud`.
-fn respond(ehr: &Ehr, headers: &HeaderMap, body: &[u8], path: &str) -> Response {
-    let faults = ehr.faults();
-    let mut response = answer(ehr, &faults, headers, body, &ehr.url(path));
+async fn respond(ehr: &Ehr, headers: &HeaderMap, body: &[u8], path: &str) -> Response {
+    let params = Params::parse(body);
+    let claimed = client_auth::claimed_client_id(headers, &params);
+    let faults = ehr.with(|s| s.faults_for(claimed.as_deref()));
+    if let Some(secs) = faults.token_hang_secs {
+        // A timer, not a blocked thread: the server keeps serving everything else meanwhile.
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+    let mut response = answer(ehr, &faults, headers, &params, &ehr.url(path));
     if let Some(offset_secs) = faults.token_date_offset_secs {
         set_date(&mut response, offset_secs);
     }
@@ -54,6 +64,7 @@ pub(super) async fn token_legacy(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A discovery fault: global, like the CapabilityStatement that names this endpoint.
     let faults = ehr.faults();
     if !faults.metadata_disagrees {
         return super::serve::not_found().await;
@@ -69,7 +80,7 @@ pub(super) async fn token_legacy(
         ehr.with(|s| s.violation(why));
     }
     // An assertion sent here names this endpoint as its audience: the URL it was posted to.
-    respond(&ehr, &headers, &body, paths::TOKEN_LEGACY)
+    respond(&ehr, &headers, &body, paths::TOKEN_LEGACY).await
 }
 
 /// The answer before the `Date` fault: a canned one, or the request processed.
@@ -77,7 +88,7 @@ fn answer(
     ehr: &Ehr,
     faults: &Faults,
     headers: &HeaderMap,
-    body: &[u8],
+    params: &Params,
     endpoint: &str,
 ) -> Response {
     let form_problem = form_problem(headers);
@@ -90,7 +101,7 @@ fn answer(
     if let Some(problem) = form_problem {
         return OAuthError::bad_request("invalid_request", problem).into_response();
     }
-    match grant(ehr, headers, body, endpoint) {
+    match grant(ehr, faults, headers, params, endpoint) {
         Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE), faults),
         Err(error) => error.into_response(),
     }
@@ -155,11 +166,11 @@ fn set_date(response: &mut Response, offset_secs: i64) {
 /// Authenticates the client, then dispatches on `grant_type`.
 fn grant(
     ehr: &Ehr,
+    faults: &Faults,
     headers: &HeaderMap,
-    body: &[u8],
+    params: &Params,
     endpoint: &str,
 ) -> Result<Granted, OAuthError> {
-    let params = Params::parse(body);
     if let Some(name) = params.duplicates.first() {
         return Err(client_bug(
             ehr,
@@ -168,11 +179,11 @@ fn grant(
         ));
     }
     // Both grants authenticate the client the same way (RFC 6749 §6 for refresh).
-    let client = client_auth::authenticate(ehr, headers, &params, endpoint)?;
+    let client = client_auth::authenticate(ehr, faults, headers, params, endpoint)?;
     match params.get("grant_type") {
-        Some("authorization_code") => exchange_code(ehr, &client, &params),
-        Some("refresh_token") => refresh::refresh(ehr, &client, &params),
-        Some("client_credentials") => refresh::client_credentials(ehr, &client, &params),
+        Some("authorization_code") => exchange_code(ehr, faults, &client, params),
+        Some("refresh_token") => refresh::refresh(ehr, faults, &client, params),
+        Some("client_credentials") => refresh::client_credentials(ehr, &client, params),
         Some(other) => Err(OAuthError::bad_request(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),
@@ -191,6 +202,7 @@ pub(super) fn client_bug(ehr: &Ehr, error: &'static str, why: impl Into<String>)
 /// `grant_type=authorization_code`.
 fn exchange_code(
     ehr: &Ehr,
+    faults: &Faults,
     client: &PracticeClient,
     params: &Params,
 ) -> Result<Granted, OAuthError> {
@@ -199,7 +211,9 @@ fn exchange_code(
     };
     let (mut granted, nonce) = ehr.with(|s| redeem(s, client, code, params))?;
     if wire::has_scope(&granted.scope, "openid") {
-        let issued = id_token::issue(ehr, &client.client_id, &granted.scope, nonce.as_deref());
+        let (scope, nonce) = (granted.scope.as_str(), nonce.as_deref());
+        let fault = faults.id_token_fault;
+        let issued = id_token::issue(ehr, &client.client_id, scope, nonce, fault);
         granted.id_token = Some(issued.map_err(OAuthError::server_error)?);
     }
     Ok(granted)
@@ -261,7 +275,8 @@ fn redeem(
         s.refresh_tokens.insert(refresh_token.clone(), grant);
     }
     let access_token = wire::random_token();
-    s.grant_access(&access_token, Duration::from_secs(ACCESS_TOKEN_SECONDS));
+    let lifetime = Duration::from_secs(ACCESS_TOKEN_SECONDS);
+    s.grant_access(&access_token, &client.client_id, lifetime);
     if let Some(entry) = s.codes.get_mut(code) {
         entry.used = true;
         entry.access_token = Some(access_token.clone());

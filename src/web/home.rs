@@ -72,6 +72,7 @@ async fn render(
         form,
         errors,
         redirect_uri: config.redirect_uri(),
+        practice: state.practice.is_some(),
         ehr_launch_url: format!(
             "{}{}",
             config.public_url.as_str().trim_end_matches('/'),

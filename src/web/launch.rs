@@ -301,7 +301,7 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
 
 /// Discovery, then the redirect to the authorization endpoint. A discovery failure is recorded
 /// as a failed launch and shown on its result page.
-async fn begin(
+pub(super) async fn begin(
     state: &AppState,
     mut session: BrowserSession,
     app: AppRef,

@@ -7,6 +7,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::config::Config;
+
 /// The per-request id, as a request extension.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -35,33 +37,61 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     resp
 }
 
+/// The security headers, computed once from the configuration.
+#[derive(Clone)]
+pub struct SecurityHeaders {
+    csp: HeaderValue,
+    /// `X-Frame-Options: DENY` unless framing EHRs are listed.
+    deny_frames: bool,
+    hsts: bool,
+}
+
+impl SecurityHeaders {
+    pub fn new(config: &Config) -> Self {
+        let ancestors = if config.frame_ancestors.is_empty() {
+            "'none'".to_string()
+        } else {
+            config.frame_ancestors.join(" ")
+        };
+        // No form-action: browsers apply it to the redirect after a form, and authorization
+        // endpoints live on origins discovery names at run time.
+        let csp = format!(
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors {ancestors}"
+        );
+        SecurityHeaders {
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or(HeaderValue::from_static("default-src 'none'")),
+            deny_frames: config.frame_ancestors.is_empty(),
+            hsts: config.public_url.scheme() == "https",
+        }
+    }
+}
+
 /// CSP without inline script, no sniffing, no referrer (URLs carry codes), no caching of pages
-/// that may hold tokens, and no framing unless the configuration is for framing EHRs.
-pub async fn security_headers(frameable: bool, req: Request, next: Next) -> Response {
+/// that may hold tokens, HSTS on https, and no framing unless EHR origins are configured.
+pub async fn security_headers(h: SecurityHeaders, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    let csp = if frameable {
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'"
-    } else {
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
-    };
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
-    h.insert(
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, h.csp.clone());
+    headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
+    headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if !frameable {
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if h.deny_frames {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if h.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
 }

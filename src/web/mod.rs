@@ -4,8 +4,10 @@ mod assets;
 mod callback;
 mod check;
 mod complete;
+mod gallery;
 mod home;
 mod launch;
+pub mod limit;
 mod middleware;
 pub mod paths;
 mod problem;
@@ -42,35 +44,48 @@ pub fn router(state: AppState) -> Router {
         })
         .with_secure(config.public_url.scheme() == "https")
         .with_expiry(Expiry::OnInactivity(idle));
-    let frameable = config.cookie_same_site == CookieSameSite::None;
+    let headers = middleware::SecurityHeaders::new(config);
 
-    let pages = Router::new()
-        .route(paths::HOME, get(home::show))
+    // Routes that start outbound work are rate limited per client IP.
+    let limited = Router::new()
         .route(paths::LAUNCH, get(launch::ehr))
         .route(paths::STANDALONE, get(launch::standalone))
         .route(paths::ADHOC, post(launch::adhoc))
-        .route(paths::CALLBACK, get(callback::callback))
         .route(paths::CHECK, get(check::registration))
         .route(paths::CHECK_ADHOC, post(check::adhoc))
+        .route(paths::GALLERY_RUN, post(gallery::run))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limit,
+        ));
+    let pages = Router::new()
+        .merge(limited)
+        .route(paths::HOME, get(home::show))
+        .route(paths::CALLBACK, get(callback::callback))
         .route(paths::LAUNCHES, get(results::list))
         .route(paths::LAUNCH_RESULT, get(results::show))
         .route(paths::REPORT_JSON, get(results::report_json))
         .route(paths::REPORT_MD, get(results::report_md))
         .route(paths::REFRESH, post(refresh::refresh))
+        .route(paths::GALLERY, get(gallery::show))
         .fallback(problem::not_found)
         .layer(sessions);
 
-    Router::new()
+    let mut app = Router::new()
         .route(paths::HEALTHZ, get(|| async { "ok" }))
         .route(paths::JWKS, get(refresh::jwks))
         .route(paths::STYLESHEET, get(assets::stylesheet))
         .route(paths::SCRIPT, get(assets::script))
         .merge(pages)
-        .layer(axum::middleware::from_fn(problem::render))
+        .with_state(state.clone());
+    if let Some(ehr) = &state.practice {
+        // The practice EHR is the other side of the wire: its own router and state.
+        app = app.merge(ehr.router());
+    }
+    app.layer(axum::middleware::from_fn(problem::render))
         .layer(axum::middleware::from_fn(move |req, next| {
-            middleware::security_headers(frameable, req, next)
+            middleware::security_headers(headers.clone(), req, next)
         }))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .with_state(state)
 }

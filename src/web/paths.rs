@@ -14,6 +14,10 @@ pub const JWKS: &str = "/.well-known/jwks.json";
 pub const HEALTHZ: &str = "/healthz";
 pub const CHECK: &str = "/check/{id}";
 pub const CHECK_ADHOC: &str = "/check";
+pub const GALLERY: &str = "/gallery";
+pub const GALLERY_RUN: &str = "/gallery/{id}";
+/// The practice EHR's own pages (served by `crate::practice`).
+pub const PRACTICE_EHR_PAGE: &str = "/practice/ehr";
 pub const STYLESHEET: &str = "/static/style.css";
 pub const SCRIPT: &str = "/static/app.js";
 

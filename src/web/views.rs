@@ -30,6 +30,23 @@ pub struct CheckPage<'a> {
     pub transcript: &'a [Exchange],
 }
 
+/// One gallery entry.
+pub struct GalleryRow {
+    pub action: String,
+    pub title: &'static str,
+    pub expect: &'static str,
+    pub explain: &'static str,
+    pub auth: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "gallery.html")]
+pub struct GalleryPage {
+    pub rows: Vec<GalleryRow>,
+    pub csrf: String,
+    pub ehr_page: &'static str,
+}
+
 /// One registration on the home page.
 pub struct RegistrationRow {
     pub id: String,
@@ -62,6 +79,8 @@ pub struct HomePage {
     pub errors: Vec<(String, String)>,
     pub redirect_uri: String,
     pub ehr_launch_url: String,
+    /// Links to the practice EHR's launch page and the gallery, when it is on.
+    pub practice: bool,
 }
 
 impl HomePage {

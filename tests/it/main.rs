@@ -6,6 +6,7 @@ mod support;
 
 mod adhoc;
 mod binary;
+mod browser;
 mod callback;
 mod check;
 mod diagnoses;

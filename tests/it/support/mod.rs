@@ -123,6 +123,7 @@ pub fn config_toml(port: u16, iss: &str, auth: Auth, secret: Option<&str>) -> St
     format!(
         "public_url = \"http://127.0.0.1:{port}\"\n\
          http_timeout_seconds = 3\n\
+         practice_ehr = false\n\
          [[registration]]\nid = \"app\"\nname = \"Test app\"\niss = {}\nclient_id = \"{CLIENT_ID}\"\nauth = \"{method}\"\n{secret_line}\nscope = \"{SCOPE}\"\n",
         toml_str(iss)
     )
@@ -176,7 +177,7 @@ impl TestApp {
         };
         let mut toml = setup.extra_toml.clone()
             + "\n"
-            + &config_toml(addr.port(), &iss, setup.auth, secret.as_deref());
+            + config_toml(addr.port(), &iss, setup.auth, secret.as_deref()).as_str();
         if let Some(id) = setup.client_id {
             toml = toml.replace(
                 &format!("client_id = \"{CLIENT_ID}\""),

@@ -1,0 +1,289 @@
+//! The failure gallery: every condition the built-in practice EHR can produce, each run as a real
+//! launch by its own practice client (per-client faults, so entries never interfere), so users
+//! learn what each diagnosis looks like.
+
+use serde_json::json;
+
+use crate::config::AuthMethod;
+use crate::practice::{CannedAnswer, Faults, IdTokenFault};
+
+/// The secret the practice EHR holds for confidential gallery clients.
+pub const PRACTICE_SECRET: &str = "practice secret: 100% + fun";
+
+/// One gallery entry.
+pub struct Entry {
+    /// URL-safe; the practice client id is `gallery-{id}`.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The diagnosis id the launch shows (or `none` for a clean success).
+    pub expect: &'static str,
+    pub explain: &'static str,
+    pub auth: AuthMethod,
+    /// The secret the app sends (the practice EHR expects [`PRACTICE_SECRET`]).
+    pub app_secret: Option<&'static str>,
+    /// Registered redirect URI other than ours (to show a mismatch).
+    pub foreign_redirect: bool,
+    pub faults: Faults,
+}
+
+const SEED_BODY: &str = r#"{"error":"invalid_client","error_uri":"https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Atoken%3Ainvalid-client-credentials/instances/14c93355-be14-47c0-9f4a-132ef6124fe5?client=unknown&tenant=ec2458f2-1e24-41c8-b71b-0e701af7583d"}"#;
+
+fn entry(
+    id: &'static str,
+    title: &'static str,
+    expect: &'static str,
+    explain: &'static str,
+    faults: Faults,
+) -> Entry {
+    Entry {
+        id,
+        title,
+        expect,
+        explain,
+        auth: AuthMethod::None,
+        app_secret: None,
+        foreign_redirect: false,
+        faults,
+    }
+}
+
+fn confidential(mut e: Entry, auth: AuthMethod, secret: &'static str) -> Entry {
+    e.auth = auth;
+    e.app_secret = Some(secret);
+    e
+}
+
+/// The gallery, in the order a launch meets its failures.
+pub fn entries() -> Vec<Entry> {
+    let none = Faults::default;
+    vec![
+        confidential(
+            entry(
+                "works-basic",
+                "Works: client_secret_basic",
+                "none",
+                "A confidential client whose secret has reserved characters, form-encoded before Basic (RFC 6749 §2.3.1).",
+                none(),
+            ),
+            AuthMethod::ClientSecretBasic,
+            PRACTICE_SECRET,
+        ),
+        confidential(
+            entry(
+                "works-post",
+                "Works: client_secret_post",
+                "none",
+                "The same secret sent in the body.",
+                none(),
+            ),
+            AuthMethod::ClientSecretPost,
+            PRACTICE_SECRET,
+        ),
+        Entry {
+            foreign_redirect: true,
+            ..entry(
+                "wrong-redirect-uri",
+                "Wrong redirect_uri",
+                "authorize.never_returned",
+                "The EHR has another redirect URI registered: it must not send the browser back, so it shows its own error page and the launch never returns.",
+                none(),
+            )
+        },
+        entry(
+            "access-denied",
+            "The user cancels",
+            "authorize.access_denied",
+            "The authorization server sends the browser back with error=access_denied.",
+            Faults {
+                deny_authorization: true,
+                ..none()
+            },
+        ),
+        entry(
+            "invalid-scope",
+            "Scope not registered",
+            "authorize.invalid_scope",
+            "The authorization server refuses the requested scope.",
+            Faults {
+                authorize_error: Some((
+                    "invalid_scope".into(),
+                    Some("patient/*.read is not registered for this app".into()),
+                    None,
+                )),
+                ..none()
+            },
+        ),
+        confidential(
+            entry(
+                "wrong-secret",
+                "Wrong client secret",
+                "token.bad_client_credentials",
+                "The token endpoint rejects the secret (401 invalid_client).",
+                none(),
+            ),
+            AuthMethod::ClientSecretBasic,
+            "an old secret",
+        ),
+        confidential(
+            entry(
+                "oracle-unknown-client",
+                "Oracle Health: client unknown",
+                "token.unknown_client",
+                "The token endpoint answers exactly what Oracle Health answered in the case that started this project: invalid_client with client=unknown in its error_uri.",
+                Faults {
+                    token_error: Some((401, SEED_BODY.into())),
+                    ..none()
+                },
+            ),
+            AuthMethod::ClientSecretBasic,
+            PRACTICE_SECRET,
+        ),
+        entry(
+            "reused-code",
+            "Code already used",
+            "token.code_reused",
+            "The token endpoint says the code was already exchanged.",
+            Faults::code_reused(),
+        ),
+        entry(
+            "pkce-mismatch",
+            "PKCE verifier rejected",
+            "token.pkce_rejected",
+            "The token endpoint says code_verifier does not match code_challenge.",
+            Faults::pkce_mismatch(),
+        ),
+        entry(
+            "token-500",
+            "Token endpoint error 500",
+            "token.http_error",
+            "The token endpoint fails with HTTP 500.",
+            Faults {
+                token_answer: Some(CannedAnswer {
+                    status: 500,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: json!({"message": "internal error"}).to_string(),
+                }),
+                ..none()
+            },
+        ),
+        entry(
+            "token-html",
+            "Token endpoint answers an HTML page",
+            "token.http_error",
+            "A proxy or portal answers instead of the token endpoint.",
+            Faults {
+                token_answer: Some(CannedAnswer {
+                    status: 502,
+                    headers: vec![("content-type".into(), "text/html".into())],
+                    body:
+                        "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+                            .into(),
+                }),
+                ..none()
+            },
+        ),
+        entry(
+            "token-no-answer",
+            "Token endpoint never answers",
+            "net.timeout",
+            "The token endpoint holds the connection past the timeout (takes a while).",
+            Faults {
+                token_hang_secs: Some(600),
+                ..none()
+            },
+        ),
+        entry(
+            "scopes-reduced",
+            "Fewer scopes granted",
+            "token.scopes_reduced",
+            "The server grants less than was asked; the launch works, with a warning.",
+            Faults {
+                reduce_scopes_to: Some("launch/patient openid patient/*.read".into()),
+                ..none()
+            },
+        ),
+        entry(
+            "missing-patient",
+            "No patient in context",
+            "token.missing_context",
+            "launch/patient was granted but the token response has no patient.",
+            Faults {
+                token_patch: vec![("patient".into(), None)],
+                ..none()
+            },
+        ),
+        entry(
+            "bad-id-token",
+            "id_token signature does not verify",
+            "id_token.bad_signature",
+            "The id_token is signed by a key the server does not publish under that kid.",
+            Faults {
+                id_token_fault: Some(IdTokenFault::BadSignature),
+                ..none()
+            },
+        ),
+        entry(
+            "expired-refresh",
+            "Refresh token expired",
+            "refresh.rejected",
+            "The launch works; press Refresh now on the result page to see the refresh rejected.",
+            Faults {
+                refresh_reject: true,
+                ..none()
+            },
+        ),
+        entry(
+            "fhir-401",
+            "FHIR API rejects the token",
+            "fhir.invalid_token",
+            "The token works at the token endpoint but the FHIR API answers 401.",
+            Faults {
+                fhir_status: Some(401),
+                ..none()
+            },
+        ),
+        entry(
+            "fhir-403",
+            "FHIR API forbids the read",
+            "fhir.forbidden",
+            "The FHIR API answers 403 for the patient read.",
+            Faults {
+                fhir_status: Some(403),
+                ..none()
+            },
+        ),
+    ]
+}
+
+/// The entry with `id`.
+pub fn find(id: &str) -> Option<Entry> {
+    entries().into_iter().find(|e| e.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_have_unique_url_safe_ids_and_catalogue_expectations() {
+        let all = entries();
+        let mut ids: Vec<&str> = all.iter().map(|e| e.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        for e in &all {
+            assert!(
+                e.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+            );
+            assert!(
+                e.expect == "none"
+                    || crate::diagnosis::catalog::ENTRIES
+                        .iter()
+                        .any(|c| c.id == e.expect),
+                "{}",
+                e.expect
+            );
+        }
+    }
+}

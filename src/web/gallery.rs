@@ -1,0 +1,125 @@
+//! `GET /gallery` and `POST /gallery/{id}`: the failure gallery of the practice EHR. Each button
+//! runs a real standalone launch by that entry's practice client.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::launch::begin;
+use super::session::BrowserSession;
+use super::views::{GalleryPage, GalleryRow};
+use super::{Problem, paths};
+use crate::config::{Registration, Secret};
+use crate::gallery;
+use crate::record::AppRef;
+use crate::smart::LaunchKind;
+use crate::state::AppState;
+
+const SCOPE: &str = "launch/patient openid fhirUser patient/*.read offline_access";
+
+fn practice_off() -> Problem {
+    Problem::plain(
+        StatusCode::NOT_FOUND,
+        "No practice EHR",
+        "The built-in practice EHR is turned off (practice_ehr = false).",
+    )
+    .link("Home", paths::HOME)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    mut session: BrowserSession,
+) -> Result<Response, Problem> {
+    if state.practice.is_none() {
+        return Err(practice_off());
+    }
+    let csrf = session.csrf_token();
+    session.save().await?;
+    let rows = gallery::entries()
+        .into_iter()
+        .map(|e| GalleryRow {
+            action: format!("/gallery/{}", e.id),
+            title: e.title,
+            expect: e.expect,
+            explain: e.explain,
+            auth: e.auth.as_str(),
+        })
+        .collect();
+    let page = GalleryPage {
+        rows,
+        csrf,
+        ehr_page: paths::PRACTICE_EHR_PAGE,
+    };
+    page.render().map(|h| Html(h).into_response()).map_err(|e| {
+        tracing::error!(error = %e, "gallery failed to render");
+        Problem::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Page failed",
+            "The page could not be rendered.",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RunForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: BrowserSession,
+    form: Result<Form<RunForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    if state.practice.is_none() {
+        return Err(practice_off());
+    }
+    let Form(form) = form
+        .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
+    if !session.csrf_ok(&form.csrf) {
+        return Err(Problem::plain(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "Reload the gallery and try again.",
+        )
+        .link("Gallery", paths::GALLERY));
+    }
+    let Some(entry) = gallery::find(&id) else {
+        return Err(Problem::plain(
+            StatusCode::NOT_FOUND,
+            "No such gallery entry",
+            format!("The gallery has no entry {id:?}."),
+        )
+        .link("Gallery", paths::GALLERY));
+    };
+    let reg = Registration {
+        id: format!("gallery-{}", entry.id),
+        name: format!("Gallery: {}", entry.title),
+        iss: state.config.practice_fhir_base(),
+        client_id: format!("gallery-{}", entry.id),
+        auth: entry.auth,
+        client_secret: entry.app_secret.map(Secret::new),
+        scope: SCOPE.into(),
+        standalone_scope: SCOPE.into(),
+        backend: false,
+        private_key: None,
+        key_id: None,
+        alg: None,
+        jku: None,
+    };
+    begin(
+        &state,
+        session,
+        AppRef::AdHoc(reg.clone()),
+        &reg,
+        LaunchKind::Standalone,
+        None,
+        Vec::new(),
+    )
+    .await
+}

@@ -1,0 +1,198 @@
+//! End to end in a real browser: Debian's chromium driven through chromedriver, both started by
+//! the test. The app runs with its built-in practice EHR, as a newcomer gets it. Screenshots go
+//! to `test-artifacts/`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::{AppState, app};
+use thirtyfour::prelude::*;
+use tokio::process::{Child, Command};
+
+struct Session {
+    base: String,
+    driver: WebDriver,
+    _chromedriver: Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The app on its defaults (practice EHR on), chromedriver, and a headless chromium.
+async fn session() -> Session {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let config = Config::from_toml(
+        "http_timeout_seconds = 3\nnever_returned_after_seconds = 1\n",
+        "browser test",
+        addr,
+    )
+    .unwrap();
+    let state = AppState::new(config).unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app(state)).await;
+    });
+    let port = free_port();
+    let chromedriver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver is installed (tests/run.sh installs chromium-driver)");
+    let status = format!("http://127.0.0.1:{port}/status");
+    for _ in 0..100 {
+        if reqwest::get(&status).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let profile = std::env::temp_dir().join(format!("sld-chromium-{}-{port}", std::process::id()));
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary("/usr/bin/chromium").unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1200,1800",
+        &format!("--user-data-dir={}", profile.display()),
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
+        .await
+        .expect("a chromium session");
+    Session {
+        base,
+        driver,
+        _chromedriver: chromedriver,
+    }
+}
+
+impl Session {
+    async fn open(&self, path: &str) {
+        self.driver
+            .goto(format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the element, waiting up to 15 s for it to appear (the page may still be loading).
+    async fn click(&self, xpath: &str) {
+        let elem = self
+            .driver
+            .query(By::XPath(xpath))
+            .wait(Duration::from_secs(15), Duration::from_millis(100))
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+        elem.click().await.unwrap();
+    }
+
+    /// Signs in on the practice EHR's login page.
+    async fn sign_in(&self) {
+        self.click("//button[contains(., 'Sign in')]").await;
+    }
+
+    async fn text(&self) -> String {
+        match self.driver.find(By::Tag("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The page text once it contains `needle` (polled for up to 15 s).
+    async fn text_with(&self, needle: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..150 {
+            text = self.text().await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{needle:?} never appeared on\n{text}");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.driver.screenshot(&dir.join(name)).await.unwrap();
+    }
+
+    async fn quit(self) {
+        let _ = self.driver.quit().await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn newcomer_launches_the_practice_ehr_from_the_home_page_and_sees_who_signed_in() {
+    let s = session().await;
+    s.open("/").await;
+    s.click("//button[contains(., 'Launch Practice EHR')]")
+        .await;
+    s.sign_in().await;
+    let text = s.text_with("Launch succeeded").await;
+    assert!(
+        text.contains("Signed in as Dr. Adele Smith (Practitioner)."),
+        "{text}"
+    );
+    assert!(text.contains("Patient in context:"), "{text}");
+    s.screenshot("token-page.png").await;
+    s.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn ehr_launch_from_the_practice_ehr_chart_puts_that_patient_in_context() {
+    let s = session().await;
+    s.open("/practice/ehr").await;
+    s.click("(//*[self::button or self::a][contains(., 'Launch')])[1]")
+        .await;
+    s.sign_in().await;
+    let text = s.text_with("Launch succeeded").await;
+    assert!(text.contains("EHR launch"), "{text}");
+    assert!(text.contains("Signed in as Dr. Adele Smith"), "{text}");
+    assert!(text.contains("Patient in context:"), "{text}");
+    s.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn gallery_faults_show_their_diagnosis_ids() {
+    let s = session().await;
+    for (entry, id, shot) in [
+        ("The user cancels", "authorize.access_denied", None),
+        (
+            "Oracle Health: client unknown",
+            "token.unknown_client",
+            Some("seed-case.png"),
+        ),
+        ("FHIR API rejects the token", "fhir.invalid_token", None),
+    ] {
+        s.open("/gallery").await;
+        s.click(&format!("//tr[th[contains(., '{entry}')]]//button"))
+            .await;
+        // Every gallery launch goes through the practice EHR's sign-in page.
+        s.sign_in().await;
+        s.text_with(id).await;
+        if let Some(name) = shot {
+            s.screenshot(name).await;
+        }
+    }
+    s.quit().await;
+}
