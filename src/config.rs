@@ -180,6 +180,9 @@ pub struct Config {
     pub launch_rate_limit_per_minute: u32,
     /// Origins allowed to frame the app (EHRs that embed it); empty: no framing.
     pub frame_ancestors: Vec<String>,
+    /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
+    /// addresses. Off by default (SSRF); registered FHIR bases are always trusted.
+    pub allow_private_networks: bool,
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
@@ -200,6 +203,7 @@ struct RawConfig {
     practice_ehr: Option<bool>,
     launch_rate_limit_per_minute: Option<u32>,
     frame_ancestors: Option<Vec<String>>,
+    allow_private_networks: Option<bool>,
     http_ca_file: Option<PathBuf>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
@@ -351,6 +355,7 @@ impl Config {
             practice_ehr: raw.practice_ehr.unwrap_or(true),
             launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
+            allow_private_networks: raw.allow_private_networks.unwrap_or(false),
             registrations,
             keys,
         };

@@ -19,7 +19,10 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
+    /// For registered FHIR bases (trusted by the operator).
     pub http: Outbound,
+    /// For FHIR bases nobody registered: private targets refused unless allowed.
+    pub http_unregistered: Outbound,
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
     pub consumed: ConsumedStates,
@@ -36,8 +39,22 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
+    pub fn http_for(&self, iss: &str) -> &Outbound {
+        if self.config.registration_for_iss(iss).is_some() {
+            &self.http
+        } else {
+            &self.http_unregistered
+        }
+    }
+
     pub fn new(config: Config) -> Result<Self, reqwest::Error> {
         let http = Outbound::new(config.http.clone())?;
+        let http_unregistered = if config.allow_private_networks {
+            http.clone()
+        } else {
+            Outbound::guarded(config.http.clone())?
+        };
         let discovery = discovery::Cache::new(config.discovery_cache);
         let oidc = id_token::Cache::new(config.discovery_cache);
         let consumed = ConsumedStates::new(config.session_idle);
@@ -46,6 +63,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             config,
             http,
+            http_unregistered,
             discovery,
             oidc,
             consumed,

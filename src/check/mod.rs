@@ -96,7 +96,7 @@ pub async fn check(
     let mut diagnoses = redirect_uri_findings(&redirect_uri);
     // A fresh look: the check must not answer from the launch cache.
     let fresh = discovery::Cache::new(Duration::ZERO);
-    let discovered = discovery::discover(&state.http, &fresh, &reg.iss, &rec).await;
+    let discovered = discovery::discover(state.http_for(&reg.iss), &fresh, &reg.iss, &rec).await;
     let jwks = key.map(|k| client_auth::jwks([k]));
     let method = reg.auth.as_str();
     let mut report = Report {
@@ -221,7 +221,7 @@ async fn probe(
     redirect_uri: &str,
     rec: &Recorder,
 ) -> (Credentials, Vec<Diagnosis>) {
-    let encoded = probes::invalid_code(&state.http, creds, redirect_uri, rec).await;
+    let encoded = probes::invalid_code(state.http_for(&reg.iss), creds, redirect_uri, rec).await;
     let (status, body) = answer(&encoded);
     let mut verdict = verdict_of(&encoded);
     let mut found = Vec::new();
@@ -236,7 +236,9 @@ async fn probe(
             basic_encoding = Some("rfc6749");
         } else {
             // Only when the RFC form failed: is it the encoding the server gets wrong?
-            let raw = probes::invalid_code_raw_basic(&state.http, creds, redirect_uri, rec).await;
+            let raw =
+                probes::invalid_code_raw_basic(state.http_for(&reg.iss), creds, redirect_uri, rec)
+                    .await;
             if verdict_of(&raw) == Verdict::Accepted {
                 basic_encoding = Some("raw");
                 verdict = Verdict::Accepted;
@@ -252,7 +254,8 @@ async fn probe(
         Verdict::Accepted => {}
     }
     let client_credentials = if reg.backend {
-        let result = probes::client_credentials(&state.http, creds, &reg.scope, rec).await;
+        let result =
+            probes::client_credentials(state.http_for(&reg.iss), creds, &reg.scope, rec).await;
         let (s, b) = answer(&result);
         let v = s
             .map(|s| probe::client_credentials(s, &b))

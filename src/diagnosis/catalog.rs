@@ -63,6 +63,10 @@ const REDIRECT_URI: (&str, &str) = (
     "RFC 9700 §4.1: redirect URIs (https except loopback, exact match)",
     "https://www.rfc-editor.org/rfc/rfc9700#section-4.1",
 );
+const SSRF: (&str, &str) = (
+    "RFC 9700 §4.11 / OWASP: server-side request forgery",
+    "https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html",
+);
 const PKCE: (&str, &str) = ("RFC 7636: PKCE", "https://www.rfc-editor.org/rfc/rfc7636");
 const ISS_PARAM: (&str, &str) = (
     "RFC 9207: authorization server issuer identification",
@@ -164,6 +168,21 @@ pub static ENTRIES: &[Entry] = &[
         ["Wrong URL: it points at a file or a portal page"],
         ["Check the URL"],
         []
+    ),
+    e!(
+        "net.private_target",
+        Error,
+        "The URL points inside the network and was not fetched",
+        ASK_APP_ADMIN,
+        [
+            "A FHIR base typed into the ad-hoc form (not registered) that resolves to a loopback, private or link-local address",
+            "A discovered endpoint of such a server pointing inside the network"
+        ],
+        [
+            "Register the FHIR base in the configuration",
+            "For a local test server: allow_private_networks = true"
+        ],
+        [SSRF]
     ),
     // Discovery
     e!(
@@ -980,6 +999,7 @@ mod tests {
         "fhir.server_error",
         "check.probe_inconclusive",
         "check.redirect_uri_insecure",
+        "net.private_target",
     ];
 
     /// Every id we emit must be in the shared catalogue, with the same severity.

@@ -21,15 +21,72 @@ pub enum NetError {
     Timeout(u64),
     #[error("answer larger than {0} bytes")]
     TooLarge(usize),
+    #[error(
+        "refused: {0} is a loopback, private or link-local address (allow_private_networks is off)"
+    )]
+    PrivateTarget(String),
     #[error("request failed: {0}")]
     Other(String),
 }
 
-/// The shared client and its limits.
+/// The shared client and its limits. A guarded client (for FHIR bases nobody registered)
+/// refuses loopback, private and link-local targets, checked on the resolved addresses so DNS
+/// cannot point it inside the network.
 #[derive(Clone)]
 pub struct Outbound {
     client: reqwest::Client,
     settings: HttpSettings,
+    guarded: bool,
+}
+
+/// Addresses an unregistered URL must not reach (SSRF): loopback, private, link-local, CGNAT,
+/// unspecified, multicast, and their IPv4-mapped IPv6 forms.
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// A resolver that refuses names resolving to private addresses.
+struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
+                let e: Box<dyn std::error::Error + Send + Sync> =
+                    format!("private target {host} -> {}", bad.ip()).into();
+                return Err(e);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 /// Collects the exchanges of one launch. Cheap to clone; shared with oauth2's HTTP closure.
@@ -51,7 +108,19 @@ pub type Response = http::Response<Vec<u8>>;
 
 impl Outbound {
     pub fn new(settings: HttpSettings) -> Result<Self, reqwest::Error> {
+        Self::build(settings, false)
+    }
+
+    /// The client for FHIR bases nobody registered: private targets refused.
+    pub fn guarded(settings: HttpSettings) -> Result<Self, reqwest::Error> {
+        Self::build(settings, true)
+    }
+
+    fn build(settings: HttpSettings, guarded: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder();
+        if guarded {
+            builder = builder.dns_resolver(std::sync::Arc::new(GuardedResolver));
+        }
         if let Some(pem) = &settings.ca_pem {
             for cert in reqwest::Certificate::from_pem_bundle(pem)? {
                 builder = builder.add_root_certificate(cert);
@@ -63,7 +132,11 @@ impl Outbound {
             .timeout(settings.timeout)
             .user_agent(concat!("smart-launch-doctor/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Outbound { client, settings })
+        Ok(Outbound {
+            client,
+            settings,
+            guarded,
+        })
     }
 
     /// `GET url` with an `Accept` header.
@@ -119,6 +192,14 @@ impl Outbound {
     }
 
     async fn send_inner(&self, req: http::Request<Vec<u8>>) -> Result<Response, NetError> {
+        // IP literals never reach the resolver: check them here.
+        if self.guarded
+            && let Some(host) = req.uri().host()
+            && let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>()
+            && is_private(ip)
+        {
+            return Err(NetError::PrivateTarget(host.to_string()));
+        }
         let req = reqwest::Request::try_from(req).map_err(|e| NetError::Other(e.to_string()))?;
         let mut resp = self
             .client
@@ -178,6 +259,10 @@ pub fn classify_chain(
         return NetError::Timeout(timeout_secs);
     }
     let detail = chain.last().cloned().unwrap_or_default();
+    if let Some(c) = chain.iter().find(|c| c.contains("private target ")) {
+        let target = c.split("private target ").nth(1).unwrap_or("").to_string();
+        return NetError::PrivateTarget(target);
+    }
     let all = chain.join(": ").to_ascii_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
     if any(&[
@@ -258,5 +343,32 @@ mod tests {
             NetError::Connect("Connection refused (os error 111)".into())
         );
         assert_eq!(classify_chain(true, true, &c, 5), NetError::Timeout(5));
+    }
+}
+
+#[cfg(test)]
+mod private_tests {
+    use super::is_private;
+
+    #[test]
+    fn private_loopback_link_local_and_mapped_addresses_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

@@ -111,7 +111,7 @@ pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: 
         redirect_uri: &record.redirect_uri,
     };
     let result = token::request(
-        &state.http,
+        state.http_for(&record.app.iss),
         &credentials(&reg, key.as_deref(), &flow.token_endpoint),
         &grant,
         "token",
@@ -162,8 +162,14 @@ async fn prove(
             client_id: &reg.client_id,
             now: now(),
         };
-        let (report, ds) =
-            id_token::check(&state.http, &state.oidc, &expected, &id_token, &rec).await;
+        let (report, ds) = id_token::check(
+            state.http_for(&record.app.iss),
+            &state.oidc,
+            &expected,
+            &id_token,
+            &rec,
+        )
+        .await;
         for d in ds {
             if d.is_error() {
                 failures.push((Step::IdToken, d))
@@ -198,7 +204,7 @@ async fn prove(
                 record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
             }
             Ok((_, url)) => match fhir::read(
-                &state.http,
+                state.http_for(&record.app.iss),
                 &url,
                 "the signed-in user (fhirUser)",
                 &access,
@@ -238,7 +244,7 @@ async fn prove(
             }
         };
         match fhir::read(
-            &state.http,
+            state.http_for(&record.app.iss),
             &url,
             &format!("the {key} in context"),
             &access,
@@ -283,7 +289,7 @@ pub async fn refresh(state: &AppState, record: &mut LaunchRecord) -> Result<(), 
         refresh_token: &refresh_token,
     };
     let result = token::request(
-        &state.http,
+        state.http_for(&record.app.iss),
         &credentials(&reg, key.as_deref(), &token_endpoint),
         &grant,
         "refresh",

@@ -337,7 +337,8 @@ pub(super) async fn begin(
         app_ref: Some(app.clone()),
     };
     let rec = Recorder::default();
-    let discovered = discovery::discover(&state.http, &state.discovery, &reg.iss, &rec).await;
+    let discovered =
+        discovery::discover(state.http_for(&reg.iss), &state.discovery, &reg.iss, &rec).await;
     record.transcript = rec.exchanges();
     let d = match discovered {
         Ok(d) => d,

@@ -95,3 +95,31 @@ pub async fn security_headers(h: SecurityHeaders, req: Request, next: Next) -> R
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+        Config::from_toml(extra, "test", addr).unwrap()
+    }
+
+    #[test]
+    fn https_gets_hsts_and_listed_ehrs_may_frame() {
+        let h = SecurityHeaders::new(&config(
+            "public_url = \"https://app.example\"\nframe_ancestors = [\"https://ehr.example\"]",
+        ));
+        assert!(h.hsts);
+        assert!(!h.deny_frames);
+        assert!(
+            h.csp
+                .to_str()
+                .unwrap()
+                .ends_with("frame-ancestors https://ehr.example")
+        );
+        let plain = SecurityHeaders::new(&config(""));
+        assert!(!plain.hsts && plain.deny_frames);
+        assert!(!plain.csp.to_str().unwrap().contains("unsafe-inline"));
+    }
+}

@@ -10,6 +10,7 @@ mod browser;
 mod callback;
 mod check;
 mod diagnoses;
+mod hardening;
 mod identity;
 mod launch;
 mod peer;

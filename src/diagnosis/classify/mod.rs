@@ -26,6 +26,7 @@ pub fn net(e: &NetError, url: &str) -> Diagnosis {
         NetError::Tls(_) => "net.tls",
         NetError::Timeout(_) => "net.timeout",
         NetError::TooLarge(_) => "net.too_large",
+        NetError::PrivateTarget(_) => "net.private_target",
     };
     Diagnosis::new(id, format!("The request to {url} failed: {e}."))
         .with("URL", url)

@@ -1,0 +1,97 @@
+//! Production hardening: SSRF protection for unregistered FHIR bases, the launch rate limit.
+
+use reqwest::StatusCode;
+use smart_launch_doctor::practice::{self, PracticeOptions};
+
+use crate::support::{Auth, CLIENT_ID, Setup, TestApp, diagnosis_ids, location};
+
+/// A second fake EHR nobody registered, and the ad-hoc form pointed at it.
+async fn adhoc_to_unregistered(
+    extra_toml: &str,
+) -> (TestApp, practice::RunningEhr, serde_json::Value) {
+    let app = TestApp::start(Setup {
+        extra_toml: extra_toml.into(),
+        ..Setup::new(Auth::None)
+    })
+    .await;
+    let other = practice::spawn(PracticeOptions {
+        clients: vec![],
+        faults: Default::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let page = app.get("/").await.text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let iss = other.fhir_base();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("iss", iss.as_str()),
+        ("client_id", CLIENT_ID),
+        ("auth", "none"),
+        ("scope", "openid"),
+    ];
+    let resp = app.post_form("/standalone", &form).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let target = location(&resp);
+    let json = if target.starts_with("/launches/") {
+        app.get_json(&target).await.1
+    } else {
+        serde_json::Value::Null
+    };
+    (app, other, json)
+}
+
+#[tokio::test]
+async fn an_unregistered_fhir_base_on_loopback_is_refused_without_a_request() {
+    let (_app, other, json) = adhoc_to_unregistered("").await;
+    assert_eq!(json["step"], "discovery", "{json:#}");
+    assert_eq!(diagnosis_ids(&json), ["net.private_target"]);
+    assert!(
+        other.ehr.requests().is_empty(),
+        "nothing reached the private address"
+    );
+}
+
+#[tokio::test]
+async fn allow_private_networks_lets_the_ad_hoc_form_reach_a_local_server() {
+    let (_app, other, _) = adhoc_to_unregistered("allow_private_networks = true").await;
+    assert!(
+        other
+            .ehr
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("smart-configuration"))
+    );
+}
+
+#[tokio::test]
+async fn launches_over_the_rate_limit_get_429_with_retry_after() {
+    let app = TestApp::start(Setup {
+        extra_toml: "launch_rate_limit_per_minute = 2".into(),
+        ..Setup::new(Auth::None)
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/standalone/app").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let resp = app
+        .get_accepting("/standalone/app", "application/json")
+        .await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        StatusCode::OK,
+        "other routes are not limited"
+    );
+}
