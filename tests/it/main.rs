@@ -4,6 +4,8 @@
 
 mod support;
 
+mod sweep;
+
 mod adhoc;
 mod binary;
 mod browser;
