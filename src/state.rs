@@ -12,6 +12,7 @@ use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions}
 use crate::smart::http::Outbound;
 use crate::smart::{discovery, id_token};
 use crate::web::limit::RateLimiter;
+use crate::web::store::ExpiringMemoryStore;
 
 /// Cheap to clone; handed to every handler.
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct Inner {
     /// The built-in practice EHR, when `practice_ehr` is on.
     pub practice: Option<practice::Ehr>,
     pub limiter: RateLimiter,
+    /// Browser sessions (server side); the cookie holds only the id.
+    pub sessions: ExpiringMemoryStore,
 }
 
 impl Deref for AppState {
@@ -69,6 +72,7 @@ impl AppState {
             consumed,
             practice,
             limiter,
+            sessions: ExpiringMemoryStore::default(),
         })))
     }
 }

@@ -38,10 +38,27 @@ pub struct Discovered {
     pub warnings: Vec<Diagnosis>,
 }
 
-/// Successful discoveries, per issuer, for a configured time.
+/// Successful discoveries, per issuer, for a configured time. Fetches are single-flight per
+/// issuer: a thousand launches arriving together make one request, not a thousand.
 pub struct Cache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, Arc<Discovered>)>>,
+    flights: Flights,
+}
+
+/// One async lock per key, so only one task fetches a given thing at a time.
+#[derive(Default)]
+pub struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Flights {
+    /// The lock for `key` (created on first use; idle locks are dropped as the map grows).
+    pub fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 1_000 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(key.to_string()).or_default().clone()
+    }
 }
 
 impl Cache {
@@ -49,6 +66,7 @@ impl Cache {
         Cache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            flights: Flights::default(),
         }
     }
 
@@ -127,6 +145,12 @@ pub async fn discover(
     iss: &str,
     rec: &Recorder,
 ) -> Result<Arc<Discovered>, Diagnosis> {
+    if let Some(d) = cache.get(iss) {
+        return Ok(d);
+    }
+    let flight = cache.flights.lock_for(iss);
+    let _only_one = flight.lock().await;
+    // Whoever held the lock before may have filled the cache.
     if let Some(d) = cache.get(iss) {
         return Ok(d);
     }

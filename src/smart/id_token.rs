@@ -26,6 +26,7 @@ pub struct Cache {
     ttl: Duration,
     configs: Mutex<HashMap<String, (Instant, String)>>,
     jwks: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+    flights: super::discovery::Flights,
 }
 
 impl Cache {
@@ -34,7 +35,21 @@ impl Cache {
             ttl,
             configs: Mutex::default(),
             jwks: Mutex::default(),
+            flights: Default::default(),
         }
+    }
+
+    /// An entry stored after `since` (someone else fetched while we waited for the lock).
+    fn stored_since<T: Clone>(
+        &self,
+        map: &Mutex<HashMap<String, (Instant, T)>>,
+        key: &str,
+        since: Instant,
+    ) -> Option<T> {
+        let map = map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| *at > since)
+            .map(|(_, v)| v.clone())
     }
 
     fn fresh<T: Clone>(&self, map: &Mutex<HashMap<String, (Instant, T)>>, key: &str) -> Option<T> {
@@ -119,6 +134,17 @@ async fn jwks(
     rec: &Recorder,
 ) -> Result<Arc<JwkSet>, Diagnosis> {
     if !refetch && let Some(set) = cache.fresh(&cache.jwks, uri) {
+        return Ok(set);
+    }
+    let asked = Instant::now();
+    let flight = cache.flights.lock_for(uri);
+    let _only_one = flight.lock().await;
+    let reuse = if refetch {
+        cache.stored_since(&cache.jwks, uri, asked)
+    } else {
+        cache.fresh(&cache.jwks, uri)
+    };
+    if let Some(set) = reuse {
         return Ok(set);
     }
     let doc = json_object(http, uri, rec)

@@ -14,13 +14,14 @@ mod problem;
 mod refresh;
 mod results;
 mod session;
+pub mod store;
 mod twin;
 mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::CookieSameSite;
 use crate::state::AppState;
@@ -34,7 +35,7 @@ const MAX_REQUEST_BODY: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
     let idle = time::Duration::try_from(config.session_idle).unwrap_or(time::Duration::HOUR);
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
+    let sessions = SessionManagerLayer::new(state.sessions.clone())
         .with_name(session::COOKIE)
         .with_http_only(true)
         // Strict would drop the cookie on the redirect back from the authorization server.

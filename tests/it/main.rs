@@ -15,6 +15,7 @@ mod diagnoses;
 mod hardening;
 mod identity;
 mod launch;
+mod load;
 mod peer;
 mod results;
 mod secrets;

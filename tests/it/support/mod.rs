@@ -45,6 +45,7 @@ pub fn key_file(alg: &str) -> (std::path::PathBuf, String, Value) {
 
 /// One test's world: the fake EHR, the app, and a browser.
 pub struct TestApp {
+    pub state: AppState,
     pub base: String,
     pub addr: SocketAddr,
     pub browser: reqwest::Client,
@@ -69,6 +70,8 @@ pub struct Setup {
     pub client_id: Option<&'static str>,
     /// Lines added to the registration (e.g. `backend = true`).
     pub registration_extra: &'static str,
+    /// The app's outbound timeout (3 s unless a test needs the default's patience).
+    pub http_timeout_secs: u64,
 }
 
 impl Setup {
@@ -83,6 +86,7 @@ impl Setup {
             scope: None,
             client_id: None,
             registration_extra: "",
+            http_timeout_secs: 3,
         }
     }
 }
@@ -178,6 +182,10 @@ impl TestApp {
         let mut toml = setup.extra_toml.clone()
             + "\n"
             + config_toml(addr.port(), &iss, setup.auth, secret.as_deref()).as_str();
+        toml = toml.replace(
+            "http_timeout_seconds = 3\n",
+            &format!("http_timeout_seconds = {}\n", setup.http_timeout_secs),
+        );
         if let Some(id) = setup.client_id {
             toml = toml.replace(
                 &format!("client_id = \"{CLIENT_ID}\""),
@@ -193,10 +201,12 @@ impl TestApp {
         }
         let config = Config::from_toml(&toml, "test", addr).expect("config");
         let state = AppState::new(config).expect("state");
+        let router = app(state.clone());
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app(state)).await;
+            let _ = axum::serve(listener, router).await;
         });
         TestApp {
+            state,
             base,
             addr,
             browser: browser(),
