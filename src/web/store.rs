@@ -36,7 +36,7 @@ impl Default for ExpiringMemoryStore {
 
 impl ExpiringMemoryStore {
     /// Live and not-yet-swept sessions (for tests and the benchmark).
-    pub async fn len(&self) -> usize {
+    pub async fn session_count(&self) -> usize {
         self.0.lock().await.records.len()
     }
 
@@ -113,8 +113,8 @@ mod tests {
         store.create(&mut dead).await.unwrap();
         assert!(store.load(&live.id).await.unwrap().is_some());
         assert!(store.load(&dead.id).await.unwrap().is_none());
-        assert_eq!(store.len().await, 2);
+        assert_eq!(store.session_count().await, 2);
         store.sweep().await;
-        assert_eq!(store.len().await, 1);
+        assert_eq!(store.session_count().await, 1);
     }
 }
