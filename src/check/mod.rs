@@ -49,6 +49,8 @@ pub struct Report {
     pub credentials: Credentials,
     /// For private_key_jwt: the JWKS this app publishes.
     pub jwks: Option<Value>,
+    /// The FHIR server's TLS certificate (https only).
+    pub certificate: Option<crate::smart::tls::CertInfo>,
     pub transcript: Vec<Exchange>,
 }
 
@@ -114,6 +116,7 @@ pub async fn check(
             client_credentials: None,
         },
         jwks,
+        certificate: None,
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -126,6 +129,21 @@ pub async fn check(
         }
     };
     report.endpoints = Some(endpoints(&d));
+    report.certificate = d.certificate.clone();
+    if let Some(c) = d.certificate.as_ref().filter(|c| c.days_left < 30) {
+        diagnoses.push(
+            Diagnosis::new(
+                "check.certificate_expiring",
+                format!(
+                    "The FHIR server's TLS certificate expires in {} days.",
+                    c.days_left
+                ),
+            )
+            .with("Subject", &c.subject)
+            .with("Issuer", &c.issuer)
+            .with("Days left", c.days_left.to_string()),
+        );
+    }
     diagnoses.extend(d.warnings.iter().cloned());
     diagnoses.extend(classify::registration_vs_discovery(
         &d,

@@ -73,6 +73,13 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             let _ = writeln!(out, "  backend      client_credentials {}", v.as_str());
         }
         let _ = writeln!(out, "  redirect_uri {}", r.redirect_uri);
+        if let Some(c) = &r.certificate {
+            let _ = writeln!(
+                out,
+                "  certificate  {} (issuer {}), {} days left",
+                c.subject, c.issuer, c.days_left
+            );
+        }
         for d in &r.diagnoses {
             let sev = match d.severity {
                 Severity::Error => p.c("31", "error"),

@@ -940,6 +940,15 @@ pub static ENTRIES: &[Entry] = &[
         ["Serve the app over https and set public_url accordingly"],
         [REDIRECT_URI]
     ),
+    e!(
+        "check.certificate_expiring",
+        Warn,
+        "The FHIR server's certificate expires soon",
+        WORKS,
+        ["Certificate renewal pending on the EHR side"],
+        ["Tell the EHR's administrators; launches fail once it expires"],
+        []
+    ),
     // Infrastructure
     e!(
         "session.store_unavailable",
@@ -1000,6 +1009,7 @@ mod tests {
         "check.probe_inconclusive",
         "check.redirect_uri_insecure",
         "net.private_target",
+        "check.certificate_expiring",
     ];
 
     /// Every id we emit must be in the shared catalogue, with the same severity.

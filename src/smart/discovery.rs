@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{NetError, Outbound, Recorder, Response};
+use super::http::{NetError, Outbound, PeerCertificate, Recorder, Response};
+use super::tls::CertInfo;
 use crate::diagnosis::{Diagnosis, classify, excerpt};
 
 const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
@@ -36,6 +37,9 @@ pub struct Discovered {
     pub capabilities: Vec<String>,
     /// Conformance findings about the document itself (`discovery.*` warnings).
     pub warnings: Vec<Diagnosis>,
+    /// The TLS certificate the `.well-known` answer came with (https only).
+    #[serde(default)]
+    pub certificate: Option<CertInfo>,
 }
 
 /// Successful discoveries, per issuer, for a configured time. Fetches are single-flight per
@@ -170,10 +174,15 @@ pub async fn discover(
             )
         })
     };
-    let (well_known, json) = Attempt::from(
-        http.get(&well_known_url, "application/json", "discovery", rec)
-            .await,
-    );
+    let answer = http
+        .get(&well_known_url, "application/json", "discovery", rec)
+        .await;
+    let certificate = answer
+        .as_ref()
+        .ok()
+        .and_then(|r| r.extensions().get::<PeerCertificate>())
+        .and_then(|c| CertInfo::from_der(&c.0, time::OffsetDateTime::now_utc().unix_timestamp()));
+    let (well_known, json) = Attempt::from(answer);
     if let Attempt::Net(e) = &well_known {
         // The fallback is on the same host: it fails the same way.
         metadata_task.abort();
@@ -183,6 +192,7 @@ pub async fn discover(
     if let Some(doc) = &json {
         match from_well_known(iss, doc) {
             Ok(mut d) => {
+                d.certificate = certificate;
                 let abort = metadata_task.abort_handle();
                 if let Ok(Ok((_, Some(cap)))) =
                     tokio::time::timeout(METADATA_GRACE, metadata_task).await
@@ -276,6 +286,7 @@ fn from_well_known(iss: &str, doc: &Value) -> Result<Discovered, Vec<String>> {
         scopes_supported: strings(doc, "scopes_supported"),
         capabilities: strings(doc, "capabilities").unwrap_or_default(),
         warnings: Vec::new(),
+        certificate: None,
     };
     let absent: Vec<&str> = [
         "capabilities",
@@ -318,6 +329,7 @@ fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discovered> {
         scopes_supported: None,
         capabilities: Vec::new(),
         warnings: Vec::new(),
+        certificate: None,
     };
     d.warnings = vec![classify::legacy_metadata(&d)];
     Some(d)

@@ -103,6 +103,10 @@ impl Recorder {
     }
 }
 
+/// The server's TLS certificate (DER), attached to https responses.
+#[derive(Clone, Debug)]
+pub struct PeerCertificate(pub Vec<u8>);
+
 /// A response read in full (up to the cap).
 pub type Response = http::Response<Vec<u8>>;
 
@@ -131,6 +135,7 @@ impl Outbound {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("smart-launch-doctor/", env!("CARGO_PKG_VERSION")))
+            .tls_info(true)
             .build()?;
         Ok(Outbound {
             client,
@@ -211,6 +216,13 @@ impl Outbound {
             return Err(NetError::TooLarge(cap));
         }
         let mut builder = http::Response::builder().status(resp.status());
+        if let Some(der) = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+        {
+            builder = builder.extension(PeerCertificate(der.to_vec()));
+        }
         for (k, v) in resp.headers() {
             builder = builder.header(k, v);
         }

@@ -7,6 +7,7 @@ pub mod fhir;
 pub mod http;
 pub mod id_token;
 pub mod probe;
+pub mod tls;
 pub mod token;
 
 use serde::{Deserialize, Serialize};

@@ -10,6 +10,7 @@ mod adhoc;
 mod binary;
 mod browser;
 mod callback;
+mod chaos;
 mod check;
 mod diagnoses;
 mod hardening;

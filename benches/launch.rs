@@ -1,0 +1,243 @@
+//! `cargo bench --bench launch`: throughput and latency of the launch path next to `/healthz`
+//! measured in the same run (the ratio is the figure that travels between machines), memory per
+//! 10,000 sessions, and how many discovery and JWKS fetches the caches let through.
+//! Everything runs in this process on 127.0.0.1: the app and the fake EHR.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::practice::{self, ClientAuth, PracticeClient, PracticeOptions};
+use smart_launch_doctor::{AppState, app};
+use tokio::sync::Semaphore;
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `n` calls of `f` with `concurrency` in flight; every call must succeed.
+async fn measure<F, Fut>(n: usize, concurrency: usize, f: F) -> Figures
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let (f, gate) = (f.clone(), gate.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            f(i).await?;
+            Ok::<Duration, String>(t.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(n);
+    for t in tasks {
+        match t.await {
+            Ok(Ok(d)) => latencies.push(d),
+            Ok(Err(e)) => panic!("a request failed: {e}"),
+            Err(e) => panic!("a task failed: {e}"),
+        }
+    }
+    let total = started.elapsed();
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
+    Figures {
+        rps: n as f64 / total.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn row(name: &str, f: &Figures, base: Option<&Figures>) {
+    let ratio = base
+        .map(|b| format!("{:>6.2}", f.rps / b.rps))
+        .unwrap_or_else(|| "  1.00".into());
+    println!(
+        "{name:<34} {:>9.0} {:>9.2} {:>9.2} {ratio}",
+        f.rps,
+        f.p50.as_secs_f64() * 1e3,
+        f.p99.as_secs_f64() * 1e3
+    );
+}
+
+fn location(r: &reqwest::Response) -> Result<String, String> {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| format!("no Location on {}", r.status()))
+}
+
+#[tokio::main]
+async fn main() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: "bench".into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{base}/callback")],
+        }],
+        faults: Default::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .expect("fake EHR");
+    let toml = format!(
+        "public_url = \"{base}\"\npractice_ehr = false\nlaunch_rate_limit_per_minute = 0\n[[registration]]\nid = \"app\"\niss = \"{}\"\nclient_id = \"bench\"\nscope = \"launch openid fhirUser patient/*.read\"\n",
+        ehr.fhir_base()
+    );
+    let config = Config::from_toml(&toml, "bench", addr).expect("config");
+    let state = AppState::new(config).expect("state");
+    let router = app(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle = rss_kib();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let launch_code = ehr.ehr.new_launch("patient-1", None);
+    let launch_url = format!("{base}/launch?iss={}&launch={launch_code}", ehr.fhir_base());
+
+    // Warm everything once (discovery cache, connections).
+    let r = client.get(&launch_url).send().await.expect("warm-up");
+    assert_eq!(r.status(), 303, "warm-up launch");
+
+    println!(
+        "{:<34} {:>9} {:>9} {:>9} {:>6}",
+        "route (same run)", "req/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let (c1, u1) = (client.clone(), format!("{base}/healthz"));
+    let healthz = measure(5000, 32, move |_| {
+        let (c, u) = (c1.clone(), u1.clone());
+        async move {
+            c.get(&u)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    row("GET /healthz", &healthz, None);
+
+    let (c2, u2) = (client.clone(), launch_url.clone());
+    let launch = measure(3000, 32, move |_| {
+        let (c, u) = (c2.clone(), u2.clone());
+        async move {
+            let r = c.get(&u).send().await.map_err(|e| e.to_string())?;
+            if r.status() == 303 {
+                Ok(())
+            } else {
+                Err(format!("launch answered {}", r.status()))
+            }
+        }
+    })
+    .await;
+    row("GET /launch (warm discovery)", &launch, Some(&healthz));
+
+    let (b2, e2) = (base.clone(), ehr.origin.to_string());
+    let flow = measure(500, 16, move |_| {
+        let (base, ehr_origin) = (b2.clone(), e2.clone());
+        async move {
+            let b = reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())?;
+            let r = b
+                .get(format!("{base}/standalone/app"))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let authorize = location(&r)?;
+            if !authorize.starts_with(ehr_origin.trim_end_matches('/')) {
+                return Err(format!("launch went to {authorize}"));
+            }
+            let r = b.get(authorize).send().await.map_err(|e| e.to_string())?;
+            let r = b
+                .get(location(&r)?)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let r = b
+                .get(format!("{base}{}", location(&r)?))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let json: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+            if json["outcome"] == "success" {
+                Ok(())
+            } else {
+                Err(format!("outcome {}", json["diagnoses"]))
+            }
+        }
+    })
+    .await;
+    row("complete launch (4 requests + EHR)", &flow, Some(&healthz));
+
+    // Memory: 10,000 live sessions (each a browser that opened the home page).
+    let before = rss_kib();
+    let sessions_before = state.sessions.session_count().await;
+    let (c3, u3) = (client.clone(), format!("{base}/"));
+    measure(10_000, 64, move |_| {
+        let (c, u) = (c3.clone(), u3.clone());
+        async move {
+            c.get(&u)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    let after = rss_kib();
+    let sessions = state.sessions.session_count().await - sessions_before;
+    println!();
+    println!("idle RSS                           {:>9} KiB", idle);
+    println!(
+        "RSS per 10,000 sessions            {:>9} KiB ({sessions} sessions added)",
+        after.saturating_sub(before) * 10_000 / sessions.max(1) as u64
+    );
+    let discovery = ehr
+        .ehr
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("smart-configuration"))
+        .count();
+    println!(
+        "discovery fetches for {} launches   {:>9} (one per issuer per cache period)",
+        3000 + 500 + 1,
+        discovery
+    );
+    println!(
+        "JWKS fetches                       {:>9}",
+        ehr.ehr.jwks_fetches()
+    );
+}
