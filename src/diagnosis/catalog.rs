@@ -170,6 +170,18 @@ pub static ENTRIES: &[Entry] = &[
         []
     ),
     e!(
+        "net.incomplete",
+        Error,
+        "The answer broke off before it was complete",
+        ASK_NETWORK,
+        [
+            "Server or proxy closed the connection mid-answer (crash, restart, idle timeout)",
+            "Content-Length larger than the body sent"
+        ],
+        ["Retry", "Check the server's and proxy's logs at that time"],
+        []
+    ),
+    e!(
         "net.private_target",
         Error,
         "The URL points inside the network and was not fetched",
@@ -1010,6 +1022,7 @@ mod tests {
         "check.redirect_uri_insecure",
         "net.private_target",
         "check.certificate_expiring",
+        "net.incomplete",
     ];
 
     /// Every id we emit must be in the shared catalogue, with the same severity.

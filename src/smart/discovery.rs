@@ -117,8 +117,9 @@ impl Attempt {
                         .map(str::to_string)
                 };
                 let body = String::from_utf8_lossy(resp.body()).into_owned();
+                // Strict UTF-8 (RFC 8259 §8.1): the raw bytes, not the lossy text.
                 let json = if resp.status().is_success() {
-                    serde_json::from_str::<Value>(&body)
+                    serde_json::from_slice::<Value>(resp.body())
                         .ok()
                         .filter(Value::is_object)
                 } else {

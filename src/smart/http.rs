@@ -21,6 +21,8 @@ pub enum NetError {
     Timeout(u64),
     #[error("answer larger than {0} bytes")]
     TooLarge(usize),
+    #[error("the answer broke off: {0}")]
+    Incomplete(String),
     #[error(
         "refused: {0} is a loopback, private or link-local address (allow_private_networks is off)"
     )]
@@ -227,7 +229,12 @@ impl Outbound {
             builder = builder.header(k, v);
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(&e))? {
+        // Headers arrived: a failure now is a body that broke off (or a timeout).
+        let body_error = |e: reqwest::Error| match self.classify(&e) {
+            NetError::Timeout(s) => NetError::Timeout(s),
+            other => NetError::Incomplete(other.to_string()),
+        };
+        while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
             if body.len() + chunk.len() > cap {
                 return Err(NetError::TooLarge(cap));
             }

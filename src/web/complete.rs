@@ -80,6 +80,27 @@ fn classify_answer(
         auth_methods_supported: methods,
         sent: Some(&x.sent),
     };
+    if x.response.status().is_success() && std::str::from_utf8(x.response.body()).is_err() {
+        // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.
+        return Err(vec![
+            Diagnosis::new(
+                "token.not_json",
+                "The token endpoint answered 2xx with a body that is not valid UTF-8, so not JSON.",
+            )
+            .with(
+                "Content-Type",
+                x.response
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+            .with(
+                "Body (first bytes)",
+                crate::diagnosis::excerpt(&String::from_utf8_lossy(x.response.body()), 120),
+            ),
+        ]);
+    }
     let body = String::from_utf8_lossy(x.response.body());
     let answer = TokenAnswer {
         status: x.response.status().as_u16(),

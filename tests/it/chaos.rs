@@ -114,7 +114,7 @@ fn tried(json: &Value, id: &str, label: &str) -> String {
 // --- Transport ---------------------------------------------------------------------------
 
 #[tokio::test]
-async fn body_cut_short_of_its_content_length_is_net_connect_saying_the_body_ended_early() {
+async fn body_cut_short_of_its_content_length_is_net_incomplete() {
     let iss = everywhere(response(
         "200 OK",
         &[JSON_TYPE, ("Content-Length", "1000")],
@@ -122,16 +122,14 @@ async fn body_cut_short_of_its_content_length_is_net_connect_saying_the_body_end
     ))
     .await;
     let json = discovery_failure(iss).await;
-    // There is no catalogue id for a connection lost mid-body; reqwest's body error lands in
-    // NetError::Other, which classify::net names net.connect. The evidence says what happened.
-    assert_eq!(error_ids(&json), ["net.connect"], "{json:#}");
-    let failure = evidence(&json, "net.connect", "Failure").unwrap();
+    assert_eq!(error_ids(&json), ["net.incomplete"], "{json:#}");
+    let failure = evidence(&json, "net.incomplete", "Failure").unwrap();
     assert!(
         failure.contains("end of file before message length reached"),
         "{failure}"
     );
     assert!(
-        evidence(&json, "net.connect", "URL")
+        evidence(&json, "net.incomplete", "URL")
             .unwrap()
             .ends_with(WELL_KNOWN)
     );
@@ -262,9 +260,6 @@ async fn redirect_loop_is_net_redirected_with_its_location_and_never_followed() 
 }
 
 #[tokio::test]
-#[ignore = "bug: a 3xx with an HTML body (what Apache, nginx and IIS send) is diagnosed \
-            discovery.not_json, without its Location; classify::discovery_failed tests for \
-            non-JSON before 3xx"]
 async fn redirect_loop_with_an_html_body_is_net_redirected_too() {
     let (origin, _) = raw_bytes(|req| {
         response(

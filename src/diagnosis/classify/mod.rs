@@ -27,6 +27,7 @@ pub fn net(e: &NetError, url: &str) -> Diagnosis {
         NetError::Timeout(_) => "net.timeout",
         NetError::TooLarge(_) => "net.too_large",
         NetError::PrivateTarget(_) => "net.private_target",
+        NetError::Incomplete(_) => "net.incomplete",
     };
     Diagnosis::new(id, format!("The request to {url} failed: {e}."))
         .with("URL", url)
@@ -87,18 +88,19 @@ pub fn discovery_failed(
             ),
         )
         .with("Missing", missing.join(", "))
-    } else if is_non_json_answer(wk) && (is_non_json_answer(md) || wk_ok) {
-        Diagnosis::new(
-            "discovery.not_json",
-            "Discovery answered with a page that is not JSON: the FHIR base probably points at a portal, a login page or a proxy.",
-        )
     } else if let Attempt::Answer {
         status: status @ 300..=399,
         location,
         ..
     } = wk
     {
+        // Before "not JSON": servers send an HTML body with their redirects.
         redirected(wk_url, *status, location.as_deref())
+    } else if is_non_json_answer(wk) && (is_non_json_answer(md) || wk_ok) {
+        Diagnosis::new(
+            "discovery.not_json",
+            "Discovery answered with a page that is not JSON: the FHIR base probably points at a portal, a login page or a proxy.",
+        )
     } else {
         Diagnosis::new(
             "discovery.not_found",
