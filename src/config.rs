@@ -151,6 +151,36 @@ pub struct Registration {
     pub jku: Option<String>,
 }
 
+impl Registration {
+    /// A registration made in code (ad-hoc form, gallery, practice EHR): one scope for both
+    /// launch types unless given, no keys, not a backend client.
+    pub fn simple(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        iss: impl Into<String>,
+        client_id: impl Into<String>,
+        auth: AuthMethod,
+        client_secret: Option<Secret>,
+        scope: &str,
+    ) -> Self {
+        Registration {
+            id: id.into(),
+            name: name.into(),
+            iss: iss.into(),
+            client_id: client_id.into(),
+            auth,
+            client_secret,
+            scope: scope.into(),
+            standalone_scope: standalone_scope_from(scope),
+            backend: false,
+            private_key: None,
+            key_id: None,
+            alg: None,
+            jku: None,
+        }
+    }
+}
+
 /// Timeouts and limits for every outbound request.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
@@ -376,21 +406,15 @@ impl Config {
             let scope = "launch openid fhirUser patient/*.read offline_access";
             self.registrations.insert(
                 0,
-                Registration {
-                    id: PRACTICE_ID.into(),
-                    name: "Practice EHR (built in)".into(),
-                    iss: self.practice_fhir_base(),
-                    client_id: PRACTICE_CLIENT_ID.into(),
-                    auth: AuthMethod::None,
-                    client_secret: None,
-                    scope: scope.into(),
-                    standalone_scope: standalone_scope_from(scope),
-                    backend: false,
-                    private_key: None,
-                    key_id: None,
-                    alg: None,
-                    jku: None,
-                },
+                Registration::simple(
+                    PRACTICE_ID,
+                    "Practice EHR (built in)",
+                    self.practice_fhir_base(),
+                    PRACTICE_CLIENT_ID,
+                    AuthMethod::None,
+                    None,
+                    scope,
+                ),
             );
         }
         self

@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 
-use super::launch::{AdHocForm, validate_adhoc};
+use super::Problem;
+use super::launch::{AdHocForm, adhoc_registration};
 use super::problem::wants_json;
 use super::session::BrowserSession;
 use super::views::CheckPage;
-use super::{Problem, home, paths};
 use crate::check::{self, Report};
 use crate::diagnosis::Severity;
 use crate::state::AppState;
@@ -51,12 +51,7 @@ pub async fn registration(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Some(reg) = state.config.registration(&id).cloned() else {
-        return Err(Problem::plain(
-            StatusCode::NOT_FOUND,
-            "Unknown registration",
-            format!("No registration has the id {id:?}."),
-        )
-        .link("Home", paths::HOME));
+        return Err(Problem::unknown_registration(&id));
     };
     let key = state.config.key(&id).cloned();
     let report = check::check(&state, &reg, key.as_deref(), false).await;
@@ -69,21 +64,9 @@ pub async fn adhoc(
     mut session: BrowserSession,
     form: Result<Form<AdHocForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    if !state.config.adhoc_launch {
-        return Err(Problem::plain(
-            StatusCode::FORBIDDEN,
-            "Ad-hoc checks are off",
-            "This server only checks configured registrations (adhoc_launch = false).",
-        ));
-    }
-    let Form(form) = form
-        .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
-    if !session.csrf_ok(&form.csrf) {
-        return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
-    }
-    let reg = match validate_adhoc(&form) {
+    let reg = match adhoc_registration(&state, &mut session, form).await? {
         Ok(reg) => reg,
-        Err(errors) => return home::render_with_errors(&state, &mut session, &form, errors).await,
+        Err(page) => return Ok(page),
     };
     let report = check::check(&state, &reg, None, true).await;
     respond(&headers, &report)

@@ -97,21 +97,11 @@ pub async fn run(
         )
         .link("Gallery", paths::GALLERY));
     };
-    let reg = Registration {
-        id: format!("gallery-{}", entry.id),
-        name: format!("Gallery: {}", entry.title),
-        iss: state.config.practice_fhir_base(),
-        client_id: format!("gallery-{}", entry.id),
-        auth: entry.auth,
-        client_secret: entry.app_secret.map(Secret::new),
-        scope: SCOPE.into(),
-        standalone_scope: SCOPE.into(),
-        backend: false,
-        private_key: None,
-        key_id: None,
-        alg: None,
-        jku: None,
-    };
+    let id = format!("gallery-{}", entry.id);
+    let name = format!("Gallery: {}", entry.title);
+    let secret = entry.app_secret.map(Secret::new);
+    let iss = state.config.practice_fhir_base();
+    let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
     begin(
         &state,
         session,

@@ -172,12 +172,7 @@ pub async fn standalone(
     session: BrowserSession,
 ) -> Result<Response, Problem> {
     let Some(reg) = state.config.registration(&id).cloned() else {
-        return Err(Problem::plain(
-            StatusCode::NOT_FOUND,
-            "Unknown registration",
-            format!("No registration has the id {id:?}."),
-        )
-        .link("Home", paths::HOME));
+        return Err(Problem::unknown_registration(&id));
     };
     let app = AppRef::Registered(reg.id.clone());
     begin(
@@ -215,11 +210,36 @@ pub async fn adhoc(
     mut session: BrowserSession,
     form: Result<Form<AdHocForm>, FormRejection>,
 ) -> Result<Response, Problem> {
+    let reg = match adhoc_registration(&state, &mut session, form).await? {
+        Ok(reg) => reg,
+        Err(page) => return Ok(page),
+    };
+    let app = AppRef::AdHoc(reg.clone());
+    begin(
+        &state,
+        session,
+        app,
+        &reg,
+        LaunchKind::Standalone,
+        None,
+        Vec::new(),
+    )
+    .await
+}
+
+/// The ad-hoc form, checked: `Ok(Ok(registration))`, or `Ok(Err(page))` with the form again and
+/// its errors (400), or a problem (form off, unreadable, CSRF token wrong). Shared by the
+/// launch and the check of an ad-hoc app.
+pub async fn adhoc_registration(
+    state: &AppState,
+    session: &mut BrowserSession,
+    form: Result<Form<AdHocForm>, FormRejection>,
+) -> Result<Result<Registration, Response>, Problem> {
     if !state.config.adhoc_launch {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,
-            "Ad-hoc launches are off",
-            "This server only launches configured registrations (adhoc_launch = false).",
+            "The ad-hoc form is off",
+            "This server only launches and checks configured registrations (adhoc_launch = false).",
         ));
     }
     let Form(form) = form
@@ -227,26 +247,12 @@ pub async fn adhoc(
     if !session.csrf_ok(&form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
-    let reg = match validate_adhoc(&form) {
-        Ok(reg) => reg,
-        Err(errors) => {
-            return Ok(
-                home::render_with_errors(&state, &mut session, &form, errors)
-                    .await?
-                    .into_response(),
-            );
-        }
-    };
-    begin(
-        &state,
-        session,
-        AppRef::AdHoc(reg.clone()),
-        &reg,
-        LaunchKind::Standalone,
-        None,
-        Vec::new(),
-    )
-    .await
+    match validate_adhoc(&form) {
+        Ok(reg) => Ok(Ok(reg)),
+        Err(errors) => Ok(Err(
+            home::render_with_errors(state, session, &form, errors).await?
+        )),
+    }
 }
 
 pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> {
@@ -282,21 +288,13 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Registration {
-        id: "adhoc".into(),
-        name: format!("Ad-hoc: {client_id}"),
-        iss,
-        client_id: client_id.to_string(),
-        auth: auth.unwrap_or(AuthMethod::None),
-        client_secret: needs_secret.then(|| Secret::new(f.client_secret.clone())),
-        scope: scope.clone(),
-        standalone_scope: scope,
-        backend: false,
-        private_key: None,
-        key_id: None,
-        alg: None,
-        jku: None,
-    })
+    let secret = needs_secret.then(|| Secret::new(f.client_secret.clone()));
+    let auth = auth.unwrap_or(AuthMethod::None);
+    let name = format!("Ad-hoc: {client_id}");
+    let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, secret, &scope);
+    // The form's scope is sent as typed, for a standalone launch.
+    reg.standalone_scope = scope;
+    Ok(reg)
 }
 
 /// Discovery, then the redirect to the authorization endpoint. A discovery failure is recorded

@@ -46,6 +46,16 @@ impl Problem {
         }
     }
 
+    /// No registration has this id.
+    pub fn unknown_registration(id: &str) -> Self {
+        Problem::plain(
+            StatusCode::NOT_FOUND,
+            "Unknown registration",
+            format!("No registration has the id {id:?}."),
+        )
+        .link("Home", super::paths::HOME)
+    }
+
     pub fn link(mut self, label: &str, href: impl Into<String>) -> Self {
         self.links.push((label.to_string(), href.into()));
         self

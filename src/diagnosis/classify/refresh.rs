@@ -15,10 +15,7 @@ pub fn success(body: &str, original_scope: &str) -> Result<super::Accepted, Diag
             ));
         }
     };
-    let missing: Vec<&str> = ["access_token", "token_type"]
-        .into_iter()
-        .filter(|k| !map.get(*k).is_some_and(Value::is_string))
-        .collect();
+    let missing = super::token::missing_required(&map);
     if !missing.is_empty() {
         return Err(Diagnosis::new(
             "refresh.malformed_response",

@@ -333,6 +333,14 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
 /// A usable token response and the warnings it carries.
 pub type Accepted = (serde_json::Map<String, Value>, Vec<Diagnosis>);
 
+/// The members RFC 6749 §5.1 requires that a token answer lacks (or has as non-strings).
+pub fn missing_required(map: &serde_json::Map<String, Value>) -> Vec<&'static str> {
+    ["access_token", "token_type"]
+        .into_iter()
+        .filter(|k| !map.get(*k).is_some_and(Value::is_string))
+        .collect()
+}
+
 /// A 2xx token answer: the parsed response and its warnings, or why it is unusable.
 pub fn token_success(
     answer: &TokenAnswer<'_>,
@@ -356,10 +364,7 @@ pub fn token_success(
             "The token response is JSON but not an object.",
         ));
     };
-    let missing: Vec<&str> = ["access_token", "token_type"]
-        .into_iter()
-        .filter(|k| !map.get(*k).is_some_and(Value::is_string))
-        .collect();
+    let missing = missing_required(&map);
     if !missing.is_empty() {
         return Err(Diagnosis::new(
             "token.malformed_response",
