@@ -211,7 +211,7 @@ async fn main() {
 
     // Memory: 10,000 live sessions (each a browser that opened the home page).
     let before = rss_kib();
-    let sessions_before = state.sessions.session_count().await;
+    let sessions_before = state.sessions.session_count().await.unwrap_or(0);
     let (c3, u3) = (client.clone(), format!("{base}/"));
     measure(10_000, 64, move |_| {
         let (c, u) = (c3.clone(), u3.clone());
@@ -225,7 +225,7 @@ async fn main() {
     })
     .await;
     let after = rss_kib();
-    let sessions = state.sessions.session_count().await - sessions_before;
+    let sessions = state.sessions.session_count().await.unwrap_or(0) - sessions_before;
     println!();
     println!("idle RSS                             {idle:>9} KiB");
     println!(

@@ -210,6 +210,8 @@ pub struct Config {
     pub launch_rate_limit_per_minute: u32,
     /// Origins allowed to frame the app (EHRs that embed it); empty: no framing.
     pub frame_ancestors: Vec<String>,
+    /// `None`: sessions in memory; `Some("redis://…")`: sessions in Redis, shared by instances.
+    pub session_store: Option<String>,
     /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
     /// addresses. Off by default (SSRF); registered FHIR bases are always trusted.
     pub allow_private_networks: bool,
@@ -234,6 +236,7 @@ struct RawConfig {
     launch_rate_limit_per_minute: Option<u32>,
     frame_ancestors: Option<Vec<String>>,
     allow_private_networks: Option<bool>,
+    session_store: Option<String>,
     http_ca_file: Option<PathBuf>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
@@ -386,6 +389,7 @@ impl Config {
             launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+            session_store: validate_session_store(raw.session_store)?,
             registrations,
             keys,
         };
@@ -418,6 +422,24 @@ impl Config {
             );
         }
         self
+    }
+}
+
+/// `memory` (or absent) or a `redis://` / `rediss://` URL.
+fn validate_session_store(v: Option<String>) -> Result<Option<String>, ConfigError> {
+    match v.as_deref() {
+        None | Some("memory") => Ok(None),
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Url::parse(url)
+                .map_err(|e| invalid("session_store", format!("{url:?} is not a URL: {e}")))?;
+            Ok(Some(url.to_string()))
+        }
+        Some(other) => Err(invalid(
+            "session_store",
+            format!(
+                "{other:?} is not \"memory\" or a redis:// URL (sqlite:// is not supported yet)"
+            ),
+        )),
     }
 }
 

@@ -120,8 +120,8 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot build the HTTP client: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("{e}");
+            return ExitCode::from(2);
         }
     };
     let mut reports = Vec::new();
@@ -190,8 +190,8 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot build the HTTP client: {e}");
-            return ExitCode::FAILURE;
+            eprintln!("{e}");
+            return ExitCode::from(2);
         }
     };
     let listener = match tokio::net::TcpListener::bind(listen).await {

@@ -12,7 +12,7 @@ use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions}
 use crate::smart::http::Outbound;
 use crate::smart::{discovery, id_token};
 use crate::web::limit::RateLimiter;
-use crate::web::store::ExpiringMemoryStore;
+use crate::web::store::Store;
 
 /// Cheap to clone; handed to every handler.
 #[derive(Clone)]
@@ -31,7 +31,7 @@ pub struct Inner {
     pub practice: Option<practice::Ehr>,
     pub limiter: RateLimiter,
     /// Browser sessions (server side); the cookie holds only the id.
-    pub sessions: ExpiringMemoryStore,
+    pub sessions: Store,
 }
 
 impl Deref for AppState {
@@ -51,7 +51,7 @@ impl AppState {
         }
     }
 
-    pub fn new(config: Config) -> Result<Self, reqwest::Error> {
+    pub fn new(config: Config) -> Result<Self, StateError> {
         let http = Outbound::new(config.http.clone())?;
         let http_unregistered = if config.allow_private_networks {
             http.clone()
@@ -63,6 +63,8 @@ impl AppState {
         let consumed = ConsumedStates::new(config.session_idle);
         let practice = config.practice_ehr.then(|| practice_ehr(&config));
         let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
+        let sessions =
+            Store::open(config.session_store.as_deref()).map_err(StateError::SessionStore)?;
         Ok(AppState(Arc::new(Inner {
             config,
             http,
@@ -72,7 +74,7 @@ impl AppState {
             consumed,
             practice,
             limiter,
-            sessions: ExpiringMemoryStore::default(),
+            sessions,
         })))
     }
 }
@@ -117,6 +119,15 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
         ehr.set_client_faults(&format!("gallery-{}", e.id), e.faults);
     }
     ehr
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("session_store: {0}")]
+    SessionStore(String),
 }
 
 /// Hashes of `state` values already used by a callback, process-wide, so that two concurrent

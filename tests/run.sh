@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Browser tests: Debian's chromium and chromedriver (no driver download).
-if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then
+# Browser tests need Debian's chromium and chromedriver (no driver download); the shared
+# session store test needs redis-server (the test starts its own on a free loopback port).
+if ! command -v chromedriver >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ] || ! command -v redis-server >/dev/null 2>&1; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver redis-server >/dev/null
 fi
 
 # The independent OAuth/OpenID peer (oidc-provider, pinned by tests/peer/package-lock.json).
@@ -21,7 +22,7 @@ if [ "$(cat "$peer/node_modules/.lock-sha256" 2>/dev/null)" != "$lock_sum" ]; th
   echo "$lock_sum" >"$peer/node_modules/.lock-sha256"
 fi
 
-# The peer and browser tests are #[ignore]d so a plain `cargo test` needs no outside program;
+# The peer, browser and Redis tests are #[ignore]d so a plain `cargo test` needs no outside program;
 # here they run too.
 # cargo-nextest is used when present (faster on 2 cores: one process per test), else cargo test.
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
-//! The in-memory session store: tower-sessions' `MemoryStore` keeps expired sessions forever,
-//! so a long-running server would grow without bound. This one sweeps expired records at most
-//! once a minute, when sessions are created.
+//! Session stores. In memory by default: tower-sessions' `MemoryStore` keeps expired sessions
+//! forever, so [`ExpiringMemoryStore`] sweeps them at most once a minute. With
+//! `session_store = "redis://…"` sessions live in Redis, so a launch started on one instance can
+//! complete on another behind a load balancer.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,10 @@ use tokio::sync::Mutex;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::{
+    ClientLike, Config as RedisConfig, ConnectionConfig, PerformanceConfig, Pool, ReconnectPolicy,
+};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -89,6 +94,78 @@ impl SessionStore for ExpiringMemoryStore {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.0.lock().await.records.remove(id);
         Ok(())
+    }
+}
+
+/// The configured store.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Memory(ExpiringMemoryStore),
+    Redis(RedisStore<Pool>),
+}
+
+impl Store {
+    /// Connects (in the background) to Redis for a `redis://` URL; memory otherwise.
+    /// A store that does not answer makes requests fail fast with `session.store_unavailable`.
+    pub fn open(url: Option<&str>) -> Result<Self, String> {
+        let Some(url) = url else {
+            return Ok(Store::Memory(ExpiringMemoryStore::default()));
+        };
+        let config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
+        let perf = PerformanceConfig {
+            default_command_timeout: Duration::from_secs(2),
+            ..Default::default()
+        };
+        let connection = ConnectionConfig {
+            connection_timeout: Duration::from_secs(2),
+            max_command_attempts: 1,
+            ..Default::default()
+        };
+        let policy = ReconnectPolicy::new_constant(0, 500);
+        let pool = Pool::new(config, Some(perf), Some(connection), Some(policy), 2)
+            .map_err(|e| e.to_string())?;
+        // Connects in the background and keeps reconnecting; never blocks start-up.
+        drop(pool.connect());
+        Ok(Store::Redis(RedisStore::new(pool)))
+    }
+
+    /// Live sessions, for the in-memory store (tests and the benchmark); `None` for Redis.
+    pub async fn session_count(&self) -> Option<usize> {
+        match self {
+            Store::Memory(m) => Some(m.session_count().await),
+            Store::Redis(_) => None,
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for Store {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Store::Memory(s) => s.create(record).await,
+            Store::Redis(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Store::Memory(s) => s.save(record).await,
+            Store::Redis(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Store::Memory(s) => s.load(id).await,
+            Store::Redis(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Store::Memory(s) => s.delete(id).await,
+            Store::Redis(s) => s.delete(id).await,
+        }
     }
 }
 

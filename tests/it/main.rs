@@ -4,6 +4,7 @@
 
 mod support;
 
+mod sessions;
 mod sweep;
 
 mod adhoc;
