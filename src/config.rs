@@ -434,11 +434,12 @@ fn validate_session_store(v: Option<String>) -> Result<Option<String>, ConfigErr
                 .map_err(|e| invalid("session_store", format!("{url:?} is not a URL: {e}")))?;
             Ok(Some(url.to_string()))
         }
+        Some(url) if url.starts_with("sqlite://") && url.len() > "sqlite://".len() => {
+            Ok(Some(url.to_string()))
+        }
         Some(other) => Err(invalid(
             "session_store",
-            format!(
-                "{other:?} is not \"memory\" or a redis:// URL (sqlite:// is not supported yet)"
-            ),
+            format!("{other:?} is not \"memory\", a redis:// URL or sqlite://PATH"),
         )),
     }
 }

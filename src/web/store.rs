@@ -1,15 +1,18 @@
 //! Session stores. In memory by default: tower-sessions' `MemoryStore` keeps expired sessions
 //! forever, so [`ExpiringMemoryStore`] sweeps them at most once a minute. With
 //! `session_store = "redis://…"` sessions live in Redis, so a launch started on one instance can
-//! complete on another behind a load balancer.
+//! complete on another behind a load balancer; with `session_store = "sqlite://PATH"` they
+//! survive a restart of a single instance.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use std::str::FromStr;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
+use tower_sessions::ExpiredDeletion;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -17,6 +20,8 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::{
     ClientLike, Config as RedisConfig, ConnectionConfig, PerformanceConfig, Pool, ReconnectPolicy,
 };
+use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -102,6 +107,24 @@ impl SessionStore for ExpiringMemoryStore {
 pub enum Store {
     Memory(ExpiringMemoryStore),
     Redis(RedisStore<Pool>),
+    Sqlite(SqliteSessions),
+}
+
+/// SQLite sessions; the table is created on first use (the pool connects lazily).
+#[derive(Clone, Debug)]
+pub struct SqliteSessions {
+    store: SqliteStore,
+    migrated: Arc<tokio::sync::OnceCell<()>>,
+}
+
+impl SqliteSessions {
+    async fn ready(&self) -> session_store::Result<&SqliteStore> {
+        self.migrated
+            .get_or_try_init(|| async { self.store.migrate().await })
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        Ok(&self.store)
+    }
 }
 
 impl Store {
@@ -111,6 +134,26 @@ impl Store {
         let Some(url) = url else {
             return Ok(Store::Memory(ExpiringMemoryStore::default()));
         };
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| e.to_string())?
+                .create_if_missing(true)
+                .busy_timeout(Duration::from_secs(2));
+            let pool = SqlitePoolOptions::new()
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_lazy_with(options);
+            let store = SqliteStore::new(pool);
+            // Expired sessions are deleted every minute.
+            tokio::spawn(
+                store
+                    .clone()
+                    .continuously_delete_expired(tokio::time::Duration::from_secs(60)),
+            );
+            return Ok(Store::Sqlite(SqliteSessions {
+                store,
+                migrated: Arc::default(),
+            }));
+        }
         let config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
         let perf = PerformanceConfig {
             default_command_timeout: Duration::from_secs(2),
@@ -133,7 +176,7 @@ impl Store {
     pub async fn session_count(&self) -> Option<usize> {
         match self {
             Store::Memory(m) => Some(m.session_count().await),
-            Store::Redis(_) => None,
+            Store::Redis(_) | Store::Sqlite(_) => None,
         }
     }
 }
@@ -144,6 +187,7 @@ impl SessionStore for Store {
         match self {
             Store::Memory(s) => s.create(record).await,
             Store::Redis(s) => s.create(record).await,
+            Store::Sqlite(s) => s.ready().await?.create(record).await,
         }
     }
 
@@ -151,6 +195,7 @@ impl SessionStore for Store {
         match self {
             Store::Memory(s) => s.save(record).await,
             Store::Redis(s) => s.save(record).await,
+            Store::Sqlite(s) => s.ready().await?.save(record).await,
         }
     }
 
@@ -158,6 +203,7 @@ impl SessionStore for Store {
         match self {
             Store::Memory(s) => s.load(id).await,
             Store::Redis(s) => s.load(id).await,
+            Store::Sqlite(s) => s.ready().await?.load(id).await,
         }
     }
 
@@ -165,6 +211,7 @@ impl SessionStore for Store {
         match self {
             Store::Memory(s) => s.delete(id).await,
             Store::Redis(s) => s.delete(id).await,
+            Store::Sqlite(s) => s.ready().await?.delete(id).await,
         }
     }
 }

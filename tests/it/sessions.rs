@@ -1,4 +1,4 @@
-//! Sessions in Redis: a launch started on one instance completes on another (as behind a load
+//! Shared session stores. Redis: a launch started on one instance completes on another (as behind a load
 //! balancer), and a store that does not answer gives `session.store_unavailable`, not a 500.
 //! Needs `redis-server` (tests/run.sh installs it); ignored by plain `cargo test`.
 
@@ -147,4 +147,62 @@ async fn a_store_that_does_not_answer_gives_session_store_unavailable() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK, "liveness needs no session");
+}
+
+#[tokio::test]
+async fn sqlite_sessions_survive_a_restart() {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sld-sqlite-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("sessions.db").display());
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: CLIENT_ID.into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{public}/callback")],
+        }],
+        faults: Default::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let toml = format!(
+        "session_store = \"{db}\"\n{}",
+        config_toml(port, &ehr.fhir_base(), Auth::None, None)
+    );
+    // The launch starts on the first process…
+    let before = instance(&toml).await;
+    let browser = browser();
+    let r = browser
+        .get(format!("{before}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = browser.get(location(&r)).send().await.unwrap();
+    // …and the callback reaches a new one, reading the same database.
+    let after = instance(&toml).await;
+    let r = browser
+        .get(location(&r).replace(&public, &after))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the new process found the launch"
+    );
+    let json: serde_json::Value = browser
+        .get(format!("{after}{}", location(&r)))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["outcome"], "success", "{json:#}");
 }
