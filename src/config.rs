@@ -210,6 +210,10 @@ pub struct Config {
     pub launch_rate_limit_per_minute: u32,
     /// Origins allowed to frame the app (EHRs that embed it); empty: no framing.
     pub frame_ancestors: Vec<String>,
+    /// Developer mode: EHR launches from FHIR servers nobody registered proceed as a public client
+    /// (`unregistered_client_id`), through the guarded client (private targets still refused).
+    pub allow_unregistered_iss: bool,
+    pub unregistered_client_id: String,
     /// `None`: sessions in memory; `Some("redis://…")`: sessions in Redis, shared by instances.
     pub session_store: Option<String>,
     /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
@@ -237,6 +241,8 @@ struct RawConfig {
     frame_ancestors: Option<Vec<String>>,
     allow_private_networks: Option<bool>,
     session_store: Option<String>,
+    allow_unregistered_iss: Option<bool>,
+    unregistered_client_id: Option<String>,
     http_ca_file: Option<PathBuf>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
@@ -390,6 +396,10 @@ impl Config {
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             allow_private_networks: raw.allow_private_networks.unwrap_or(false),
             session_store: validate_session_store(raw.session_store)?,
+            allow_unregistered_iss: raw.allow_unregistered_iss.unwrap_or(false),
+            unregistered_client_id: raw
+                .unregistered_client_id
+                .unwrap_or_else(|| "smart-launch-doctor".into()),
             registrations,
             keys,
         };

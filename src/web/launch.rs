@@ -22,6 +22,9 @@ use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step};
 use crate::state::AppState;
 
+/// The scope of developer-mode launches of unregistered FHIR servers.
+const UNREGISTERED_SCOPE: &str = "launch openid fhirUser patient/*.read";
+
 /// Query parameters, keeping duplicates so they can be refused.
 pub struct Params(Vec<(String, String)>);
 
@@ -89,8 +92,22 @@ pub async fn ehr(
             .with("iss", iss),
         )
     })?;
-    let Some(reg) = state.config.registration_for_iss(&normalized).cloned() else {
-        return Err(bad_launch(not_registered(&state, &normalized)));
+    let (reg, app) = match state.config.registration_for_iss(&normalized) {
+        Some(reg) => (reg.clone(), AppRef::Registered(reg.id.clone())),
+        // Developer mode: a public client for any FHIR server, through the guarded client.
+        None if state.config.allow_unregistered_iss => {
+            let reg = Registration::simple(
+                "unregistered",
+                "Unregistered FHIR server (developer mode)",
+                normalized.clone(),
+                state.config.unregistered_client_id.clone(),
+                AuthMethod::None,
+                None,
+                UNREGISTERED_SCOPE,
+            );
+            (reg.clone(), AppRef::AdHoc(reg))
+        }
+        None => return Err(bad_launch(not_registered(&state, &normalized))),
     };
     let launch = match params.one("launch") {
         Ok(Some(l)) => l.to_string(),
@@ -112,7 +129,6 @@ pub async fn ehr(
                 .with("iss", &normalized),
         );
     }
-    let app = AppRef::Registered(reg.id.clone());
     begin(
         &state,
         session,

@@ -95,3 +95,73 @@ async fn launches_over_the_rate_limit_get_429_with_retry_after() {
         "other routes are not limited"
     );
 }
+
+/// Developer mode: an EHR launch from a FHIR server nobody registered, as a public client.
+async fn unregistered_ehr_launch(
+    extra_toml: &str,
+) -> (TestApp, practice::RunningEhr, serde_json::Value) {
+    let app = TestApp::start(Setup {
+        extra_toml: extra_toml.into(),
+        ..Setup::new(Auth::None)
+    })
+    .await;
+    let other = practice::spawn(PracticeOptions {
+        clients: vec![practice::PracticeClient {
+            client_id: "smart-launch-doctor".into(),
+            auth: practice::ClientAuth::None,
+            redirect_uris: vec![app.url("/callback")],
+        }],
+        faults: Default::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let code = other.ehr.new_launch("patient-7", None);
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("iss", &other.fhir_base())
+        .append_pair("launch", &code)
+        .finish();
+    let resp = app.get(&format!("/launch?{q}")).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "developer mode starts the launch"
+    );
+    let target = location(&resp);
+    let json = if target.starts_with("/launches/") {
+        app.get_json(&target).await.1
+    } else {
+        // Through the unregistered EHR's authorize, back to our callback.
+        let at_ehr = app.get(&target).await;
+        let callback = app.get(&location(&at_ehr)).await;
+        assert_eq!(callback.status(), StatusCode::SEE_OTHER);
+        app.get_json(&location(&callback)).await.1
+    };
+    (app, other, json)
+}
+
+#[tokio::test]
+async fn developer_mode_launches_an_unregistered_fhir_server_as_a_public_client() {
+    let (_app, other, json) =
+        unregistered_ehr_launch("allow_unregistered_iss = true\nallow_private_networks = true")
+            .await;
+    assert_eq!(json["outcome"], "success", "{json:#}");
+    assert_eq!(json["token_response"]["patient"], "patient-7");
+    assert_eq!(json["registration"]["client_id"], "smart-launch-doctor");
+    assert!(
+        other.ehr.violations().is_empty(),
+        "{:?}",
+        other.ehr.violations()
+    );
+}
+
+#[tokio::test]
+async fn developer_mode_still_refuses_private_targets() {
+    let (_app, other, json) = unregistered_ehr_launch("allow_unregistered_iss = true").await;
+    assert_eq!(
+        diagnosis_ids(&json),
+        ["launch.insecure_iss", "net.private_target"],
+        "{json:#}"
+    );
+    assert!(other.ehr.requests().is_empty());
+}
