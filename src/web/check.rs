@@ -1,18 +1,17 @@
 //! `GET /check/{id}` and `POST /check` (the ad-hoc form): the registration check as a page, or
 //! for `Accept: application/json` the same object `check --format json` prints per registration.
 
-use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Json, Response};
 
 use super::Problem;
 use super::launch::{AdHocForm, adhoc_registration};
 use super::problem::wants_json;
 use super::session::BrowserSession;
-use super::views::CheckPage;
+use super::views::{self, CheckPage};
 use crate::check::{self, Report};
 use crate::diagnosis::Severity;
 use crate::state::AppState;
@@ -35,14 +34,7 @@ fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
             .collect(),
         transcript: &report.transcript,
     };
-    page.render().map(|h| Html(h).into_response()).map_err(|e| {
-        tracing::error!(error = %e, "check page failed to render");
-        Problem::plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Page failed",
-            "The page could not be rendered.",
-        )
-    })
+    views::render_page(&page)
 }
 
 pub async fn registration(

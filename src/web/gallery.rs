@@ -1,17 +1,16 @@
 //! `GET /gallery` and `POST /gallery/{id}`: the failure gallery of the practice EHR. Each button
 //! runs a real standalone launch by that entry's practice client.
 
-use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::launch::begin;
 use super::session::BrowserSession;
-use super::views::{GalleryPage, GalleryRow};
+use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};
 use crate::config::{Registration, Secret};
 use crate::gallery;
@@ -54,14 +53,7 @@ pub async fn show(
         csrf,
         ehr_page: paths::PRACTICE_EHR_PAGE,
     };
-    page.render().map(|h| Html(h).into_response()).map_err(|e| {
-        tracing::error!(error = %e, "gallery failed to render");
-        Problem::plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Page failed",
-            "The page could not be rendered.",
-        )
-    })
+    views::render_page(&page)
 }
 
 #[derive(Deserialize)]

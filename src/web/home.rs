@@ -1,13 +1,12 @@
 //! `GET /`: the registrations, each with a Launch button, and the ad-hoc form.
 
-use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 
 use super::launch::AdHocForm;
 use super::session::BrowserSession;
-use super::views::{AdHocValues, HomePage, RegistrationRow};
+use super::views::{self, AdHocValues, HomePage, RegistrationRow};
 use super::{Problem, paths};
 use crate::state::AppState;
 
@@ -79,13 +78,7 @@ async fn render(
             paths::LAUNCH
         ),
     };
-    let html = page.render().map_err(|e| {
-        tracing::error!(error = %e, "home page failed to render");
-        Problem::plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Page failed",
-            "The page could not be rendered.",
-        )
-    })?;
-    Ok((status, Html(html)).into_response())
+    let mut resp = views::render_page(&page)?;
+    *resp.status_mut() = status;
+    Ok(resp)
 }

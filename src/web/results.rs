@@ -1,10 +1,9 @@
 //! `GET /launches` and `GET /launches/{id}`: this browser's launches and one result, as a page
 //! or, for `Accept: application/json`, as the same facts in JSON. Another browser gets 404.
 
-use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
 use super::launch::Params;
@@ -51,17 +50,6 @@ fn diagnoses_now(state: &AppState, r: &LaunchRecord) -> Vec<Diagnosis> {
     out
 }
 
-fn render<T: Template>(page: &T) -> Result<Response, Problem> {
-    page.render().map(|h| Html(h).into_response()).map_err(|e| {
-        tracing::error!(error = %e, "page failed to render");
-        Problem::plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Page failed",
-            "The page could not be rendered.",
-        )
-    })
-}
-
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,7 +87,7 @@ pub async fn list(
                 .join(", "),
         })
         .collect();
-    render(&LaunchesPage { rows })
+    views::render_page(&LaunchesPage { rows })
 }
 
 fn find<'a>(session: &'a BrowserSession, id: &str) -> Result<&'a LaunchRecord, Problem> {
@@ -250,5 +238,5 @@ pub async fn show(
             .newest("refresh_token")
             .map(|_| (paths::refresh(&r.id), csrf)),
     };
-    render(&page)
+    views::render_page(&page)
 }

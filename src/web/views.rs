@@ -271,6 +271,21 @@ pub fn steps(r: &LaunchRecord) -> Vec<StepView> {
         .collect()
 }
 
+/// Renders a page; a template failure (a bug) becomes a 500 page, logged, never a panic.
+pub fn render_page<T: Template>(page: &T) -> Result<axum::response::Response, super::Problem> {
+    use axum::response::IntoResponse;
+    page.render()
+        .map(|h| axum::response::Html(h).into_response())
+        .map_err(|e| {
+            tracing::error!(error = %e, "page failed to render");
+            super::Problem::plain(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Page failed",
+                "The page could not be rendered.",
+            )
+        })
+}
+
 /// JSON for a `<pre>`.
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()

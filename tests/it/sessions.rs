@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use smart_launch_doctor::config::Config;
-use smart_launch_doctor::practice::{self, ClientAuth, PracticeClient, PracticeOptions};
 use smart_launch_doctor::{AppState, app};
 use tokio::process::{Child, Command};
 
-use crate::support::{Auth, CLIENT_ID, browser, config_toml, diagnosis_ids, location};
+use crate::support::{Auth, browser, config_toml, diagnosis_ids, location, public_ehr};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -68,17 +67,7 @@ async fn a_launch_started_on_one_instance_completes_on_another() {
     let (_redis, url) = redis().await;
     let lb_port = free_port();
     let lb = format!("http://127.0.0.1:{lb_port}");
-    let ehr = practice::spawn(PracticeOptions {
-        clients: vec![PracticeClient {
-            client_id: CLIENT_ID.into(),
-            auth: ClientAuth::None,
-            redirect_uris: vec![format!("{lb}/callback")],
-        }],
-        faults: Default::default(),
-        path_prefix: String::new(),
-    })
-    .await
-    .unwrap();
+    let ehr = public_ehr(&lb).await;
     // Both instances answer for one public URL (the load balancer's) and share Redis.
     let toml = format!(
         "session_store = \"{url}\"\n{}",
@@ -158,17 +147,7 @@ async fn sqlite_sessions_survive_a_restart() {
     let db = format!("sqlite://{}", dir.join("sessions.db").display());
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
-    let ehr = practice::spawn(PracticeOptions {
-        clients: vec![PracticeClient {
-            client_id: CLIENT_ID.into(),
-            auth: ClientAuth::None,
-            redirect_uris: vec![format!("{public}/callback")],
-        }],
-        faults: Default::default(),
-        path_prefix: String::new(),
-    })
-    .await
-    .unwrap();
+    let ehr = public_ehr(&public).await;
     let toml = format!(
         "session_store = \"{db}\"\n{}",
         config_toml(port, &ehr.fhir_base(), Auth::None, None)

@@ -405,3 +405,18 @@ pub fn query_value(url: &str, name: &str) -> String {
 pub fn has(json: &Value, id: &str) -> bool {
     diagnosis_ids(json).iter().any(|i| i == id)
 }
+
+/// A fake EHR with one public client (`CLIENT_ID`) whose redirect URI is `{app_base}/callback`.
+pub async fn public_ehr(app_base: &str) -> RunningEhr {
+    practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: CLIENT_ID.into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{app_base}/callback")],
+        }],
+        faults: Faults::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .expect("fake EHR")
+}
