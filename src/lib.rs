@@ -1,9 +1,10 @@
 //! smart-launch-doctor: a SMART App Launch client that performs EHR and standalone launches and
 //! explains, with evidence, why one failed.
 
+#[macro_use]
+pub mod diagnosis;
 pub mod check;
 pub mod config;
-pub mod diagnosis;
 pub mod gallery;
 pub mod practice;
 pub mod record;

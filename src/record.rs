@@ -94,6 +94,7 @@ pub struct LaunchRecord {
     pub endpoints: Option<Endpoints>,
     /// Where the browser was sent (state and challenge only; no secrets).
     pub authorize_url: Option<String>,
+    #[serde(with = "crate::diagnosis::stored")]
     pub diagnoses: Vec<Diagnosis>,
     /// The token response as received. Holds tokens: rendered masked unless revealed.
     pub token_response: Option<Map<String, Value>>,
@@ -127,6 +128,7 @@ pub struct RefreshRecord {
     pub outcome: Outcome,
     /// Holds tokens: rendered masked unless revealed.
     pub token_response: Option<Map<String, Value>>,
+    #[serde(with = "crate::diagnosis::stored")]
     pub diagnoses: Vec<Diagnosis>,
 }
 

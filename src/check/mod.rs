@@ -56,7 +56,9 @@ pub struct Report {
 
 impl Report {
     pub fn has_error(&self) -> bool {
-        self.diagnoses.iter().any(|d| d.severity == Severity::Error)
+        self.diagnoses
+            .iter()
+            .any(|d| d.severity() == Severity::Error)
     }
 }
 
@@ -76,14 +78,14 @@ fn redirect_uri_findings(redirect_uri: &str) -> Vec<Diagnosis> {
     let host = url.host_str().unwrap_or("");
     let mut out = Vec::new();
     if url.scheme() != "https" && !is_loopback(host) {
-        out.push(Diagnosis::new("check.redirect_uri_insecure", "The redirect URI is plain http on a host that is not loopback; authorization servers refuse or should refuse it.").with("redirect_uri", redirect_uri));
+        out.push(Diagnosis::new(id!("check.redirect_uri_insecure"), "The redirect URI is plain http on a host that is not loopback; authorization servers refuse or should refuse it.").with("redirect_uri", redirect_uri));
     }
     out
 }
 
 fn dedupe(ds: &mut Vec<Diagnosis>) {
     let mut seen = std::collections::HashSet::new();
-    ds.retain(|d| seen.insert((d.id.clone(), d.summary.clone())));
+    ds.retain(|d| seen.insert((d.id(), d.summary.clone())));
 }
 
 /// Runs the preflight and the probe for `reg`.
@@ -133,7 +135,7 @@ pub async fn check(
     if let Some(c) = d.certificate.as_ref().filter(|c| c.days_left < 30) {
         diagnoses.push(
             Diagnosis::new(
-                "check.certificate_expiring",
+                id!("check.certificate_expiring"),
                 format!(
                     "The FHIR server's TLS certificate expires in {} days.",
                     c.days_left

@@ -81,15 +81,15 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             );
         }
         for d in &r.diagnoses {
-            let sev = match d.severity {
+            let sev = match d.severity() {
                 Severity::Error => p.c("31", "error"),
                 Severity::Warn => p.c("33", "warn "),
             };
-            let _ = writeln!(out, "  {sev} {}  {}", d.id, d.summary);
+            let _ = writeln!(out, "  {sev} {}  {}", d.id(), d.summary);
             for e in &d.evidence {
                 let _ = writeln!(out, "          {}: {}", e.label, e.value);
             }
-            if let Some(fix) = d.fixes.first() {
+            if let Some(fix) = d.fixes().first() {
                 let _ = writeln!(out, "          fix: {fix}");
             }
         }

@@ -1,10 +1,11 @@
 //! The catalogue: for each stable id, its severity, title, a plain sentence for clinicians, the
 //! causes ranked by how often they happen, the fixes and the rules that apply.
-//! Mirrors `../shared/DIAGNOSES.md`; ids are never renamed.
+//! Ids are a public interface: never renamed. `smart-launch-doctor catalogue` prints them all and
+//! `docs/diagnoses.md` is generated from here.
 
 use super::Severity::{self, Error, Warn};
 
-/// One catalogue entry.
+/// One catalogue entry. Entries are compared by id.
 pub struct Entry {
     pub id: &'static str,
     pub severity: Severity,
@@ -13,6 +14,20 @@ pub struct Entry {
     pub causes: &'static [&'static str],
     pub fixes: &'static [&'static str],
     pub spec: &'static [(&'static str, &'static str)],
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Entry {}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
 }
 
 const LAUNCH: (&str, &str) = (
@@ -983,15 +998,38 @@ static FALLBACK: Entry = e!(
     []
 );
 
-/// The entry for `id`; an unknown id (a bug) gets a generic entry rather than a panic.
-pub fn entry(id: &str) -> &'static Entry {
-    match ENTRIES.iter().find(|e| e.id == id) {
-        Some(e) => e,
-        None => {
-            debug_assert!(false, "diagnosis id {id} is not in the catalogue");
-            &FALLBACK
-        }
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
     }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The entry for `id`, evaluated when compiling through [`id!`](crate::id): an id that is not in
+/// the catalogue is a compile error, never a runtime surprise.
+pub const fn find(id: &str) -> &'static Entry {
+    let mut i = 0;
+    while i < ENTRIES.len() {
+        if same(ENTRIES[i].id, id) {
+            return &ENTRIES[i];
+        }
+        i += 1;
+    }
+    panic!("diagnosis id is not in the catalogue")
+}
+
+/// The entry for an id read back from a store; an id this build does not know (written by
+/// another version) gets a generic entry rather than a panic.
+pub fn entry(id: &str) -> &'static Entry {
+    ENTRIES.iter().find(|e| e.id == id).unwrap_or(&FALLBACK)
 }
 
 #[cfg(test)]
@@ -1012,35 +1050,6 @@ mod tests {
                 "{}",
                 e.id
             );
-        }
-    }
-
-    /// Ids this build adds that the shared catalogue does not list yet (named in the closing note).
-    const PROPOSED: &[&str] = &[
-        "fhir.server_error",
-        "check.probe_inconclusive",
-        "check.redirect_uri_insecure",
-        "net.private_target",
-        "check.certificate_expiring",
-        "net.incomplete",
-    ];
-
-    /// Every id we emit must be in the shared catalogue, with the same severity.
-    #[test]
-    fn every_id_is_in_the_shared_catalogue_with_its_severity() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/DIAGNOSES.md");
-        let text = std::fs::read_to_string(path).expect("../shared/DIAGNOSES.md is readable");
-        for e in ENTRIES.iter().filter(|e| !PROPOSED.contains(&e.id)) {
-            let row = text
-                .lines()
-                .find(|l| l.starts_with(&format!("| {} |", e.id)))
-                .unwrap_or_else(|| panic!("{} is not in DIAGNOSES.md", e.id));
-            let sev = row.split('|').nth(2).unwrap_or("").trim();
-            let ours = match e.severity {
-                Error => "error",
-                Warn => "warn",
-            };
-            assert_eq!(sev, ours, "severity of {}", e.id);
         }
     }
 }

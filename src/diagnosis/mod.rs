@@ -1,6 +1,16 @@
 //! Evidence in, [`Diagnosis`] out. No I/O here: the protocol code collects evidence, the
-//! functions in this module name the failure with a stable catalogue id (`../shared/DIAGNOSES.md`)
-//! and attach the ranked causes and fixes from [`catalog`].
+//! functions in this module name the failure with a stable catalogue id (see
+//! `docs/diagnoses.md`, generated from [`catalog`]) and attach the ranked causes and fixes.
+
+/// A catalogue id checked when compiling: `id!("token.invalid_grant")` is the entry's
+/// `&'static Entry`; an id that is not in the catalogue fails to compile.
+#[macro_export]
+macro_rules! id {
+    ($id:literal) => {{
+        const ENTRY: &'static $crate::diagnosis::Entry = $crate::diagnosis::catalog::find($id);
+        ENTRY
+    }};
+}
 
 pub mod catalog;
 pub mod classify;
@@ -8,7 +18,13 @@ pub mod report;
 pub mod transcript;
 pub mod vendor;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use catalog::Entry;
+
+/// A catalogue entry as a diagnosis id; made with [`id!`].
+pub type Id = &'static Entry;
 
 /// `error` stops a launch; `warn` lets it continue and is shown beside the result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,49 +44,37 @@ pub struct Evidence {
 /// A link to the rule that was broken.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecRef {
-    pub label: String,
-    pub url: String,
+    pub label: &'static str,
+    pub url: &'static str,
 }
 
-/// A named failure or finding, with what it rests on and what to do about it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A named failure or finding: its catalogue entry (title, plain sentence, ranked causes, fixes,
+/// rules: static text, never copied) plus what this case adds (summary, evidence, and causes or
+/// fixes specific to it). Serializes with the catalogue text; [`stored`] keeps only this case's part.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnosis {
-    /// Stable catalogue id, e.g. `token.bad_client_credentials`.
-    pub id: String,
-    pub severity: Severity,
-    pub title: String,
+    pub entry: &'static Entry,
     /// What happened in this launch, in one or two sentences.
     pub summary: String,
-    /// The same in words a clinician can act on, including whom to ask.
-    pub plain: String,
     pub evidence: Vec<Evidence>,
-    /// Likely causes, most frequent first.
-    pub causes: Vec<String>,
-    pub fixes: Vec<String>,
-    pub spec_refs: Vec<SpecRef>,
+    /// Causes specific to this case, ranked before the catalogue's.
+    pub first_causes: Vec<String>,
+    /// Fixes specific to this case, before the catalogue's.
+    pub first_fixes: Vec<String>,
+    /// Fixes specific to this case, after the catalogue's.
+    pub last_fixes: Vec<String>,
 }
 
 impl Diagnosis {
-    /// A diagnosis for catalogue `id`, with this launch's `summary`.
-    pub fn new(id: &str, summary: impl Into<String>) -> Self {
-        let entry = catalog::entry(id);
+    /// A diagnosis for catalogue entry `entry` (see [`id!`]), with this launch's `summary`.
+    pub fn new(entry: &'static Entry, summary: impl Into<String>) -> Self {
         Diagnosis {
-            id: id.to_string(),
-            severity: entry.severity,
-            title: entry.title.to_string(),
+            entry,
             summary: summary.into(),
-            plain: entry.plain.to_string(),
             evidence: Vec::new(),
-            causes: entry.causes.iter().map(|s| s.to_string()).collect(),
-            fixes: entry.fixes.iter().map(|s| s.to_string()).collect(),
-            spec_refs: entry
-                .spec
-                .iter()
-                .map(|(label, url)| SpecRef {
-                    label: label.to_string(),
-                    url: url.to_string(),
-                })
-                .collect(),
+            first_causes: Vec::new(),
+            first_fixes: Vec::new(),
+            last_fixes: Vec::new(),
         }
     }
 
@@ -88,12 +92,133 @@ impl Diagnosis {
 
     /// Puts a cause specific to this case first.
     pub fn with_first_cause(mut self, cause: impl Into<String>) -> Self {
-        self.causes.insert(0, cause.into());
+        self.first_causes.insert(0, cause.into());
         self
     }
 
+    /// The stable catalogue id, e.g. `token.bad_client_credentials`.
+    pub fn id(&self) -> &'static str {
+        self.entry.id
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.entry.severity
+    }
+
+    pub fn title(&self) -> &'static str {
+        self.entry.title
+    }
+
+    /// The same in words a clinician can act on, including whom to ask.
+    pub fn plain(&self) -> &'static str {
+        self.entry.plain
+    }
+
+    /// Likely causes, most frequent first.
+    pub fn causes(&self) -> Vec<&str> {
+        self.first_causes
+            .iter()
+            .map(String::as_str)
+            .chain(self.entry.causes.iter().copied())
+            .collect()
+    }
+
+    pub fn fixes(&self) -> Vec<&str> {
+        self.first_fixes
+            .iter()
+            .map(String::as_str)
+            .chain(self.entry.fixes.iter().copied())
+            .chain(self.last_fixes.iter().map(String::as_str))
+            .collect()
+    }
+
+    pub fn spec_refs(&self) -> Vec<SpecRef> {
+        self.entry
+            .spec
+            .iter()
+            .map(|&(label, url)| SpecRef { label, url })
+            .collect()
+    }
+
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.entry.severity == Severity::Error
+    }
+}
+
+/// The public JSON shape: catalogue text included.
+impl Serialize for Diagnosis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Diagnosis", 9)?;
+        st.serialize_field("id", self.id())?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("title", self.title())?;
+        st.serialize_field("summary", &self.summary)?;
+        st.serialize_field("plain", self.plain())?;
+        st.serialize_field("evidence", &self.evidence)?;
+        st.serialize_field("causes", &self.causes())?;
+        st.serialize_field("fixes", &self.fixes())?;
+        st.serialize_field("spec_refs", &self.spec_refs())?;
+        st.end()
+    }
+}
+
+/// The stored shape: this case's part only; catalogue text is looked up when rendering.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(rename = "i")]
+    id: String,
+    #[serde(rename = "s")]
+    summary: String,
+    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    evidence: Vec<(String, String)>,
+    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    first_causes: Vec<String>,
+    #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
+    first_fixes: Vec<String>,
+    #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
+    last_fixes: Vec<String>,
+}
+
+/// `#[serde(with = "crate::diagnosis::stored")]` on a `Vec<Diagnosis>` kept in a store.
+/// An id this build does not know (written by another version) reads as `internal.unknown`.
+pub mod stored {
+    use super::{Diagnosis, Evidence, Stored, catalog};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(ds: &[Diagnosis], s: S) -> Result<S::Ok, S::Error> {
+        ds.iter()
+            .map(|d| Stored {
+                id: d.id().to_string(),
+                summary: d.summary.clone(),
+                evidence: d
+                    .evidence
+                    .iter()
+                    .map(|e| (e.label.clone(), e.value.clone()))
+                    .collect(),
+                first_causes: d.first_causes.clone(),
+                first_fixes: d.first_fixes.clone(),
+                last_fixes: d.last_fixes.clone(),
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Diagnosis>, D::Error> {
+        Ok(Vec::<Stored>::deserialize(d)?
+            .into_iter()
+            .map(|s| Diagnosis {
+                entry: catalog::entry(&s.id),
+                summary: s.summary,
+                evidence: s
+                    .evidence
+                    .into_iter()
+                    .map(|(label, value)| Evidence { label, value })
+                    .collect(),
+                first_causes: s.first_causes,
+                first_fixes: s.first_fixes,
+                last_fixes: s.last_fixes,
+            })
+            .collect())
     }
 }
 
@@ -109,5 +234,59 @@ pub fn excerpt(text: &str, max: usize) -> String {
     } else {
         let cut: String = clean.chars().take(max).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Holder {
+        #[serde(with = "stored")]
+        ds: Vec<Diagnosis>,
+    }
+
+    #[test]
+    fn stored_diagnoses_keep_the_case_and_drop_the_catalogue_text() {
+        let mut d = Diagnosis::new(id!("token.unknown_client"), "The client is unknown.")
+            .with("tenant", "ec2458f2")
+            .with_first_cause("A provider app used for a patient login");
+        d.last_fixes
+            .push("Give support the correlation id 1234".into());
+        let json = serde_json::to_string(&Holder {
+            ds: vec![d.clone()],
+        })
+        .unwrap();
+        assert!(!json.contains(d.title()), "catalogue title stored: {json}");
+        assert!(!json.contains(d.entry.causes[0]), "catalogue cause stored");
+        let back: Holder = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.ds, vec![d.clone()]);
+        assert_eq!(
+            back.ds[0].causes()[0],
+            "A provider app used for a patient login"
+        );
+        assert_eq!(
+            back.ds[0].fixes().last(),
+            Some(&"Give support the correlation id 1234")
+        );
+    }
+
+    #[test]
+    fn an_id_another_version_wrote_reads_as_internal_unknown() {
+        let back: Holder =
+            serde_json::from_str(r#"{"ds":[{"i":"future.thing","s":"x"}]}"#).unwrap();
+        assert_eq!(back.ds[0].id(), "internal.unknown");
+        assert_eq!(back.ds[0].summary, "x");
+    }
+
+    #[test]
+    fn the_public_json_carries_the_catalogue_text() {
+        let d = Diagnosis::new(id!("net.dns"), "x");
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["id"], "net.dns");
+        assert_eq!(v["title"], d.entry.title);
+        assert_eq!(v["causes"][0], d.entry.causes[0]);
+        assert_eq!(v["severity"], "error");
     }
 }

@@ -88,8 +88,8 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
     let _ = writeln!(
         out,
         "### {} ({sev}): {}\n\n{}\n",
-        code(&d.id),
-        d.title,
+        code(d.id()),
+        d.title(),
         d.summary
     );
     if !d.evidence.is_empty() {
@@ -100,8 +100,8 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
         out.push('\n');
     }
     for (title, list) in [
-        ("Likely causes, most frequent first", &d.causes),
-        ("Fix", &d.fixes),
+        ("Likely causes, most frequent first", d.causes()),
+        ("Fix", d.fixes()),
     ] {
         if !list.is_empty() {
             let _ = writeln!(out, "{title}:\n");
@@ -111,7 +111,7 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
             out.push('\n');
         }
     }
-    for s in &d.spec_refs {
+    for s in d.spec_refs() {
         let _ = writeln!(out, "- Rule: [{}]({})", s.label, s.url);
     }
     out.push('\n');
@@ -144,7 +144,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             code(&e.token_endpoint)
         );
     }
-    let ids: Vec<String> = diagnoses.iter().map(|d| code(&d.id)).collect();
+    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id())).collect();
     let _ = writeln!(
         out,
         "- Diagnoses: {}\n",

@@ -36,6 +36,7 @@ pub struct Discovered {
     pub scopes_supported: Option<Vec<String>>,
     pub capabilities: Vec<String>,
     /// Conformance findings about the document itself (`discovery.*` warnings).
+    #[serde(with = "crate::diagnosis::stored")]
     pub warnings: Vec<Diagnosis>,
     /// The TLS certificate the `.well-known` answer came with (https only).
     #[serde(default)]
@@ -347,7 +348,7 @@ mod tests {
             "capabilities": [], "grant_types_supported": [], "code_challenge_methods_supported": ["S256"]});
         let d = from_well_known("https://h/fhir", &doc).unwrap();
         assert_eq!(d.authorization_endpoint, "https://h/fhir/auth/authorize");
-        assert!(d.warnings.iter().any(|w| w.id == "discovery.incomplete"));
+        assert!(d.warnings.iter().any(|w| w.id() == "discovery.incomplete"));
     }
 
     #[test]
@@ -364,6 +365,6 @@ mod tests {
                 {"url": "authorize", "valueUri": "https://h/auth"}, {"url": "token", "valueUri": "https://h/token"}]}]}}]});
         let d = from_capability_statement("https://h/fhir", &cap).unwrap();
         assert_eq!(d.token_endpoint, "https://h/token");
-        assert_eq!(d.warnings[0].id, "discovery.legacy_metadata");
+        assert_eq!(d.warnings[0].id(), "discovery.legacy_metadata");
     }
 }

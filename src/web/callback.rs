@@ -31,7 +31,7 @@ pub async fn callback(
     let params = Params::parse(query.as_deref());
     let Ok(Some(state_param)) = params.one("state") else {
         let d = Diagnosis::new(
-            "callback.missing_state",
+            id!("callback.missing_state"),
             "The callback carries no single state value, so it cannot be tied to a launch.",
         )
         .with("Parameters received", param_names(&params));
@@ -51,7 +51,7 @@ pub async fn callback(
         return Err(relaunch(
             StatusCode::BAD_REQUEST,
             Diagnosis::new(
-                "callback.unknown_state",
+                id!("callback.unknown_state"),
                 "The launch this state belonged to is no longer kept.",
             ),
         ));
@@ -82,7 +82,7 @@ fn reused(launch_id: &str) -> Problem {
     relaunch(
         StatusCode::BAD_REQUEST,
         Diagnosis::new(
-            "callback.state_reused",
+            id!("callback.state_reused"),
             "This callback was already used; its code cannot be exchanged twice.",
         ),
     )
@@ -96,20 +96,20 @@ fn unmatched_state(session: &BrowserSession, headers: &HeaderMap, hash: &str) ->
         return reused(id);
     }
     if !cookie_present(headers) {
-        let d = Diagnosis::new("callback.no_session", "The browser sent no session cookie with the callback, so it cannot be tied to a launch.")
+        let d = Diagnosis::new(id!("callback.no_session"), "The browser sent no session cookie with the callback, so it cannot be tied to a launch.")
             .with("Cookie", "absent");
         return relaunch(StatusCode::BAD_REQUEST, d);
     }
     if session.data.flows.is_empty() {
         let d = Diagnosis::new(
-            "callback.unknown_state",
+            id!("callback.unknown_state"),
             "This browser has no launch in progress with that state.",
         )
         .with("Launches in progress in this browser", "0");
         return relaunch(StatusCode::BAD_REQUEST, d);
     }
     let d = Diagnosis::new(
-        "callback.state_mismatch",
+        id!("callback.state_mismatch"),
         "The state differs from every launch this browser started.",
     )
     .with(
@@ -132,7 +132,7 @@ async fn complete(
         && got != expected
     {
         let d = Diagnosis::new(
-            "callback.issuer_mismatch",
+            id!("callback.issuer_mismatch"),
             "The authorization response names another issuer than discovery did (RFC 9207).",
         )
         .with("iss received", got)
@@ -151,7 +151,7 @@ async fn complete(
     }
     let Some(code) = first("code").filter(|c| !c.is_empty()) else {
         let d = Diagnosis::new(
-            "callback.missing_code",
+            id!("callback.missing_code"),
             "The callback carries neither a code nor an error.",
         )
         .with("Parameters received", param_names(params));

@@ -25,12 +25,12 @@ fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
         errors: report
             .diagnoses
             .iter()
-            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| d.severity() == Severity::Error)
             .collect(),
         warnings: report
             .diagnoses
             .iter()
-            .filter(|d| d.severity == Severity::Warn)
+            .filter(|d| d.severity() == Severity::Warn)
             .collect(),
         transcript: &report.transcript,
     };

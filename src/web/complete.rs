@@ -62,7 +62,7 @@ fn classify_answer(
         Err(ExchangeError::Setup(why)) => {
             return Err(vec![
                 Diagnosis::new(
-                    "token.http_error",
+                    id!("token.http_error"),
                     format!("The token request could not be sent: {why}."),
                 )
                 .with("Token endpoint (discovered)", token_endpoint),
@@ -84,7 +84,7 @@ fn classify_answer(
         // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.
         return Err(vec![
             Diagnosis::new(
-                "token.not_json",
+                id!("token.not_json"),
                 "The token endpoint answered 2xx with a body that is not valid UTF-8, so not JSON.",
             )
             .with(
@@ -119,7 +119,7 @@ pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: 
     record.step = Step::Token;
     let Some((reg, key)) = app_credentials(state, &flow.app) else {
         let d = Diagnosis::new(
-            "callback.unknown_state",
+            id!("callback.unknown_state"),
             "The registration this launch used is no longer configured.",
         );
         record.fail(Step::Callback, [d], now());

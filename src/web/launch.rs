@@ -72,21 +72,24 @@ pub async fn ehr(
         Ok(Some(iss)) => iss,
         Ok(None) => {
             return Err(bad_launch(Diagnosis::new(
-                "launch.missing_iss",
+                id!("launch.missing_iss"),
                 "The launch request carries no iss, so there is no FHIR server to launch against.",
             )));
         }
         Err(n) => {
             return Err(bad_launch(
-                Diagnosis::new("launch.invalid_iss", format!("iss was given {n} times."))
-                    .with("iss values", params.all("iss").join(" | ")),
+                Diagnosis::new(
+                    id!("launch.invalid_iss"),
+                    format!("iss was given {n} times."),
+                )
+                .with("iss values", params.all("iss").join(" | ")),
             ));
         }
     };
     let normalized = normalize_iss(iss).map_err(|why| {
         bad_launch(
             Diagnosis::new(
-                "launch.invalid_iss",
+                id!("launch.invalid_iss"),
                 format!("iss is not a usable FHIR base: {why}."),
             )
             .with("iss", iss),
@@ -114,7 +117,7 @@ pub async fn ehr(
         Ok(None) | Err(_) => {
             return Err(bad_launch(
                 Diagnosis::new(
-                    "launch.missing_launch",
+                    id!("launch.missing_launch"),
                     "The EHR opened the app with an iss but without exactly one launch parameter.",
                 )
                 .with("iss", &normalized)
@@ -125,7 +128,7 @@ pub async fn ehr(
     let mut warnings = Vec::new();
     if normalized.starts_with("http://") {
         warnings.push(
-            Diagnosis::new("launch.insecure_iss", "The FHIR base uses plain http.")
+            Diagnosis::new(id!("launch.insecure_iss"), "The FHIR base uses plain http.")
                 .with("iss", &normalized),
         );
     }
@@ -159,7 +162,7 @@ fn not_registered(state: &AppState, iss: &str) -> Diagnosis {
         .map(|r| r.iss.as_str())
         .collect();
     let mut d = Diagnosis::new(
-        "launch.iss_not_registered",
+        id!("launch.iss_not_registered"),
         "No registration matches this FHIR server, so the launch stops here; nothing was sent to it.",
     )
     .with("iss", iss)
@@ -383,7 +386,7 @@ pub(super) async fn begin(
         Ok(req) => req,
         Err(why) => {
             let diag = Diagnosis::new(
-                "discovery.missing_fields",
+                id!("discovery.missing_fields"),
                 format!("A discovered endpoint is unusable: {why}."),
             );
             return failed_early(session, record, diag).await;

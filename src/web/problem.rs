@@ -28,8 +28,8 @@ impl Problem {
     pub fn diagnosed(status: StatusCode, d: Diagnosis) -> Self {
         Problem {
             status,
-            title: d.title.clone(),
-            message: d.plain.clone(),
+            title: d.title().to_string(),
+            message: d.plain().to_string(),
             diagnoses: vec![d],
             links: Vec::new(),
         }
@@ -67,7 +67,7 @@ impl Problem {
         Problem::diagnosed(
             StatusCode::SERVICE_UNAVAILABLE,
             Diagnosis::new(
-                "session.store_unavailable",
+                id!("session.store_unavailable"),
                 "The session store did not answer; nothing was saved.",
             ),
         )

@@ -39,7 +39,7 @@ fn diagnoses_now(state: &AppState, r: &LaunchRecord) -> Vec<Diagnosis> {
     if r.outcome == Outcome::Pending && now() - r.started_at >= wait {
         out.push(
             Diagnosis::new(
-                "authorize.never_returned",
+                id!("authorize.never_returned"),
                 "The browser went to the authorization server and never came back to the callback.",
             )
             .with("redirect_uri sent", &r.redirect_uri)
@@ -66,7 +66,7 @@ pub async fn list(
             .iter()
             .map(|r| {
                 json!({"id": r.id, "outcome": r.outcome, "step": r.step, "kind": r.kind, "registration": r.app,
-                       "started_at": r.started_at, "diagnoses": diagnoses_now(&state, r).iter().map(|d| &d.id).collect::<Vec<_>>()})
+                       "started_at": r.started_at, "diagnoses": diagnoses_now(&state, r).iter().map(|d| d.id()).collect::<Vec<_>>()})
             })
             .collect();
         return Ok(Json(json!({ "launches": items })).into_response());
@@ -82,7 +82,7 @@ pub async fn list(
             step: r.step.as_str(),
             ids: diagnoses_now(&state, r)
                 .iter()
-                .map(|d| d.id.as_str())
+                .map(|d| d.id())
                 .collect::<Vec<_>>()
                 .join(", "),
         })

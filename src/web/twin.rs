@@ -44,7 +44,7 @@ pub fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
         Outcome::Error => diagnoses
             .iter()
             .find(|d| d.is_error())
-            .map(|d| d.plain.clone())
+            .map(|d| d.plain().to_string())
             .unwrap_or_else(|| "The launch failed.".into()),
         Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
     }

@@ -7,14 +7,14 @@ use super::super::{Diagnosis, excerpt};
 
 pub fn malformed() -> Diagnosis {
     Diagnosis::new(
-        "id_token.malformed",
+        id!("id_token.malformed"),
         "The id_token is not a decodable JWT (three base64url parts with JSON header and claims).",
     )
 }
 
 pub fn config_unavailable(url: &str, why: &str) -> Diagnosis {
     Diagnosis::new(
-        "id_token.config_unavailable",
+        id!("id_token.config_unavailable"),
         format!("The OpenID Connect keys could not be fetched: {why}."),
     )
     .with("URL", url)
@@ -23,7 +23,7 @@ pub fn config_unavailable(url: &str, why: &str) -> Diagnosis {
 
 pub fn bad_signature(why: &str, header: &Value) -> Diagnosis {
     Diagnosis::new(
-        "id_token.bad_signature",
+        id!("id_token.bad_signature"),
         format!("The id_token cannot be trusted: {why}."),
     )
     .with("Header", header.to_string())
@@ -50,7 +50,7 @@ pub fn claims(
     if iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
         out.push(
             Diagnosis::new(
-                "id_token.wrong_issuer",
+                id!("id_token.wrong_issuer"),
                 "The id_token's iss is not the issuer discovery named.",
             )
             .with("iss in the token", iss)
@@ -60,7 +60,7 @@ pub fn claims(
     if !audience_contains(claims.get("aud"), client_id) {
         out.push(
             Diagnosis::new(
-                "id_token.wrong_audience",
+                id!("id_token.wrong_audience"),
                 "The id_token's aud does not contain this app's client id.",
             )
             .with(
@@ -81,7 +81,7 @@ pub fn claims(
             "The id_token has expired (exp) or has no exp."
         };
         out.push(
-            Diagnosis::new("id_token.expired", summary)
+            Diagnosis::new(id!("id_token.expired"), summary)
                 .with(
                     "exp",
                     exp.map(|e| format!("{e} ({} s from now)", e - now))
@@ -108,7 +108,7 @@ pub const FHIR_USER_TYPES: [&str; 5] = [
 ];
 
 pub fn fhiruser_unresolved(summary: &str, fhir_user: Option<&str>) -> Diagnosis {
-    Diagnosis::new("id_token.fhiruser_unresolved", summary)
+    Diagnosis::new(id!("id_token.fhiruser_unresolved"), summary)
         .with("fhirUser", fhir_user.unwrap_or("(absent)"))
 }
 
@@ -122,11 +122,11 @@ pub fn fhir_read_failed(
     body: &str,
 ) -> Diagnosis {
     let id = match status {
-        401 => "fhir.invalid_token",
-        403 => "fhir.forbidden",
-        404 => "fhir.not_found",
-        200..=299 => "fhir.not_fhir",
-        _ => "fhir.server_error",
+        401 => id!("fhir.invalid_token"),
+        403 => id!("fhir.forbidden"),
+        404 => id!("fhir.not_found"),
+        200..=299 => id!("fhir.not_fhir"),
+        _ => id!("fhir.server_error"),
     };
     let mut d = Diagnosis::new(
         id,
@@ -199,7 +199,7 @@ mod tests {
         let ids = |c: Value| {
             claims(&c, "https://ehr/fhir", "app", 1500, 60)
                 .into_iter()
-                .map(|d| d.id)
+                .map(|d| d.id())
                 .collect::<Vec<_>>()
         };
         assert_eq!(

@@ -21,13 +21,13 @@ use crate::smart::http::NetError;
 /// A network failure on any outbound request.
 pub fn net(e: &NetError, url: &str) -> Diagnosis {
     let id = match e {
-        NetError::Dns(_) => "net.dns",
-        NetError::Connect(_) | NetError::Other(_) => "net.connect",
-        NetError::Tls(_) => "net.tls",
-        NetError::Timeout(_) => "net.timeout",
-        NetError::TooLarge(_) => "net.too_large",
-        NetError::PrivateTarget(_) => "net.private_target",
-        NetError::Incomplete(_) => "net.incomplete",
+        NetError::Dns(_) => id!("net.dns"),
+        NetError::Connect(_) | NetError::Other(_) => id!("net.connect"),
+        NetError::Tls(_) => id!("net.tls"),
+        NetError::Timeout(_) => id!("net.timeout"),
+        NetError::TooLarge(_) => id!("net.too_large"),
+        NetError::PrivateTarget(_) => id!("net.private_target"),
+        NetError::Incomplete(_) => id!("net.incomplete"),
     };
     Diagnosis::new(id, format!("The request to {url} failed: {e}."))
         .with("URL", url)
@@ -37,7 +37,7 @@ pub fn net(e: &NetError, url: &str) -> Diagnosis {
 /// A 3xx answer to an outbound request (redirects are never followed).
 pub fn redirected(url: &str, status: u16, location: Option<&str>) -> Diagnosis {
     Diagnosis::new(
-        "net.redirected",
+        id!("net.redirected"),
         format!("{url} answered {status} and points elsewhere; redirects are not followed."),
     )
     .with("URL", url)
@@ -81,7 +81,7 @@ pub fn discovery_failed(
     let wk_ok = matches!(wk, Attempt::Answer { status, .. } if (200..300).contains(status));
     let d = if !missing.is_empty() {
         Diagnosis::new(
-            "discovery.missing_fields",
+            id!("discovery.missing_fields"),
             format!(
                 "The SMART configuration lacks {}, and the CapabilityStatement gave none either.",
                 missing.join(" and ")
@@ -98,12 +98,12 @@ pub fn discovery_failed(
         redirected(wk_url, *status, location.as_deref())
     } else if is_non_json_answer(wk) && (is_non_json_answer(md) || wk_ok) {
         Diagnosis::new(
-            "discovery.not_json",
+            id!("discovery.not_json"),
             "Discovery answered with a page that is not JSON: the FHIR base probably points at a portal, a login page or a proxy.",
         )
     } else {
         Diagnosis::new(
-            "discovery.not_found",
+            id!("discovery.not_found"),
             "Neither .well-known/smart-configuration nor the CapabilityStatement gave the SMART endpoints.",
         )
     };
@@ -120,7 +120,7 @@ pub fn discovery_conformance(
     let mut out = Vec::new();
     if !absent.is_empty() || !resolved.is_empty() {
         let mut w = Diagnosis::new(
-            "discovery.incomplete",
+            id!("discovery.incomplete"),
             "The SMART configuration lacks fields SMART App Launch 2 requires, or uses relative URLs.",
         );
         if !absent.is_empty() {
@@ -135,7 +135,7 @@ pub fn discovery_conformance(
     if !methods.iter().any(|m| m == "S256") || methods.iter().any(|m| m == "plain") {
         out.push(
             Diagnosis::new(
-                "discovery.pkce_not_advertised",
+                id!("discovery.pkce_not_advertised"),
                 "code_challenge_methods_supported does not say S256 only; PKCE S256 is sent anyway.",
             )
             .with("code_challenge_methods_supported", format!("{methods:?}")),
@@ -163,7 +163,7 @@ pub fn sources_disagree(well_known: &Discovered, capability: &Discovered) -> Opt
         return None;
     }
     let mut d = Diagnosis::new(
-        "discovery.sources_disagree",
+        id!("discovery.sources_disagree"),
         ".well-known/smart-configuration and the CapabilityStatement name different endpoints; the .well-known ones are used.",
     );
     for (name, a, b) in differing {
@@ -177,7 +177,7 @@ pub fn sources_disagree(well_known: &Discovered, capability: &Discovered) -> Opt
 /// The endpoints came from the CapabilityStatement only.
 pub fn legacy_metadata(d: &Discovered) -> Diagnosis {
     Diagnosis::new(
-        "discovery.legacy_metadata",
+        id!("discovery.legacy_metadata"),
         "The server has no .well-known/smart-configuration; the endpoints came from its CapabilityStatement (SMART v1).",
     )
     .with("Authorization endpoint", &d.authorization_endpoint)
@@ -208,7 +208,7 @@ pub fn registration_vs_discovery(
     if method_missing || capability_missing {
         out.push(
             Diagnosis::new(
-                "discovery.auth_method_unsupported",
+                id!("discovery.auth_method_unsupported"),
                 format!(
                     "This registration authenticates with {}, which the server does not advertise.",
                     auth.as_str()
@@ -233,7 +233,7 @@ pub fn registration_vs_discovery(
     if !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == launch_cap) {
         out.push(
             Diagnosis::new(
-                "discovery.launch_unsupported",
+                id!("discovery.launch_unsupported"),
                 format!("The server does not advertise the {launch_cap} capability."),
             )
             .with("capabilities", d.capabilities.join(", ")),
@@ -247,7 +247,7 @@ pub fn registration_vs_discovery(
         if !missing.is_empty() {
             out.push(
                 Diagnosis::new(
-                    "discovery.scope_unsupported",
+                    id!("discovery.scope_unsupported"),
                     "Some requested scopes are not in the server's scopes_supported.",
                 )
                 .with("Not offered", missing.join(" "))
@@ -263,15 +263,15 @@ pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>
     let cerner = uri.and_then(CernerError::parse);
     let cerner_code = cerner.as_ref().map(|c| c.code.as_str()).unwrap_or("");
     let id = match error {
-        _ if cerner_code.ends_with("empty-scopes") => "authorize.invalid_scope",
-        _ if cerner_code.ends_with("invalid-launch-code") => "authorize.invalid_request",
-        "access_denied" => "authorize.access_denied",
-        "invalid_scope" => "authorize.invalid_scope",
-        "invalid_request" => "authorize.invalid_request",
-        "unauthorized_client" => "authorize.unauthorized_client",
-        "unsupported_response_type" => "authorize.unsupported_response_type",
-        "server_error" | "temporarily_unavailable" => "authorize.server_error",
-        _ => "authorize.other",
+        _ if cerner_code.ends_with("empty-scopes") => id!("authorize.invalid_scope"),
+        _ if cerner_code.ends_with("invalid-launch-code") => id!("authorize.invalid_request"),
+        "access_denied" => id!("authorize.access_denied"),
+        "invalid_scope" => id!("authorize.invalid_scope"),
+        "invalid_request" => id!("authorize.invalid_request"),
+        "unauthorized_client" => id!("authorize.unauthorized_client"),
+        "unsupported_response_type" => id!("authorize.unsupported_response_type"),
+        "server_error" | "temporarily_unavailable" => id!("authorize.server_error"),
+        _ => id!("authorize.other"),
     };
     let d = Diagnosis::new(
         id,

@@ -68,7 +68,7 @@ pub fn client_credentials(status: u16, body: &str) -> Verdict {
 /// Neither `invalid_grant` nor `invalid_client`: the raw answer is the evidence.
 pub fn inconclusive(what: &str, status: Option<u16>, body: &str) -> Diagnosis {
     Diagnosis::new(
-        "check.probe_inconclusive",
+        id!("check.probe_inconclusive"),
         format!("The {what} got an answer that says neither 'client accepted' (invalid_grant) nor 'client rejected' (invalid_client)."),
     )
     .with("Status", status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into()))
@@ -78,7 +78,7 @@ pub fn inconclusive(what: &str, status: Option<u16>, body: &str) -> Diagnosis {
 /// The server accepts the secret only without RFC 6749 §2.3.1 form-encoding.
 pub fn raw_basic_only(reserved: &str) -> Diagnosis {
     Diagnosis::new(
-        "token.bad_client_credentials",
+        id!("token.bad_client_credentials"),
         "The server accepted the Basic credentials only raw, not form-encoded as RFC 6749 §2.3.1 requires; real code exchanges (which encode) will be rejected.",
     )
     .with("Secret contains", reserved)

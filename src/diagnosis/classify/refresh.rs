@@ -10,7 +10,7 @@ pub fn success(body: &str, original_scope: &str) -> Result<super::Accepted, Diag
         Ok(Value::Object(m)) => m,
         _ => {
             return Err(Diagnosis::new(
-                "refresh.malformed_response",
+                id!("refresh.malformed_response"),
                 "The refresh answer is not a JSON object.",
             ));
         }
@@ -18,7 +18,7 @@ pub fn success(body: &str, original_scope: &str) -> Result<super::Accepted, Diag
     let missing = super::token::missing_required(&map);
     if !missing.is_empty() {
         return Err(Diagnosis::new(
-            "refresh.malformed_response",
+            id!("refresh.malformed_response"),
             format!("The refresh answer lacks {}.", missing.join(" and ")),
         )
         .with("Missing", missing.join(", ")));
@@ -33,7 +33,7 @@ pub fn success(body: &str, original_scope: &str) -> Result<super::Accepted, Diag
         if !wider.is_empty() {
             warnings.push(
                 Diagnosis::new(
-                    "refresh.scope_widened",
+                    id!("refresh.scope_widened"),
                     "The refreshed token has scopes the original grant did not.",
                 )
                 .with("Added", wider.join(" "))
@@ -49,9 +49,9 @@ pub fn failure(diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
     diagnoses
         .into_iter()
         .map(|d| {
-            if matches!(d.id.as_str(), "token.invalid_grant" | "token.code_reused") {
+            if matches!(d.id(), "token.invalid_grant" | "token.code_reused") {
                 let mut r = Diagnosis::new(
-                    "refresh.rejected",
+                    id!("refresh.rejected"),
                     "The token endpoint rejected the refresh token (invalid_grant).",
                 );
                 r.evidence = d.evidence;
@@ -70,10 +70,10 @@ mod tests {
     #[test]
     fn refresh_answer_without_access_token_is_refresh_malformed_response() {
         let d = success(r#"{"token_type":"Bearer"}"#, "openid").unwrap_err();
-        assert_eq!(d.id, "refresh.malformed_response");
+        assert_eq!(d.id(), "refresh.malformed_response");
         assert_eq!(d.evidence[0].value, "access_token");
         assert_eq!(
-            success("<html>", "openid").unwrap_err().id,
+            success("<html>", "openid").unwrap_err().id(),
             "refresh.malformed_response"
         );
     }
@@ -81,9 +81,9 @@ mod tests {
     #[test]
     fn invalid_grant_on_refresh_is_refresh_rejected() {
         let out = failure(vec![
-            Diagnosis::new("token.invalid_grant", "x").with("error", "invalid_grant"),
+            Diagnosis::new(id!("token.invalid_grant"), "x").with("error", "invalid_grant"),
         ]);
-        assert_eq!(out[0].id, "refresh.rejected");
+        assert_eq!(out[0].id(), "refresh.rejected");
         assert_eq!(out[0].evidence[0].value, "invalid_grant");
     }
 }

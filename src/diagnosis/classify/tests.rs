@@ -41,7 +41,7 @@ fn seed_case_is_unknown_client_with_tenant_and_correlation_id() {
         body: SEED_BODY,
     };
     let ds = token_failure(&answer, &ctx(Some(&secret)));
-    assert_eq!(ds[0].id, "token.unknown_client");
+    assert_eq!(ds[0].id(), "token.unknown_client");
     assert_eq!(ev(&ds[0], "Tenant"), "ec2458f2-1e24-41c8-b71b-0e701af7583d");
     assert_eq!(
         ev(&ds[0], "Correlation id (quote it to support)"),
@@ -62,7 +62,7 @@ fn plain_invalid_client_is_bad_client_credentials() {
         body: r#"{"error":"invalid_client"}"#,
     };
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id,
+        token_failure(&answer, &ctx(None))[0].id(),
         "token.bad_client_credentials"
     );
 }
@@ -77,7 +77,7 @@ fn keycloak_unauthorized_client_is_read_as_bad_credentials() {
         body,
     };
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id,
+        token_failure(&answer, &ctx(None))[0].id(),
         "token.bad_client_credentials"
     );
 }
@@ -91,7 +91,7 @@ fn html_error_page_is_http_error_with_its_title() {
         body: "<html><title>Bad Gateway</title></html>",
     };
     let d = &token_failure(&answer, &ctx(None))[0];
-    assert_eq!(d.id, "token.http_error");
+    assert_eq!(d.id(), "token.http_error");
     assert_eq!(ev(d, "Page title"), "Bad Gateway");
 }
 
@@ -107,7 +107,7 @@ fn success_without_patient_or_refresh_token_warns() {
         body,
     };
     let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
-    let ids: Vec<&str> = warnings.iter().map(|w| w.id.as_str()).collect();
+    let ids: Vec<&str> = warnings.iter().map(|w| w.id()).collect();
     assert_eq!(
         ids,
         [
@@ -128,7 +128,7 @@ fn success_without_token_type_is_malformed() {
         body: r#"{"access_token":"x"}"#,
     };
     assert_eq!(
-        token_success(&answer, &ctx(None)).unwrap_err().id,
+        token_success(&answer, &ctx(None)).unwrap_err().id(),
         "token.malformed_response"
     );
 }
@@ -142,14 +142,14 @@ fn reserved_characters_are_named() {
 #[test]
 fn authorize_errors_map_to_their_ids() {
     assert_eq!(
-        authorize_error("access_denied", None, None).id,
+        authorize_error("access_denied", None, None).id(),
         "authorize.access_denied"
     );
     assert_eq!(
-        authorize_error("temporarily_unavailable", None, None).id,
+        authorize_error("temporarily_unavailable", None, None).id(),
         "authorize.server_error"
     );
-    assert_eq!(authorize_error("weird", None, None).id, "authorize.other");
+    assert_eq!(authorize_error("weird", None, None).id(), "authorize.other");
 }
 
 #[test]
@@ -165,8 +165,8 @@ fn server_date_far_from_ours_adds_clock_skew() {
         body: r#"{"error":"invalid_grant"}"#,
     };
     let ds = token_failure(&answer, &ctx(None));
-    assert_eq!(ds[0].id, "token.invalid_grant");
-    assert_eq!(ds[1].id, "token.clock_skew");
+    assert_eq!(ds[0].id(), "token.invalid_grant");
+    assert_eq!(ds[1].id(), "token.clock_skew");
 }
 
 /// DNS failures cannot be provoked on loopback; the error chain reqwest gives is classified
@@ -183,7 +183,7 @@ fn dns_failure_is_net_dns_with_the_url() {
         &e,
         "https://ehr.invalid/fhir/.well-known/smart-configuration",
     );
-    assert_eq!(d.id, "net.dns");
+    assert_eq!(d.id(), "net.dns");
     assert_eq!(
         ev(&d, "URL"),
         "https://ehr.invalid/fhir/.well-known/smart-configuration"

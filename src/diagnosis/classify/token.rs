@@ -9,7 +9,7 @@ use super::{redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
 use crate::diagnosis::transcript::fingerprint;
 use crate::diagnosis::vendor::{CernerError, Challenge, entra_code};
-use crate::diagnosis::{Diagnosis, excerpt};
+use crate::diagnosis::{Diagnosis, Id, excerpt};
 use crate::smart::LaunchKind;
 use crate::smart::token::SentCredentials;
 
@@ -116,67 +116,67 @@ fn token_error_id_for(
     body: &Value,
     cerner: Option<&CernerError>,
     auth: AuthMethod,
-) -> &'static str {
+) -> Id {
     let id = token_error_id(error, desc, body, cerner);
     // With private_key_jwt every credential failure is about the assertion.
     if auth == AuthMethod::PrivateKeyJwt
-        && matches!(id, "token.bad_client_credentials" | "token.unknown_client")
+        && matches!(
+            id.id,
+            "token.bad_client_credentials" | "token.unknown_client"
+        )
     {
-        "token.bad_client_assertion"
+        id!("token.bad_client_assertion")
     } else {
         id
     }
 }
 
-fn token_error_id(
-    error: &str,
-    desc: &str,
-    body: &Value,
-    cerner: Option<&CernerError>,
-) -> &'static str {
+fn token_error_id(error: &str, desc: &str, body: &Value, cerner: Option<&CernerError>) -> Id {
     let d = desc.to_ascii_lowercase();
     if let Some(c) = cerner {
         match c.code.rsplit(':').next().unwrap_or("") {
-            "invalid-authorization-header" => return "token.bad_auth_header",
-            "invalid-tenant" => return "token.invalid_tenant",
-            "empty-scopes" => return "token.invalid_scope",
-            "invalid-signature" => return "token.bad_client_assertion",
-            _ if c.client_unknown() => return "token.unknown_client",
+            "invalid-authorization-header" => return id!("token.bad_auth_header"),
+            "invalid-tenant" => return id!("token.invalid_tenant"),
+            "empty-scopes" => return id!("token.invalid_scope"),
+            "invalid-signature" => return id!("token.bad_client_assertion"),
+            _ if c.client_unknown() => return id!("token.unknown_client"),
             _ => {}
         }
     }
     match entra_code(body) {
-        Some(700016 | 90002) => return "token.unknown_client",
-        Some(7000215 | 7000218) => return "token.bad_client_credentials",
-        Some(54005) => return "token.code_reused",
-        Some(501481) => return "token.pkce_rejected",
-        Some(700024 | 700027) => return "token.bad_client_assertion",
+        Some(700016 | 90002) => return id!("token.unknown_client"),
+        Some(7000215 | 7000218) => return id!("token.bad_client_credentials"),
+        Some(54005) => return id!("token.code_reused"),
+        Some(501481) => return id!("token.pkce_rejected"),
+        Some(700024 | 700027) => return id!("token.bad_client_assertion"),
         _ => {}
     }
     let mentions = |words: &[&str]| words.iter().any(|w| d.contains(w));
     match error {
         // Keycloak answers wrong credentials with a non-standard unauthorized_client.
-        "unauthorized_client" if mentions(&["unknown_client"]) => "token.unknown_client",
-        "unauthorized_client" if mentions(&["invalid client"]) => "token.bad_client_credentials",
-        "invalid_client" if mentions(&["unknown client", "client not found", "unknown_client"]) => {
-            "token.unknown_client"
+        "unauthorized_client" if mentions(&["unknown_client"]) => id!("token.unknown_client"),
+        "unauthorized_client" if mentions(&["invalid client"]) => {
+            id!("token.bad_client_credentials")
         }
-        "invalid_client" => "token.bad_client_credentials",
+        "invalid_client" if mentions(&["unknown client", "client not found", "unknown_client"]) => {
+            id!("token.unknown_client")
+        }
+        "invalid_client" => id!("token.bad_client_credentials"),
         "invalid_grant" | "invalid_request"
             if mentions(&["verifier", "pkce", "code_challenge"]) =>
         {
-            "token.pkce_rejected"
+            id!("token.pkce_rejected")
         }
-        "invalid_grant" if mentions(&["redirect"]) => "token.redirect_mismatch",
+        "invalid_grant" if mentions(&["redirect"]) => id!("token.redirect_mismatch"),
         "invalid_grant" if mentions(&["already", "used", "redeemed", "replay"]) => {
-            "token.code_reused"
+            id!("token.code_reused")
         }
-        "invalid_grant" => "token.invalid_grant",
-        "invalid_request" => "token.invalid_request",
-        "unauthorized_client" => "token.unauthorized_client",
-        "unsupported_grant_type" => "token.unsupported_grant_type",
-        "invalid_scope" => "token.invalid_scope",
-        _ => "token.http_error",
+        "invalid_grant" => id!("token.invalid_grant"),
+        "invalid_request" => id!("token.invalid_request"),
+        "unauthorized_client" => id!("token.unauthorized_client"),
+        "unsupported_grant_type" => id!("token.unsupported_grant_type"),
+        "invalid_scope" => id!("token.invalid_scope"),
+        _ => id!("token.http_error"),
     }
 }
 
@@ -194,19 +194,19 @@ fn oracle_health_unknown_client(
     d.summary = format!(
         "The token endpoint rejected the client's credentials, and Oracle Health could not even identify the client (client=unknown){tenant}. The id and secret sent do not belong together in its records."
     );
-    d.causes.insert(
+    d.first_causes.insert(
         0,
         format!(
             "Oracle Health: a confidential app authenticates with its System Account id and that account's secret; client_id {:?} and the secret sent are not such a pair (an id and a secret from different accounts, or a rotated secret)",
             ctx.client_id
         ),
     );
-    d.fixes.insert(
+    d.first_fixes.insert(
         0,
         "In Cerner Central, open the app's System Account; copy its id into client_id and a current secret into client_secret, both from that same account".into(),
     );
     if let Some(id) = &c.correlation_id {
-        d.fixes.push(format!(
+        d.last_fixes.push(format!(
             "If it still fails, give Oracle Health support the correlation id {id}"
         ));
     }
@@ -246,7 +246,7 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
         .map(str::to_string);
     let Some(error) = error else {
         let d = Diagnosis::new(
-            "token.http_error",
+            id!("token.http_error"),
             format!(
                 "The token endpoint answered HTTP {} without an OAuth error.",
                 answer.status
@@ -305,13 +305,13 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     }
     if let Some(c) = cerner.as_ref().filter(|c| c.client_unknown()) {
         d = oracle_health_unknown_client(d, c, ctx);
-    } else if id == "token.unknown_client" && ctx.auth.uses_secret() {
+    } else if id == id!("token.unknown_client") && ctx.auth.uses_secret() {
         d = d.with_first_cause(format!(
             "The server did not recognise client_id {:?} with this secret: check both come from the same account",
             ctx.client_id
         ));
     }
-    if is_client_auth_failure(id) {
+    if is_client_auth_failure(id.id) {
         for e in self_check::client_auth(ctx, answer.header("date")) {
             d.evidence.push(e);
         }
@@ -320,7 +320,7 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     if let Some(skew) = clock_skew(answer, ctx.now).filter(|s| s.abs() > 30) {
         out.push(
             Diagnosis::new(
-                "token.clock_skew",
+                id!("token.clock_skew"),
                 format!("The server's clock differs from ours by {skew} s."),
             )
             .with("Skew (server − ours)", format!("{skew} s"))
@@ -348,7 +348,7 @@ pub fn token_success(
 ) -> Result<Accepted, Diagnosis> {
     let Ok(json) = serde_json::from_str::<Value>(answer.body) else {
         return Err(Diagnosis::new(
-            "token.not_json",
+            id!("token.not_json"),
             format!(
                 "The token endpoint answered HTTP {} with a body that is not JSON.",
                 answer.status
@@ -360,14 +360,14 @@ pub fn token_success(
     };
     let Value::Object(map) = json else {
         return Err(Diagnosis::new(
-            "token.malformed_response",
+            id!("token.malformed_response"),
             "The token response is JSON but not an object.",
         ));
     };
     let missing = missing_required(&map);
     if !missing.is_empty() {
         return Err(Diagnosis::new(
-            "token.malformed_response",
+            id!("token.malformed_response"),
             format!("The token response lacks {}.", missing.join(" and ")),
         )
         .with("Missing", missing.join(", "))
@@ -389,15 +389,18 @@ fn token_warnings(
     let token_type = s("token_type").unwrap_or("");
     if !token_type.eq_ignore_ascii_case("bearer") {
         out.push(
-            Diagnosis::new("token.not_bearer", format!("token_type is {token_type:?}."))
-                .with("token_type", token_type),
+            Diagnosis::new(
+                id!("token.not_bearer"),
+                format!("token_type is {token_type:?}."),
+            )
+            .with("token_type", token_type),
         );
     }
     let cache = answer.header("cache-control").unwrap_or("");
     if !cache.to_ascii_lowercase().contains("no-store") {
         out.push(
             Diagnosis::new(
-                "token.cache_headers",
+                id!("token.cache_headers"),
                 "The token response may be cached: Cache-Control lacks no-store.",
             )
             .with(
@@ -419,7 +422,7 @@ fn token_warnings(
     if !not_granted.is_empty() {
         out.push(
             Diagnosis::new(
-                "token.scopes_reduced",
+                id!("token.scopes_reduced"),
                 format!(
                     "{} of {} requested scopes were not granted.",
                     not_granted.len(),
@@ -435,7 +438,7 @@ fn token_warnings(
     if patient_wanted && s("patient").is_none() {
         out.push(
             Diagnosis::new(
-                "token.missing_context",
+                id!("token.missing_context"),
                 "Patient context was granted but the token response has no patient.",
             )
             .with("Missing", "patient"),
@@ -444,7 +447,7 @@ fn token_warnings(
     if has("launch/encounter") && s("encounter").is_none() {
         out.push(
             Diagnosis::new(
-                "token.missing_context",
+                id!("token.missing_context"),
                 "Encounter context was granted but the token response has no encounter.",
             )
             .with("Missing", "encounter"),
@@ -452,7 +455,7 @@ fn token_warnings(
     }
     if requested.contains(&"openid") && s("id_token").is_none() {
         out.push(Diagnosis::new(
-            "token.no_id_token",
+            id!("token.no_id_token"),
             "openid was requested but the token response has no id_token.",
         ));
     }
@@ -460,7 +463,7 @@ fn token_warnings(
         && s("refresh_token").is_none()
     {
         out.push(Diagnosis::new(
-            "token.no_refresh_token",
+            id!("token.no_refresh_token"),
             "Offline or online access was requested but no refresh_token came back.",
         ));
     }
