@@ -3,6 +3,7 @@
 //! and attach the ranked causes and fixes from [`catalog`].
 
 pub mod catalog;
+pub mod catalogue_doc;
 pub mod classify;
 pub mod report;
 pub mod transcript;
