@@ -1,6 +1,6 @@
 //! Configuration: the TOML file (or the built-in defaults), validated once at start-up.
 //!
-//! Key names are a public interface (see `../shared/INTERFACE.md`): add keys, never rename one.
+//! Key names are a public interface (documented in `docs/interface.md`): add keys, never rename one.
 //! Every validation failure names the key it is about, so `main` can print one clear line and
 //! exit with status 2.
 

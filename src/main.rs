@@ -1,4 +1,5 @@
-//! The `smart-launch-doctor` command: `serve` runs the web app.
+//! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
+//! `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +55,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print every diagnosis the app can report: id, severity, title, causes, fixes, rules.
+    Catalogue {
+        /// Output format (markdown is the repository's docs/diagnoses.md).
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
+        format: String,
+    },
 }
 
 fn init_tracing(json: bool, default: &str) {
@@ -93,7 +100,22 @@ async fn main() -> ExitCode {
             format,
         } => check(config, ids, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
+        Command::Catalogue { format } => catalogue(&format),
     }
+}
+
+/// `catalogue`: the diagnosis catalogue on stdout; always exit 0 (clap rejects a bad format).
+fn catalogue(format: &str) -> ExitCode {
+    use smart_launch_doctor::diagnosis::catalogue_doc;
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&catalogue_doc::json()).unwrap_or_default()
+        ),
+        "markdown" => print!("{}", catalogue_doc::markdown()),
+        _ => print!("{}", catalogue_doc::text()),
+    }
+    ExitCode::SUCCESS
 }
 
 /// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.

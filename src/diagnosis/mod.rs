@@ -13,6 +13,7 @@ macro_rules! id {
 }
 
 pub mod catalog;
+pub mod catalogue_doc;
 pub mod classify;
 pub mod report;
 pub mod transcript;

@@ -11,6 +11,7 @@ mod adhoc;
 mod binary;
 mod browser;
 mod callback;
+mod catalogue;
 mod chaos;
 mod check;
 mod diagnoses;
