@@ -51,9 +51,9 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// A client secret. `Debug` never shows it; it serializes only so that an ad-hoc app can live
-/// in the server-side session, and no output type embeds it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A client secret. `Debug` never shows it and it never serializes: an ad-hoc app's secret is
+/// kept sealed (see `seal`) wherever it must outlive a request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -130,7 +130,8 @@ pub struct Registration {
     pub iss: String,
     pub client_id: String,
     pub auth: AuthMethod,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Never serialized; see [`Secret`].
+    #[serde(skip)]
     pub client_secret: Option<Secret>,
     /// Scope requested on an EHR launch.
     pub scope: String,
@@ -216,6 +217,9 @@ pub struct Config {
     pub unregistered_client_id: String,
     /// `None`: sessions in memory; `Some("redis://…")`: sessions in Redis, shared by instances.
     pub session_store: Option<String>,
+    /// The environment variable holding the key (64 hex digits) that seals ad-hoc secrets kept
+    /// in sessions and launch records; `None`: a random key per process.
+    pub sealing_key_env: Option<String>,
     /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
     /// addresses. Off by default (SSRF); registered FHIR bases are always trusted.
     pub allow_private_networks: bool,
@@ -241,6 +245,7 @@ struct RawConfig {
     frame_ancestors: Option<Vec<String>>,
     allow_private_networks: Option<bool>,
     session_store: Option<String>,
+    sealing_key_env: Option<String>,
     allow_unregistered_iss: Option<bool>,
     unregistered_client_id: Option<String>,
     http_ca_file: Option<PathBuf>,
@@ -396,6 +401,7 @@ impl Config {
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             allow_private_networks: raw.allow_private_networks.unwrap_or(false),
             session_store: validate_session_store(raw.session_store)?,
+            sealing_key_env: validate_env_name(raw.sealing_key_env, "sealing_key_env")?,
             allow_unregistered_iss: raw.allow_unregistered_iss.unwrap_or(false),
             unregistered_client_id: raw
                 .unregistered_client_id
@@ -436,6 +442,23 @@ impl Config {
 }
 
 /// `memory` (or absent) or a `redis://` / `rediss://` URL.
+fn validate_env_name(v: Option<String>, key: &str) -> Result<Option<String>, ConfigError> {
+    match v {
+        Some(name)
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            Err(invalid(
+                key,
+                format!("{name:?} is not an environment variable name"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
 fn validate_session_store(v: Option<String>) -> Result<Option<String>, ConfigError> {
     match v.as_deref() {
         None | Some("memory") => Ok(None),

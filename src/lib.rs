@@ -5,11 +5,14 @@
 pub mod diagnosis;
 pub mod check;
 pub mod config;
+pub mod flow;
 pub mod gallery;
 pub mod practice;
 pub mod record;
+pub mod seal;
 pub mod smart;
 pub mod state;
+pub mod store;
 pub mod web;
 
 pub use state::AppState;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use smart_launch_doctor::config::Config;
 use smart_launch_doctor::smart::client_auth::SigningKey;
+use smart_launch_doctor::state::Core;
 use smart_launch_doctor::{AppState, app};
 use tracing_subscriber::EnvFilter;
 
@@ -139,7 +140,8 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
         .filter(|r| ids.is_empty() || ids.contains(&r.id))
         .cloned()
         .collect();
-    let state = match AppState::new(config) {
+    // Only the core: no session store, no practice EHR key.
+    let state = match Core::new(config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

@@ -5,7 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::{AuthMethod, Registration};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::config::{AuthMethod, Registration, Secret};
+use crate::seal::Sealer;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::Exchange;
 use crate::smart::fhir::ReadResource;
@@ -21,12 +25,43 @@ pub enum Outcome {
     Error,
 }
 
-/// The app a launch is for: a configured registration, or one typed into the ad-hoc form
-/// (kept only in the server-side session).
+/// The app a launch is for: a configured registration, or one typed into the ad-hoc form (or a
+/// developer-mode launch of an unregistered server), whose secret is kept sealed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum AppRef {
+    #[serde(rename = "r")]
     Registered(String),
-    AdHoc(Registration),
+    #[serde(rename = "x")]
+    AdHoc(SealedApp),
+}
+
+/// An ad-hoc registration as kept between requests: everything but the secret in clear, the
+/// secret sealed with the process's (or the configured) key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SealedApp {
+    pub reg: Registration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl SealedApp {
+    pub fn seal(reg: &Registration, sealer: &Sealer) -> Self {
+        SealedApp {
+            reg: reg.clone(),
+            secret: reg.client_secret.as_ref().map(|s| sealer.seal(s.expose())),
+        }
+    }
+
+    /// The registration with its secret; `None` when the secret was sealed with another key
+    /// (another instance without a shared `sealing_key_env`, or a restart).
+    pub fn open(&self, sealer: &Sealer) -> Option<Registration> {
+        let mut reg = self.reg.clone();
+        reg.client_secret = match &self.secret {
+            Some(s) => Some(Secret::new(sealer.open(s)?)),
+            None => None,
+        };
+        Some(reg)
+    }
 }
 
 /// The registration as shown on pages: never the secret.
@@ -53,20 +88,23 @@ impl AppSummary {
     }
 }
 
-/// A launch waiting for its callback. Holds the PKCE verifier: never rendered.
+/// A launch waiting for its callback, as kept in the browser's session: only what the callback
+/// needs. Holds the PKCE verifier: never rendered. The endpoints are not copied: they come from
+/// the discovery cache (fetched again if it expired).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PendingFlow {
+    #[serde(rename = "i")]
     pub launch_id: String,
-    /// SHA-256 of the state: the session never needs the state itself back.
+    /// SHA-256 of the state (base64url): the session never needs the state itself back.
+    #[serde(rename = "h")]
     pub state_hash: String,
+    #[serde(rename = "v")]
     pub verifier: String,
+    #[serde(rename = "a")]
     pub app: AppRef,
-    pub token_endpoint: String,
-    /// Discovery's `token_endpoint_auth_methods_supported`, for the self-check.
-    #[serde(default)]
-    pub auth_methods_supported: Vec<String>,
-    /// The issuer discovery named, for the RFC 9207 `iss` check.
-    pub issuer: Option<String>,
+    #[serde(rename = "k")]
+    pub kind: LaunchKind,
+    #[serde(rename = "t")]
     pub created_at: i64,
 }
 
@@ -109,9 +147,12 @@ pub struct LaunchRecord {
     /// Refreshes made from the result page, oldest first.
     #[serde(default)]
     pub refreshes: Vec<RefreshRecord>,
-    /// The app, kept to authenticate refreshes (an ad-hoc app's secret stays server-side).
+    /// The app, kept to authenticate refreshes (an ad-hoc app's secret stays sealed).
     #[serde(default)]
     pub app_ref: Option<AppRef>,
+    /// The browser that made the launch: only it sees the record.
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// Who signed in, as far as the id_token and the `fhirUser` read tell.
@@ -165,12 +206,14 @@ impl LaunchRecord {
     }
 }
 
-/// The session key for a state value.
+/// The session key for a state value: SHA-256, base64url.
 pub fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    URL_SAFE_NO_PAD.encode(Sha256::digest(state.as_bytes()))
+}
+
+/// A new random id (launch ids, browser ids): 128 bits, base64url.
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
 }
 
 /// Seconds since the Unix epoch.

@@ -1,56 +1,45 @@
-//! Shared application state: the configuration, the one outbound HTTP client, the discovery
-//! cache and the register of consumed `state` values.
+//! Application state in two layers. [`Core`]: the configuration, the outbound HTTP clients and
+//! the discovery and OIDC caches: all that the protocol flow needs, and all that the `check`
+//! command builds. [`AppState`]: the core plus what serving browsers needs (the store backend
+//! for sessions and launches, the sealing key, the rate limit, the practice EHR).
 
-use std::collections::HashMap;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use crate::config::{AuthMethod, Config, PRACTICE_CLIENT_ID};
 use crate::gallery;
 use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
+use crate::seal::Sealer;
 use crate::smart::http::Outbound;
 use crate::smart::{discovery, id_token};
+use crate::store::{Backend, Limits};
 use crate::web::limit::RateLimiter;
 use crate::web::store::Store;
 
-/// Cheap to clone; handed to every handler.
+/// What the protocol flow needs. Cheap to clone.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub struct Core(Arc<CoreInner>);
 
-pub struct Inner {
+pub struct CoreInner {
     pub config: Config,
+    /// Our `redirect_uri`, computed once.
+    pub redirect_uri: String,
     /// For registered FHIR bases (trusted by the operator).
     pub http: Outbound,
     /// For FHIR bases nobody registered: private targets refused unless allowed.
     pub http_unregistered: Outbound,
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
-    pub consumed: ConsumedStates,
-    /// The built-in practice EHR, when `practice_ehr` is on.
-    pub practice: Option<practice::Ehr>,
-    pub limiter: RateLimiter,
-    /// Browser sessions (server side); the cookie holds only the id.
-    pub sessions: Store,
 }
 
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
+impl Deref for Core {
+    type Target = CoreInner;
+    fn deref(&self) -> &CoreInner {
         &self.0
     }
 }
 
-impl AppState {
-    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
-    pub fn http_for(&self, iss: &str) -> &Outbound {
-        if self.config.registration_for_iss(iss).is_some() {
-            &self.http
-        } else {
-            &self.http_unregistered
-        }
-    }
-
+impl Core {
     pub fn new(config: Config) -> Result<Self, StateError> {
         let http = Outbound::new(config.http.clone())?;
         let http_unregistered = if config.allow_private_networks {
@@ -60,21 +49,93 @@ impl AppState {
         };
         let discovery = discovery::Cache::new(config.discovery_cache);
         let oidc = id_token::Cache::new(config.discovery_cache);
-        let consumed = ConsumedStates::new(config.session_idle);
-        let practice = config.practice_ehr.then(|| practice_ehr(&config));
-        let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
-        let sessions =
-            Store::open(config.session_store.as_deref()).map_err(StateError::SessionStore)?;
-        Ok(AppState(Arc::new(Inner {
+        Ok(Core(Arc::new(CoreInner {
+            redirect_uri: config.redirect_uri(),
             config,
             http,
             http_unregistered,
             discovery,
             oidc,
-            consumed,
+        })))
+    }
+
+    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
+    pub fn http_for(&self, iss: &str) -> &Outbound {
+        if self.config.registration_for_iss(iss).is_some() {
+            &self.http
+        } else {
+            &self.http_unregistered
+        }
+    }
+}
+
+/// Cheap to clone; handed to every handler. Dereferences to [`Core`]'s fields.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub core: Core,
+    /// Launch records and consumed states (and, through `sessions`, the sessions).
+    pub store: Backend,
+    /// Browser sessions (server side); the cookie holds only the id.
+    pub sessions: Store,
+    /// Seals ad-hoc secrets kept in sessions and launch records.
+    pub sealer: Sealer,
+    /// The built-in practice EHR, when `practice_ehr` is on.
+    pub practice: Option<practice::Ehr>,
+    pub limiter: RateLimiter,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Deref for Inner {
+    type Target = CoreInner;
+    fn deref(&self) -> &CoreInner {
+        &self.core
+    }
+}
+
+/// Launch records kept in memory at most (the memory backend), oldest first out.
+pub const MAX_MEMORY_LAUNCHES: u64 = 50_000;
+
+impl AppState {
+    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
+    pub fn http_for(&self, iss: &str) -> &Outbound {
+        self.core.http_for(iss)
+    }
+
+    pub fn new(config: Config) -> Result<Self, StateError> {
+        let sealer = match &config.sealing_key_env {
+            Some(var) => {
+                let hex = std::env::var(var).map_err(|_| {
+                    StateError::SealingKey(format!("the environment variable {var} is not set"))
+                })?;
+                Sealer::from_hex(&hex).map_err(|e| StateError::SealingKey(format!("{var} {e}")))?
+            }
+            None => Sealer::random(),
+        };
+        let limits = Limits {
+            ttl: config.session_idle.max(config.never_returned_after),
+            max_records: MAX_MEMORY_LAUNCHES,
+        };
+        let store = Backend::open(config.session_store.as_deref(), limits)
+            .map_err(StateError::SessionStore)?;
+        let sessions = Store::on(&store, config.session_idle);
+        let practice = config.practice_ehr.then(|| practice_ehr(&config));
+        let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
+        let core = Core::new(config)?;
+        Ok(AppState(Arc::new(Inner {
+            core,
+            store,
+            sessions,
+            sealer,
             practice,
             limiter,
-            sessions,
         })))
     }
 }
@@ -128,30 +189,6 @@ pub enum StateError {
     Http(#[from] reqwest::Error),
     #[error("session_store: {0}")]
     SessionStore(String),
-}
-
-/// Hashes of `state` values already used by a callback, process-wide, so that two concurrent
-/// requests carrying the same state cannot both pass (the session alone is read by both).
-pub struct ConsumedStates {
-    ttl: Duration,
-    seen: Mutex<HashMap<String, Instant>>,
-}
-
-impl ConsumedStates {
-    fn new(ttl: Duration) -> Self {
-        ConsumedStates {
-            ttl,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Marks `state_hash` used; false when it already was.
-    pub fn consume(&self, state_hash: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 10_000 {
-            seen.retain(|_, at| at.elapsed() < self.ttl);
-        }
-        seen.insert(state_hash.to_string(), Instant::now())
-            .is_none()
-    }
+    #[error("sealing_key_env: {0}")]
+    SealingKey(String),
 }

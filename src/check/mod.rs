@@ -22,7 +22,7 @@ use crate::smart::discovery::{self, Discovered, Source};
 use crate::smart::http::Recorder;
 use crate::smart::probe as probes;
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
-use crate::state::AppState;
+use crate::state::Core;
 
 /// What the probe found about the credentials.
 #[derive(Clone, Debug, Serialize)]
@@ -90,7 +90,7 @@ fn dedupe(ds: &mut Vec<Diagnosis>) {
 
 /// Runs the preflight and the probe for `reg`.
 pub async fn check(
-    state: &AppState,
+    state: &Core,
     reg: &Registration,
     key: Option<&SigningKey>,
     adhoc: bool,
@@ -234,7 +234,7 @@ fn rejection(
 }
 
 async fn probe(
-    state: &AppState,
+    state: &Core,
     reg: &Registration,
     d: &Discovered,
     creds: &ClientCredentials<'_>,

@@ -986,6 +986,21 @@ pub static ENTRIES: &[Entry] = &[
         ["Check the session store"],
         []
     ),
+    e!(
+        "session.sealed_secret_unavailable",
+        Error,
+        "The ad-hoc app's secret could not be opened on this server instance",
+        RELAUNCH,
+        [
+            "The server restarted without sealing_key_env, so its per-process key changed",
+            "Several instances share a session store but not the same sealing_key_env key"
+        ],
+        [
+            "Set sealing_key_env to a variable holding the same 64-hex-digit key on every instance",
+            "Start the ad-hoc launch again"
+        ],
+        []
+    ),
 ];
 
 static FALLBACK: Entry = e!(

@@ -75,6 +75,11 @@ impl Cache {
         }
     }
 
+    /// The cached document for `iss`, without fetching.
+    pub fn peek(&self, iss: &str) -> Option<Arc<Discovered>> {
+        self.get(iss)
+    }
+
     fn get(&self, iss: &str) -> Option<Arc<Discovered>> {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(iss) {

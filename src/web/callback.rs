@@ -1,20 +1,20 @@
-//! `GET /callback`: the redirect URI. Checks the state (this browser's, single use: removed
-//! before anything else), handles an `error`, exchanges the code, records the result and answers
-//! 303 to the result page so the code leaves the address bar.
+//! `GET /callback`: the redirect URI. Checks the state (this browser's, single use: consumed in
+//! the shared store before anything else, so concurrent replays on any instance make one token
+//! request), hands the rest to `flow::callback`, stores the record and answers 303 to the result
+//! page so the code leaves the address bar.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::complete;
 use super::launch::Params;
 use super::session::{BrowserSession, cookie_present};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
-use crate::diagnosis::classify;
-use crate::record::{LaunchRecord, PendingFlow, now, state_hash};
-use crate::smart::Step;
+use crate::flow::callback::{self, CallbackParams};
+use crate::record::state_hash;
 use crate::state::AppState;
+use crate::store::Consumed;
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
     Problem::diagnosed(status, d)
@@ -38,35 +38,41 @@ pub async fn callback(
         return Err(relaunch(StatusCode::BAD_REQUEST, d));
     };
     let hash = state_hash(state_param);
-    // Single use: take the flow out of the session and save before doing anything with it.
-    let flow = match session.data.flows.iter().position(|f| f.state_hash == hash) {
-        Some(i) => session.data.flows.remove(i),
-        None => return Err(unmatched_state(&session, &headers, &hash)),
+    let Some(i) = session.data.flows.iter().position(|f| f.state_hash == hash) else {
+        return Err(unmatched_state(&state, &session, &headers, &hash).await);
     };
-    session.save().await?;
-    if !state.consumed.consume(&hash) {
-        return Err(reused(&flow.launch_id));
+    let flow = session.data.flows.remove(i);
+    // Single use across instances: the first to consume the state goes on, every other stops.
+    match state
+        .store
+        .consume_state(&hash, &flow.launch_id)
+        .await
+        .map_err(|e| Problem::store(&e))?
+    {
+        Consumed::Now => {}
+        Consumed::Before(id) => return Err(reused(&id)),
     }
-    let Some(mut record) = session.launch(&flow.launch_id).cloned() else {
-        return Err(relaunch(
-            StatusCode::BAD_REQUEST,
-            Diagnosis::new(
-                id!("callback.unknown_state"),
-                "The launch this state belonged to is no longer kept.",
-            ),
-        ));
+    let first = |n: &str| params.all(n).first().map(|s| s.to_string());
+    let answer = CallbackParams {
+        iss: first("iss"),
+        error: first("error"),
+        error_description: first("error_description"),
+        error_uri: first("error_uri"),
+        code: first("code"),
+        names: param_names(&params),
     };
-    complete(&state, &flow, &params, &mut record).await;
+    let mut record = callback::complete(&state.core, &state.sealer, &flow, &answer).await;
+    record.owner = session.browser_id();
     tracing::info!(launch = %record.id, outcome = ?record.outcome, step = record.step.as_str(), "launch finished");
-    let id = record.id.clone();
-    if let Some(slot) = session.launch_mut(&id) {
-        *slot = record;
-    }
-    session.data.completed.push((hash, id.clone()));
-    // A new session id once tokens are held (session fixation).
+    state
+        .store
+        .put_launch(&record)
+        .await
+        .map_err(|e| Problem::store(&e))?;
+    // A new session id once tokens are held (session fixation); one session write.
     session.cycle_id().await?;
     session.save().await?;
-    Ok(Redirect::to(&paths::launch_result(&id)).into_response())
+    Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
 }
 
 fn param_names(params: &Params) -> String {
@@ -89,11 +95,16 @@ fn reused(launch_id: &str) -> Problem {
     .link("The launch it completed", paths::launch_result(launch_id))
 }
 
-/// Tells apart: no cookie at all, a state this browser already completed, a browser with no
+/// Tells apart: a state already used (by any browser), no cookie at all, a browser with no
 /// launch in progress, and one whose launches have other states.
-fn unmatched_state(session: &BrowserSession, headers: &HeaderMap, hash: &str) -> Problem {
-    if let Some((_, id)) = session.data.completed.iter().find(|(h, _)| h == hash) {
-        return reused(id);
+async fn unmatched_state(
+    state: &AppState,
+    session: &BrowserSession,
+    headers: &HeaderMap,
+    hash: &str,
+) -> Problem {
+    if let Ok(Some(id)) = state.store.consumed_by(hash).await {
+        return reused(&id);
     }
     if !cookie_present(headers) {
         let d = Diagnosis::new(id!("callback.no_session"), "The browser sent no session cookie with the callback, so it cannot be tied to a launch.")
@@ -117,46 +128,4 @@ fn unmatched_state(session: &BrowserSession, headers: &HeaderMap, hash: &str) ->
         session.data.flows.len().to_string(),
     );
     relaunch(StatusCode::BAD_REQUEST, d)
-}
-
-/// Fills `record` from the callback parameters and, when there is a code, the token exchange.
-async fn complete(
-    state: &AppState,
-    flow: &PendingFlow,
-    params: &Params,
-    record: &mut LaunchRecord,
-) {
-    record.step = Step::Callback;
-    let first = |n: &str| params.all(n).first().map(|s| s.to_string());
-    if let (Some(got), Some(expected)) = (first("iss"), flow.issuer.as_deref())
-        && got != expected
-    {
-        let d = Diagnosis::new(
-            id!("callback.issuer_mismatch"),
-            "The authorization response names another issuer than discovery did (RFC 9207).",
-        )
-        .with("iss received", got)
-        .with("issuer expected", expected);
-        record.fail(Step::Callback, [d], now());
-        return;
-    }
-    if let Some(error) = first("error") {
-        let d = classify::authorize_error(
-            &error,
-            first("error_description").as_deref(),
-            first("error_uri").as_deref(),
-        );
-        record.fail(Step::Authorize, [d], now());
-        return;
-    }
-    let Some(code) = first("code").filter(|c| !c.is_empty()) else {
-        let d = Diagnosis::new(
-            id!("callback.missing_code"),
-            "The callback carries neither a code nor an error.",
-        )
-        .with("Parameters received", param_names(params));
-        record.fail(Step::Callback, [d], now());
-        return;
-    };
-    complete::exchange(state, flow, &code, record).await;
 }

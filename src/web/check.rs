@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Json, Response};
 use super::Problem;
 use super::launch::{AdHocForm, adhoc_registration};
 use super::problem::wants_json;
-use super::session::BrowserSession;
+use super::csrf::Csrf;
 use super::views::{self, CheckPage};
 use crate::check::{self, Report};
 use crate::diagnosis::Severity;
@@ -46,20 +46,20 @@ pub async fn registration(
         return Err(Problem::unknown_registration(&id));
     };
     let key = state.config.key(&id).cloned();
-    let report = check::check(&state, &reg, key.as_deref(), false).await;
+    let report = check::check(&state.core, &reg, key.as_deref(), false).await;
     respond(&headers, &report)
 }
 
 pub async fn adhoc(
     State(state): State<AppState>,
     headers: HeaderMap,
-    mut session: BrowserSession,
+    csrf: Csrf,
     form: Result<Form<AdHocForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let reg = match adhoc_registration(&state, &mut session, form).await? {
+    let reg = match adhoc_registration(&state, &headers, csrf, form)? {
         Ok(reg) => reg,
         Err(page) => return Ok(page),
     };
-    let report = check::check(&state, &reg, None, true).await;
+    let report = check::check(&state.core, &reg, None, true).await;
     respond(&headers, &report)
 }

@@ -4,17 +4,18 @@
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::launch::begin;
+use super::csrf::{self, Csrf};
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};
 use crate::config::{Registration, Secret};
 use crate::gallery;
-use crate::record::AppRef;
+use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
 use crate::state::AppState;
 
@@ -29,15 +30,10 @@ fn practice_off() -> Problem {
     .link("Home", paths::HOME)
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    mut session: BrowserSession,
-) -> Result<Response, Problem> {
+pub async fn show(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Problem> {
     if state.practice.is_none() {
         return Err(practice_off());
     }
-    let csrf = session.csrf_token();
-    session.save().await?;
     let rows = gallery::entries()
         .into_iter()
         .map(|e| GalleryRow {
@@ -50,10 +46,10 @@ pub async fn show(
         .collect();
     let page = GalleryPage {
         rows,
-        csrf,
+        csrf: csrf.token.clone(),
         ehr_page: paths::PRACTICE_EHR_PAGE,
     };
-    views::render_page(&page)
+    Ok(csrf.attach(&state.config, views::render_page(&page)?))
 }
 
 #[derive(Deserialize)]
@@ -65,6 +61,7 @@ pub struct RunForm {
 pub async fn run(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     session: BrowserSession,
     form: Result<Form<RunForm>, FormRejection>,
 ) -> Result<Response, Problem> {
@@ -73,7 +70,7 @@ pub async fn run(
     }
     let Form(form) = form
         .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
-    if !session.csrf_ok(&form.csrf) {
+    if !csrf::verify(&headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -94,14 +91,6 @@ pub async fn run(
     let secret = entry.app_secret.map(Secret::new);
     let iss = state.config.practice_fhir_base();
     let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
-    begin(
-        &state,
-        session,
-        AppRef::AdHoc(reg.clone()),
-        &reg,
-        LaunchKind::Standalone,
-        None,
-        Vec::new(),
-    )
-    .await
+    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }

@@ -5,29 +5,27 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::launch::AdHocForm;
-use super::session::BrowserSession;
+use super::csrf::Csrf;
 use super::views::{self, AdHocValues, HomePage, RegistrationRow};
 use super::{Problem, paths};
 use crate::state::AppState;
 
 const DEFAULT_ADHOC_SCOPE: &str = "launch/patient openid fhirUser patient/*.read";
 
-pub async fn show(
-    State(state): State<AppState>,
-    mut session: BrowserSession,
-) -> Result<Response, Problem> {
+/// No session is read or made: the form's CSRF token is a cookie.
+pub async fn show(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Problem> {
     let values = AdHocValues {
         auth: "none".into(),
         scope: DEFAULT_ADHOC_SCOPE.into(),
         ..AdHocValues::default()
     };
-    render(&state, &mut session, values, Vec::new(), StatusCode::OK).await
+    render(&state, csrf, values, Vec::new(), StatusCode::OK)
 }
 
 /// The home page again with the form's errors (400); the secret is not echoed back.
-pub async fn render_with_errors(
+pub fn render_with_errors(
     state: &AppState,
-    session: &mut BrowserSession,
+    csrf: Csrf,
     form: &AdHocForm,
     errors: Vec<(String, String)>,
 ) -> Result<Response, Problem> {
@@ -37,19 +35,17 @@ pub async fn render_with_errors(
         auth: form.auth.clone(),
         scope: form.scope.clone(),
     };
-    render(state, session, values, errors, StatusCode::BAD_REQUEST).await
+    render(state, csrf, values, errors, StatusCode::BAD_REQUEST)
 }
 
-async fn render(
+fn render(
     state: &AppState,
-    session: &mut BrowserSession,
+    csrf: Csrf,
     form: AdHocValues,
     errors: Vec<(String, String)>,
     status: StatusCode,
 ) -> Result<Response, Problem> {
     let config = &state.config;
-    let csrf = session.csrf_token();
-    session.save().await?;
     let page = HomePage {
         registrations: config
             .registrations
@@ -66,7 +62,7 @@ async fn render(
                 check_href: paths::check(&r.id),
             })
             .collect(),
-        csrf,
+        csrf: csrf.token.clone(),
         adhoc_enabled: config.adhoc_launch,
         form,
         errors,
@@ -80,5 +76,5 @@ async fn render(
     };
     let mut resp = views::render_page(&page)?;
     *resp.status_mut() = status;
-    Ok(resp)
+    Ok(csrf.attach(config, resp))
 }

@@ -5,21 +5,18 @@
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::csrf::{self, Csrf};
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
 use crate::config::{AuthMethod, Registration, Secret, normalize_iss};
-use crate::diagnosis::{Diagnosis, classify};
-use crate::record::{
-    AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow, now, state_hash,
-};
-use crate::smart::authorize::{self, AuthorizeParams};
-use crate::smart::discovery::{self, Source};
-use crate::smart::http::Recorder;
-use crate::smart::{LaunchKind, Step};
+use crate::diagnosis::Diagnosis;
+use crate::flow::start::{self, Started};
+use crate::record::{AppRef, SealedApp};
+use crate::smart::LaunchKind;
 use crate::state::AppState;
 
 /// The scope of developer-mode launches of unregistered FHIR servers.
@@ -108,7 +105,8 @@ pub async fn ehr(
                 None,
                 UNREGISTERED_SCOPE,
             );
-            (reg.clone(), AppRef::AdHoc(reg))
+            let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+            (reg, app)
         }
         None => return Err(bad_launch(not_registered(&state, &normalized))),
     };
@@ -125,23 +123,7 @@ pub async fn ehr(
             ));
         }
     };
-    let mut warnings = Vec::new();
-    if normalized.starts_with("http://") {
-        warnings.push(
-            Diagnosis::new(id!("launch.insecure_iss"), "The FHIR base uses plain http.")
-                .with("iss", &normalized),
-        );
-    }
-    begin(
-        &state,
-        session,
-        app,
-        &reg,
-        LaunchKind::Ehr,
-        Some(launch),
-        warnings,
-    )
-    .await
+    begin(&state, session, app, &reg, LaunchKind::Ehr, Some(launch)).await
 }
 
 /// Names registrations on the same host, so "wrong tenant" and "sandbox vs production" show.
@@ -194,16 +176,7 @@ pub async fn standalone(
         return Err(Problem::unknown_registration(&id));
     };
     let app = AppRef::Registered(reg.id.clone());
-    begin(
-        &state,
-        session,
-        app,
-        &reg,
-        LaunchKind::Standalone,
-        None,
-        Vec::new(),
-    )
-    .await
+    begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }
 
 /// The ad-hoc form's fields. The secret is never echoed back.
@@ -226,32 +199,26 @@ pub struct AdHocForm {
 /// `POST /standalone`: a standalone launch of an app typed into the form.
 pub async fn adhoc(
     State(state): State<AppState>,
-    mut session: BrowserSession,
+    headers: HeaderMap,
+    csrf: Csrf,
+    session: BrowserSession,
     form: Result<Form<AdHocForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let reg = match adhoc_registration(&state, &mut session, form).await? {
+    let reg = match adhoc_registration(&state, &headers, csrf, form)? {
         Ok(reg) => reg,
         Err(page) => return Ok(page),
     };
-    let app = AppRef::AdHoc(reg.clone());
-    begin(
-        &state,
-        session,
-        app,
-        &reg,
-        LaunchKind::Standalone,
-        None,
-        Vec::new(),
-    )
-    .await
+    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }
 
 /// The ad-hoc form, checked: `Ok(Ok(registration))`, or `Ok(Err(page))` with the form again and
 /// its errors (400), or a problem (form off, unreadable, CSRF token wrong). Shared by the
 /// launch and the check of an ad-hoc app.
-pub async fn adhoc_registration(
+pub fn adhoc_registration(
     state: &AppState,
-    session: &mut BrowserSession,
+    headers: &HeaderMap,
+    csrf: Csrf,
     form: Result<Form<AdHocForm>, FormRejection>,
 ) -> Result<Result<Registration, Response>, Problem> {
     if !state.config.adhoc_launch {
@@ -263,14 +230,12 @@ pub async fn adhoc_registration(
     }
     let Form(form) = form
         .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
-    if !session.csrf_ok(&form.csrf) {
+    if !csrf::verify(headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
     match validate_adhoc(&form) {
         Ok(reg) => Ok(Ok(reg)),
-        Err(errors) => Ok(Err(
-            home::render_with_errors(state, session, &form, errors).await?
-        )),
+        Err(errors) => Ok(Err(home::render_with_errors(state, csrf, &form, errors)?)),
     }
 }
 
@@ -316,8 +281,8 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
     Ok(reg)
 }
 
-/// Discovery, then the redirect to the authorization endpoint. A discovery failure is recorded
-/// as a failed launch and shown on its result page.
+/// Discovery, then the redirect to the authorization endpoint; one session write. A failure
+/// before the redirect is stored as a finished launch and shown on its result page.
 pub(super) async fn begin(
     state: &AppState,
     mut session: BrowserSession,
@@ -325,100 +290,27 @@ pub(super) async fn begin(
     reg: &Registration,
     kind: LaunchKind,
     launch: Option<String>,
-    warnings: Vec<Diagnosis>,
 ) -> Result<Response, Problem> {
-    let started = now();
-    let scope = match kind {
-        LaunchKind::Ehr => reg.scope.clone(),
-        LaunchKind::Standalone => reg.standalone_scope.clone(),
-    };
-    let mut record = LaunchRecord {
-        id: oauth2::CsrfToken::new_random().secret().clone(),
-        kind,
-        app: AppSummary::of(reg, matches!(app, AppRef::AdHoc(_))),
-        started_at: started,
-        finished_at: None,
-        outcome: Outcome::Pending,
-        step: Step::Discovery,
-        requested_scope: scope.clone(),
-        redirect_uri: state.config.redirect_uri(),
-        endpoints: None,
-        authorize_url: None,
-        diagnoses: warnings,
-        token_response: None,
-        transcript: Vec::new(),
-        identity: None,
-        patient: None,
-        encounter: None,
-        refreshes: Vec::new(),
-        app_ref: Some(app.clone()),
-    };
-    let rec = Recorder::default();
-    let discovered =
-        discovery::discover(state.http_for(&reg.iss), &state.discovery, &reg.iss, &rec).await;
-    record.transcript = rec.exchanges();
-    let d = match discovered {
-        Ok(d) => d,
-        Err(diag) => return failed_early(session, record, diag).await,
-    };
-    record.endpoints = Some(Endpoints {
-        source: match d.source {
-            Source::WellKnown => ".well-known/smart-configuration",
-            Source::CapabilityStatement => "CapabilityStatement (metadata)",
+    let started = start::start(&state.core, app, reg, kind, launch.as_deref()).await;
+    let owner = session.browser_id();
+    match started {
+        Started::Redirect { url, flow } => {
+            tracing::info!(launch = %flow.launch_id, registration = %reg.id, kind = ?kind, "launch started");
+            session.data.launches.push(flow.launch_id.clone());
+            session.data.flows.push(flow);
+            session.save().await?;
+            Ok(Redirect::to(&url).into_response())
         }
-        .to_string(),
-        authorization_endpoint: d.authorization_endpoint.clone(),
-        token_endpoint: d.token_endpoint.clone(),
-    });
-    record.diagnoses.extend(d.warnings.iter().cloned());
-    record.diagnoses.extend(classify::registration_vs_discovery(
-        &d, reg.auth, kind, &scope,
-    ));
-    let built = authorize::build(&AuthorizeParams {
-        authorization_endpoint: &d.authorization_endpoint,
-        client_id: &reg.client_id,
-        redirect_uri: &record.redirect_uri,
-        scope: &scope,
-        aud: &reg.iss,
-        launch: launch.as_deref(),
-    });
-    let req = match built {
-        Ok(req) => req,
-        Err(why) => {
-            let diag = Diagnosis::new(
-                id!("discovery.missing_fields"),
-                format!("A discovered endpoint is unusable: {why}."),
-            );
-            return failed_early(session, record, diag).await;
+        Started::Failed(mut record) => {
+            record.owner = owner;
+            state
+                .store
+                .put_launch(&record)
+                .await
+                .map_err(|e| Problem::store(&e))?;
+            session.data.launches.push(record.id.clone());
+            session.save().await?;
+            Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
         }
-    };
-    record.step = Step::Authorize;
-    record.authorize_url = Some(req.url.clone());
-    session.data.flows.push(PendingFlow {
-        launch_id: record.id.clone(),
-        state_hash: state_hash(&req.state),
-        verifier: req.verifier,
-        app,
-        token_endpoint: d.token_endpoint.clone(),
-        auth_methods_supported: d.token_endpoint_auth_methods_supported.clone(),
-        issuer: d.issuer.clone(),
-        created_at: started,
-    });
-    tracing::info!(launch = %record.id, registration = %reg.id, kind = ?kind, "launch started");
-    session.data.launches.push(record);
-    session.save().await?;
-    Ok(Redirect::to(&req.url).into_response())
-}
-
-/// Records a launch that failed before the redirect and shows its result page.
-async fn failed_early(
-    mut session: BrowserSession,
-    mut record: LaunchRecord,
-    diag: Diagnosis,
-) -> Result<Response, Problem> {
-    let result_url = paths::launch_result(&record.id);
-    record.fail(Step::Discovery, [diag], now());
-    session.data.launches.push(record);
-    session.save().await?;
-    Ok(Redirect::to(&result_url).into_response())
+    }
 }

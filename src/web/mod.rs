@@ -3,7 +3,7 @@
 mod assets;
 mod callback;
 mod check;
-mod complete;
+mod csrf;
 mod gallery;
 mod home;
 mod launch;

@@ -72,6 +72,18 @@ impl Problem {
             ),
         )
     }
+
+    /// The launch store failed.
+    pub fn store(e: &crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "launch store failed");
+        Problem::diagnosed(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Diagnosis::new(
+                id!("session.store_unavailable"),
+                "The launch store did not answer.",
+            ),
+        )
+    }
 }
 
 impl IntoResponse for Problem {

@@ -5,12 +5,15 @@
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
 
-use super::complete;
+use super::csrf;
+use super::results;
 use super::session::BrowserSession;
+use crate::flow::complete;
+use crate::record::{LaunchRecord, Outcome};
 use super::{Problem, paths};
 use crate::smart::client_auth;
 use crate::state::AppState;
@@ -24,33 +27,37 @@ pub struct RefreshForm {
 pub async fn refresh(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    mut session: BrowserSession,
+    headers: HeaderMap,
+    session: BrowserSession,
     form: Result<Form<RefreshForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let Form(form) = form
         .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
-    if !session.csrf_ok(&form.csrf) {
+    if !csrf::verify(&headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the result page and try again.")
             .link("The launch", paths::launch_result(&id)));
     }
-    let Some(mut record) = session.launch(&id).cloned() else {
+    let found = results::find(&state, &session, &id).await?;
+    if found.outcome == Outcome::Pending {
         return Err(Problem::plain(
-            StatusCode::NOT_FOUND,
-            "No such launch",
-            "This browser has no launch with this id.",
+            StatusCode::CONFLICT,
+            "Cannot refresh",
+            "This launch has not finished; it holds no refresh token.",
         )
-        .link("Your launches", paths::LAUNCHES));
-    };
-    complete::refresh(&state, &mut record)
+        .link("The launch", paths::launch_result(&id)));
+    }
+    let mut record = LaunchRecord::clone(&found);
+    complete::refresh(&state.core, &state.sealer, &mut record)
         .await
         .map_err(|why| {
             Problem::plain(StatusCode::CONFLICT, "Cannot refresh", why)
                 .link("The launch", paths::launch_result(&id))
         })?;
-    if let Some(slot) = session.launch_mut(&id) {
-        *slot = record;
-    }
-    session.save().await?;
+    state
+        .store
+        .put_launch(&record)
+        .await
+        .map_err(|e| Problem::store(&e))?;
     Ok(Redirect::to(&format!("{}#refresh", paths::launch_result(&id))).into_response())
 }
 

@@ -8,11 +8,15 @@ use serde_json::{Value, json};
 
 use super::launch::Params;
 use super::problem::wants_json;
+use super::csrf::Csrf;
 use super::session::BrowserSession;
 use super::twin::{access_token_jwt, headline, result_json};
 use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, ResultPage};
 use super::{Problem, paths};
+use std::sync::Arc;
+
 use crate::diagnosis::{Diagnosis, report};
+use crate::flow;
 use crate::record::{LaunchRecord, Outcome, now};
 use crate::smart::LaunchKind;
 use crate::state::AppState;
@@ -56,7 +60,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let launches: Vec<&LaunchRecord> = session.data.launches.iter().rev().collect();
+    let all = this_browsers_launches(&state, &session).await?;
+    let launches: Vec<&LaunchRecord> = all.iter().map(|r| r.as_ref()).collect();
     if wants_json(&headers)
         || Params::parse(query.as_deref())
             .all("format")
@@ -90,15 +95,62 @@ pub async fn list(
     views::render_page(&LaunchesPage { rows })
 }
 
-fn find<'a>(session: &'a BrowserSession, id: &str) -> Result<&'a LaunchRecord, Problem> {
-    session.launch(id).ok_or_else(|| {
-        Problem::plain(
-            StatusCode::NOT_FOUND,
-            "No such launch",
-            "This browser has no launch with this id. Results are visible only to the browser that made the launch.",
-        )
-        .link("Your launches", paths::LAUNCHES)
-    })
+fn no_such_launch() -> Problem {
+    Problem::plain(
+        StatusCode::NOT_FOUND,
+        "No such launch",
+        "This browser has no launch with this id. Results are visible only to the browser that made the launch.",
+    )
+    .link("Your launches", paths::LAUNCHES)
+}
+
+/// This browser's launch `id`: its stored record, or its pending flow shown as one.
+pub(super) async fn find(
+    state: &AppState,
+    session: &BrowserSession,
+    id: &str,
+) -> Result<Arc<LaunchRecord>, Problem> {
+    if !session.owns(id) {
+        return Err(no_such_launch());
+    }
+    let stored = state.store.launch(id).await.map_err(|e| Problem::store(&e))?;
+    if let Some(r) = stored.filter(|r| r.owner == session.data.browser) {
+        return Ok(r);
+    }
+    session
+        .flow(id)
+        .and_then(|f| flow::pending_view(&state.core, f))
+        .map(Arc::new)
+        .ok_or_else(no_such_launch)
+}
+
+/// This browser's launches, newest first: one read of the launch store for all of them.
+async fn this_browsers_launches(
+    state: &AppState,
+    session: &BrowserSession,
+) -> Result<Vec<Arc<LaunchRecord>>, Problem> {
+    let ids = &session.data.launches;
+    let stored = state
+        .store
+        .launches(ids)
+        .await
+        .map_err(|e| Problem::store(&e))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids.iter().rev() {
+        match stored
+            .iter()
+            .find(|r| &r.id == id && r.owner == session.data.browser)
+        {
+            Some(r) => out.push(r.clone()),
+            None => out.extend(
+                session
+                    .flow(id)
+                    .and_then(|f| flow::pending_view(&state.core, f))
+                    .map(Arc::new),
+            ),
+        }
+    }
+    Ok(out)
 }
 
 /// `report.json`: the JSON twin, tokens always redacted, as a download.
@@ -107,7 +159,7 @@ pub async fn report_json(
     Path(id): Path<String>,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let r = find(&session, &id)?;
+    let r = &*find(&state, &session, &id).await?;
     let body = serde_json::to_string_pretty(&result_json(r, &diagnoses_now(&state, r), false))
         .unwrap_or_default();
     Ok(download(
@@ -123,7 +175,7 @@ pub async fn report_md(
     Path(id): Path<String>,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let r = find(&session, &id)?;
+    let r = &*find(&state, &session, &id).await?;
     let md = report::markdown(
         r,
         &diagnoses_now(&state, r),
@@ -153,15 +205,10 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    mut session: BrowserSession,
+    csrf: Csrf,
+    session: BrowserSession,
 ) -> Result<Response, Problem> {
-    find(&session, &id)?;
-    let fresh_csrf = session.data.csrf.is_empty();
-    let csrf = session.csrf_token();
-    if fresh_csrf {
-        session.save().await?;
-    }
-    let r = find(&session, &id)?;
+    let r = &*find(&state, &session, &id).await?;
     let params = Params::parse(query.as_deref());
     let reveal = params.all("reveal").contains(&"tokens");
     let diagnoses = diagnoses_now(&state, r);
@@ -236,7 +283,7 @@ pub async fn show(
             .collect(),
         refresh_form: r
             .newest("refresh_token")
-            .map(|_| (paths::refresh(&r.id), csrf)),
+            .map(|_| (paths::refresh(&r.id), csrf.token.clone())),
     };
-    views::render_page(&page)
+    Ok(csrf.attach(&state.config, views::render_page(&page)?))
 }

@@ -1,5 +1,8 @@
 //! This browser's server-side data, typed, under one session key (tower-sessions'
-//! strongly-typed pattern). The cookie carries only the session id.
+//! strongly-typed pattern), kept small: a browser id, the launches waiting for their callback
+//! and the ids of its launches. Results live in the launch store, not here. The data is one
+//! compact JSON string, so a session costs one allocation in memory and a few hundred bytes in
+//! Redis or SQLite. A session that no longer decodes is treated as empty.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,24 +11,27 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::Problem;
-use crate::record::{LaunchRecord, PendingFlow};
+use crate::record::{PendingFlow, random_id};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "sld_session";
-const KEY: &str = "browser";
+const KEY: &str = "b";
 /// Launches kept per browser; the oldest go first.
-const MAX_LAUNCHES: usize = 25;
+pub const MAX_LAUNCHES: usize = 25;
 /// Pending flows older than this are dropped: codes would be long expired.
 const FLOW_TTL_SECS: i64 = 30 * 60;
 
 #[derive(Default, Serialize, Deserialize)]
 pub struct Data {
-    /// Per-session token for POST forms.
-    pub csrf: String,
+    /// This browser's id; launch records name it as their owner.
+    #[serde(rename = "b", default)]
+    pub browser: String,
+    /// Launches waiting for their callback.
+    #[serde(rename = "f", default)]
     pub flows: Vec<PendingFlow>,
-    pub launches: Vec<LaunchRecord>,
-    /// State hashes whose callback already ran, with the launch id they completed.
-    pub completed: Vec<(String, String)>,
+    /// Ids of this browser's launches, pending or finished, oldest first.
+    #[serde(rename = "l", default)]
+    pub launches: Vec<String>,
 }
 
 /// The session plus its typed data; call [`BrowserSession::save`] after changing `data`.
@@ -47,21 +53,37 @@ impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
                     msg,
                 )
             })?;
-        let data = session
-            .get::<Data>(KEY)
-            .await
-            .map_err(|e| Problem::session_store(&e))?
-            .unwrap_or_default();
+        let data = match session.get::<String>(KEY).await {
+            Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "a session no longer decodes; starting afresh");
+                Data::default()
+            }),
+            Ok(None) => Data::default(),
+            Err(tower_sessions::session::Error::SerdeJson(e)) => {
+                tracing::warn!(error = %e, "a session no longer decodes; starting afresh");
+                Data::default()
+            }
+            Err(e) => return Err(Problem::session_store(&e)),
+        };
         Ok(BrowserSession { session, data })
     }
 }
 
 impl BrowserSession {
-    /// Writes the data to the store now (not only at the end of the response).
+    /// This browser's id, created on first use (saved with the next [`save`](Self::save)).
+    pub fn browser_id(&mut self) -> String {
+        if self.data.browser.is_empty() {
+            self.data.browser = random_id();
+        }
+        self.data.browser.clone()
+    }
+
+    /// Writes the data to the store now: one write per request.
     pub async fn save(&mut self) -> Result<(), Problem> {
         self.prune(crate::record::now());
+        let text = serde_json::to_string(&self.data).unwrap_or_default();
         self.session
-            .insert(KEY, &self.data)
+            .insert(KEY, text)
             .await
             .map_err(|e| Problem::session_store(&e))?;
         self.session
@@ -70,7 +92,8 @@ impl BrowserSession {
             .map_err(|e| Problem::session_store(&e))
     }
 
-    /// A new session id, same data: after the token exchange (session fixation).
+    /// A new session id, same data: after the token exchange (session fixation). Takes effect
+    /// with the next [`save`](Self::save).
     pub async fn cycle_id(&mut self) -> Result<(), Problem> {
         self.session
             .cycle_id()
@@ -78,32 +101,13 @@ impl BrowserSession {
             .map_err(|e| Problem::session_store(&e))
     }
 
-    /// The CSRF token for forms, created on first use.
-    pub fn csrf_token(&mut self) -> String {
-        if self.data.csrf.is_empty() {
-            self.data.csrf = oauth2::CsrfToken::new_random().secret().clone();
-        }
-        self.data.csrf.clone()
+    /// Whether launch `id` belongs to this browser.
+    pub fn owns(&self, id: &str) -> bool {
+        self.data.launches.iter().any(|l| l == id)
     }
 
-    /// Whether `token` is this session's CSRF token (constant time).
-    pub fn csrf_ok(&self, token: &str) -> bool {
-        let ours = self.data.csrf.as_bytes();
-        !ours.is_empty()
-            && ours.len() == token.len()
-            && ours
-                .iter()
-                .zip(token.as_bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    }
-
-    pub fn launch(&self, id: &str) -> Option<&LaunchRecord> {
-        self.data.launches.iter().find(|l| l.id == id)
-    }
-
-    pub fn launch_mut(&mut self, id: &str) -> Option<&mut LaunchRecord> {
-        self.data.launches.iter_mut().find(|l| l.id == id)
+    pub fn flow(&self, launch_id: &str) -> Option<&PendingFlow> {
+        self.data.flows.iter().find(|f| f.launch_id == launch_id)
     }
 
     fn prune(&mut self, now: i64) {
@@ -112,17 +116,25 @@ impl BrowserSession {
             .retain(|f| now - f.created_at < FLOW_TTL_SECS);
         let excess = self.data.launches.len().saturating_sub(MAX_LAUNCHES);
         self.data.launches.drain(..excess);
-        let excess = self.data.completed.len().saturating_sub(4 * MAX_LAUNCHES);
-        self.data.completed.drain(..excess);
+        let kept = &self.data.launches;
+        self.data.flows.retain(|f| kept.contains(&f.launch_id));
     }
 }
 
 /// Whether the request carried our session cookie at all.
 pub fn cookie_present(headers: &HeaderMap) -> bool {
-    headers.get_all(header::COOKIE).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(';')
-                .any(|c| c.trim_start().starts_with(&format!("{COOKIE}=")))
+    cookie(headers, COOKIE).is_some()
+}
+
+/// The value of cookie `name`, if the request carried it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name).then_some(v)
         })
-    })
 }

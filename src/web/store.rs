@@ -1,111 +1,48 @@
-//! Session stores. In memory by default: tower-sessions' `MemoryStore` keeps expired sessions
-//! forever, so [`ExpiringMemoryStore`] sweeps them at most once a minute. With
-//! `session_store = "redis://…"` sessions live in Redis, so a launch started on one instance can
-//! complete on another behind a load balancer; with `session_store = "sqlite://PATH"` they
-//! survive a restart of a single instance.
+//! The session store over the configured [`Backend`](crate::store::Backend): process memory by
+//! default (moka: bounded, least recently used out first, idle sessions expire), Redis for
+//! `session_store = "redis://…"` (a launch started on one instance completes on another),
+//! SQLite for `sqlite://PATH` (survives a restart). A stored session that no longer decodes
+//! (another version wrote it, or it was damaged) reads as absent: the browser starts afresh
+//! with a new cookie instead of getting an error on every page.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use std::str::FromStr;
+use moka::sync::Cache;
 use time::OffsetDateTime;
-use tokio::sync::Mutex;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    ClientLike, Config as RedisConfig, ConnectionConfig, PerformanceConfig, Pool, ReconnectPolicy,
-};
+use tower_sessions_redis_store::fred::prelude::Pool;
 use tower_sessions_sqlx_store::SqliteStore;
-use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+use crate::store::Backend;
 
-#[derive(Debug)]
-struct Inner {
-    records: HashMap<Id, Record>,
-    last_sweep: Instant,
-}
+/// Sessions kept in memory at most; beyond, the least recently used go first.
+pub const MAX_MEMORY_SESSIONS: u64 = 200_000;
 
-/// Sessions in memory, expired ones swept.
+/// Sessions in memory.
 #[derive(Clone, Debug)]
-pub struct ExpiringMemoryStore(Arc<Mutex<Inner>>);
+pub struct MemorySessions(Cache<Id, Arc<Record>>);
 
-impl Default for ExpiringMemoryStore {
-    fn default() -> Self {
-        ExpiringMemoryStore(Arc::new(Mutex::new(Inner {
-            records: HashMap::new(),
-            last_sweep: Instant::now(),
-        })))
-    }
-}
-
-impl ExpiringMemoryStore {
-    /// Live and not-yet-swept sessions (for tests and the benchmark).
-    pub async fn session_count(&self) -> usize {
-        self.0.lock().await.records.len()
-    }
-
-    /// Removes every expired session now.
-    pub async fn sweep(&self) {
-        let mut inner = self.0.lock().await;
-        let now = OffsetDateTime::now_utc();
-        inner.records.retain(|_, r| r.expiry_date > now);
-        inner.last_sweep = Instant::now();
-    }
-}
-
-#[async_trait]
-impl SessionStore for ExpiringMemoryStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let mut inner = self.0.lock().await;
-        if inner.last_sweep.elapsed() >= SWEEP_EVERY {
-            let now = OffsetDateTime::now_utc();
-            inner.records.retain(|_, r| r.expiry_date > now);
-            inner.last_sweep = Instant::now();
-        }
-        while inner.records.contains_key(&record.id) {
-            record.id = Id::default();
-        }
-        inner.records.insert(record.id, record.clone());
-        Ok(())
-    }
-
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.0
-            .lock()
-            .await
-            .records
-            .insert(record.id, record.clone());
-        Ok(())
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc();
-        Ok(self
-            .0
-            .lock()
-            .await
-            .records
-            .get(id)
-            .filter(|r| r.expiry_date > now)
-            .cloned())
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.lock().await.records.remove(id);
-        Ok(())
+impl MemorySessions {
+    fn new(idle: Duration) -> Self {
+        MemorySessions(
+            Cache::builder()
+                .max_capacity(MAX_MEMORY_SESSIONS)
+                .time_to_idle(idle)
+                .build(),
+        )
     }
 }
 
 /// The configured store.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Memory(ExpiringMemoryStore),
+    Memory(MemorySessions),
     Redis(RedisStore<Pool>),
     Sqlite(SqliteSessions),
 }
@@ -128,56 +65,49 @@ impl SqliteSessions {
 }
 
 impl Store {
-    /// Connects (in the background) to Redis for a `redis://` URL; memory otherwise.
-    /// A store that does not answer makes requests fail fast with `session.store_unavailable`.
-    pub fn open(url: Option<&str>) -> Result<Self, String> {
-        let Some(url) = url else {
-            return Ok(Store::Memory(ExpiringMemoryStore::default()));
-        };
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| e.to_string())?
-                .create_if_missing(true)
-                .busy_timeout(Duration::from_secs(2));
-            let pool = SqlitePoolOptions::new()
-                .acquire_timeout(Duration::from_secs(2))
-                .connect_lazy_with(options);
-            let store = SqliteStore::new(pool);
-            // Expired sessions are deleted every minute.
-            tokio::spawn(
-                store
-                    .clone()
-                    .continuously_delete_expired(tokio::time::Duration::from_secs(60)),
-            );
-            return Ok(Store::Sqlite(SqliteSessions {
-                store,
-                migrated: Arc::default(),
-            }));
+    /// The session store on `backend`; memory sessions expire after `idle`.
+    pub fn on(backend: &Backend, idle: Duration) -> Self {
+        match backend {
+            Backend::Memory(_) => Store::Memory(MemorySessions::new(idle)),
+            Backend::Redis(r) => Store::Redis(RedisStore::new(r.pool.clone())),
+            Backend::Sqlite(s) => {
+                let store = SqliteStore::new(s.pool.clone());
+                // Expired sessions are deleted every minute.
+                tokio::spawn(
+                    store
+                        .clone()
+                        .continuously_delete_expired(tokio::time::Duration::from_secs(60)),
+                );
+                Store::Sqlite(SqliteSessions {
+                    store,
+                    migrated: Arc::default(),
+                })
+            }
         }
-        let config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
-        let perf = PerformanceConfig {
-            default_command_timeout: Duration::from_secs(2),
-            ..Default::default()
-        };
-        let connection = ConnectionConfig {
-            connection_timeout: Duration::from_secs(2),
-            max_command_attempts: 1,
-            ..Default::default()
-        };
-        let policy = ReconnectPolicy::new_constant(0, 500);
-        let pool = Pool::new(config, Some(perf), Some(connection), Some(policy), 2)
-            .map_err(|e| e.to_string())?;
-        // Connects in the background and keeps reconnecting; never blocks start-up.
-        drop(pool.connect());
-        Ok(Store::Redis(RedisStore::new(pool)))
     }
 
-    /// Live sessions, for the in-memory store (tests and the benchmark); `None` for Redis.
-    pub async fn session_count(&self) -> Option<usize> {
+    /// Live sessions, for the in-memory store (tests and the benchmark); `None` otherwise.
+    pub fn session_count(&self) -> Option<u64> {
         match self {
-            Store::Memory(m) => Some(m.session_count().await),
+            Store::Memory(m) => {
+                m.0.run_pending_tasks();
+                Some(m.0.entry_count())
+            }
             Store::Redis(_) | Store::Sqlite(_) => None,
         }
+    }
+}
+
+/// A record that does not decode is no session at all (the layer then starts a new one).
+fn absent_if_undecodable(
+    r: session_store::Result<Option<Record>>,
+) -> session_store::Result<Option<Record>> {
+    match r {
+        Err(session_store::Error::Decode(e)) => {
+            tracing::warn!(error = %e, "a stored session no longer decodes; starting afresh");
+            Ok(None)
+        }
+        other => other,
     }
 }
 
@@ -185,7 +115,13 @@ impl Store {
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Store::Memory(s) => s.create(record).await,
+            Store::Memory(m) => {
+                while m.0.contains_key(&record.id) {
+                    record.id = Id::default();
+                }
+                m.0.insert(record.id, Arc::new(record.clone()));
+                Ok(())
+            }
             Store::Redis(s) => s.create(record).await,
             Store::Sqlite(s) => s.ready().await?.create(record).await,
         }
@@ -193,23 +129,36 @@ impl SessionStore for Store {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Store::Memory(s) => s.save(record).await,
+            Store::Memory(m) => {
+                m.0.insert(record.id, Arc::new(record.clone()));
+                Ok(())
+            }
             Store::Redis(s) => s.save(record).await,
             Store::Sqlite(s) => s.ready().await?.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Store::Memory(s) => s.load(id).await,
+        let loaded = match self {
+            Store::Memory(m) => {
+                let now = OffsetDateTime::now_utc();
+                Ok(m.0
+                    .get(id)
+                    .filter(|r| r.expiry_date > now)
+                    .map(|r| Record::clone(&r)))
+            }
             Store::Redis(s) => s.load(id).await,
             Store::Sqlite(s) => s.ready().await?.load(id).await,
-        }
+        };
+        absent_if_undecodable(loaded)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Store::Memory(s) => s.delete(id).await,
+            Store::Memory(m) => {
+                m.0.invalidate(id);
+                Ok(())
+            }
             Store::Redis(s) => s.delete(id).await,
             Store::Sqlite(s) => s.ready().await?.delete(id).await,
         }
@@ -221,8 +170,8 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn expired_sessions_are_not_loaded_and_are_swept() {
-        let store = ExpiringMemoryStore::default();
+    async fn expired_sessions_are_not_loaded() {
+        let store = Store::Memory(MemorySessions::new(Duration::from_secs(60)));
         let mut live = Record {
             id: Id::default(),
             data: Default::default(),
@@ -237,8 +186,5 @@ mod tests {
         store.create(&mut dead).await.unwrap();
         assert!(store.load(&live.id).await.unwrap().is_some());
         assert!(store.load(&dead.id).await.unwrap().is_none());
-        assert_eq!(store.session_count().await, 2);
-        store.sweep().await;
-        assert_eq!(store.session_count().await, 1);
     }
 }

@@ -11,25 +11,55 @@ use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, identity};
 use crate::record::{AppRef, Identity, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
+use crate::seal::Sealer;
+use crate::smart::discovery::Discovered;
 use crate::smart::client_auth::SigningKey;
 use crate::smart::http::Recorder;
 use crate::smart::id_token::{self, Expected};
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
 use crate::smart::{Step, fhir};
-use crate::state::AppState;
+use crate::state::Core;
+
+/// Why a launch's app cannot be used any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppGone {
+    /// The registration was removed from the configuration.
+    NotConfigured,
+    /// An ad-hoc app whose sealed secret this process cannot open.
+    Unsealable,
+}
 
 /// The registration (with its secret or key) a launch used.
 pub fn app_credentials(
-    state: &AppState,
+    core: &Core,
+    sealer: &Sealer,
     app: &AppRef,
-) -> Option<(Registration, Option<Arc<SigningKey>>)> {
+) -> Result<(Registration, Option<Arc<SigningKey>>), AppGone> {
     match app {
         AppRef::Registered(id) => {
-            let reg = state.config.registration(id)?.clone();
-            let key = state.config.key(id).cloned();
-            Some((reg, key))
+            let reg = core
+                .config
+                .registration(id)
+                .ok_or(AppGone::NotConfigured)?
+                .clone();
+            let key = core.config.key(id).cloned();
+            Ok((reg, key))
         }
-        AppRef::AdHoc(reg) => Some((reg.clone(), None)),
+        AppRef::AdHoc(sealed) => Ok((sealed.open(sealer).ok_or(AppGone::Unsealable)?, None)),
+    }
+}
+
+/// The diagnosis for an app that cannot be used any more.
+pub fn app_gone(why: AppGone) -> Diagnosis {
+    match why {
+        AppGone::NotConfigured => Diagnosis::new(
+            id!("callback.unknown_state"),
+            "The registration this launch used is no longer configured.",
+        ),
+        AppGone::Unsealable => Diagnosis::new(
+            id!("session.sealed_secret_unavailable"),
+            "This ad-hoc app's client secret was sealed with a key this server instance does not have.",
+        ),
     }
 }
 
@@ -115,16 +145,15 @@ fn classify_answer(
 }
 
 /// The code exchange, then the proof reads.
-pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: &mut LaunchRecord) {
+pub async fn exchange(
+    core: &Core,
+    (reg, key): &(Registration, Option<Arc<SigningKey>>),
+    d: &Discovered,
+    flow: &PendingFlow,
+    code: &str,
+    record: &mut LaunchRecord,
+) {
     record.step = Step::Token;
-    let Some((reg, key)) = app_credentials(state, &flow.app) else {
-        let d = Diagnosis::new(
-            id!("callback.unknown_state"),
-            "The registration this launch used is no longer configured.",
-        );
-        record.fail(Step::Callback, [d], now());
-        return;
-    };
     let rec = Recorder::default();
     let grant = Grant::Code {
         code,
@@ -132,8 +161,8 @@ pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: 
         redirect_uri: &record.redirect_uri,
     };
     let result = token::request(
-        state.http_for(&record.app.iss),
-        &credentials(&reg, key.as_deref(), &flow.token_endpoint),
+        core.http_for(&record.app.iss),
+        &credentials(reg, key.as_deref(), &d.token_endpoint),
         &grant,
         "token",
         &rec,
@@ -143,16 +172,16 @@ pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: 
     let requested = record.requested_scope.clone();
     match classify_answer(
         &result,
-        &reg,
-        &flow.token_endpoint,
+        reg,
+        &d.token_endpoint,
         &requested,
         record,
-        &flow.auth_methods_supported,
+        &d.token_endpoint_auth_methods_supported,
     ) {
         Ok((response, warnings)) => {
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
-            prove(state, flow.issuer.as_deref(), &reg, record).await;
+            prove(core, d.issuer.as_deref(), reg, record).await;
         }
         Err(ds) => record.fail(Step::Token, ds, now()),
     }
@@ -160,7 +189,7 @@ pub async fn exchange(state: &AppState, flow: &PendingFlow, code: &str, record: 
 
 /// id_token check and proof reads. A failure is diagnosed but never hides the token response.
 async fn prove(
-    state: &AppState,
+    core: &Core,
     issuer: Option<&str>,
     reg: &Registration,
     record: &mut LaunchRecord,
@@ -184,8 +213,8 @@ async fn prove(
             now: now(),
         };
         let (report, ds) = id_token::check(
-            state.http_for(&record.app.iss),
-            &state.oidc,
+            core.http_for(&record.app.iss),
+            &core.oidc,
             &expected,
             &id_token,
             &rec,
@@ -225,7 +254,7 @@ async fn prove(
                 record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
             }
             Ok((_, url)) => match fhir::read(
-                state.http_for(&record.app.iss),
+                core.http_for(&record.app.iss),
                 &url,
                 "the signed-in user (fhirUser)",
                 &access,
@@ -265,7 +294,7 @@ async fn prove(
             }
         };
         match fhir::read(
-            state.http_for(&record.app.iss),
+            core.http_for(&record.app.iss),
             &url,
             &format!("the {key} in context"),
             &access,
@@ -289,7 +318,11 @@ async fn prove(
 }
 
 /// A refresh with the newest refresh token, authenticated like the code exchange.
-pub async fn refresh(state: &AppState, record: &mut LaunchRecord) -> Result<(), String> {
+pub async fn refresh(
+    core: &Core,
+    sealer: &Sealer,
+    record: &mut LaunchRecord,
+) -> Result<(), String> {
     let refresh_token = record
         .newest("refresh_token")
         .ok_or("this launch has no refresh token")?
@@ -303,14 +336,18 @@ pub async fn refresh(state: &AppState, record: &mut LaunchRecord) -> Result<(), 
         .app_ref
         .clone()
         .ok_or("this launch does not know its app")?;
-    let (reg, key) =
-        app_credentials(state, &app).ok_or("the registration is no longer configured")?;
+    let (reg, key) = app_credentials(core, sealer, &app).map_err(|why| match why {
+        AppGone::NotConfigured => "the registration is no longer configured",
+        AppGone::Unsealable => {
+            "this ad-hoc app's secret was sealed with a key this server instance does not have"
+        }
+    })?;
     let rec = Recorder::default();
     let grant = Grant::Refresh {
         refresh_token: &refresh_token,
     };
     let result = token::request(
-        state.http_for(&record.app.iss),
+        core.http_for(&record.app.iss),
         &credentials(&reg, key.as_deref(), &token_endpoint),
         &grant,
         "refresh",

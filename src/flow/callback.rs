@@ -1,0 +1,150 @@
+//! The callback's parameters and the launch's pending flow in, the finished launch record out:
+//! the RFC 9207 issuer check, an authorization error, or the code exchange and the proof reads.
+
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify;
+use crate::record::{AppSummary, LaunchRecord, PendingFlow, now};
+use crate::seal::Sealer;
+use crate::smart::discovery;
+use crate::smart::http::Recorder;
+use crate::smart::{LaunchKind, Step};
+use crate::state::Core;
+
+use super::complete::{self, AppGone};
+
+/// What the authorization server sent back (the first value of each).
+#[derive(Default)]
+pub struct CallbackParams {
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub error_uri: Option<String>,
+    pub code: Option<String>,
+    /// Which of code, state, error and iss were present, for the evidence.
+    pub names: String,
+}
+
+/// Completes the launch `flow` started; the record is ready to store.
+pub async fn complete(
+    core: &Core,
+    sealer: &Sealer,
+    flow: &PendingFlow,
+    params: &CallbackParams,
+) -> LaunchRecord {
+    let Some(shown) = super::flow_registration(core, flow) else {
+        return gone(core, flow, AppGone::NotConfigured);
+    };
+    let app = match complete::app_credentials(core, sealer, &flow.app) {
+        Ok(app) => app,
+        Err(why) => return gone(core, flow, why),
+    };
+    let rec = Recorder::default();
+    let discovered =
+        discovery::discover(core.http_for(&shown.iss), &core.discovery, &shown.iss, &rec).await;
+    let d = match discovered {
+        Ok(d) => d,
+        Err(diag) => {
+            let mut r = super::pending_record(
+                core,
+                &flow.launch_id,
+                &flow.app,
+                &shown,
+                flow.kind,
+                flow.created_at,
+                None,
+            );
+            r.transcript = rec.exchanges();
+            r.fail(Step::Discovery, [diag], now());
+            return r;
+        }
+    };
+    let mut record = super::pending_record(
+        core,
+        &flow.launch_id,
+        &flow.app,
+        &shown,
+        flow.kind,
+        flow.created_at,
+        Some(&d),
+    );
+    record.transcript = rec.exchanges();
+    record.step = Step::Callback;
+    if let (Some(got), Some(expected)) = (&params.iss, d.issuer.as_deref())
+        && got != expected
+    {
+        let d = Diagnosis::new(
+            id!("callback.issuer_mismatch"),
+            "The authorization response names another issuer than discovery did (RFC 9207).",
+        )
+        .with("iss received", got)
+        .with("issuer expected", expected);
+        record.fail(Step::Callback, [d], now());
+        return record;
+    }
+    if let Some(error) = &params.error {
+        let d = classify::authorize_error(
+            error,
+            params.error_description.as_deref(),
+            params.error_uri.as_deref(),
+        );
+        record.fail(Step::Authorize, [d], now());
+        return record;
+    }
+    let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
+        let d = Diagnosis::new(
+            id!("callback.missing_code"),
+            "The callback carries neither a code nor an error.",
+        )
+        .with("Parameters received", &params.names);
+        record.fail(Step::Callback, [d], now());
+        return record;
+    };
+    complete::exchange(core, &app, &d, flow, code, &mut record).await;
+    record
+}
+
+/// A record for a launch whose app can no longer be used.
+fn gone(core: &Core, flow: &PendingFlow, why: AppGone) -> LaunchRecord {
+    let mut r = match super::flow_registration(core, flow) {
+        Some(reg) => super::pending_record(
+            core,
+            &flow.launch_id,
+            &flow.app,
+            &reg,
+            flow.kind,
+            flow.created_at,
+            None,
+        ),
+        None => {
+            let placeholder = crate::config::Registration::simple(
+                "unknown",
+                "A registration no longer configured",
+                "",
+                "",
+                crate::config::AuthMethod::None,
+                None,
+                "",
+            );
+            let mut r = super::pending_record(
+                core,
+                &flow.launch_id,
+                &flow.app,
+                &placeholder,
+                LaunchKind::Standalone,
+                flow.created_at,
+                None,
+            );
+            r.kind = flow.kind;
+            r.app = AppSummary {
+                id: match &flow.app {
+                    crate::record::AppRef::Registered(id) => id.clone(),
+                    crate::record::AppRef::AdHoc(s) => s.reg.id.clone(),
+                },
+                ..r.app
+            };
+            r
+        }
+    };
+    r.fail(Step::Callback, [complete::app_gone(why)], now());
+    r
+}

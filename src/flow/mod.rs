@@ -1,0 +1,110 @@
+//! Runs the steps of a launch (start → callback → token → identity → reads) and calls
+//! `diagnosis::classify` on what `smart/` brings back. Used by the web handlers and, for the
+//! parts that need no browser, by the `check` command. No HTML and no sessions here.
+
+pub mod callback;
+pub mod complete;
+pub mod start;
+
+use crate::config::Registration;
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify;
+use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
+use crate::smart::discovery::{Discovered, Source};
+use crate::smart::{LaunchKind, Step};
+use crate::state::Core;
+
+/// The scope a launch of `reg` requests.
+pub fn requested_scope(reg: &Registration, kind: LaunchKind) -> &str {
+    match kind {
+        LaunchKind::Ehr => &reg.scope,
+        LaunchKind::Standalone => &reg.standalone_scope,
+    }
+}
+
+/// How the pages name where the endpoints came from.
+pub fn endpoints(d: &Discovered) -> Endpoints {
+    Endpoints {
+        source: match d.source {
+            Source::WellKnown => ".well-known/smart-configuration",
+            Source::CapabilityStatement => "CapabilityStatement (metadata)",
+        }
+        .to_string(),
+        authorization_endpoint: d.authorization_endpoint.clone(),
+        token_endpoint: d.token_endpoint.clone(),
+    }
+}
+
+/// A launch as it stands before its callback: the registration, what discovery said (when
+/// known) and the findings that follow from them. Built on demand, never stored while pending.
+pub fn pending_record(
+    core: &Core,
+    id: &str,
+    app: &AppRef,
+    reg: &Registration,
+    kind: LaunchKind,
+    started_at: i64,
+    discovered: Option<&Discovered>,
+) -> LaunchRecord {
+    let scope = requested_scope(reg, kind).to_string();
+    let mut diagnoses = Vec::new();
+    if kind == LaunchKind::Ehr && reg.iss.starts_with("http://") {
+        diagnoses.push(
+            Diagnosis::new(id!("launch.insecure_iss"), "The FHIR base uses plain http.")
+                .with("iss", &reg.iss),
+        );
+    }
+    if let Some(d) = discovered {
+        diagnoses.extend(d.warnings.iter().cloned());
+        diagnoses.extend(classify::registration_vs_discovery(d, reg.auth, kind, &scope));
+    }
+    LaunchRecord {
+        id: id.to_string(),
+        kind,
+        app: AppSummary::of(reg, matches!(app, AppRef::AdHoc(_))),
+        started_at,
+        finished_at: None,
+        outcome: Outcome::Pending,
+        step: if discovered.is_some() {
+            Step::Authorize
+        } else {
+            Step::Discovery
+        },
+        requested_scope: scope,
+        redirect_uri: core.redirect_uri.clone(),
+        endpoints: discovered.map(endpoints),
+        authorize_url: None,
+        diagnoses,
+        token_response: None,
+        transcript: Vec::new(),
+        identity: None,
+        patient: None,
+        encounter: None,
+        refreshes: Vec::new(),
+        app_ref: Some(app.clone()),
+        owner: String::new(),
+    }
+}
+
+/// The registration a pending flow names, for showing it (secrets not opened).
+pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<Registration> {
+    match &flow.app {
+        AppRef::Registered(id) => core.config.registration(id).cloned(),
+        AppRef::AdHoc(sealed) => Some(sealed.reg.clone()),
+    }
+}
+
+/// A pending flow as a record, with discovery from the cache if it is there (never fetched).
+pub fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecord> {
+    let reg = flow_registration(core, flow)?;
+    let d = core.discovery.peek(&reg.iss);
+    Some(pending_record(
+        core,
+        &flow.launch_id,
+        &flow.app,
+        &reg,
+        flow.kind,
+        flow.created_at,
+        d.as_deref(),
+    ))
+}

@@ -1,0 +1,63 @@
+//! The launch store in process memory: bounded, entries expire (moka).
+
+use std::sync::Arc;
+
+use moka::sync::Cache;
+
+use super::{Consumed, Limits};
+use crate::record::LaunchRecord;
+
+/// Records and consumed states of this process.
+#[derive(Clone, Debug)]
+pub struct MemoryBackend {
+    launches: Cache<String, Arc<LaunchRecord>>,
+    consumed: Cache<String, Arc<str>>,
+}
+
+impl MemoryBackend {
+    pub fn new(limits: Limits) -> Self {
+        MemoryBackend {
+            launches: Cache::builder()
+                .max_capacity(limits.max_records)
+                .time_to_live(limits.ttl)
+                .build(),
+            // A state is worth remembering as long as its flow could still be presented.
+            consumed: Cache::builder()
+                .max_capacity(limits.max_records.saturating_mul(4))
+                .time_to_live(limits.ttl)
+                .build(),
+        }
+    }
+
+    pub fn put(&self, record: &LaunchRecord) {
+        self.launches
+            .insert(record.id.clone(), Arc::new(record.clone()));
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<LaunchRecord>> {
+        self.launches.get(id)
+    }
+
+    /// Atomic per key: of concurrent callers, exactly one inserts.
+    pub fn consume(&self, state_hash: &str, launch_id: &str) -> Consumed {
+        let entry = self
+            .consumed
+            .entry(state_hash.to_string())
+            .or_insert_with(|| Arc::from(launch_id));
+        if entry.is_fresh() {
+            Consumed::Now
+        } else {
+            Consumed::Before(entry.into_value().to_string())
+        }
+    }
+
+    pub fn consumed_by(&self, state_hash: &str) -> Option<String> {
+        self.consumed.get(state_hash).map(|id| id.to_string())
+    }
+
+    /// Records held now (for tests and the benchmark).
+    pub fn launch_count(&self) -> u64 {
+        self.launches.run_pending_tasks();
+        self.launches.entry_count()
+    }
+}
