@@ -445,10 +445,7 @@ impl Config {
 fn validate_env_name(v: Option<String>, key: &str) -> Result<Option<String>, ConfigError> {
     match v {
         Some(name)
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
         {
             Err(invalid(
                 key,

@@ -9,9 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::config::{AuthMethod, Registration, Secret};
-use crate::seal::Sealer;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::Exchange;
+use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::IdTokenReport;
 use crate::smart::{LaunchKind, Step};
@@ -106,6 +106,9 @@ pub struct PendingFlow {
     pub kind: LaunchKind,
     #[serde(rename = "t")]
     pub created_at: i64,
+    /// The EHR's `launch` value (EHR launch), to show the authorization request afterwards.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
 }
 
 /// Endpoints used by a launch.

@@ -58,15 +58,7 @@ pub async fn complete(
             return r;
         }
     };
-    let mut record = super::pending_record(
-        core,
-        &flow.launch_id,
-        &flow.app,
-        &shown,
-        flow.kind,
-        flow.created_at,
-        Some(&d),
-    );
+    let mut record = super::flow_record(core, flow, &shown, Some(&d));
     record.transcript = rec.exchanges();
     record.step = Step::Callback;
     if let (Some(got), Some(expected)) = (&params.iss, d.issuer.as_deref())

@@ -12,8 +12,8 @@ use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, identity};
 use crate::record::{AppRef, Identity, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
 use crate::seal::Sealer;
-use crate::smart::discovery::Discovered;
 use crate::smart::client_auth::SigningKey;
+use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::id_token::{self, Expected};
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
@@ -188,12 +188,7 @@ pub async fn exchange(
 }
 
 /// id_token check and proof reads. A failure is diagnosed but never hides the token response.
-async fn prove(
-    core: &Core,
-    issuer: Option<&str>,
-    reg: &Registration,
-    record: &mut LaunchRecord,
-) {
+async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &mut LaunchRecord) {
     let rec = Recorder::default();
     let token = |k: &str| {
         record

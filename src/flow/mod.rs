@@ -10,6 +10,7 @@ use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify;
 use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
+use crate::smart::authorize::{self, AuthorizeParams};
 use crate::smart::discovery::{Discovered, Source};
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
@@ -56,7 +57,9 @@ pub fn pending_record(
     }
     if let Some(d) = discovered {
         diagnoses.extend(d.warnings.iter().cloned());
-        diagnoses.extend(classify::registration_vs_discovery(d, reg.auth, kind, &scope));
+        diagnoses.extend(classify::registration_vs_discovery(
+            d, reg.auth, kind, &scope,
+        ));
     }
     LaunchRecord {
         id: id.to_string(),
@@ -98,13 +101,35 @@ pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<Registration
 pub fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecord> {
     let reg = flow_registration(core, flow)?;
     let d = core.discovery.peek(&reg.iss);
-    Some(pending_record(
+    Some(flow_record(core, flow, &reg, d.as_deref()))
+}
+
+/// The record of `flow` before its callback, with the authorization request it made.
+pub fn flow_record(
+    core: &Core,
+    flow: &PendingFlow,
+    reg: &Registration,
+    d: Option<&Discovered>,
+) -> LaunchRecord {
+    let mut r = pending_record(
         core,
         &flow.launch_id,
         &flow.app,
-        &reg,
+        reg,
         flow.kind,
         flow.created_at,
-        d.as_deref(),
-    ))
+        d,
+    );
+    if let Some(d) = d {
+        let params = AuthorizeParams {
+            authorization_endpoint: &d.authorization_endpoint,
+            client_id: &reg.client_id,
+            redirect_uri: &core.redirect_uri,
+            scope: requested_scope(reg, flow.kind),
+            aud: &reg.iss,
+            launch: flow.launch.as_deref(),
+        };
+        r.authorize_url = authorize::shown(&params, &flow.verifier).ok();
+    }
+    r
 }

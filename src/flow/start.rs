@@ -58,6 +58,7 @@ pub async fn start(
                 app,
                 kind,
                 created_at: started,
+                launch: launch.map(str::to_string),
             },
         },
         Err(why) => {

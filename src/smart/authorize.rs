@@ -2,7 +2,9 @@
 //! `launch` on an EHR launch only.
 
 use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+use oauth2::{
+    AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+};
 
 /// A built authorization request and the secrets that must stay on our side.
 pub struct AuthorizeRequest {
@@ -25,7 +27,31 @@ pub struct AuthorizeParams<'a> {
 }
 
 /// Builds the authorization URL; an unusable endpoint URL is reported as text.
+/// The authorization URL as a launch record shows it afterwards: rebuilt from the same
+/// parameters, the code challenge derived from the kept verifier, and `state` (of which only a
+/// hash is kept) as `[not kept]`.
+pub fn shown(p: &AuthorizeParams<'_>, verifier: &str) -> Result<String, String> {
+    let challenge =
+        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.into()));
+    let (url, _) = request(p, challenge, || CsrfToken::new("[not kept]".into()))?;
+    Ok(url)
+}
+
 pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = request(p, challenge, CsrfToken::new_random)?;
+    Ok(AuthorizeRequest {
+        url,
+        state,
+        verifier: verifier.secret().clone(),
+    })
+}
+
+fn request(
+    p: &AuthorizeParams<'_>,
+    challenge: PkceCodeChallenge,
+    state: impl FnOnce() -> CsrfToken,
+) -> Result<(String, String), String> {
     let auth_url = AuthUrl::new(p.authorization_endpoint.to_string())
         .map_err(|e| format!("authorization_endpoint {:?}: {e}", p.authorization_endpoint))?;
     let redirect = RedirectUrl::new(p.redirect_uri.to_string())
@@ -33,9 +59,8 @@ pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
     let client = BasicClient::new(ClientId::new(p.client_id.to_string()))
         .set_auth_uri(auth_url)
         .set_redirect_uri(redirect);
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = client
-        .authorize_url(CsrfToken::new_random)
+        .authorize_url(state)
         .set_pkce_challenge(challenge)
         .add_scopes(
             p.scope
@@ -47,11 +72,7 @@ pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
         req = req.add_extra_param("launch", launch);
     }
     let (url, state) = req.url();
-    Ok(AuthorizeRequest {
-        url: url.to_string(),
-        state: state.secret().clone(),
-        verifier: verifier.secret().clone(),
-    })
+    Ok((url.to_string(), state.secret().clone()))
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ impl Backend {
     pub fn open(url: Option<&str>, limits: Limits) -> Result<Self, String> {
         match url {
             None => Ok(Backend::Memory(MemoryBackend::new(limits))),
-            Some(u) if u.starts_with("sqlite:") => Ok(Backend::Sqlite(SqliteBackend::open(u, limits)?)),
+            Some(u) if u.starts_with("sqlite:") => {
+                Ok(Backend::Sqlite(SqliteBackend::open(u, limits)?))
+            }
             Some(u) => Ok(Backend::Redis(RedisBackend::open(u, limits)?)),
         }
     }

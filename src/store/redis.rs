@@ -63,7 +63,10 @@ impl RedisBackend {
     }
 
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
-        let keys: Vec<String> = ids.iter().map(|id| format!("{LAUNCH_PREFIX}{id}")).collect();
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{LAUNCH_PREFIX}{id}"))
+            .collect();
         let values: Vec<Option<String>> = if keys.len() == 1 {
             vec![self.pool.get(keys[0].clone()).await.map_err(err)?]
         } else {

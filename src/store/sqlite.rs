@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use tower_sessions_sqlx_store::sqlx::sqlite::{
+    SqliteConnectOptions, SqlitePool, SqlitePoolOptions,
+};
 use tower_sessions_sqlx_store::sqlx::{self, Row};
 
 use super::{Consumed, Limits, StoreError, decode, encode};
@@ -127,11 +129,12 @@ impl SqliteBackend {
         if inserted == 1 {
             return Ok(Consumed::Now);
         }
-        let by: Option<String> = sqlx::query_scalar("SELECT launch_id FROM sld_states WHERE hash = ?")
-            .bind(state_hash)
-            .fetch_optional(pool)
-            .await
-            .map_err(err)?;
+        let by: Option<String> =
+            sqlx::query_scalar("SELECT launch_id FROM sld_states WHERE hash = ?")
+                .bind(state_hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
         Ok(Consumed::Before(by.unwrap_or_default()))
     }
 

@@ -8,9 +8,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Json, Response};
 
 use super::Problem;
+use super::csrf::Csrf;
 use super::launch::{AdHocForm, adhoc_registration};
 use super::problem::wants_json;
-use super::csrf::Csrf;
 use super::views::{self, CheckPage};
 use crate::check::{self, Report};
 use crate::diagnosis::Severity;

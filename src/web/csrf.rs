@@ -24,16 +24,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Csrf {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(match cookie(&parts.headers, COOKIE).filter(|t| well_formed(t)) {
-            Some(t) => Csrf {
-                token: t.to_string(),
-                fresh: false,
+        Ok(
+            match cookie(&parts.headers, COOKIE).filter(|t| well_formed(t)) {
+                Some(t) => Csrf {
+                    token: t.to_string(),
+                    fresh: false,
+                },
+                None => Csrf {
+                    token: random_id(),
+                    fresh: true,
+                },
             },
-            None => Csrf {
-                token: random_id(),
-                fresh: true,
-            },
-        })
+        )
     }
 }
 

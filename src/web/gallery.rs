@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::launch::begin;
 use super::csrf::{self, Csrf};
+use super::launch::begin;
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};

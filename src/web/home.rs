@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::launch::AdHocForm;
 use super::csrf::Csrf;
+use super::launch::AdHocForm;
 use super::views::{self, AdHocValues, HomePage, RegistrationRow};
 use super::{Problem, paths};
 use crate::state::AppState;

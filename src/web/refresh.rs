@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::csrf;
 use super::results;
 use super::session::BrowserSession;
+use super::{Problem, paths};
 use crate::flow::complete;
 use crate::record::{LaunchRecord, Outcome};
-use super::{Problem, paths};
 use crate::smart::client_auth;
 use crate::state::AppState;
 

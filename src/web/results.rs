@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
+use super::csrf::Csrf;
 use super::launch::Params;
 use super::problem::wants_json;
-use super::csrf::Csrf;
 use super::session::BrowserSession;
 use super::twin::{access_token_jwt, headline, result_json};
 use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, ResultPage};
@@ -113,7 +113,11 @@ pub(super) async fn find(
     if !session.owns(id) {
         return Err(no_such_launch());
     }
-    let stored = state.store.launch(id).await.map_err(|e| Problem::store(&e))?;
+    let stored = state
+        .store
+        .launch(id)
+        .await
+        .map_err(|e| Problem::store(&e))?;
     if let Some(r) = stored.filter(|r| r.owner == session.data.browser) {
         return Ok(r);
     }

@@ -75,8 +75,14 @@ async fn state_problems_are_told_apart() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(diagnosis_ids(&json), ["callback.missing_state"]);
 
-    // A session with no launch in progress.
+    // Reading the home page makes no session: still no session cookie.
     app.get("/").await;
+    let (_, json) = app.get_json("/callback?code=abc&state=nope").await;
+    assert_eq!(diagnosis_ids(&json), ["callback.no_session"]);
+
+    // A session whose only launch has finished: no launch in progress.
+    let done = app.open_ehr_launch().await;
+    app.launch_to_result(done).await;
     let (_, json) = app.get_json("/callback?code=abc&state=nope").await;
     assert_eq!(diagnosis_ids(&json), ["callback.unknown_state"]);
 
