@@ -98,9 +98,9 @@ pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<Registration
 }
 
 /// A pending flow as a record, with discovery from the cache if it is there (never fetched).
-pub fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecord> {
+pub async fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecord> {
     let reg = flow_registration(core, flow)?;
-    let d = core.discovery.peek(&reg.iss);
+    let d = core.discovery.peek(&reg.iss).await;
     Some(flow_record(core, flow, &reg, d.as_deref()))
 }
 

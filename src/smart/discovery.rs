@@ -1,15 +1,16 @@
 //! Discovery: `{iss}/.well-known/smart-configuration`, falling back to the CapabilityStatement's
 //! `oauth-uris` extension at `{iss}/metadata`. Successful results are cached per issuer.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{NetError, Outbound, PeerCertificate, Recorder, Response};
 use super::tls::CertInfo;
+use crate::diagnosis::transcript::Exchange;
 use crate::diagnosis::{Diagnosis, classify, excerpt};
 
 const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
@@ -43,59 +44,104 @@ pub struct Discovered {
     pub certificate: Option<CertInfo>,
 }
 
-/// Successful discoveries, per issuer, for a configured time. Fetches are single-flight per
-/// issuer: a thousand launches arriving together make one request, not a thousand.
+/// Successful discoveries, per issuer, for a configured time (a zero time turns caching off).
+/// Fetches are single-flight per issuer: a thousand launches arriving together make one request,
+/// not a thousand; when that request fails they all get its diagnosis, and nothing is cached.
 pub struct Cache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<Discovered>)>>,
-    flights: Flights,
+    entries: Flights<Arc<Discovered>>,
 }
 
-/// One async lock per key, so only one task fetches a given thing at a time.
-#[derive(Default)]
-pub struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+/// A bounded TTL cache whose loads are single-flight per key (moka's `try_get_with`).
+///
+/// A failed load is handed to every caller that was waiting for it, with the exchanges it made
+/// (each launch's transcript shows the requests behind its diagnosis), and is not cached: the
+/// next call tries again. A zero time to live turns it off: every call loads.
+pub struct Flights<V>(Option<moka::future::Cache<String, V>>);
 
-impl Flights {
-    /// The lock for `key` (created on first use; idle locks are dropped as the map grows).
-    pub fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 1_000 {
-            map.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        map.entry(key.to_string()).or_default().clone()
+/// A failed single-flight load: the diagnosis and the exchanges that led to it.
+struct Failed {
+    diagnosis: Diagnosis,
+    exchanges: Vec<Exchange>,
+}
+
+/// Most keys (issuers, JWKS URIs) a cache holds; the least used go first beyond that.
+const MAX_ENTRIES: u64 = 10_000;
+
+impl<V: Clone + Send + Sync + 'static> Flights<V> {
+    pub fn new(ttl: Duration) -> Self {
+        Flights((!ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build()
+        }))
+    }
+
+    /// The cached value for `key`, or the one `load` produces (recording into `rec`). Concurrent
+    /// callers for the same key wait for one `load`; if it fails they get its diagnosis and its
+    /// exchanges are copied into their own recorders.
+    pub async fn get_or_load<F>(&self, key: &str, rec: &Recorder, load: F) -> Result<V, Diagnosis>
+    where
+        F: Future<Output = Result<V, Diagnosis>>,
+    {
+        let Some(cache) = &self.0 else {
+            return load.await;
+        };
+        let ran = AtomicBool::new(false);
+        let result = cache
+            .try_get_with_by_ref(key, async {
+                ran.store(true, Ordering::Relaxed);
+                let before = rec.exchanges().len();
+                load.await.map_err(|diagnosis| Failed {
+                    diagnosis,
+                    exchanges: rec.exchanges().split_off(before),
+                })
+            })
+            .await;
+        result.map_err(|failed| {
+            if !ran.load(Ordering::Relaxed) {
+                rec.extend(&failed.exchanges);
+            }
+            failed.diagnosis.clone()
+        })
+    }
+
+    /// The cached value for `key`, if any (never loads).
+    pub async fn peek(&self, key: &str) -> Option<V> {
+        self.0.as_ref()?.get(key).await
+    }
+
+    /// Drops `key` if it still holds `stale` (compared with `same`): a later [`get_or_load`]
+    /// fetches again, unless someone already replaced it.
+    ///
+    /// [`get_or_load`]: Flights::get_or_load
+    pub async fn forget_if(&self, key: &str, stale: &V, same: impl FnOnce(&V, &V) -> bool) {
+        let Some(cache) = &self.0 else {
+            return;
+        };
+        cache
+            .entry_by_ref(key)
+            .and_compute_with(|entry| {
+                let op = match entry {
+                    Some(e) if same(e.value(), stale) => moka::ops::compute::Op::Remove,
+                    _ => moka::ops::compute::Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
     }
 }
 
 impl Cache {
     pub fn new(ttl: Duration) -> Self {
         Cache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-            flights: Flights::default(),
+            entries: Flights::new(ttl),
         }
     }
 
     /// The cached document for `iss`, without fetching.
-    pub fn peek(&self, iss: &str) -> Option<Arc<Discovered>> {
-        self.get(iss)
-    }
-
-    fn get(&self, iss: &str) -> Option<Arc<Discovered>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(iss) {
-            Some((at, d)) if at.elapsed() < self.ttl => Some(d.clone()),
-            Some(_) => {
-                map.remove(iss);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn put(&self, d: Arc<Discovered>) {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _)| at.elapsed() < self.ttl);
-        map.insert(d.iss.clone(), (Instant::now(), d));
+    pub async fn peek(&self, iss: &str) -> Option<Arc<Discovered>> {
+        self.entries.peek(iss).await
     }
 }
 
@@ -147,24 +193,23 @@ impl Attempt {
 /// fetched alongside only to compare the two sources.
 const METADATA_GRACE: Duration = Duration::from_secs(2);
 
-/// The discovery document for `iss` (no trailing slash), from the cache or the server. On a
-/// cache miss `.well-known` and the CapabilityStatement are fetched together: the second is the
-/// fallback, and a check that both name the same endpoints.
+/// The discovery document for `iss` (no trailing slash), from the cache or the server (one fetch
+/// at a time per issuer).
 pub async fn discover(
     http: &Outbound,
     cache: &Cache,
     iss: &str,
     rec: &Recorder,
 ) -> Result<Arc<Discovered>, Diagnosis> {
-    if let Some(d) = cache.get(iss) {
-        return Ok(d);
-    }
-    let flight = cache.flights.lock_for(iss);
-    let _only_one = flight.lock().await;
-    // Whoever held the lock before may have filled the cache.
-    if let Some(d) = cache.get(iss) {
-        return Ok(d);
-    }
+    cache
+        .entries
+        .get_or_load(iss, rec, fetch(http, iss, rec))
+        .await
+}
+
+/// Fetches `.well-known` and the CapabilityStatement together: the second is the fallback, and
+/// a check that both name the same endpoints.
+async fn fetch(http: &Outbound, iss: &str, rec: &Recorder) -> Result<Arc<Discovered>, Diagnosis> {
     let well_known_url = format!("{iss}/.well-known/smart-configuration");
     let metadata_url = format!("{iss}/metadata");
     let metadata_task = {
@@ -209,9 +254,7 @@ pub async fn discover(
                     d.warnings.push(w);
                 }
                 abort.abort();
-                let d = Arc::new(d);
-                cache.put(d.clone());
-                return Ok(d);
+                return Ok(Arc::new(d));
             }
             Err(missing) => missing_in_well_known = missing,
         }
@@ -224,9 +267,7 @@ pub async fn discover(
         .as_ref()
         .and_then(|c| from_capability_statement(iss, c))
     {
-        let d = Arc::new(d);
-        cache.put(d.clone());
-        return Ok(d);
+        return Ok(Arc::new(d));
     }
     Err(classify::discovery_failed(
         (&well_known_url, &well_known),

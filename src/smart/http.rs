@@ -99,6 +99,13 @@ impl Recorder {
     fn push(&self, e: Exchange) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
+    /// Adds exchanges another request made on this one's behalf (a shared, single-flight fetch).
+    pub fn extend(&self, exchanges: &[Exchange]) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(exchanges);
+    }
     /// Everything recorded so far.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()

@@ -2,9 +2,8 @@
 //! never from the token; its `/.well-known/openid-configuration` gives the `jwks_uri`. Both are
 //! cached; the JWKS is fetched again once when a `kid` is unknown (key rotation).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -12,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::discovery::Flights;
 use super::http::{Outbound, Recorder};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity as classify;
@@ -21,48 +21,19 @@ const ALLOWED: [&str; 4] = ["RS256", "RS384", "ES256", "ES384"];
 /// Leeway for `exp` and `iat`.
 pub const LEEWAY_SECS: i64 = 60;
 
-/// OpenID configurations and JWKS, cached for the discovery period.
+/// OpenID configurations (issuer → `jwks_uri`) and JWKS (by URI), cached for the discovery
+/// period; each fetched once at a time per key, a failure shared by those waiting for it.
 pub struct Cache {
-    ttl: Duration,
-    configs: Mutex<HashMap<String, (Instant, String)>>,
-    jwks: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
-    flights: super::discovery::Flights,
+    configs: Flights<String>,
+    jwks: Flights<Arc<JwkSet>>,
 }
 
 impl Cache {
     pub fn new(ttl: Duration) -> Self {
         Cache {
-            ttl,
-            configs: Mutex::default(),
-            jwks: Mutex::default(),
-            flights: Default::default(),
+            configs: Flights::new(ttl),
+            jwks: Flights::new(ttl),
         }
-    }
-
-    /// An entry stored after `since` (someone else fetched while we waited for the lock).
-    fn stored_since<T: Clone>(
-        &self,
-        map: &Mutex<HashMap<String, (Instant, T)>>,
-        key: &str,
-        since: Instant,
-    ) -> Option<T> {
-        let map = map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| *at > since)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn fresh<T: Clone>(&self, map: &Mutex<HashMap<String, (Instant, T)>>, key: &str) -> Option<T> {
-        let map = map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn store<T>(&self, map: &Mutex<HashMap<String, (Instant, T)>>, key: &str, value: T) {
-        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (at, _)| at.elapsed() < self.ttl);
-        map.insert(key.to_string(), (Instant::now(), value));
     }
 }
 
@@ -107,54 +78,44 @@ async fn jwks_uri(
     issuer: &str,
     rec: &Recorder,
 ) -> Result<String, Diagnosis> {
-    if let Some(uri) = cache.fresh(&cache.configs, issuer) {
-        return Ok(uri);
-    }
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let doc = json_object(http, &url, rec)
-        .await
-        .map_err(|why| classify::config_unavailable(&url, &why))?;
-    let uri = doc
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| classify::config_unavailable(&url, "no jwks_uri"))?
-        .to_string();
-    cache.store(&cache.configs, issuer, uri.clone());
-    Ok(uri)
+    let load = async {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let doc = json_object(http, &url, rec)
+            .await
+            .map_err(|why| classify::config_unavailable(&url, &why))?;
+        doc.get("jwks_uri")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| classify::config_unavailable(&url, "no jwks_uri"))
+    };
+    cache.configs.get_or_load(issuer, rec, load).await
 }
 
+/// The JWKS at `uri`. With `stale` (a set that lacked the token's `kid`), that set is dropped
+/// first, unless someone already fetched a newer one: many tokens signed with a new key make
+/// one fetch, not one each.
 async fn jwks(
     http: &Outbound,
     cache: &Cache,
     uri: &str,
-    refetch: bool,
+    stale: Option<&Arc<JwkSet>>,
     rec: &Recorder,
 ) -> Result<Arc<JwkSet>, Diagnosis> {
-    if !refetch && let Some(set) = cache.fresh(&cache.jwks, uri) {
-        return Ok(set);
+    if let Some(stale) = stale {
+        cache.jwks.forget_if(uri, stale, Arc::ptr_eq).await;
     }
-    let asked = Instant::now();
-    let flight = cache.flights.lock_for(uri);
-    let _only_one = flight.lock().await;
-    let reuse = if refetch {
-        cache.stored_since(&cache.jwks, uri, asked)
-    } else {
-        cache.fresh(&cache.jwks, uri)
+    let load = async {
+        let doc = json_object(http, uri, rec)
+            .await
+            .map_err(|why| classify::config_unavailable(uri, &why))?;
+        let set: JwkSet = serde_json::from_value(doc)
+            .map_err(|e| classify::config_unavailable(uri, &format!("not a JWKS: {e}")))?;
+        Ok(Arc::new(set))
     };
-    if let Some(set) = reuse {
-        return Ok(set);
-    }
-    let doc = json_object(http, uri, rec)
-        .await
-        .map_err(|why| classify::config_unavailable(uri, &why))?;
-    let set: JwkSet = serde_json::from_value(doc)
-        .map_err(|e| classify::config_unavailable(uri, &format!("not a JWKS: {e}")))?;
-    let set = Arc::new(set);
-    cache.store(&cache.jwks, uri, set.clone());
-    Ok(set)
+    cache.jwks.get_or_load(uri, rec, load).await
 }
 
 /// The key for `kid`, or with no `kid` the only key of the right type.
@@ -221,13 +182,13 @@ pub async fn check(
         Ok(u) => u,
         Err(d) => return (report, vec![d]),
     };
-    let mut set = match jwks(http, cache, &uri, false, rec).await {
+    let mut set = match jwks(http, cache, &uri, None, rec).await {
         Ok(s) => s,
         Err(d) => return (report, vec![d]),
     };
     if pick(&set, kid, alg).is_none() && kid.is_some() {
         // Key rotation: one fresh look before calling the kid unknown.
-        set = match jwks(http, cache, &uri, true, rec).await {
+        set = match jwks(http, cache, &uri, Some(&set), rec).await {
             Ok(s) => s,
             Err(d) => return (report, vec![d]),
         };

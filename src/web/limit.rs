@@ -1,57 +1,79 @@
 //! A per-client-IP rate limit on the routes that start outbound work (launches, checks, gallery
-//! runs): a fixed one-minute window per address. Over the limit: 429 with `Retry-After`.
+//! runs), by `governor`'s GCRA: `per_minute` requests at once, then one more every
+//! `60 / per_minute` seconds. Over the limit: 429 with `Retry-After`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Gcra};
 
 use super::Problem;
 use crate::state::AppState;
 
-const WINDOW: Duration = Duration::from_secs(60);
-/// Addresses remembered before old windows are swept.
-const SWEEP_AT: usize = 10_000;
+/// Checks between sweeps of the addresses whose allowance has fully refilled.
+const SWEEP_EVERY: usize = 1_024;
 
-/// Counts per address in the current window.
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+/// governor's keyed limiter: one GCRA state per address in a mutex-guarded map.
+type PerAddress<C> =
+    Gcra<IpAddr, DefaultKeyedStateStore<IpAddr>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// The allowance of each address; `C` is a fake clock in tests.
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    /// `None`: the limit is off.
+    gcra: Option<PerAddress<C>>,
+    checks: AtomicUsize,
 }
 
 impl RateLimiter {
     /// `per_minute` = 0 turns the limit off.
     pub fn new(per_minute: u32) -> Self {
+        Self::with_clock(per_minute, DefaultClock::default())
+    }
+}
+
+impl<C: Clock> RateLimiter<C> {
+    fn with_clock(per_minute: u32, clock: C) -> Self {
         RateLimiter {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
+            gcra: NonZeroU32::new(per_minute).map(|n| {
+                Gcra::new(
+                    Quota::per_minute(n),
+                    DefaultKeyedStateStore::default(),
+                    clock,
+                )
+            }),
+            checks: AtomicUsize::new(0),
         }
     }
 
     /// `Err(seconds to wait)` when `ip` is over the limit.
-    pub fn hit(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        if self.per_minute == 0 {
+    pub fn hit(&self, ip: IpAddr) -> Result<(), u64> {
+        let Some(gcra) = &self.gcra else {
             return Ok(());
+        };
+        // Forget addresses that are back to a full allowance, so memory stays bounded.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            gcra.retain_recent();
+            gcra.shrink_to_fit();
         }
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = windows.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if entry.1 > self.per_minute {
-            let left = WINDOW.saturating_sub(now.duration_since(entry.0));
-            return Err(left.as_secs().max(1));
-        }
-        Ok(())
+        gcra.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(gcra.clock().now());
+            // Whole seconds, rounded up: retrying after `Retry-After` must succeed.
+            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+        })
+    }
+
+    /// Addresses currently remembered.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.gcra.as_ref().map_or(0, |g| g.len())
     }
 }
 
@@ -62,7 +84,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    match state.limiter.hit(ip, Instant::now()) {
+    match state.limiter.hit(ip) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             tracing::warn!(%ip, "launch rate limit reached");
@@ -81,32 +103,53 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use governor::clock::FakeRelativeClock;
+
     use super::*;
 
+    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
     #[test]
-    fn the_window_allows_the_limit_then_refuses_until_it_ends() {
-        let l = RateLimiter::new(2);
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let t0 = Instant::now();
-        assert!(l.hit(ip, t0).is_ok());
-        assert!(l.hit(ip, t0).is_ok());
-        let wait = l.hit(ip, t0 + Duration::from_secs(10)).unwrap_err();
-        assert_eq!(wait, 50);
+    fn the_limit_allows_a_burst_then_one_more_per_interval() {
+        let clock = FakeRelativeClock::default();
+        let l = RateLimiter::with_clock(2, clock.clone());
+        assert!(l.hit(HOME).is_ok());
+        assert!(l.hit(HOME).is_ok());
+        clock.advance(Duration::from_secs(10));
+        // Two a minute: the next one is allowed 30 s after the first.
+        assert_eq!(l.hit(HOME), Err(20));
         assert!(
-            l.hit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), t0).is_ok(),
+            l.hit(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))).is_ok(),
             "per address"
         );
-        assert!(l.hit(ip, t0 + WINDOW).is_ok(), "a new window");
+        clock.advance(Duration::from_millis(19_500));
+        assert_eq!(l.hit(HOME), Err(1), "rounded up, never 0");
+        clock.advance(Duration::from_millis(500));
+        assert!(l.hit(HOME).is_ok(), "refilled");
+        assert_eq!(l.hit(HOME), Err(30));
     }
 
     #[test]
     fn zero_turns_the_limit_off() {
         let l = RateLimiter::new(0);
         for _ in 0..1000 {
-            assert!(
-                l.hit(IpAddr::V4(Ipv4Addr::LOCALHOST), Instant::now())
-                    .is_ok()
-            );
+            assert!(l.hit(HOME).is_ok());
         }
+    }
+
+    #[test]
+    fn addresses_with_a_full_allowance_again_are_forgotten() {
+        let clock = FakeRelativeClock::default();
+        let l = RateLimiter::with_clock(60, clock.clone());
+        for i in 0..SWEEP_EVERY as u32 - 1 {
+            assert!(l.hit(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i))).is_ok());
+        }
+        assert_eq!(l.remembered(), SWEEP_EVERY - 1);
+        clock.advance(Duration::from_secs(2));
+        // The check that triggers the sweep is counted after it.
+        assert!(l.hit(HOME).is_ok());
+        assert_eq!(l.remembered(), 1);
     }
 }

@@ -1,40 +1,85 @@
 //! Cross-cutting layers: a request id on every request and response (and in the log line), and
 //! the security headers.
+//!
+//! Request ids are `tower_http::request_id`'s: [`SetRequestIdLayer`] stores a [`RequestId`] in
+//! the request's extensions (and header), [`PropagateRequestIdLayer`] copies it onto the
+//! response, and the trace layer puts it in the request's span. An `x-request-id` sent by the
+//! client is dropped, never reused: ids end up in log lines and on error pages, and a client must
+//! not be able to choose, forge or collide with another request's id. Every id is ours: 16 random
+//! bytes in hex.
+//!
+//! [`SetRequestIdLayer`]: tower_http::request_id::SetRequestIdLayer
+//! [`PropagateRequestIdLayer`]: tower_http::request_id::PropagateRequestIdLayer
+
+use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument;
+use tower_http::request_id::{MakeRequestId, RequestId};
+use tower_http::trace::{MakeSpan, OnResponse};
+use tracing::Span;
 
 use crate::config::Config;
 
-/// The per-request id, as a request extension.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Makes a fresh id for every request: 16 random bytes, hex.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomRequestId;
 
-/// Tags the request with an id, logs one line per request. Only the path is logged: query
-/// strings carry codes and states.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = oauth2::CsrfToken::new_random().secret()[..12].to_string();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-    let started = std::time::Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    span.in_scope(|| {
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<RequestId> {
+        let bytes: [u8; 16] = rand::random();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        HeaderValue::from_str(&hex).ok().map(RequestId::new)
+    }
+}
+
+/// Drops any `x-request-id` the client sent, so that [`RandomRequestId`] makes every id.
+pub async fn ignore_client_request_id(mut req: Request) -> Request {
+    req.headers_mut().remove(REQUEST_ID_HEADER);
+    req
+}
+
+/// The current request's id ("" outside the request-id layers).
+pub fn current_request_id(extensions: &Extensions) -> String {
+    extensions
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The span of one request: its id, method and path. Only the path: query strings carry codes
+/// and states.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, req: &http::Request<B>) -> Span {
+        tracing::info_span!(
+            "request",
+            id = %current_request_id(req.extensions()),
+            method = %req.method(),
+            path = %req.uri().path()
+        )
+    }
+}
+
+/// One log line per request, in its span.
+#[derive(Clone, Copy, Debug)]
+pub struct Answered;
+
+impl<B> OnResponse<B> for Answered {
+    fn on_response(self, resp: &http::Response<B>, latency: Duration, _: &Span) {
         tracing::info!(
             status = resp.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
+            ms = latency.as_millis() as u64,
             "answered"
-        )
-    });
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+        );
     }
-    resp
 }
 
 /// The security headers, computed once from the configuration.
@@ -99,6 +144,18 @@ pub async fn security_headers(h: SecurityHeaders, req: Request, next: Next) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_32_hex_digits_and_differ() {
+        let req = http::Request::new(());
+        let mut make = RandomRequestId;
+        let a = make.make_request_id(&req).unwrap();
+        let b = make.make_request_id(&req).unwrap();
+        let a = a.header_value().to_str().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b.header_value().to_str().unwrap());
+    }
 
     fn config(extra: &str) -> Config {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));

@@ -20,6 +20,8 @@ mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -87,6 +89,25 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::security_headers(headers.clone(), req, next)
         }))
-        .layer(axum::middleware::from_fn(middleware::request_id))
+        // Request ids, inside out: onto the response, into the span and log line, made fresh
+        // for every request (a client's own `x-request-id` is dropped first).
+        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID_HEADER))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::RequestSpan)
+                .on_request(())
+                .on_response(middleware::Answered)
+                .on_body_chunk(())
+                .on_eos(())
+                // 5xx are logged where they are rendered (problem::render).
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(
+            middleware::REQUEST_ID_HEADER,
+            middleware::RandomRequestId,
+        ))
+        .layer(axum::middleware::map_request(
+            middleware::ignore_client_request_id,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::middleware::RequestId;
+use super::middleware::current_request_id;
 use super::views::ErrorPage;
 use crate::diagnosis::Diagnosis;
 
@@ -106,11 +106,7 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
 /// Renders any [`Problem`] a handler returned, in the format the client asked for.
 pub async fn render(req: Request, next: Next) -> Response {
     let json = wants_json(req.headers());
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let request_id = current_request_id(req.extensions());
     let resp = next.run(req).await;
     let Some(problem) = resp.extensions().get::<Problem>().cloned() else {
         return resp;

@@ -121,11 +121,13 @@ pub(super) async fn find(
     if let Some(r) = stored.filter(|r| r.owner == session.data.browser) {
         return Ok(r);
     }
-    session
-        .flow(id)
-        .and_then(|f| flow::pending_view(&state.core, f))
-        .map(Arc::new)
-        .ok_or_else(no_such_launch)
+    match session.flow(id) {
+        Some(f) => flow::pending_view(&state.core, f)
+            .await
+            .map(Arc::new)
+            .ok_or_else(no_such_launch),
+        None => Err(no_such_launch()),
+    }
 }
 
 /// This browser's launches, newest first: one read of the launch store for all of them.
@@ -146,12 +148,11 @@ async fn this_browsers_launches(
             .find(|r| &r.id == id && r.owner == session.data.browser)
         {
             Some(r) => out.push(r.clone()),
-            None => out.extend(
-                session
-                    .flow(id)
-                    .and_then(|f| flow::pending_view(&state.core, f))
-                    .map(Arc::new),
-            ),
+            None => {
+                if let Some(f) = session.flow(id) {
+                    out.extend(flow::pending_view(&state.core, f).await.map(Arc::new));
+                }
+            }
         }
     }
     Ok(out)

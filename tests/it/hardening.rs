@@ -165,3 +165,33 @@ async fn developer_mode_still_refuses_private_targets() {
     );
     assert!(other.ehr.requests().is_empty());
 }
+
+#[tokio::test]
+async fn request_ids_are_made_here_never_taken_from_the_client() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let resp = app
+        .browser
+        .get(app.url("/no-such-page"))
+        .header("accept", "application/json")
+        .header("x-request-id", "forged-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    let json: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        json["error"]["request_id"],
+        id.as_str(),
+        "the error page names it"
+    );
+
+    let other = app.get("/healthz").await;
+    assert_ne!(
+        other.headers()["x-request-id"].to_str().unwrap(),
+        id,
+        "one id per request"
+    );
+}

@@ -10,6 +10,7 @@ mod sweep;
 mod adhoc;
 mod binary;
 mod browser;
+mod caches;
 mod callback;
 mod catalogue;
 mod chaos;
