@@ -1,7 +1,11 @@
 //! `cargo bench --bench launch`: throughput and latency of the launch path next to `/healthz`
-//! measured in the same run (the ratio is the figure that travels between machines), memory per
-//! 10,000 sessions, and how many discovery and JWKS fetches the caches let through.
-//! Everything runs in this process on 127.0.0.1: the app and the fake EHR.
+//! measured in the same run at 16 connections (the ratio is the figure that travels between
+//! machines), resident memory per live *launch* session (40,000 EHR launches, each from a new
+//! browser, each leaving a pending launch in its session), and how many discovery and JWKS
+//! fetches the caches let through. Everything runs in this process on 127.0.0.1: the app and the
+//! fake EHR, on the real router and the default (memory) store. Session data is one compact
+//! string, so serde_json's `preserve_order` (turned on here by a dev-dependency, off in release
+//! builds of the binary) does not change what a session costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
@@ -133,7 +137,7 @@ async fn main() {
         "route (same run)", "req/s", "p50 ms", "p99 ms", "ratio"
     );
     let (c1, u1) = (client.clone(), format!("{base}/healthz"));
-    let healthz = measure(5000, 32, move |_| {
+    let healthz = measure(20_000, 16, move |_| {
         let (c, u) = (c1.clone(), u1.clone());
         async move {
             c.get(&u)
@@ -147,7 +151,7 @@ async fn main() {
     row("GET /healthz", &healthz, None);
 
     let (c2, u2) = (client.clone(), launch_url.clone());
-    let launch = measure(3000, 32, move |_| {
+    let launch = measure(20_000, 16, move |_| {
         let (c, u) = (c2.clone(), u2.clone());
         async move {
             let r = c.get(&u).send().await.map_err(|e| e.to_string())?;
@@ -209,31 +213,33 @@ async fn main() {
     .await;
     row("complete launch (4 requests + EHR)", &flow, Some(&healthz));
 
-    // Memory: 10,000 live sessions (each a browser that opened the home page).
+    // Memory: live launch sessions, each a new browser whose launch waits for its callback.
+    const SESSIONS: usize = 40_000;
     let before = rss_kib();
-    let sessions_before = state.sessions.session_count().await.unwrap_or(0);
-    let (c3, u3) = (client.clone(), format!("{base}/"));
-    measure(10_000, 64, move |_| {
+    let sessions_before = state.sessions.session_count().unwrap_or(0);
+    let (c3, u3) = (client.clone(), launch_url.clone());
+    measure(SESSIONS, 16, move |_| {
         let (c, u) = (c3.clone(), u3.clone());
         async move {
-            c.get(&u)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            let r = c.get(&u).send().await.map_err(|e| e.to_string())?;
+            if r.status() == 303 {
+                Ok(())
+            } else {
+                Err(format!("launch answered {}", r.status()))
+            }
         }
     })
     .await;
     let after = rss_kib();
-    let sessions = state.sessions.session_count().await.unwrap_or(0) - sessions_before;
+    let sessions = state.sessions.session_count().unwrap_or(0) - sessions_before;
     println!();
     println!("idle RSS                             {idle:>9} KiB");
     println!(
-        "RSS per 10,000 sessions              {:>9} KiB ({sessions} sessions added)",
-        after.saturating_sub(before) * 10_000 / sessions.max(1) as u64
+        "RSS per live launch session          {:>9} bytes ({sessions} sessions added by {SESSIONS} launches)",
+        after.saturating_sub(before) * 1024 / sessions.max(1)
     );
     println!(
-        "discovery fetches for 3,001 launches {discovery:>9} (one per issuer per cache period)"
+        "discovery fetches for 20,001 launches {discovery:>8} (one per issuer per cache period)"
     );
     println!(
         "JWKS fetches for 500 id_tokens       {:>9}",

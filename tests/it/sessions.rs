@@ -114,14 +114,18 @@ async fn a_launch_started_on_one_instance_completes_on_another() {
 async fn a_store_that_does_not_answer_gives_session_store_unavailable() {
     let dead = format!("redis://127.0.0.1:{}", free_port());
     let port = free_port();
+    let ehr = public_ehr(&format!("http://127.0.0.1:{port}")).await;
     let toml = format!(
         "session_store = \"{dead}\"\n{}",
-        config_toml(port, "https://ehr.example/fhir", Auth::None, None)
+        config_toml(port, &ehr.fhir_base(), Auth::None, None)
     );
     let base = instance(&toml).await;
     let started = std::time::Instant::now();
+    // The home page needs no session; a launch does.
+    let home = browser().get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
     let r = browser()
-        .get(format!("{base}/"))
+        .get(format!("{base}/standalone/app"))
         .header("accept", "application/json")
         .send()
         .await
@@ -183,5 +187,203 @@ async fn sqlite_sessions_survive_a_restart() {
         .json()
         .await
         .unwrap();
+    assert_eq!(json["outcome"], "success", "{json:#}");
+}
+
+/// Two instances behind one public URL (a load balancer's), sharing Redis, and a fake EHR
+/// whose token endpoint answers after `token_hang_secs` (so concurrent callbacks overlap).
+struct Pair {
+    _redis: Child,
+    redis_url: String,
+    lb: String,
+    a: String,
+    b: String,
+    ehr: smart_launch_doctor::practice::RunningEhr,
+}
+
+async fn pair(token_hang_secs: Option<u64>) -> Pair {
+    use smart_launch_doctor::practice::{
+        self, ClientAuth, Faults, PracticeClient, PracticeOptions,
+    };
+    let (redis, redis_url) = redis().await;
+    let lb_port = free_port();
+    let lb = format!("http://127.0.0.1:{lb_port}");
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: crate::support::CLIENT_ID.into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{lb}/callback")],
+        }],
+        faults: Faults {
+            token_hang_secs,
+            ..Faults::default()
+        },
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let toml = format!(
+        "session_store = \"{redis_url}\"\n{}",
+        config_toml(lb_port, &ehr.fhir_base(), Auth::None, None)
+    );
+    let (a, b) = (instance(&toml).await, instance(&toml).await);
+    Pair {
+        _redis: redis,
+        redis_url,
+        lb,
+        a,
+        b,
+        ehr,
+    }
+}
+
+impl Pair {
+    /// Starts a standalone launch on `on` and lets the EHR answer; the callback URL (at the
+    /// load balancer's address).
+    async fn to_callback(&self, browser: &reqwest::Client, on: &str) -> String {
+        let r = browser
+            .get(format!("{on}/standalone/app"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = browser.get(location(&r)).send().await.unwrap();
+        location(&r)
+    }
+
+    fn token_requests(&self) -> usize {
+        self.ehr
+            .ehr
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/token"))
+            .count()
+    }
+}
+
+async fn result_json(browser: &reqwest::Client, url: &str) -> serde_json::Value {
+    browser
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn six_concurrent_replays_of_one_callback_on_two_instances_make_one_token_request() {
+    let p = pair(None).await;
+    let browser = browser();
+    let callback = p.to_callback(&browser, &p.a).await;
+    let replays = (0..6).map(|i| {
+        let url = callback.replace(&p.lb, if i % 2 == 0 { &p.a } else { &p.b });
+        let browser = browser.clone();
+        tokio::spawn(async move {
+            browser
+                .get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut statuses = Vec::new();
+    for r in replays {
+        let r = r.await.unwrap();
+        let status = r.status();
+        if status == StatusCode::BAD_REQUEST {
+            let json: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(diagnosis_ids(&json), ["callback.state_reused"], "{json:#}");
+        }
+        statuses.push(status);
+    }
+    let passed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(passed, 1, "{statuses:?}");
+    assert_eq!(p.token_requests(), 1, "exactly one token request");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn two_tabs_completing_at_once_on_two_instances_both_keep_their_results() {
+    // The token endpoint answers after a second, so both callbacks are in flight together.
+    let p = pair(Some(1)).await;
+    let browser = browser();
+    let first = p.to_callback(&browser, &p.a).await;
+    let second = p.to_callback(&browser, &p.b).await;
+    let (x, y) = tokio::join!(
+        browser.get(first.replace(&p.lb, &p.a)).send(),
+        browser.get(second.replace(&p.lb, &p.b)).send(),
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(
+        (x.status(), y.status()),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
+    let (rx, ry) = (location(&x), location(&y));
+    assert_ne!(rx, ry);
+    for result in [&rx, &ry] {
+        for on in [&p.a, &p.b] {
+            let json = result_json(&browser, &format!("{on}{result}")).await;
+            assert_eq!(json["outcome"], "success", "{on}{result}: {json:#}");
+        }
+    }
+    let list = result_json(&browser, &format!("{}/launches", p.a)).await;
+    let outcomes: Vec<&str> = list["launches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["success", "success"], "{list:#}");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn a_corrupted_session_in_redis_reads_as_a_new_one() {
+    let p = pair(None).await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A launch left waiting, so the browser has a session; then its stored value is damaged.
+    p.to_callback(&browser, &p.a).await;
+    let cookies = {
+        use reqwest::cookie::CookieStore;
+        jar.cookies(&p.a.parse().unwrap()).unwrap()
+    };
+    let session_id = cookies
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|c| c.strip_prefix("sld_session="))
+        .expect("a session cookie")
+        .to_string();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-u", &p.redis_url, "SET", &session_id, "\u{1}not a session"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for page in ["/launches", "/", "/launches?format=json"] {
+        let r = browser.get(format!("{}{page}", p.b)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+    }
+    // A new launch works, from start to result.
+    let callback = p.to_callback(&browser, &p.b).await;
+    let r = browser
+        .get(callback.replace(&p.lb, &p.a))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let json = result_json(&browser, &format!("{}{}", p.a, location(&r))).await;
     assert_eq!(json["outcome"], "success", "{json:#}");
 }
