@@ -138,3 +138,32 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
             (k == name).then_some(v)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{AppRef, state_hash};
+    use crate::smart::LaunchKind;
+
+    #[test]
+    fn a_session_with_a_pending_launch_stays_small() {
+        let flow = PendingFlow {
+            launch_id: random_id(),
+            state_hash: state_hash("a state of 22 chars..."),
+            verifier: "v".repeat(43),
+            app: AppRef::Registered("registration-id".into()),
+            kind: LaunchKind::Ehr,
+            created_at: 1_800_000_000,
+            launch: Some("a-launch-value-from-the-ehr".into()),
+        };
+        let data = Data {
+            browser: random_id(),
+            launches: vec![flow.launch_id.clone()],
+            flows: vec![flow],
+        };
+        let text = serde_json::to_string(&data).unwrap();
+        assert!(text.len() < 400, "{} bytes: {text}", text.len());
+        let back: Data = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.flows[0].verifier, "v".repeat(43));
+    }
+}
