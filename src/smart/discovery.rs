@@ -2,15 +2,14 @@
 //! `oauth-uris` extension at `{iss}/metadata`. Successful results are cached per issuer.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::flights::Flights;
 use super::http::{NetError, Outbound, PeerCertificate, Recorder, Response};
 use super::tls::CertInfo;
-use crate::diagnosis::transcript::Exchange;
 use crate::diagnosis::{Diagnosis, classify, excerpt};
 
 const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
@@ -49,87 +48,6 @@ pub struct Discovered {
 /// not a thousand; when that request fails they all get its diagnosis, and nothing is cached.
 pub struct Cache {
     entries: Flights<Arc<Discovered>>,
-}
-
-/// A bounded TTL cache whose loads are single-flight per key (moka's `try_get_with`).
-///
-/// A failed load is handed to every caller that was waiting for it, with the exchanges it made
-/// (each launch's transcript shows the requests behind its diagnosis), and is not cached: the
-/// next call tries again. A zero time to live turns it off: every call loads.
-pub struct Flights<V>(Option<moka::future::Cache<String, V>>);
-
-/// A failed single-flight load: the diagnosis and the exchanges that led to it.
-struct Failed {
-    diagnosis: Diagnosis,
-    exchanges: Vec<Exchange>,
-}
-
-/// Most keys (issuers, JWKS URIs) a cache holds; the least used go first beyond that.
-const MAX_ENTRIES: u64 = 10_000;
-
-impl<V: Clone + Send + Sync + 'static> Flights<V> {
-    pub fn new(ttl: Duration) -> Self {
-        Flights((!ttl.is_zero()).then(|| {
-            moka::future::Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl)
-                .build()
-        }))
-    }
-
-    /// The cached value for `key`, or the one `load` produces (recording into `rec`). Concurrent
-    /// callers for the same key wait for one `load`; if it fails they get its diagnosis and its
-    /// exchanges are copied into their own recorders.
-    pub async fn get_or_load<F>(&self, key: &str, rec: &Recorder, load: F) -> Result<V, Diagnosis>
-    where
-        F: Future<Output = Result<V, Diagnosis>>,
-    {
-        let Some(cache) = &self.0 else {
-            return load.await;
-        };
-        let ran = AtomicBool::new(false);
-        let result = cache
-            .try_get_with_by_ref(key, async {
-                ran.store(true, Ordering::Relaxed);
-                let before = rec.exchanges().len();
-                load.await.map_err(|diagnosis| Failed {
-                    diagnosis,
-                    exchanges: rec.exchanges().split_off(before),
-                })
-            })
-            .await;
-        result.map_err(|failed| {
-            if !ran.load(Ordering::Relaxed) {
-                rec.extend(&failed.exchanges);
-            }
-            failed.diagnosis.clone()
-        })
-    }
-
-    /// The cached value for `key`, if any (never loads).
-    pub async fn peek(&self, key: &str) -> Option<V> {
-        self.0.as_ref()?.get(key).await
-    }
-
-    /// Drops `key` if it still holds `stale` (compared with `same`): a later [`get_or_load`]
-    /// fetches again, unless someone already replaced it.
-    ///
-    /// [`get_or_load`]: Flights::get_or_load
-    pub async fn forget_if(&self, key: &str, stale: &V, same: impl FnOnce(&V, &V) -> bool) {
-        let Some(cache) = &self.0 else {
-            return;
-        };
-        cache
-            .entry_by_ref(key)
-            .and_compute_with(|entry| {
-                let op = match entry {
-                    Some(e) if same(e.value(), stale) => moka::ops::compute::Op::Remove,
-                    _ => moka::ops::compute::Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
-    }
 }
 
 impl Cache {

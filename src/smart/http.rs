@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::transcript::{self, Exchange};
 use crate::config::HttpSettings;
-use crate::diagnosis::transcript::{self, Exchange};
 
 /// Why no usable response came back.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::discovery::Flights;
+use super::flights::Flights;
 use super::http::{Outbound, Recorder};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity as classify;

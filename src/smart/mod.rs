@@ -4,11 +4,13 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod fhir;
+pub mod flights;
 pub mod http;
 pub mod id_token;
 pub mod probe;
 pub mod tls;
 pub mod token;
+pub mod transcript;
 
 use serde::{Deserialize, Serialize};
 
