@@ -109,6 +109,9 @@ pub struct PendingFlow {
     /// The EHR's `launch` value (EHR launch), to show the authorization request afterwards.
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<String>,
+    /// Whether this launch fetched the discovery documents itself (else they came from the cache).
+    #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
+    pub fetched_discovery: bool,
 }
 
 /// Endpoints used by a launch.

@@ -123,8 +123,8 @@ pub async fn check(
     };
     let d = match discovered {
         Ok(d) => d,
-        Err(diag) => {
-            diagnoses.push(diag);
+        Err(failure) => {
+            diagnoses.push(classify::discovery_failure(&failure));
             report.diagnoses = diagnoses;
             report.transcript = rec.exchanges();
             return report;
@@ -146,7 +146,7 @@ pub async fn check(
             .with("Days left", c.days_left.to_string()),
         );
     }
-    diagnoses.extend(d.warnings.iter().cloned());
+    diagnoses.extend(classify::discovery_warnings(&d));
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,

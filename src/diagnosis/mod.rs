@@ -224,20 +224,7 @@ pub mod stored {
     }
 }
 
-/// Shortens upstream text for evidence: at most `max` characters, control characters removed.
-pub fn excerpt(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
-        .collect();
-    let clean = clean.trim();
-    if clean.chars().count() <= max {
-        clean.to_string()
-    } else {
-        let cut: String = clean.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
+pub use crate::smart::transcript::excerpt;
 
 #[cfg(test)]
 mod tests {

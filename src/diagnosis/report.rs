@@ -200,6 +200,7 @@ mod tests {
             response_body: None,
             duration_ms: 3,
             error: None,
+            cached: false,
         }
     }
 

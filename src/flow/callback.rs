@@ -5,7 +5,6 @@ use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify;
 use crate::record::{AppSummary, LaunchRecord, PendingFlow, now};
 use crate::seal::Sealer;
-use crate::smart::discovery;
 use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
@@ -39,8 +38,7 @@ pub async fn complete(
         Err(why) => return gone(core, flow, why),
     };
     let rec = Recorder::default();
-    let discovered =
-        discovery::discover(core.http_for(&shown.iss), &core.discovery, &shown.iss, &rec).await;
+    let discovered = super::discover(core, &shown.iss, &rec).await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
@@ -59,7 +57,7 @@ pub async fn complete(
         }
     };
     let mut record = super::flow_record(core, flow, &shown, Some(&d));
-    record.transcript = rec.exchanges();
+    record.transcript = super::discovery_transcript(&d, rec.exchanges(), flow.fetched_discovery);
     record.step = Step::Callback;
     if let (Some(got), Some(expected)) = (&params.iss, d.issuer.as_deref())
         && got != expected

@@ -11,9 +11,41 @@ use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify;
 use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
 use crate::smart::authorize::{self, AuthorizeParams};
-use crate::smart::discovery::{Discovered, Source};
+use std::sync::Arc;
+
+use crate::smart::discovery::{self, Discovered, Source};
+use crate::smart::http::Recorder;
+use crate::smart::transcript::Exchange;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
+
+/// Discovery for `iss` (from the cache, or fetched once for all who ask together), named.
+pub async fn discover(
+    core: &Core,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, Diagnosis> {
+    discovery::discover(core.http_for(iss), &core.discovery, iss, rec)
+        .await
+        .map_err(|f| classify::discovery_failure(&f))
+}
+
+/// The discovery exchanges a record shows: those this request made, else those of the fetch
+/// that filled the cache, marked `cached` unless that fetch was this launch's own.
+pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) -> Vec<Exchange> {
+    if !made_now.is_empty() {
+        return made_now;
+    }
+    let cached = !own;
+    d.transcript
+        .iter()
+        .cloned()
+        .map(|mut x| {
+            x.cached = cached;
+            x
+        })
+        .collect()
+}
 
 /// The scope a launch of `reg` requests.
 pub fn requested_scope(reg: &Registration, kind: LaunchKind) -> &str {
@@ -56,7 +88,7 @@ pub fn pending_record(
         );
     }
     if let Some(d) = discovered {
-        diagnoses.extend(d.warnings.iter().cloned());
+        diagnoses.extend(classify::discovery_warnings(d));
         diagnoses.extend(classify::registration_vs_discovery(
             d, reg.auth, kind, &scope,
         ));

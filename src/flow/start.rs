@@ -5,7 +5,6 @@ use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
-use crate::smart::discovery;
 use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
@@ -29,8 +28,7 @@ pub async fn start(
     let started = now();
     let id = random_id();
     let rec = Recorder::default();
-    let discovered =
-        discovery::discover(core.http_for(&reg.iss), &core.discovery, &reg.iss, &rec).await;
+    let discovered = super::discover(core, &reg.iss, &rec).await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
@@ -59,11 +57,12 @@ pub async fn start(
                 kind,
                 created_at: started,
                 launch: launch.map(str::to_string),
+                fetched_discovery: !rec.exchanges().is_empty(),
             },
         },
         Err(why) => {
             let mut r = super::pending_record(core, &id, &app, reg, kind, started, Some(&d));
-            r.transcript = rec.exchanges();
+            r.transcript = super::discovery_transcript(&d, rec.exchanges(), false);
             let diag = Diagnosis::new(
                 id!("discovery.missing_fields"),
                 format!("A discovered endpoint is unusable: {why}."),

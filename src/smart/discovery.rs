@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::flights::Flights;
 use super::http::{NetError, Outbound, PeerCertificate, Recorder, Response};
 use super::tls::CertInfo;
-use crate::diagnosis::{Diagnosis, classify, excerpt};
+use super::transcript::{Exchange, excerpt};
 
 const OAUTH_URIS: &str = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris";
 
@@ -35,12 +35,38 @@ pub struct Discovered {
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Option<Vec<String>>,
     pub capabilities: Vec<String>,
-    /// Conformance findings about the document itself (`discovery.*` warnings).
-    #[serde(with = "crate::diagnosis::stored")]
-    pub warnings: Vec<Diagnosis>,
+    /// Recommended `.well-known` keys the document lacks (evidence for the conformance findings).
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Relative endpoints that were resolved against the issuer, as `raw → resolved`.
+    #[serde(default)]
+    pub resolved: Vec<String>,
+    /// The CapabilityStatement's endpoints, when it answered alongside `.well-known`.
+    #[serde(default)]
+    pub capability_statement: Option<Box<Discovered>>,
     /// The TLS certificate the `.well-known` answer came with (https only).
     #[serde(default)]
     pub certificate: Option<CertInfo>,
+    /// The exchanges of the fetch that produced this document, and when it happened (Unix
+    /// seconds): launches served from the cache show them as cached.
+    #[serde(default)]
+    pub transcript: Vec<Exchange>,
+    #[serde(default)]
+    pub fetched_at: i64,
+}
+
+/// Why discovery found no usable document: evidence for the diagnosis.
+#[derive(Clone, Debug)]
+pub enum DiscoveryFailure {
+    /// `.well-known` could not be fetched at all (the fallback is on the same host).
+    Net { url: String, error: NetError },
+    /// Neither source named both endpoints.
+    NotFound {
+        well_known: (String, Attempt),
+        metadata: (String, Attempt),
+        /// Endpoints a `.well-known` JSON document lacked.
+        missing: Vec<String>,
+    },
 }
 
 /// Successful discoveries, per issuer, for a configured time (a zero time turns caching off).
@@ -64,7 +90,7 @@ impl Cache {
 }
 
 /// What one discovery request produced, for the diagnosis.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Attempt {
     Net(NetError),
     Answer {
@@ -118,16 +144,39 @@ pub async fn discover(
     cache: &Cache,
     iss: &str,
     rec: &Recorder,
-) -> Result<Arc<Discovered>, Diagnosis> {
+) -> Result<Arc<Discovered>, DiscoveryFailure> {
     cache
         .entries
-        .get_or_load(iss, rec, fetch(http, iss, rec))
+        .get_or_load(iss, rec, fetch_recorded(http, iss, rec))
         .await
+}
+
+/// [`fetch`] with its own recorder, so the document keeps the exchanges that produced it.
+async fn fetch_recorded(
+    http: &Outbound,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, DiscoveryFailure> {
+    let own = Recorder::default();
+    let result = fetch(http, iss, &own).await;
+    let exchanges = own.exchanges();
+    rec.extend(&exchanges);
+    result.map(|mut d| {
+        if let Some(d) = Arc::get_mut(&mut d) {
+            d.transcript = exchanges;
+            d.fetched_at = time::OffsetDateTime::now_utc().unix_timestamp();
+        }
+        d
+    })
 }
 
 /// Fetches `.well-known` and the CapabilityStatement together: the second is the fallback, and
 /// a check that both name the same endpoints.
-async fn fetch(http: &Outbound, iss: &str, rec: &Recorder) -> Result<Arc<Discovered>, Diagnosis> {
+async fn fetch(
+    http: &Outbound,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, DiscoveryFailure> {
     let well_known_url = format!("{iss}/.well-known/smart-configuration");
     let metadata_url = format!("{iss}/metadata");
     let metadata_task = {
@@ -156,7 +205,10 @@ async fn fetch(http: &Outbound, iss: &str, rec: &Recorder) -> Result<Arc<Discove
     if let Attempt::Net(e) = &well_known {
         // The fallback is on the same host: it fails the same way.
         metadata_task.abort();
-        return Err(classify::net(e, &well_known_url));
+        return Err(DiscoveryFailure::Net {
+            url: well_known_url,
+            error: e.clone(),
+        });
     }
     let mut missing_in_well_known = Vec::new();
     if let Some(doc) = &json {
@@ -167,9 +219,8 @@ async fn fetch(http: &Outbound, iss: &str, rec: &Recorder) -> Result<Arc<Discove
                 if let Ok(Ok((_, Some(cap)))) =
                     tokio::time::timeout(METADATA_GRACE, metadata_task).await
                     && let Some(other) = from_capability_statement(iss, &cap)
-                    && let Some(w) = classify::sources_disagree(&d, &other)
                 {
-                    d.warnings.push(w);
+                    d.capability_statement = Some(Box::new(other));
                 }
                 abort.abort();
                 return Ok(Arc::new(d));
@@ -187,11 +238,11 @@ async fn fetch(http: &Outbound, iss: &str, rec: &Recorder) -> Result<Arc<Discove
     {
         return Ok(Arc::new(d));
     }
-    Err(classify::discovery_failed(
-        (&well_known_url, &well_known),
-        (&metadata_url, &metadata),
-        &missing_in_well_known,
-    ))
+    Err(DiscoveryFailure::NotFound {
+        well_known: (well_known_url, well_known),
+        metadata: (metadata_url, metadata),
+        missing: missing_in_well_known,
+    })
 }
 
 fn strings(doc: &Value, key: &str) -> Option<Vec<String>> {
@@ -251,18 +302,23 @@ fn from_well_known(iss: &str, doc: &Value) -> Result<Discovered, Vec<String>> {
             .unwrap_or_default(),
         scopes_supported: strings(doc, "scopes_supported"),
         capabilities: strings(doc, "capabilities").unwrap_or_default(),
-        warnings: Vec::new(),
+        absent: Vec::new(),
+        resolved: Vec::new(),
+        capability_statement: None,
         certificate: None,
+        transcript: Vec::new(),
+        fetched_at: 0,
     };
-    let absent: Vec<&str> = [
+    d.absent = [
         "capabilities",
         "grant_types_supported",
         "code_challenge_methods_supported",
     ]
     .into_iter()
     .filter(|k| doc.get(*k).is_none())
+    .map(str::to_string)
     .collect();
-    d.warnings = classify::discovery_conformance(&d, &absent, &resolved);
+    d.resolved = resolved;
     Ok(d)
 }
 
@@ -284,7 +340,7 @@ fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discovered> {
             .and_then(Value::as_str)
             .and_then(|s| endpoint(iss, s, &mut resolved))
     };
-    let mut d = Discovered {
+    let d = Discovered {
         iss: iss.to_string(),
         issuer: None,
         source: Source::CapabilityStatement,
@@ -294,10 +350,13 @@ fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discovered> {
         code_challenge_methods_supported: Vec::new(),
         scopes_supported: None,
         capabilities: Vec::new(),
-        warnings: Vec::new(),
+        absent: Vec::new(),
+        resolved,
+        capability_statement: None,
         certificate: None,
+        transcript: Vec::new(),
+        fetched_at: 0,
     };
-    d.warnings = vec![classify::legacy_metadata(&d)];
     Some(d)
 }
 
@@ -312,7 +371,10 @@ mod tests {
             "capabilities": [], "grant_types_supported": [], "code_challenge_methods_supported": ["S256"]});
         let d = from_well_known("https://h/fhir", &doc).unwrap();
         assert_eq!(d.authorization_endpoint, "https://h/fhir/auth/authorize");
-        assert!(d.warnings.iter().any(|w| w.id() == "discovery.incomplete"));
+        assert_eq!(
+            d.resolved,
+            ["auth/authorize → https://h/fhir/auth/authorize"]
+        );
     }
 
     #[test]
@@ -329,6 +391,6 @@ mod tests {
                 {"url": "authorize", "valueUri": "https://h/auth"}, {"url": "token", "valueUri": "https://h/token"}]}]}}]});
         let d = from_capability_statement("https://h/fhir", &cap).unwrap();
         assert_eq!(d.token_endpoint, "https://h/token");
-        assert_eq!(d.warnings[0].id(), "discovery.legacy_metadata");
+        assert_eq!(d.source, Source::CapabilityStatement);
     }
 }

@@ -188,6 +188,7 @@ impl Outbound {
             response_body: None,
             duration_ms: 0,
             error: None,
+            cached: false,
         };
         let result = self.send_inner(req).await;
         exchange.duration_ms = started.elapsed().as_millis() as u64;

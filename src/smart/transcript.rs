@@ -39,6 +39,24 @@ pub struct Exchange {
     pub duration_ms: u64,
     /// The network or TLS failure, when there was no response.
     pub error: Option<String>,
+    /// Made for an earlier launch and served from the cache (discovery documents).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
+}
+
+/// Shortens upstream text for evidence: at most `max` characters, control characters removed.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    if clean.chars().count() <= max {
+        clean.to_string()
+    } else {
+        let cut: String = clean.chars().take(max).collect();
+        format!("{cut}…")
+    }
 }
 
 /// A short, stable fingerprint: the first 8 hex digits of SHA-256.

@@ -155,6 +155,7 @@ mod tests {
             kind: LaunchKind::Ehr,
             created_at: 1_800_000_000,
             launch: Some("a-launch-value-from-the-ehr".into()),
+            fetched_discovery: true,
         };
         let data = Data {
             browser: random_id(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use smart_launch_doctor::config::HttpSettings;
-use smart_launch_doctor::diagnosis::Diagnosis;
+use smart_launch_doctor::diagnosis::{Diagnosis, classify};
 use smart_launch_doctor::smart::http::{Outbound, Recorder};
 use smart_launch_doctor::smart::{discovery, id_token};
 use tokio::io::AsyncWriteExt;
@@ -77,7 +77,7 @@ async fn discover_together(
                 let rec = Recorder::default();
                 let result = discovery::discover(&http, &cache, &iss, &rec)
                     .await
-                    .map_err(|d| id(&d));
+                    .map_err(|f| id(&classify::discovery_failure(&f)));
                 (result, rec)
             })
         })
@@ -119,7 +119,10 @@ async fn single_flight_discovery_shares_a_failed_fetch_and_a_later_call_retries(
     // The failure is not cached: the next launch asks again.
     let rec = Recorder::default();
     let again = discovery::discover(&outbound(), &cache, &iss, &rec).await;
-    assert_eq!(id(&again.unwrap_err()), diagnosis);
+    assert_eq!(
+        id(&classify::discovery_failure(&again.unwrap_err())),
+        diagnosis
+    );
     assert_eq!(count(&log, "smart-configuration"), 2);
 }
 

@@ -104,3 +104,40 @@ async fn unknown_routes_and_registrations_are_404_pages_with_security_headers() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_second_launch_shows_the_cached_discovery_documents_marked_as_cached() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let discovery = |json: &serde_json::Value| -> Vec<(String, bool)> {
+        json["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["step"] == "discovery")
+            .map(|x| {
+                (
+                    x["url"].as_str().unwrap().to_string(),
+                    x["cached"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect()
+    };
+    let first = discovery(&app.standalone_result().await);
+    assert!(
+        first
+            .iter()
+            .any(|(u, _)| u.ends_with("/.well-known/smart-configuration")),
+        "{first:?}"
+    );
+    assert!(
+        first.iter().all(|(_, cached)| !cached),
+        "fetched by the first launch"
+    );
+    let second = discovery(&app.standalone_result().await);
+    assert_eq!(
+        second.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+        first.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+        "the same documents are shown"
+    );
+    assert!(second.iter().all(|(_, cached)| *cached), "{second:?}");
+}

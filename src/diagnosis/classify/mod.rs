@@ -15,7 +15,7 @@ use super::vendor::CernerError;
 use super::{Diagnosis, excerpt};
 use crate::config::AuthMethod;
 use crate::smart::LaunchKind;
-use crate::smart::discovery::{Attempt, Discovered};
+use crate::smart::discovery::{Attempt, Discovered, DiscoveryFailure, Source};
 use crate::smart::http::NetError;
 
 /// A network failure on any outbound request.
@@ -112,6 +112,39 @@ pub fn discovery_failed(
 }
 
 /// Conformance findings about a `.well-known` document that worked.
+/// What discovery's failure evidence means.
+pub fn discovery_failure(f: &DiscoveryFailure) -> Diagnosis {
+    match f {
+        DiscoveryFailure::Net { url, error } => net(error, url),
+        DiscoveryFailure::NotFound {
+            well_known,
+            metadata,
+            missing,
+        } => discovery_failed(
+            (&well_known.0, &well_known.1),
+            (&metadata.0, &metadata.1),
+            missing,
+        ),
+    }
+}
+
+/// Findings about a discovered document itself (`discovery.*` warnings).
+pub fn discovery_warnings(d: &Discovered) -> Vec<Diagnosis> {
+    if d.source == Source::CapabilityStatement {
+        return vec![legacy_metadata(d)];
+    }
+    let absent: Vec<&str> = d.absent.iter().map(String::as_str).collect();
+    let mut out = discovery_conformance(d, &absent, &d.resolved);
+    if let Some(w) = d
+        .capability_statement
+        .as_deref()
+        .and_then(|other| sources_disagree(d, other))
+    {
+        out.push(w);
+    }
+    out
+}
+
 pub fn discovery_conformance(
     d: &Discovered,
     absent: &[&str],
