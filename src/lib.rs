@@ -15,7 +15,7 @@ pub mod state;
 pub mod store;
 pub mod web;
 
-pub use state::AppState;
+pub use web::AppState;
 
 /// The application's router; tests call it in-process or serve it on `127.0.0.1:0`.
 pub fn app(state: AppState) -> axum::Router {

@@ -1,20 +1,13 @@
-//! Application state in two layers. [`Core`]: the configuration, the outbound HTTP clients and
-//! the discovery and OIDC caches: all that the protocol flow needs, and all that the `check`
-//! command builds. [`AppState`]: the core plus what serving browsers needs (the store backend
-//! for sessions and launches, the sealing key, the rate limit, the practice EHR).
+//! The core state: the configuration, the outbound HTTP clients and the discovery and OIDC
+//! caches: all that the protocol flow needs, and all that the `check` command builds. The web
+//! state (`web::AppState`) wraps it with what serving browsers needs. No web types here.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::config::{AuthMethod, Config, PRACTICE_CLIENT_ID};
-use crate::gallery;
-use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
-use crate::seal::Sealer;
+use crate::config::Config;
 use crate::smart::http::Outbound;
 use crate::smart::{discovery, id_token};
-use crate::store::{Backend, Limits};
-use crate::web::limit::RateLimiter;
-use crate::web::store::Store;
 
 /// What the protocol flow needs. Cheap to clone.
 #[derive(Clone)]
@@ -67,119 +60,6 @@ impl Core {
             &self.http_unregistered
         }
     }
-}
-
-/// Cheap to clone; handed to every handler. Dereferences to [`Core`]'s fields.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub core: Core,
-    /// Launch records and consumed states (and, through `sessions`, the sessions).
-    pub store: Backend,
-    /// Browser sessions (server side); the cookie holds only the id.
-    pub sessions: Store,
-    /// Seals ad-hoc secrets kept in sessions and launch records.
-    pub sealer: Sealer,
-    /// The built-in practice EHR, when `practice_ehr` is on.
-    pub practice: Option<practice::Ehr>,
-    pub limiter: RateLimiter,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl Deref for Inner {
-    type Target = CoreInner;
-    fn deref(&self) -> &CoreInner {
-        &self.core
-    }
-}
-
-/// Launch records kept in memory at most (the memory backend), oldest first out.
-pub const MAX_MEMORY_LAUNCHES: u64 = 50_000;
-
-impl AppState {
-    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
-    pub fn http_for(&self, iss: &str) -> &Outbound {
-        self.core.http_for(iss)
-    }
-
-    pub fn new(config: Config) -> Result<Self, StateError> {
-        let sealer = match &config.sealing_key_env {
-            Some(var) => {
-                let hex = std::env::var(var).map_err(|_| {
-                    StateError::SealingKey(format!("the environment variable {var} is not set"))
-                })?;
-                Sealer::from_hex(&hex).map_err(|e| StateError::SealingKey(format!("{var} {e}")))?
-            }
-            None => Sealer::random(),
-        };
-        let limits = Limits {
-            ttl: config.session_idle.max(config.never_returned_after),
-            max_records: MAX_MEMORY_LAUNCHES,
-        };
-        let store = Backend::open(config.session_store.as_deref(), limits)
-            .map_err(StateError::SessionStore)?;
-        let sessions = Store::on(&store, config.session_idle);
-        let practice = config.practice_ehr.then(|| practice_ehr(&config));
-        let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
-        let core = Core::new(config)?;
-        Ok(AppState(Arc::new(Inner {
-            core,
-            store,
-            sessions,
-            sealer,
-            practice,
-            limiter,
-        })))
-    }
-}
-
-/// The practice EHR as served at `/practice`: a public client for the `practice` registration and
-/// one client per gallery entry, each with its own faults.
-fn practice_ehr(config: &Config) -> practice::Ehr {
-    let redirect = config.redirect_uri();
-    let mut clients = vec![PracticeClient {
-        client_id: PRACTICE_CLIENT_ID.into(),
-        auth: ClientAuth::None,
-        redirect_uris: vec![redirect.clone()],
-    }];
-    for e in gallery::entries() {
-        let secret = gallery::PRACTICE_SECRET.to_string();
-        clients.push(PracticeClient {
-            client_id: format!("gallery-{}", e.id),
-            auth: match e.auth {
-                AuthMethod::ClientSecretBasic => ClientAuth::SecretBasic(secret),
-                AuthMethod::ClientSecretPost => ClientAuth::SecretPost(secret),
-                _ => ClientAuth::None,
-            },
-            redirect_uris: vec![if e.foreign_redirect {
-                "https://elsewhere.example/callback".into()
-            } else {
-                redirect.clone()
-            }],
-        });
-    }
-    let ehr = practice::Ehr::new(PracticeOptions {
-        clients,
-        faults: Faults::default(),
-        path_prefix: "/practice".into(),
-    });
-    ehr.set_origin(config.public_url.clone());
-    ehr.set_require_login(true);
-    ehr.set_app_launch_url(&format!(
-        "{}/launch",
-        config.public_url.as_str().trim_end_matches('/')
-    ));
-    for e in gallery::entries() {
-        ehr.set_client_faults(&format!("gallery-{}", e.id), e.faults);
-    }
-    ehr
 }
 
 /// Why the state could not be built.

@@ -7,13 +7,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::AppState;
 use super::launch::Params;
 use super::session::{BrowserSession, cookie_present};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
 use crate::flow::callback::{self, CallbackParams};
 use crate::record::state_hash;
-use crate::state::AppState;
 use crate::store::Consumed;
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Json, Response};
 
+use super::AppState;
 use super::Problem;
 use super::csrf::Csrf;
 use super::launch::{AdHocForm, adhoc_registration};
@@ -14,7 +15,6 @@ use super::problem::wants_json;
 use super::views::{self, CheckPage};
 use crate::check::{self, Report};
 use crate::diagnosis::Severity;
-use crate::state::AppState;
 
 fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
     if wants_json(headers) {

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::AppState;
 use super::csrf::{self, Csrf};
 use super::launch::begin;
 use super::session::BrowserSession;
@@ -17,7 +18,6 @@ use crate::config::{Registration, Secret};
 use crate::gallery;
 use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
-use crate::state::AppState;
 
 const SCOPE: &str = "launch/patient openid fhirUser patient/*.read offline_access";
 

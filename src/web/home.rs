@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::AppState;
 use super::csrf::Csrf;
 use super::launch::AdHocForm;
 use super::views::{self, AdHocValues, HomePage, RegistrationRow};
 use super::{Problem, paths};
-use crate::state::AppState;
 
 const DEFAULT_ADHOC_SCOPE: &str = "launch/patient openid fhirUser patient/*.read";
 

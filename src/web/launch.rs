@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::AppState;
 use super::csrf::{self, Csrf};
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
@@ -17,7 +18,6 @@ use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
 use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
-use crate::state::AppState;
 
 /// The scope of developer-mode launches of unregistered FHIR servers.
 const UNREGISTERED_SCOPE: &str = "launch openid fhirUser patient/*.read";

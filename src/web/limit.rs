@@ -15,8 +15,8 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
+use super::AppState;
 use super::Problem;
-use crate::state::AppState;
 
 /// Checks between sweeps of the addresses whose allowance has fully refilled.
 const SWEEP_EVERY: usize = 1_024;

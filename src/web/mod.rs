@@ -13,7 +13,8 @@ pub mod paths;
 mod problem;
 mod refresh;
 mod results;
-mod session;
+pub(crate) mod session;
+pub mod state;
 pub mod store;
 mod twin;
 mod views;
@@ -26,9 +27,9 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::CookieSameSite;
-use crate::state::AppState;
 
 pub use problem::Problem;
+pub use state::AppState;
 
 /// Largest request body accepted (the ad-hoc form is the only one).
 const MAX_REQUEST_BODY: usize = 64 * 1024;

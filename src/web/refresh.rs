@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
 
+use super::AppState;
 use super::csrf;
 use super::results;
 use super::session::BrowserSession;
@@ -16,7 +17,6 @@ use super::{Problem, paths};
 use crate::flow::complete;
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::client_auth;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct RefreshForm {

@@ -15,11 +15,11 @@ use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, Res
 use super::{Problem, paths};
 use std::sync::Arc;
 
+use super::AppState;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
 use crate::record::{LaunchRecord, Outcome, now};
 use crate::smart::LaunchKind;
-use crate::state::AppState;
 
 fn outcome_str(o: Outcome) -> &'static str {
     match o {

@@ -15,7 +15,8 @@ use crate::record::{PendingFlow, random_id};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "sld_session";
-const KEY: &str = "b";
+/// The one session key; the memory store keeps its value without a map around it.
+pub const KEY: &str = "b";
 /// Launches kept per browser; the oldest go first.
 pub const MAX_LAUNCHES: usize = 25;
 /// Pending flows older than this are dropped: codes would be long expired.
