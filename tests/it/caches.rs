@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use smart_launch_doctor::config::HttpSettings;
-use smart_launch_doctor::diagnosis::Diagnosis;
+use smart_launch_doctor::diagnosis::{Diagnosis, classify};
 use smart_launch_doctor::smart::http::{Outbound, Recorder};
 use smart_launch_doctor::smart::{discovery, id_token};
 use tokio::io::AsyncWriteExt;
@@ -216,8 +216,8 @@ async fn single_flight_jwks_shares_a_failed_fetch_and_a_later_check_retries() {
             now: 0,
         };
         let rec = Recorder::default();
-        let (report, diagnoses) =
-            id_token::check(&outbound(), &cache, &expected, &token, &rec).await;
+        let (report, checked) = id_token::check(&outbound(), &cache, &expected, &token, &rec).await;
+        let diagnoses = classify::identity::id_token(&checked);
         assert!(!report.verified);
         (diagnoses.iter().map(id).collect::<Vec<_>>(), rec)
     };
