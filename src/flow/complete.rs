@@ -207,7 +207,7 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             client_id: &reg.client_id,
             now: now(),
         };
-        let (report, ds) = id_token::check(
+        let (mut report, checked) = id_token::check(
             core.http_for(&record.app.iss),
             &core.oidc,
             &expected,
@@ -215,6 +215,10 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             &rec,
         )
         .await;
+        let ds = identity::id_token(&checked);
+        if checked.is_ok() && ds.iter().all(|d| !d.is_error()) {
+            report.trust();
+        }
         for d in ds {
             if d.is_error() {
                 failures.push((Step::IdToken, d))
@@ -248,22 +252,19 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             Ok((ty, _)) if !identity::FHIR_USER_TYPES.contains(&ty.as_str()) => {
                 record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
             }
-            Ok((_, url)) => match fhir::read(
-                core.http_for(&record.app.iss),
-                &url,
-                "the signed-in user (fhirUser)",
-                &access,
-                &rec,
-            )
-            .await
-            {
-                Ok(r) => {
-                    if let Some(i) = record.identity.as_mut() {
-                        i.user = Some(r);
+            Ok((_, url)) => {
+                match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
+                    Ok(r) => {
+                        if let Some(i) = record.identity.as_mut() {
+                            i.user = Some(r);
+                        }
                     }
+                    Err(f) => failures.push((
+                        Step::Fhir,
+                        identity::fhir_read("the signed-in user (fhirUser)", &f),
+                    )),
                 }
-                Err(d) => failures.push((Step::Fhir, d)),
-            },
+            }
             Err(why) => record
                 .diagnoses
                 .push(identity::fhiruser_unresolved(&why, Some(&user))),
@@ -288,18 +289,13 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
                 continue;
             }
         };
-        match fhir::read(
-            core.http_for(&record.app.iss),
-            &url,
-            &format!("the {key} in context"),
-            &access,
-            &rec,
-        )
-        .await
-        {
+        match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
             Ok(r) if key == "patient" => record.patient = Some(r),
             Ok(r) => record.encounter = Some(r),
-            Err(d) => failures.push((Step::Fhir, d)),
+            Err(f) => failures.push((
+                Step::Fhir,
+                identity::fhir_read(&format!("the {key} in context"), &f),
+            )),
         }
     }
     record.transcript.extend(rec.exchanges());

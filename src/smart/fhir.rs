@@ -5,9 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{Outbound, Recorder};
-use crate::diagnosis::Diagnosis;
-use crate::diagnosis::classify::{self, identity};
+use super::http::{NetError, Outbound, Recorder};
 
 /// A resource that was read, as shown on the result page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +14,30 @@ pub struct ReadResource {
     pub resource_type: String,
     pub name: Option<String>,
     pub birth_date: Option<String>,
+}
+
+/// Why a read gave no resource: what was sent and received, not what it means
+/// (`diagnosis::classify::identity::fhir_read` names it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// The request to `url` could not be built.
+    Setup { url: String, why: String },
+    /// No usable answer came back from `url`.
+    Net { url: String, error: NetError },
+    /// `url` answered 3xx; redirects are not followed.
+    Redirected {
+        url: String,
+        status: u16,
+        location: Option<String>,
+    },
+    /// `url` answered, but not 2xx with a FHIR resource. `body` is the whole (bounded) body.
+    Status {
+        url: String,
+        status: u16,
+        content_type: String,
+        www_authenticate: Option<String>,
+        body: String,
+    },
 }
 
 /// Where `reference` lives, if it is inside `base`: a relative `Type/id`, or an absolute URL
@@ -47,14 +69,13 @@ pub fn resolve(base: &str, reference: &str) -> Result<(String, String), String> 
     Ok((ty.to_string(), format!("{base}/{ty}/{id}")))
 }
 
-/// Reads `reference` (already resolved to `url`) with the access token.
+/// Reads `url` (a reference already resolved with [`resolve`]) with the access token.
 pub async fn read(
     http: &Outbound,
     url: &str,
-    what: &str,
     access_token: &str,
     rec: &Recorder,
-) -> Result<ReadResource, Diagnosis> {
+) -> Result<ReadResource, ReadFailure> {
     let req = http::Request::get(url)
         .header(
             http::header::ACCEPT,
@@ -65,20 +86,31 @@ pub async fn read(
             format!("Bearer {access_token}"),
         )
         .body(Vec::new())
-        .map_err(|e| identity::fhir_read_failed(what, url, 0, None, "", &e.to_string()))?;
+        .map_err(|e| ReadFailure::Setup {
+            url: url.to_string(),
+            why: e.to_string(),
+        })?;
     let resp = http
         .send(req, "fhir", rec)
         .await
-        .map_err(|e| classify::net(&e, url))?;
-    let header = |n| resp.headers().get(n).and_then(|v| v.to_str().ok());
+        .map_err(|error| ReadFailure::Net {
+            url: url.to_string(),
+            error,
+        })?;
+    let header = |n| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let body = String::from_utf8_lossy(resp.body());
     let status = resp.status().as_u16();
     if (300..400).contains(&status) {
-        return Err(classify::redirected(
-            url,
+        return Err(ReadFailure::Redirected {
+            url: url.to_string(),
             status,
-            header(http::header::LOCATION),
-        ));
+            location: header(http::header::LOCATION),
+        });
     }
     let resource = serde_json::from_str::<Value>(&body)
         .ok()
@@ -87,26 +119,51 @@ pub async fn read(
         Some(r) if resp.status().is_success() => Ok(ReadResource {
             reference: url.to_string(),
             resource_type: r["resourceType"].as_str().unwrap_or("").to_string(),
-            name: identity::display_name(&r),
+            name: display_name(&r),
             birth_date: r
                 .get("birthDate")
                 .and_then(Value::as_str)
                 .map(str::to_string),
         }),
-        _ => Err(identity::fhir_read_failed(
-            what,
-            url,
+        _ => Err(ReadFailure::Status {
+            url: url.to_string(),
             status,
-            header(http::header::WWW_AUTHENTICATE),
-            header(http::header::CONTENT_TYPE).unwrap_or(""),
-            &body,
-        )),
+            content_type: header(http::header::CONTENT_TYPE).unwrap_or_default(),
+            www_authenticate: header(http::header::WWW_AUTHENTICATE),
+            body: body.into_owned(),
+        }),
     }
+}
+
+/// A display name from a FHIR resource's `name` (HumanName list or string).
+pub fn display_name(resource: &Value) -> Option<String> {
+    let name = resource.get("name")?;
+    if let Some(s) = name.as_str() {
+        return Some(s.to_string());
+    }
+    let first = name.as_array()?.first()?;
+    if let Some(text) = first.get("text").and_then(Value::as_str) {
+        return Some(text.to_string());
+    }
+    let words = |k: &str| -> Vec<String> {
+        match first.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let parts: Vec<String> = [words("prefix"), words("given"), words("family")].concat();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn references_resolve_inside_the_base_only() {
@@ -125,5 +182,21 @@ mod tests {
         assert!(resolve(base, "https://ehr.example/fhir2/Patient/x").is_err());
         assert!(resolve(base, "Patient/../../x").is_err());
         assert!(resolve(base, "Patient").is_err());
+    }
+
+    #[test]
+    fn display_names_come_from_text_or_parts() {
+        assert_eq!(
+            display_name(
+                &json!({"name": [{"prefix": ["Dr."], "given": ["Adele"], "family": "Smith"}]})
+            )
+            .as_deref(),
+            Some("Dr. Adele Smith")
+        );
+        assert_eq!(
+            display_name(&json!({"name": [{"text": "Amy Shaw"}]})).as_deref(),
+            Some("Amy Shaw")
+        );
+        assert_eq!(display_name(&json!({"id": "x"})), None);
     }
 }

@@ -13,8 +13,6 @@ use serde_json::Value;
 
 use super::flights::Flights;
 use super::http::{Outbound, Recorder};
-use crate::diagnosis::Diagnosis;
-use crate::diagnosis::classify::identity as classify;
 
 /// Algorithms accepted for id_tokens: never `none`, never HMAC.
 const ALLOWED: [&str; 4] = ["RS256", "RS384", "ES256", "ES384"];
@@ -37,6 +35,35 @@ impl Cache {
     }
 }
 
+/// Why an id_token was not checked through to its claims: what was found, not what it means
+/// (`diagnosis::classify::identity` names it).
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdTokenFailure {
+    /// Not a decodable JWT (three base64url parts with JSON header and claims).
+    Malformed,
+    /// The OpenID configuration at `url`, or the JWKS at `url`, could not be fetched or used.
+    ConfigUnavailable { url: String, why: String },
+    /// The signature cannot be trusted: an algorithm not accepted, no key for it, or it does not
+    /// verify. `header` is the token's decoded header.
+    BadSignature { why: String, header: Value },
+}
+
+/// A token whose signature verified: its claims and what `iss`, `aud`, `exp` and `iat` must
+/// match, for the claims check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignedClaims {
+    pub claims: Value,
+    /// The issuer SMART discovery named.
+    pub issuer: String,
+    pub client_id: String,
+    pub now: i64,
+    /// Leeway for `exp` and `iat`, in seconds.
+    pub leeway: i64,
+}
+
+/// What checking one id_token found: its verified claims, or why it got no further.
+pub type Checked = Result<SignedClaims, IdTokenFailure>;
+
 /// The verdict on one id_token, with what was decoded for display.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdTokenReport {
@@ -45,6 +72,18 @@ pub struct IdTokenReport {
     pub claims: Value,
     /// The `fhirUser` claim, trusted only when `verified`.
     pub fhir_user: Option<String>,
+}
+
+impl IdTokenReport {
+    /// Marks the token trusted (signature and claims both accepted) and takes its `fhirUser`.
+    pub fn trust(&mut self) {
+        self.verified = true;
+        self.fhir_user = self
+            .claims
+            .get("fhirUser")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
 }
 
 /// Decodes a JWT's header and payload without verifying anything (for display).
@@ -72,12 +111,19 @@ async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value
         .ok_or_else(|| "the answer is not a JSON object".to_string())
 }
 
+fn unavailable(url: &str, why: String) -> IdTokenFailure {
+    IdTokenFailure::ConfigUnavailable {
+        url: url.to_string(),
+        why,
+    }
+}
+
 async fn jwks_uri(
     http: &Outbound,
     cache: &Cache,
     issuer: &str,
     rec: &Recorder,
-) -> Result<String, Diagnosis> {
+) -> Result<String, IdTokenFailure> {
     let load = async {
         let url = format!(
             "{}/.well-known/openid-configuration",
@@ -85,11 +131,11 @@ async fn jwks_uri(
         );
         let doc = json_object(http, &url, rec)
             .await
-            .map_err(|why| classify::config_unavailable(&url, &why))?;
+            .map_err(|why| unavailable(&url, why))?;
         doc.get("jwks_uri")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| classify::config_unavailable(&url, "no jwks_uri"))
+            .ok_or_else(|| unavailable(&url, "no jwks_uri".to_string()))
     };
     cache.configs.get_or_load(issuer, rec, load).await
 }
@@ -103,16 +149,16 @@ async fn jwks(
     uri: &str,
     stale: Option<&Arc<JwkSet>>,
     rec: &Recorder,
-) -> Result<Arc<JwkSet>, Diagnosis> {
+) -> Result<Arc<JwkSet>, IdTokenFailure> {
     if let Some(stale) = stale {
         cache.jwks.forget_if(uri, stale, Arc::ptr_eq).await;
     }
     let load = async {
         let doc = json_object(http, uri, rec)
             .await
-            .map_err(|why| classify::config_unavailable(uri, &why))?;
+            .map_err(|why| unavailable(uri, why))?;
         let set: JwkSet = serde_json::from_value(doc)
-            .map_err(|e| classify::config_unavailable(uri, &format!("not a JWKS: {e}")))?;
+            .map_err(|e| unavailable(uri, format!("not a JWKS: {e}")))?;
         Ok(Arc::new(set))
     };
     cache.jwks.get_or_load(uri, rec, load).await
@@ -144,53 +190,54 @@ pub struct Expected<'a> {
     pub now: i64,
 }
 
-/// Checks `token`: algorithm, signature against the issuer's JWKS, `iss`, `aud`, `exp`, `iat`.
+/// Checks `token`: algorithm, signature against the issuer's JWKS; a token whose signature
+/// verifies comes back with its claims, for `iss`, `aud`, `exp` and `iat` to be checked. The
+/// report is never marked verified here: see [`IdTokenReport::trust`].
 pub async fn check(
     http: &Outbound,
     cache: &Cache,
     expected: &Expected<'_>,
     token: &str,
     rec: &Recorder,
-) -> (IdTokenReport, Vec<Diagnosis>) {
+) -> (IdTokenReport, Checked) {
     let Some((header, claims)) = decode_unverified(token) else {
-        return (IdTokenReport::default(), vec![classify::malformed()]);
+        return (IdTokenReport::default(), Err(IdTokenFailure::Malformed));
     };
-    let mut report = IdTokenReport {
+    let report = IdTokenReport {
         verified: false,
         header: header.clone(),
         claims: claims.clone(),
         fhir_user: None,
     };
+    let bad = |why: String| IdTokenFailure::BadSignature {
+        why,
+        header: header.clone(),
+    };
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let alg = match (ALLOWED.contains(&alg_name), alg_name.parse::<Algorithm>()) {
         (true, Ok(alg)) => alg,
         _ => {
-            return (
-                report,
-                vec![classify::bad_signature(
-                    &format!(
-                        "alg {alg_name:?} is not accepted (only {})",
-                        ALLOWED.join(", ")
-                    ),
-                    &header,
-                )],
+            let why = format!(
+                "alg {alg_name:?} is not accepted (only {})",
+                ALLOWED.join(", ")
             );
+            return (report, Err(bad(why)));
         }
     };
     let kid = header.get("kid").and_then(Value::as_str);
     let uri = match jwks_uri(http, cache, expected.issuer, rec).await {
         Ok(u) => u,
-        Err(d) => return (report, vec![d]),
+        Err(f) => return (report, Err(f)),
     };
     let mut set = match jwks(http, cache, &uri, None, rec).await {
         Ok(s) => s,
-        Err(d) => return (report, vec![d]),
+        Err(f) => return (report, Err(f)),
     };
     if pick(&set, kid, alg).is_none() && kid.is_some() {
         // Key rotation: one fresh look before calling the kid unknown.
         set = match jwks(http, cache, &uri, Some(&set), rec).await {
             Ok(s) => s,
-            Err(d) => return (report, vec![d]),
+            Err(f) => return (report, Err(f)),
         };
     }
     let Some(jwk) = pick(&set, kid, alg) else {
@@ -200,7 +247,7 @@ pub async fn check(
             }
             None => format!("no kid, and the JWKS at {uri} does not hold exactly one suitable key"),
         };
-        return (report, vec![classify::bad_signature(&why, &header)]);
+        return (report, Err(bad(why)));
     };
     let mut validation = Validation::new(alg);
     validation.validate_exp = false;
@@ -212,27 +259,15 @@ pub async fn check(
             jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())
         });
     if let Err(why) = verified {
-        return (
-            report,
-            vec![classify::bad_signature(
-                &format!("the signature does not verify: {why}"),
-                &header,
-            )],
-        );
+        let why = format!("the signature does not verify: {why}");
+        return (report, Err(bad(why)));
     }
-    let diagnoses = classify::claims(
-        &claims,
-        expected.issuer,
-        expected.client_id,
-        expected.now,
-        LEEWAY_SECS,
-    );
-    report.verified = diagnoses.iter().all(|d| !d.is_error());
-    if report.verified {
-        report.fhir_user = claims
-            .get("fhirUser")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-    }
-    (report, diagnoses)
+    let signed = SignedClaims {
+        claims,
+        issuer: expected.issuer.to_string(),
+        client_id: expected.client_id.to_string(),
+        now: expected.now,
+        leeway: LEEWAY_SECS,
+    };
+    (report, Ok(signed))
 }

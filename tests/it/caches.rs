@@ -219,8 +219,8 @@ async fn single_flight_jwks_shares_a_failed_fetch_and_a_later_check_retries() {
             now: 0,
         };
         let rec = Recorder::default();
-        let (report, diagnoses) =
-            id_token::check(&outbound(), &cache, &expected, &token, &rec).await;
+        let (report, checked) = id_token::check(&outbound(), &cache, &expected, &token, &rec).await;
+        let diagnoses = classify::identity::id_token(&checked);
         assert!(!report.verified);
         (diagnoses.iter().map(id).collect::<Vec<_>>(), rec)
     };

@@ -1,9 +1,36 @@
-//! The identity token and the FHIR proof reads: pure checks and their diagnoses.
+//! The identity token and the FHIR proof reads: pure checks and their diagnoses, from the
+//! evidence `smart::id_token` and `smart::fhir` collect.
 
 use serde_json::Value;
 
 use super::super::vendor::Challenge;
 use super::super::{Diagnosis, excerpt};
+use super::{net, redirected};
+use crate::smart::fhir::ReadFailure;
+use crate::smart::id_token::{Checked, IdTokenFailure, SignedClaims};
+
+/// The diagnoses of one id_token check: its failure, or its claims checked. The token is to be
+/// trusted when none is an error.
+pub fn id_token(checked: &Checked) -> Vec<Diagnosis> {
+    match checked {
+        Ok(signed) => signed_claims(signed),
+        Err(failure) => vec![id_token_failure(failure)],
+    }
+}
+
+/// Why an id_token was not checked through to its claims.
+pub fn id_token_failure(failure: &IdTokenFailure) -> Diagnosis {
+    match failure {
+        IdTokenFailure::Malformed => malformed(),
+        IdTokenFailure::ConfigUnavailable { url, why } => config_unavailable(url, why),
+        IdTokenFailure::BadSignature { why, header } => bad_signature(why, header),
+    }
+}
+
+/// [`claims`] of a token whose signature verified.
+pub fn signed_claims(s: &SignedClaims) -> Vec<Diagnosis> {
+    claims(&s.claims, &s.issuer, &s.client_id, s.now, s.leeway)
+}
 
 pub fn malformed() -> Diagnosis {
     Diagnosis::new(
@@ -112,6 +139,33 @@ pub fn fhiruser_unresolved(summary: &str, fhir_user: Option<&str>) -> Diagnosis 
         .with("fhirUser", fhir_user.unwrap_or("(absent)"))
 }
 
+/// A read of `what` ("the patient in context") that gave no resource.
+pub fn fhir_read(what: &str, failure: &ReadFailure) -> Diagnosis {
+    match failure {
+        ReadFailure::Setup { url, why } => fhir_read_failed(what, url, 0, None, "", why),
+        ReadFailure::Net { url, error } => net(error, url),
+        ReadFailure::Redirected {
+            url,
+            status,
+            location,
+        } => redirected(url, *status, location.as_deref()),
+        ReadFailure::Status {
+            url,
+            status,
+            content_type,
+            www_authenticate,
+            body,
+        } => fhir_read_failed(
+            what,
+            url,
+            *status,
+            www_authenticate.as_deref(),
+            content_type,
+            body,
+        ),
+    }
+}
+
 /// A FHIR read that did not give a resource.
 pub fn fhir_read_failed(
     what: &str,
@@ -162,31 +216,6 @@ pub fn fhir_read_failed(
     d
 }
 
-/// A display name from a FHIR resource's `name` (HumanName list or string).
-pub fn display_name(resource: &Value) -> Option<String> {
-    let name = resource.get("name")?;
-    if let Some(s) = name.as_str() {
-        return Some(s.to_string());
-    }
-    let first = name.as_array()?.first()?;
-    if let Some(text) = first.get("text").and_then(Value::as_str) {
-        return Some(text.to_string());
-    }
-    let words = |k: &str| -> Vec<String> {
-        match first.get(k) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        }
-    };
-    let parts: Vec<String> = [words("prefix"), words("given"), words("family")].concat();
-    (!parts.is_empty()).then(|| parts.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,21 +251,5 @@ mod tests {
             ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 2000, "iat": 1600})),
             ["id_token.expired"]
         );
-    }
-
-    #[test]
-    fn display_names_come_from_text_or_parts() {
-        assert_eq!(
-            display_name(
-                &json!({"name": [{"prefix": ["Dr."], "given": ["Adele"], "family": "Smith"}]})
-            )
-            .as_deref(),
-            Some("Dr. Adele Smith")
-        );
-        assert_eq!(
-            display_name(&json!({"name": [{"text": "Amy Shaw"}]})).as_deref(),
-            Some("Amy Shaw")
-        );
-        assert_eq!(display_name(&json!({"id": "x"})), None);
     }
 }
