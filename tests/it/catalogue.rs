@@ -157,3 +157,46 @@ fn repository_stands_alone_without_the_planning_folder() {
         offenders.join("\n")
     );
 }
+
+/// The layers point one way: protocol code returns evidence and never names a diagnosis; the
+/// core (state, flow, stores) knows nothing of the web.
+#[test]
+fn protocol_code_imports_no_diagnosis_and_the_core_no_web_types() {
+    let root = Path::new(ROOT);
+    let rules: [(&[&str], &str); 2] = [
+        (&["src/smart"], concat!("crate::", "diagnosis")),
+        (
+            &[
+                "src/state.rs",
+                "src/flow",
+                "src/store",
+                "src/record.rs",
+                "src/seal.rs",
+            ],
+            concat!("crate::", "web"),
+        ),
+    ];
+    for (places, needle) in rules {
+        let mut files = Vec::new();
+        for place in places {
+            let path = root.join(place);
+            if path.is_dir() {
+                text_files(&path, &mut files);
+            } else {
+                files.push(path);
+            }
+        }
+        assert!(!files.is_empty());
+        let offenders: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .any(|l| !l.trim_start().starts_with("//") && l.contains(needle))
+            })
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(offenders.is_empty(), "{needle} used in {offenders:?}");
+    }
+}
