@@ -108,13 +108,24 @@ pub async fn render(req: Request, next: Next) -> Response {
     let json = wants_json(req.headers());
     let request_id = current_request_id(req.extensions());
     let resp = next.run(req).await;
-    let Some(problem) = resp.extensions().get::<Problem>().cloned() else {
-        return resp;
+    let problem = match resp.extensions().get::<Problem>() {
+        Some(p) => p.clone(),
+        // The session layer writes the session once, after the handler; when the store fails it
+        // answers a bare 500, replaced here by the diagnosed page.
+        None if resp.status() == StatusCode::INTERNAL_SERVER_ERROR => Problem::diagnosed(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Diagnosis::new(
+                id!("session.store_unavailable"),
+                "The session store did not answer; nothing was saved.",
+            ),
+        ),
+        None => return resp,
     };
     if problem.status.is_server_error() {
         tracing::warn!(status = problem.status.as_u16(), title = %problem.title, "problem");
     }
     let (mut parts, _) = resp.into_parts();
+    parts.status = problem.status;
     let body = if json {
         parts.headers.insert(
             header::CONTENT_TYPE,

@@ -79,16 +79,13 @@ impl BrowserSession {
         self.data.browser.clone()
     }
 
-    /// Writes the data to the store now: one write per request.
+    /// Marks the data for saving: the session layer writes it once, after the handler (a store
+    /// that fails then turns the response into `session.store_unavailable`, see `problem`).
     pub async fn save(&mut self) -> Result<(), Problem> {
         self.prune(crate::record::now());
         let text = serde_json::to_string(&self.data).unwrap_or_default();
         self.session
             .insert(KEY, text)
-            .await
-            .map_err(|e| Problem::session_store(&e))?;
-        self.session
-            .save()
             .await
             .map_err(|e| Problem::session_store(&e))
     }
