@@ -403,6 +403,45 @@ pub static ENTRIES: &[Entry] = &[
         [AUTHZ_ERROR, LAUNCH]
     ),
     e!(
+        "authorize.redirect_uri_mismatch",
+        Error,
+        "The authorization server does not accept this app's redirect URI",
+        ASK_APP_ADMIN,
+        [
+            "The redirect_uri registered with the EHR differs from this app's (scheme, host, port, path or a trailing slash)",
+            "public_url is not the address the EHR registration names (behind a proxy or on another port)",
+            "The app is registered in another environment (sandbox vs production)"
+        ],
+        [
+            "Register exactly the redirect_uri shown in the evidence, or set public_url so that it matches the registration"
+        ],
+        [AUTHZ_ERROR, REDIRECT_URI]
+    ),
+    e!(
+        "authorize.unknown_client",
+        Error,
+        "The authorization server does not know this client id",
+        ASK_APP_ADMIN,
+        [
+            "A typo in client_id or an id from another environment (sandbox vs production)",
+            "The registration was removed or not yet synchronised to this environment"
+        ],
+        ["Copy client_id from the EHR's app registration for this environment"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
+        "authorize.persona_mismatch",
+        Error,
+        "The app is registered for another kind of user",
+        "This app is not set up for your kind of account (for example a clinician app used for a patient sign-in). Tell the app's administrator.",
+        [
+            "A provider (clinician) app was used for a patient login, or a patient app for a clinician",
+            "The registration's audience does not match the launch (Oracle Health persona)"
+        ],
+        ["Use the registration made for this kind of user, or register the app for it"],
+        [AUTHZ_ERROR]
+    ),
+    e!(
         "authorize.unauthorized_client",
         Error,
         "The app is not allowed to ask for authorization here",

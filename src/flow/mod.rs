@@ -81,7 +81,7 @@ pub fn pending_record(
 ) -> LaunchRecord {
     let scope = requested_scope(reg, kind).to_string();
     let mut diagnoses = Vec::new();
-    if kind == LaunchKind::Ehr && reg.iss.starts_with("http://") {
+    if reg.iss.starts_with("http://") {
         diagnoses.push(
             Diagnosis::new(id!("launch.insecure_iss"), "The FHIR base uses plain http.")
                 .with("iss", &reg.iss),

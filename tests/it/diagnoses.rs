@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use smart_launch_doctor::practice::{CannedAnswer, Faults};
 
 use crate::support::upstream::serve;
-use crate::support::{Auth, Setup, TestApp, diagnosis_ids, evidence, has};
+use crate::support::{Auth, Setup, TestApp, diagnosis_ids, error_ids, evidence, has};
 
 /// A successful launch whose result carries warning `id`.
 async fn warns(faults: Faults, id: &str) -> Value {
@@ -47,7 +47,7 @@ async fn well_known_without_token_endpoint_and_no_fallback_is_discovery_missing_
     })
     .await;
     let json = app.standalone_result().await;
-    assert_eq!(diagnosis_ids(&json), ["discovery.missing_fields"]);
+    assert_eq!(error_ids(&json), ["discovery.missing_fields"]);
     assert_eq!(
         evidence(&json, "discovery.missing_fields", "Missing").as_deref(),
         Some("token_endpoint")

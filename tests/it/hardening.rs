@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use smart_launch_doctor::practice::{self, PracticeOptions};
 
-use crate::support::{Auth, CLIENT_ID, Setup, TestApp, diagnosis_ids, location};
+use crate::support::{Auth, CLIENT_ID, Setup, TestApp, diagnosis_ids, error_ids, location};
 
 /// A second fake EHR nobody registered, and the ad-hoc form pointed at it.
 async fn adhoc_to_unregistered(
@@ -47,7 +47,7 @@ async fn adhoc_to_unregistered(
 async fn an_unregistered_fhir_base_on_loopback_is_refused_without_a_request() {
     let (_app, other, json) = adhoc_to_unregistered("").await;
     assert_eq!(json["step"], "discovery", "{json:#}");
-    assert_eq!(diagnosis_ids(&json), ["net.private_target"]);
+    assert_eq!(error_ids(&json), ["net.private_target"]);
     assert!(
         other.ehr.requests().is_empty(),
         "nothing reached the private address"

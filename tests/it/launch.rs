@@ -5,7 +5,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use smart_launch_doctor::practice::{Faults, STANDALONE_PATIENT};
 
-use crate::support::{Auth, Setup, TRICKY_SECRET, TestApp, diagnosis_ids, evidence, location};
+use crate::support::{
+    Auth, Setup, TRICKY_SECRET, TestApp, diagnosis_ids, error_ids, evidence, location,
+};
 
 async fn ehr_launch_succeeds(auth: Auth) -> (TestApp, Value) {
     let app = TestApp::start(Setup::new(auth)).await;
@@ -95,7 +97,10 @@ async fn ehr_launch_with_client_secret_post_succeeds() {
 
 #[tokio::test]
 async fn standalone_launch_with_public_client_succeeds() {
-    standalone_launch_succeeds(Auth::None).await;
+    let (_, json) = standalone_launch_succeeds(Auth::None).await;
+    // Plain http is flagged on both launch kinds alike (the EHR launch test checks its own).
+    let ids = diagnosis_ids(&json);
+    assert!(ids.contains(&"launch.insecure_iss".to_string()), "{ids:?}");
 }
 
 #[tokio::test]
@@ -259,5 +264,5 @@ async fn unreachable_server_is_diagnosed_on_the_result_page() {
     let (_, json) = app.get_json(&location(&resp)).await;
     assert_eq!(json["outcome"], "error");
     assert_eq!(json["step"], "discovery");
-    assert_eq!(diagnosis_ids(&json), ["net.connect"]);
+    assert_eq!(error_ids(&json), ["net.connect"]);
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use reqwest::StatusCode;
 
 use crate::support::upstream::{blackhole, serve};
-use crate::support::{Auth, Setup, TestApp, diagnosis_ids, evidence, location};
+use crate::support::{Auth, Setup, TestApp, diagnosis_ids, error_ids, evidence, location};
 
 async fn standalone_result(iss: String) -> serde_json::Value {
     let app = TestApp::start(Setup {
@@ -29,7 +29,7 @@ async fn server_that_never_answers_is_net_timeout() {
     let port = blackhole().await;
     let started = std::time::Instant::now();
     let json = standalone_result(format!("http://127.0.0.1:{port}/fhir")).await;
-    assert_eq!(diagnosis_ids(&json), ["net.timeout"]);
+    assert_eq!(error_ids(&json), ["net.timeout"]);
     assert!(
         started.elapsed().as_secs() < 10,
         "bounded by the configured timeout"
@@ -52,7 +52,7 @@ async fn huge_body_is_net_too_large() {
     ))
     .await;
     let json = standalone_result(format!("{origin}/fhir")).await;
-    assert_eq!(diagnosis_ids(&json), ["net.too_large"]);
+    assert_eq!(error_ids(&json), ["net.too_large"]);
 }
 
 #[tokio::test]
@@ -70,7 +70,7 @@ async fn html_portal_page_is_discovery_not_json() {
     )
     .await;
     let json = standalone_result(format!("{origin}/fhir")).await;
-    assert_eq!(diagnosis_ids(&json), ["discovery.not_json"]);
+    assert_eq!(error_ids(&json), ["discovery.not_json"]);
     let first = evidence(
         &json,
         "discovery.not_json",
@@ -84,7 +84,7 @@ async fn html_portal_page_is_discovery_not_json() {
 async fn missing_endpoints_everywhere_is_discovery_not_found() {
     let origin = serve(Router::new()).await;
     let json = standalone_result(format!("{origin}/fhir")).await;
-    assert_eq!(diagnosis_ids(&json), ["discovery.not_found"]);
+    assert_eq!(error_ids(&json), ["discovery.not_found"]);
     let tried = evidence(&json, "discovery.not_found", "CapabilityStatement").unwrap();
     assert!(tried.ends_with("/fhir/metadata → 404 "), "{tried}");
 }
@@ -107,7 +107,7 @@ async fn redirecting_discovery_is_net_redirected_with_its_location() {
     )
     .await;
     let json = standalone_result(format!("{origin}/fhir")).await;
-    assert_eq!(diagnosis_ids(&json), ["net.redirected"]);
+    assert_eq!(error_ids(&json), ["net.redirected"]);
     assert_eq!(
         evidence(&json, "net.redirected", "Location").as_deref(),
         Some("https://new.example/fhir/.well-known/smart-configuration")

@@ -189,3 +189,61 @@ fn dns_failure_is_net_dns_with_the_url() {
         "https://ehr.invalid/fhir/.well-known/smart-configuration"
     );
 }
+
+fn oracle_uri(urn: &str) -> String {
+    format!(
+        "https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3A{}/instances/c-1?persona=patient&client=app&tenant=t-1",
+        urn.replace(':', "%3A")
+    )
+}
+
+#[test]
+fn authorize_errors_read_their_description_and_vendor_codes() {
+    let redirect = authorize_error(
+        "invalid_request",
+        Some("Invalid redirect_uri parameter"),
+        None,
+    );
+    assert_eq!(redirect.id(), "authorize.redirect_uri_mismatch");
+    let entra = authorize_error(
+        "invalid_request",
+        Some(
+            "AADSTS50011: The redirect URI 'http://x/callback' specified in the request does not match the redirect URIs configured for the application",
+        ),
+        None,
+    );
+    assert_eq!(entra.id(), "authorize.redirect_uri_mismatch");
+    assert_eq!(
+        authorize_error("invalid_client", None, None).id(),
+        "authorize.unknown_client"
+    );
+    let persona = authorize_error(
+        "access_denied",
+        None,
+        Some(&oracle_uri("oauth2:grant:client-persona-mismatch")),
+    );
+    assert_eq!(persona.id(), "authorize.persona_mismatch");
+    assert!(
+        persona
+            .evidence
+            .iter()
+            .any(|e| e.label == "Persona" && e.value == "patient")
+    );
+    let oracle_redirect = authorize_error(
+        "invalid_request",
+        None,
+        Some(&oracle_uri("oauth2:grant:invalid-redirect-uri")),
+    );
+    assert_eq!(oracle_redirect.id(), "authorize.redirect_uri_mismatch");
+}
+
+#[test]
+fn an_invalid_request_ranks_first_the_cause_its_description_names() {
+    let aud = authorize_error("invalid_request", Some("Invalid audience"), None);
+    assert_eq!(aud.id(), "authorize.invalid_request");
+    assert!(aud.causes()[0].contains("aud"), "{:?}", aud.causes());
+    let pkce = authorize_error("invalid_request", Some("code_challenge required"), None);
+    assert!(pkce.causes()[0].contains("PKCE"), "{:?}", pkce.causes());
+    let plain = authorize_error("invalid_request", None, None);
+    assert_eq!(plain.causes(), plain.entry.causes.to_vec());
+}

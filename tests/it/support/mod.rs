@@ -359,6 +359,21 @@ pub fn diagnosis_ids(json: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The ids of a JSON twin's error-severity diagnoses (what failed, without the warnings).
+pub fn error_ids(json: &Value) -> Vec<String> {
+    let list = json
+        .get("diagnoses")
+        .or_else(|| json.pointer("/error/diagnoses"));
+    list.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|d| d["severity"] == "error")
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The value of evidence `label` in the diagnosis `id`.
 pub fn evidence(json: &Value, id: &str, label: &str) -> Option<String> {
     let list = json
