@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod catalogue_doc;
 pub mod classify;
 pub mod report;
+pub mod scopes;
 /// The redacted record of every exchange lives with the protocol code; re-exported for reports.
 pub use crate::smart::transcript;
 pub mod vendor;

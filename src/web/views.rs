@@ -4,8 +4,8 @@
 use askama::Template;
 use serde_json::Value;
 
-use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::{Exchange, marker};
+use crate::diagnosis::{Diagnosis, scopes};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::Step;
 use crate::smart::fhir::ReadResource;
@@ -241,10 +241,14 @@ pub fn scope_rows(requested: &str, granted: Option<&str>) -> Vec<ScopeRow> {
         .map(|s| ScopeRow {
             scope: s.to_string(),
             requested: true,
-            granted: got.contains(s),
+            granted: scopes::covered(&got, s),
         })
         .collect();
-    rows.extend(got.iter().filter(|s| !req.contains(s)).map(|s| ScopeRow {
+    // Granted scopes that are not a requested one in another spelling.
+    let extra = got
+        .iter()
+        .filter(|g| !req.iter().any(|r| scopes::equivalent(r, g)));
+    rows.extend(extra.map(|s| ScopeRow {
         scope: s.to_string(),
         requested: false,
         granted: true,

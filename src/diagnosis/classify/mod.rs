@@ -275,7 +275,7 @@ pub fn registration_vs_discovery(
     if let Some(supported) = &d.scopes_supported {
         let missing: Vec<&str> = scope
             .split_whitespace()
-            .filter(|s| !supported.iter().any(|o| o == s))
+            .filter(|s| !supported.iter().any(|o| super::scopes::covers(o, s)))
             .collect();
         if !missing.is_empty() {
             out.push(

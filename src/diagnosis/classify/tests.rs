@@ -247,3 +247,26 @@ fn an_invalid_request_ranks_first_the_cause_its_description_names() {
     let plain = authorize_error("invalid_request", None, None);
     assert_eq!(plain.causes(), plain.entry.causes.to_vec());
 }
+
+#[test]
+fn a_scope_granted_in_v2_spelling_or_by_wildcard_is_not_reported_missing() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cache-control", http::HeaderValue::from_static("no-store"));
+    headers.insert("pragma", http::HeaderValue::from_static("no-cache"));
+    let granted = |scope: &str| {
+        let body = format!(
+            r#"{{"access_token":"x","token_type":"bearer","patient":"p","id_token":"a.b.c","refresh_token":"r","scope":"{scope}"}}"#
+        );
+        let answer = TokenAnswer {
+            status: 200,
+            headers: &headers,
+            body: &body,
+        };
+        let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
+        warnings.iter().map(|w| w.id()).collect::<Vec<_>>()
+    };
+    let all = "launch openid fhirUser offline_access";
+    assert!(!granted(&format!("{all} patient/*.rs")).contains(&"token.scopes_reduced"));
+    assert!(!granted(&format!("{all} patient/*.*")).contains(&"token.scopes_reduced"));
+    assert!(granted(&format!("{all} patient/Patient.rs")).contains(&"token.scopes_reduced"));
+}

@@ -414,10 +414,11 @@ fn token_warnings(
     let granted: Vec<&str> = s("scope")
         .map(|g| g.split_whitespace().collect())
         .unwrap_or_else(|| requested.clone());
+    // Wildcards and v1/v2 spellings count: `patient/*.rs` grants `patient/Patient.read`.
     let not_granted: Vec<&str> = requested
         .iter()
         .copied()
-        .filter(|r| !granted.contains(r))
+        .filter(|r| !crate::diagnosis::scopes::covered(&granted, r))
         .collect();
     if !not_granted.is_empty() {
         out.push(
