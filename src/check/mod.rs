@@ -36,6 +36,13 @@ pub struct Credentials {
     pub error: Option<String>,
     /// For `backend = true`: the `client_credentials` verdict.
     pub client_credentials: Option<Verdict>,
+    /// When the configured symmetric method was refused in favour of the other one and a probe
+    /// with that other method was accepted: its name (e.g. `client_secret_basic`).
+    pub accepted_method: Option<&'static str>,
+    /// Why a verdict is what it is when the answer alone does not say it plainly.
+    pub reason: Option<String>,
+    /// Both probes' verdicts reconciled in one line.
+    pub summary: String,
 }
 
 /// One registration's check.
@@ -116,6 +123,10 @@ pub async fn check(
             status: None,
             error: Some("discovery failed: no token endpoint to probe".into()),
             client_credentials: None,
+            accepted_method: None,
+            reason: None,
+            summary: "Inconclusive: discovery failed, so there was no token endpoint to probe."
+                .into(),
         },
         jwks,
         certificate: None,
@@ -200,9 +211,25 @@ fn answer(result: &Result<Exchanged, ExchangeError>) -> (Option<u16>, String) {
 }
 
 fn verdict_of(result: &Result<Exchanged, ExchangeError>) -> Verdict {
+    reading_of(result).verdict
+}
+
+fn reading_of(result: &Result<Exchanged, ExchangeError>) -> probe::Reading {
     match answer(result) {
-        (Some(status), body) => probe::invalid_code(status, &body),
-        (None, _) => Verdict::Inconclusive,
+        (Some(status), body) => probe::read_invalid_code(status, &body),
+        (None, _) => probe::Reading {
+            verdict: Verdict::Inconclusive,
+            note: Some("no answer from the token endpoint".into()),
+        },
+    }
+}
+
+/// The other symmetric method, for a secret-based registration.
+fn other_symmetric(auth: AuthMethod) -> Option<AuthMethod> {
+    match auth {
+        AuthMethod::ClientSecretBasic => Some(AuthMethod::ClientSecretPost),
+        AuthMethod::ClientSecretPost => Some(AuthMethod::ClientSecretBasic),
+        AuthMethod::None | AuthMethod::PrivateKeyJwt => None,
     }
 }
 
@@ -241,9 +268,10 @@ async fn probe(
     redirect_uri: &str,
     rec: &Recorder,
 ) -> (Credentials, Vec<Diagnosis>) {
-    let encoded = probes::invalid_code(state.http_for(&reg.iss), creds, redirect_uri, rec).await;
+    let http = state.http_for(&reg.iss);
+    let encoded = probes::invalid_code(http, creds, redirect_uri, rec).await;
     let (status, body) = answer(&encoded);
-    let mut verdict = verdict_of(&encoded);
+    let mut reading = reading_of(&encoded);
     let mut found = Vec::new();
     let mut basic_encoding = None;
     let reserved = reg
@@ -252,53 +280,160 @@ async fn probe(
         .map(|s| reserved_chars(s.expose()))
         .unwrap_or_default();
     if reg.auth == AuthMethod::ClientSecretBasic && !reserved.is_empty() {
-        if verdict == Verdict::Accepted {
+        if reading.verdict == Verdict::Accepted {
             basic_encoding = Some("rfc6749");
-        } else {
+        } else if reading.verdict == Verdict::Rejected {
             // Only when the RFC form failed: is it the encoding the server gets wrong?
-            let raw =
-                probes::invalid_code_raw_basic(state.http_for(&reg.iss), creds, redirect_uri, rec)
-                    .await;
+            let raw = probes::invalid_code_raw_basic(http, creds, redirect_uri, rec).await;
             if verdict_of(&raw) == Verdict::Accepted {
                 basic_encoding = Some("raw");
-                verdict = Verdict::Accepted;
+                reading = probe::Reading {
+                    verdict: Verdict::Accepted,
+                    note: Some("only with the secret not form-encoded before Basic".into()),
+                };
                 found.push(probe::raw_basic_only(&reserved));
             }
         }
     }
-    match verdict {
-        Verdict::Rejected => found.extend(rejection(&encoded, reg, d)),
-        Verdict::Inconclusive => {
-            found.push(probe::inconclusive("invalid-code probe", status, &body))
-        }
-        Verdict::Accepted => {}
-    }
-    let client_credentials = if reg.backend {
-        let result =
-            probes::client_credentials(state.http_for(&reg.iss), creds, &reg.scope, rec).await;
+    let cc = if reg.backend {
+        let result = probes::client_credentials(http, creds, &reg.scope, rec).await;
         let (s, b) = answer(&result);
-        let v = s
-            .map(|s| probe::client_credentials(s, &b))
-            .unwrap_or(Verdict::Inconclusive);
-        if v == Verdict::Inconclusive {
-            found.push(probe::inconclusive("client_credentials probe", s, &b));
-        }
-        Some(v)
+        let r = match s {
+            Some(s) => probe::read_client_credentials(s, &b),
+            None => probe::Reading {
+                verdict: Verdict::Inconclusive,
+                note: Some("no answer from the token endpoint".into()),
+            },
+        };
+        Some((r, result, s, b))
     } else {
         None
     };
+    // An invalid_client that client_credentials contradicts: the server looked at the code first.
+    if reading.verdict == Verdict::Rejected
+        && cc
+            .as_ref()
+            .is_some_and(|c| c.0.verdict == Verdict::Accepted)
+    {
+        reading = probe::Reading {
+            verdict: Verdict::Inconclusive,
+            note: Some(format!(
+                "the invalid-code probe was refused as a client error although client_credentials authenticated the same credentials: {}",
+                probe::CODE_FIRST
+            )),
+        };
+    }
+    let mut accepted_method = None;
+    match reading.verdict {
+        Verdict::Rejected => {
+            let rejected = rejection(&encoded, reg, d);
+            let refused = rejected
+                .iter()
+                .any(|x| x.entry == id!("token.auth_method_refused"));
+            if let Some(other) = other_symmetric(reg.auth).filter(|_| refused) {
+                // The server names the other symmetric method: does it accept that one?
+                let alt = ClientCredentials {
+                    token_endpoint: creds.token_endpoint,
+                    client_id: creds.client_id,
+                    auth: other,
+                    secret: creds.secret,
+                    key: creds.key,
+                };
+                let tried = probes::invalid_code(http, &alt, redirect_uri, rec).await;
+                let outcome = verdict_of(&tried);
+                if outcome == Verdict::Accepted {
+                    accepted_method = Some(other.as_str());
+                }
+                found.extend(rejected.into_iter().map(|x| {
+                    if x.entry == id!("token.auth_method_refused") {
+                        x.with(
+                            &format!("Probe with {}", other.as_str()),
+                            match outcome {
+                                Verdict::Accepted => "accepted (invalid_grant): the same credentials work with this method",
+                                Verdict::Rejected => "rejected too: the credentials themselves may be wrong",
+                                Verdict::Inconclusive => "inconclusive",
+                            },
+                        )
+                    } else {
+                        x
+                    }
+                }));
+            } else {
+                found.extend(rejected);
+            }
+        }
+        Verdict::Inconclusive => found.push(match &reading.note {
+            Some(reason) => {
+                probe::inconclusive_because("invalid-code probe", status, &body, reason)
+            }
+            None => probe::inconclusive("invalid-code probe", status, &body),
+        }),
+        Verdict::Accepted => {}
+    }
+    if let Some((r, result, s, b)) = &cc {
+        match r.verdict {
+            Verdict::Inconclusive => {
+                found.push(probe::inconclusive("client_credentials probe", *s, b))
+            }
+            // Authenticated, yet this backend client gets no token: name why.
+            Verdict::Accepted if r.note.is_some() => found.extend(cc_refusal(result, reg, d)),
+            Verdict::Rejected if reading.verdict != Verdict::Rejected => {
+                found.extend(cc_refusal(result, reg, d))
+            }
+            _ => {}
+        }
+    }
     let error = serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|j| j.get("error").and_then(Value::as_str).map(str::to_string));
+    let mut summary = probe::summary(&reading, cc.as_ref().map(|c| &c.0));
+    if let Some(m) = accepted_method {
+        summary.push_str(&format!(
+            " The server refuses {} but accepted {m}.",
+            reg.auth.as_str()
+        ));
+    }
     (
         Credentials {
-            verdict,
+            verdict: reading.verdict,
             method: reg.auth.as_str(),
             basic_encoding,
             status,
             error,
-            client_credentials,
+            client_credentials: cc.as_ref().map(|c| c.0.verdict),
+            accepted_method,
+            reason: reading.note.clone(),
+            summary,
         },
         found,
     )
+}
+
+/// Why the `client_credentials` probe got no token, as a real backend request would have it.
+fn cc_refusal(
+    result: &Result<Exchanged, ExchangeError>,
+    reg: &Registration,
+    d: &Discovered,
+) -> Vec<Diagnosis> {
+    rejection(result, reg, d)
+        .into_iter()
+        .map(|mut x| {
+            if x.entry == id!("token.unauthorized_client") {
+                x.summary = format!(
+                    "{} The client was authenticated, but the server does not allow it the client_credentials grant (MEDITECH and others answer so when the backend grant is not enabled).",
+                    x.summary
+                );
+                x.first_fixes.insert(
+                    0,
+                    "Ask the EHR's administrator to enable the client_credentials (backend services) grant for this client".into(),
+                );
+            } else if x.entry == id!("token.invalid_scope") {
+                x.summary = format!(
+                    "{} The client was authenticated; the requested scope was refused.",
+                    x.summary
+                );
+            }
+            x
+        })
+        .collect()
 }

@@ -69,9 +69,17 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             "  credentials  {verdict} via {}{encoding}{status}",
             c.method
         );
+        if let Some(m) = c.accepted_method {
+            let _ = writeln!(
+                out,
+                "  accepted     via {m} (the server refuses {})",
+                c.method
+            );
+        }
         if let Some(v) = c.client_credentials {
             let _ = writeln!(out, "  backend      client_credentials {}", v.as_str());
         }
+        let _ = writeln!(out, "  summary      {}", c.summary);
         let _ = writeln!(out, "  redirect_uri {}", r.redirect_uri);
         if let Some(c) = &r.certificate {
             let _ = writeln!(

@@ -604,6 +604,81 @@ pub static ENTRIES: &[Entry] = &[
         [TOKEN_ERROR, CLIENT_PASSWORD]
     ),
     e!(
+        "token.auth_method_refused",
+        Error,
+        "The server refuses the configured client authentication method",
+        "The EHR refuses the way this app proves who it is. Tell the app's administrator: the app must switch to the authentication method the EHR names; the details below are for them.",
+        [
+            "The server advertises this method in token_endpoint_auth_methods_supported but accepts only another one (often Basic for confidential clients)",
+            "The registration at the EHR was made for the other method"
+        ],
+        [
+            "Use client_secret_basic (or the method the server names) for this registration",
+            "Ask the EHR vendor to correct token_endpoint_auth_methods_supported"
+        ],
+        [TOKEN_ERROR, CLIENT_PASSWORD, CONFORMANCE]
+    ),
+    e!(
+        "token.client_type_mismatch",
+        Error,
+        "The server expects the other client type (public vs confidential)",
+        "The EHR has this app registered as a different kind of app than it behaves as. Tell the app's administrator: the app's registration and its configuration disagree about whether it has a secret.",
+        [
+            "Registered as confidential at the EHR, configured here as public (no secret sent)",
+            "Registered as public at the EHR, configured here with a secret or a key",
+            "Confidential client sending its credentials in the body where the server wants the Authorization header"
+        ],
+        [
+            "Make the configured auth method match the registration: a confidential registration needs client_secret_basic, client_secret_post or private_key_jwt with its credential; a public one needs auth = \"none\"",
+            "If the registration is wrong, change the client type in the EHR vendor's developer console"
+        ],
+        [TOKEN_ERROR, CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.client_secret_expired",
+        Error,
+        "The client secret has expired",
+        "The app's password with the EHR has expired. Tell the app's administrator: a new client secret must be created and configured.",
+        [
+            "The secret's validity period ended (Microsoft Entra secrets expire after at most two years)"
+        ],
+        [
+            "Create a new client secret in the app registration and put it in client_secret",
+            "Note the new expiry date and rotate before it"
+        ],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.client_disabled",
+        Error,
+        "The client's registration is disabled or terminated",
+        "The EHR no longer accepts this app's registration. Tell the app's administrator: the app's registration was ended or disabled and must be reactivated or replaced.",
+        [
+            "The app (or its System Account) was terminated or disabled in the vendor's console",
+            "A sandbox registration used against production, after the sandbox one was retired"
+        ],
+        [
+            "Reactivate the registration or register the app again, then update client_id and the secret",
+            "Ask the EHR vendor why the registration was ended"
+        ],
+        [TOKEN_ERROR]
+    ),
+    e!(
+        "token.consent_required",
+        Error,
+        "Nobody has consented to the app",
+        "The EHR's sign-in service has no consent on record for this app. Tell your EHR administrator: an administrator must grant consent to the app before anyone can use it.",
+        [
+            "Tenant-wide (admin) consent was never granted for the app's permissions",
+            "The app asks for a permission added after consent was granted"
+        ],
+        [
+            "Have an administrator of the EHR's tenant grant consent (Entra: Enterprise applications → Permissions → Grant admin consent)",
+            "Request only the permissions that were consented to"
+        ],
+        [TOKEN_ERROR, SCOPES]
+    ),
+    e!(
         "token.bad_auth_header",
         Error,
         "The server rejected the Authorization header's format",

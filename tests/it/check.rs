@@ -232,3 +232,56 @@ async fn cli_exits_2_on_unknown_ids_and_bad_configuration() {
     let (code, _, _) = cli(&toml, &["--format", "yaml"]).await;
     assert_eq!(code, Some(2), "usage error");
 }
+
+fn canned(status: u16, body: &str) -> Faults {
+    Faults {
+        token_answer: Some(CannedAnswer {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }),
+        ..Faults::default()
+    }
+}
+
+#[tokio::test]
+async fn invalid_client_about_the_code_is_inconclusive_not_rejected() {
+    let body = r#"{"error":"invalid_client","error_description":"Invalid token (supplied as code parameter in the POST body). jwt malformed"}"#;
+    let (_, json) = check(Setup {
+        faults: canned(401, body),
+        ..Setup::new(Auth::Basic)
+    })
+    .await;
+    let c = &json["credentials"];
+    assert_eq!(c["verdict"], "inconclusive", "{json:#}");
+    assert!(
+        c["reason"]
+            .as_str()
+            .unwrap()
+            .contains("checks the code before the client")
+    );
+    assert!(c["summary"].as_str().unwrap().starts_with("Inconclusive"));
+    assert!(has(&json, "check.probe_inconclusive"));
+    assert!(
+        !has(&json, "token.bad_client_credentials"),
+        "{:?}",
+        diagnosis_ids(&json)
+    );
+}
+
+#[tokio::test]
+async fn post_refused_for_basic_is_auth_method_refused() {
+    let body = r#"{"error":"invalid_request","error_description":"Basic authentication is required for confidential clients"}"#;
+    let (_, json) = check(Setup {
+        faults: canned(401, body),
+        ..Setup::new(Auth::Post)
+    })
+    .await;
+    assert_eq!(json["credentials"]["verdict"], "rejected", "{json:#}");
+    assert!(
+        has(&json, "token.auth_method_refused"),
+        "{:?}",
+        diagnosis_ids(&json)
+    );
+    assert!(!has(&json, "token.invalid_request"));
+}

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::super::{Diagnosis, excerpt};
+use crate::config::AuthMethod;
 
 /// What a probe tells about the credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -24,45 +25,216 @@ impl Verdict {
     }
 }
 
+/// Why the invalid-code probe cannot tell when the server checks the code before the client.
+pub const CODE_FIRST: &str = "this server checks the code before the client; the probe cannot tell";
+
+/// `error` and `error_description` of a token error body (a `null` description reads as empty);
+/// athenahealth's `statusmessage`/`description` shape is read the same way.
+pub fn oauth_error(body: &str) -> (String, String) {
+    let json: Option<Value> = serde_json::from_str(body).ok();
+    let field = |k: &str| {
+        json.as_ref()
+            .and_then(|j| j.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut error = field("error");
+    let mut desc = field("error_description");
+    if error.is_empty() && field("status") == "error" {
+        error = field("statusmessage");
+    }
+    if desc.is_empty() {
+        desc = field("description");
+    }
+    (error, desc)
+}
+
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// An `invalid_client` description that is about the code or the grant, not the client
+/// (e.g. "Invalid token (supplied as code parameter in the POST body). jwt malformed").
+pub fn about_the_code(desc: &str) -> bool {
+    words(desc).any(|w| {
+        matches!(
+            w.as_str(),
+            "code" | "authorization_code" | "grant" | "code_verifier" | "verifier" | "pkce"
+        )
+    })
+}
+
+/// Keycloak's non-standard `unauthorized_client` for wrong credentials.
+fn keycloak_bad_client(error: &str, desc: &str) -> bool {
+    let d = desc.to_ascii_lowercase();
+    error == "unauthorized_client" && (d.contains("invalid client") || d.contains("unknown_client"))
+}
+
+/// A symmetric method refused in a way that names the other one: configured
+/// `client_secret_post` and told "Basic authentication is required", or the reverse.
+/// Returns the method the server names.
+pub fn names_other_method(configured: AuthMethod, body: &str) -> Option<AuthMethod> {
+    let (error, desc) = oauth_error(body);
+    if !matches!(
+        error.as_str(),
+        "invalid_request" | "invalid_client" | "unauthorized_client"
+    ) {
+        return None;
+    }
+    let d = desc.to_ascii_lowercase();
+    let demands = [
+        "required",
+        "require",
+        "must",
+        "only",
+        "expected",
+        "not supported",
+        "unsupported",
+        "not allowed",
+        "not permitted",
+    ]
+    .iter()
+    .any(|w| d.contains(w));
+    if !demands {
+        return None;
+    }
+    match configured {
+        AuthMethod::ClientSecretPost
+            if d.contains("client_secret_basic") || words(&d).any(|w| w == "basic") =>
+        {
+            Some(AuthMethod::ClientSecretBasic)
+        }
+        AuthMethod::ClientSecretBasic
+            if d.contains("client_secret_post")
+                || ((d.contains("request body")
+                    || d.contains("in the body")
+                    || d.contains("form"))
+                    && (d.contains("client_secret") || d.contains("credentials"))
+                    && !about_the_code(&d)) =>
+        {
+            Some(AuthMethod::ClientSecretPost)
+        }
+        _ => None,
+    }
+}
+
+/// A probe's verdict and, when the answer alone does not say it plainly, why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reading {
+    pub verdict: Verdict,
+    /// One sentence: why inconclusive, or what "accepted" rests on when it is not `invalid_grant`.
+    pub note: Option<String>,
+}
+
+impl Reading {
+    fn plain(verdict: Verdict) -> Self {
+        Reading {
+            verdict,
+            note: None,
+        }
+    }
+
+    fn noted(verdict: Verdict, note: impl Into<String>) -> Self {
+        Reading {
+            verdict,
+            note: Some(note.into()),
+        }
+    }
+}
+
+/// What an error answer says about authentication, for either probe.
+fn read_error(status: u16, error: &str, desc: &str, grant: &str) -> Reading {
+    match error {
+        _ if keycloak_bad_client(error, desc) => Reading::plain(Verdict::Rejected),
+        "invalid_client" if about_the_code(desc) => Reading::noted(
+            Verdict::Inconclusive,
+            format!(
+                "the server answered invalid_client about the code, not the client: {CODE_FIRST}"
+            ),
+        ),
+        "invalid_client" => Reading::plain(Verdict::Rejected),
+        // RFC 6749 §5.2: "The authenticated client is not authorized to use this grant type."
+        "unauthorized_client" => Reading::noted(
+            Verdict::Accepted,
+            format!(
+                "unauthorized_client: the client was authenticated but is not allowed the {grant} grant"
+            ),
+        ),
+        "invalid_scope" => Reading::noted(
+            Verdict::Accepted,
+            "invalid_scope: the client was authenticated; the scope was refused",
+        ),
+        // A 401 with no OAuth error (a Basic challenge, an empty body) refuses authentication.
+        "" if status == 401 => Reading::plain(Verdict::Rejected),
+        _ if status == 401 && error == "invalid_request" => Reading::plain(Verdict::Rejected),
+        _ => Reading::plain(Verdict::Inconclusive),
+    }
+}
+
+/// The reading of an invalid-code probe from the token endpoint's answer.
+pub fn read_invalid_code(status: u16, body: &str) -> Reading {
+    let (error, desc) = oauth_error(body);
+    match error.as_str() {
+        // The code was looked at: the client got past authentication.
+        "invalid_grant" => Reading::plain(Verdict::Accepted),
+        e => read_error(status, e, &desc, "authorization_code"),
+    }
+}
+
 /// The verdict of an invalid-code probe from the token endpoint's answer.
 pub fn invalid_code(status: u16, body: &str) -> Verdict {
+    read_invalid_code(status, body).verdict
+}
+
+/// The reading of a `client_credentials` probe: a token, or an error that shows the client was
+/// authenticated (`invalid_scope`, `unauthorized_client`), is `accepted`; only an
+/// authentication error is `rejected`.
+pub fn read_client_credentials(status: u16, body: &str) -> Reading {
     let json: Option<Value> = serde_json::from_str(body).ok();
-    let error = json
-        .as_ref()
-        .and_then(|j| j.get("error"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let desc = json
-        .as_ref()
-        .and_then(|j| j.get("error_description"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match error {
-        // The code was looked at: the client got past authentication.
-        "invalid_grant" => Verdict::Accepted,
-        "invalid_client" => Verdict::Rejected,
-        // Keycloak's non-standard answer to wrong credentials.
-        "unauthorized_client"
-            if desc.contains("invalid client") || desc.contains("unknown_client") =>
-        {
-            Verdict::Rejected
-        }
-        _ if status == 401 => Verdict::Rejected,
-        _ => Verdict::Inconclusive,
+    if (200..300).contains(&status) && json.as_ref().and_then(|j| j.get("access_token")).is_some() {
+        return Reading::plain(Verdict::Accepted);
+    }
+    let (error, desc) = oauth_error(body);
+    match error.as_str() {
+        // No code was sent: invalid_grant here is about the grant, not the client.
+        "invalid_grant" => Reading::plain(Verdict::Inconclusive),
+        e => read_error(status, e, &desc, "client_credentials"),
     }
 }
 
 /// The verdict of a `client_credentials` probe.
 pub fn client_credentials(status: u16, body: &str) -> Verdict {
-    let json: Option<Value> = serde_json::from_str(body).ok();
-    if (200..300).contains(&status) && json.as_ref().and_then(|j| j.get("access_token")).is_some() {
-        return Verdict::Accepted;
+    read_client_credentials(status, body).verdict
+}
+
+/// The two probes' verdicts in one line. `code` is the invalid-code probe (already reconciled:
+/// an `invalid_client` that `client_credentials` contradicts is inconclusive); `cc` the
+/// `client_credentials` probe, when one ran.
+pub fn summary(code: &Reading, cc: Option<&Reading>) -> String {
+    let part = |what: &str, r: &Reading| match &r.note {
+        Some(n) => format!("{what} {} ({n})", r.verdict.as_str()),
+        None => format!("{what} {}", r.verdict.as_str()),
+    };
+    let verdicts: Vec<Verdict> = std::iter::once(code.verdict)
+        .chain(cc.map(|r| r.verdict))
+        .collect();
+    let accepted = verdicts.contains(&Verdict::Accepted);
+    let rejected = verdicts.contains(&Verdict::Rejected);
+    let overall = match (accepted, rejected) {
+        (true, false) => "Credentials accepted",
+        (false, true) => "Credentials rejected",
+        (true, true) => "Contradictory: the server authenticates the two grants differently",
+        (false, false) => "Inconclusive",
+    };
+    let mut line = format!("{overall}: {}", part("invalid-code probe", code));
+    if let Some(cc) = cc {
+        line.push_str(&format!("; {}", part("client_credentials probe", cc)));
     }
-    match invalid_code(status, body) {
-        Verdict::Rejected => Verdict::Rejected,
-        _ => Verdict::Inconclusive,
-    }
+    line.push('.');
+    line
 }
 
 /// Neither `invalid_grant` nor `invalid_client`: the raw answer is the evidence.
@@ -73,6 +245,22 @@ pub fn inconclusive(what: &str, status: Option<u16>, body: &str) -> Diagnosis {
     )
     .with("Status", status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into()))
     .with("Answer (first bytes)", excerpt(body, 300))
+}
+
+/// An answer that looks like a verdict but cannot be one, with the reason.
+pub fn inconclusive_because(
+    what: &str,
+    status: Option<u16>,
+    body: &str,
+    reason: &str,
+) -> Diagnosis {
+    Diagnosis::new(
+        id!("check.probe_inconclusive"),
+        format!("The {what} cannot tell whether the credentials are right: {reason}."),
+    )
+    .with("Status", status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into()))
+    .with("Answer (first bytes)", excerpt(body, 300))
+    .with_first_cause("The server validates the code before it authenticates the client, so a deliberately invalid code is refused as invalid_client whatever the secret")
 }
 
 /// The server accepts the secret only without RFC 6749 §2.3.1 form-encoding.
@@ -90,6 +278,8 @@ pub fn raw_basic_only(reserved: &str) -> Diagnosis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CODE_FIRST_BODY: &str = r#"{"error":"invalid_client","error_description":"Invalid token (supplied as code parameter in the POST body). jwt malformed"}"#;
 
     #[test]
     fn verdicts_follow_the_error_code() {
@@ -109,6 +299,7 @@ mod tests {
             Verdict::Rejected
         );
         assert_eq!(invalid_code(500, "<html>"), Verdict::Inconclusive);
+        assert_eq!(invalid_code(401, ""), Verdict::Rejected);
         assert_eq!(
             invalid_code(400, r#"{"error":"invalid_request"}"#),
             Verdict::Inconclusive
@@ -121,5 +312,105 @@ mod tests {
             client_credentials(400, r#"{"error":"unsupported_grant_type"}"#),
             Verdict::Inconclusive
         );
+    }
+
+    #[test]
+    fn invalid_client_about_the_code_is_inconclusive_with_the_reason() {
+        let r = read_invalid_code(401, CODE_FIRST_BODY);
+        assert_eq!(r.verdict, Verdict::Inconclusive);
+        assert!(r.note.as_deref().unwrap_or("").contains(CODE_FIRST));
+        let d = inconclusive_because("invalid-code probe", Some(401), CODE_FIRST_BODY, CODE_FIRST);
+        assert_eq!(d.id(), "check.probe_inconclusive");
+        assert_eq!(d.severity(), crate::diagnosis::Severity::Warn);
+        assert!(d.summary.contains(CODE_FIRST));
+        // "decode" is not "code".
+        assert_eq!(
+            invalid_code(
+                401,
+                r#"{"error":"invalid_client","error_description":"could not decode client credentials"}"#
+            ),
+            Verdict::Rejected
+        );
+    }
+
+    #[test]
+    fn epic_null_description_is_read_as_empty() {
+        assert_eq!(
+            invalid_code(
+                400,
+                r#"{"error":"invalid_client","error_description":null}"#
+            ),
+            Verdict::Rejected
+        );
+    }
+
+    #[test]
+    fn client_credentials_errors_that_follow_authentication_are_accepted() {
+        for body in [
+            r#"{"error":"invalid_scope","error_description":"Requested scope is not allowed"}"#,
+            r#"{"error":"unauthorized_client","error_description":"The client is not authorized to use the requested grant type."}"#,
+        ] {
+            let r = read_client_credentials(401, body);
+            assert_eq!(r.verdict, Verdict::Accepted, "{body}");
+            assert!(r.note.as_deref().unwrap_or("").contains("authenticated"));
+        }
+        assert_eq!(
+            client_credentials(401, r#"{"error":"invalid_client"}"#),
+            Verdict::Rejected
+        );
+        assert_eq!(
+            client_credentials(
+                401,
+                r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#
+            ),
+            Verdict::Rejected
+        );
+        assert_eq!(
+            client_credentials(400, r#"{"error":"invalid_request"}"#),
+            Verdict::Inconclusive
+        );
+    }
+
+    #[test]
+    fn the_named_other_method_is_found() {
+        let basic = r#"{"error":"invalid_request","error_description":"Basic authentication is required for confidential clients"}"#;
+        assert_eq!(
+            names_other_method(AuthMethod::ClientSecretPost, basic),
+            Some(AuthMethod::ClientSecretBasic)
+        );
+        assert_eq!(
+            names_other_method(AuthMethod::ClientSecretBasic, basic),
+            None
+        );
+        let post = r#"{"error":"invalid_client","error_description":"Only client_secret_post is supported"}"#;
+        assert_eq!(
+            names_other_method(AuthMethod::ClientSecretBasic, post),
+            Some(AuthMethod::ClientSecretPost)
+        );
+        assert_eq!(
+            names_other_method(AuthMethod::ClientSecretBasic, CODE_FIRST_BODY),
+            None
+        );
+        assert_eq!(
+            names_other_method(AuthMethod::ClientSecretPost, CODE_FIRST_BODY),
+            None
+        );
+    }
+
+    #[test]
+    fn the_summary_reconciles_both_probes() {
+        let code = Reading {
+            verdict: Verdict::Inconclusive,
+            note: Some(CODE_FIRST.into()),
+        };
+        let cc = read_client_credentials(200, r#"{"access_token":"x"}"#);
+        let line = summary(&code, Some(&cc));
+        assert!(
+            line.starts_with("Credentials accepted: invalid-code probe inconclusive"),
+            "{line}"
+        );
+        assert!(line.contains(CODE_FIRST) && line.contains("client_credentials probe accepted"));
+        let rejected = read_invalid_code(401, r#"{"error":"invalid_client"}"#);
+        assert!(summary(&rejected, None).starts_with("Credentials rejected"));
     }
 }

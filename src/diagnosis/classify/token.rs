@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::{redirected, self_check, with_cerner};
+use super::{probe, redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
 use crate::diagnosis::transcript::fingerprint;
 use crate::diagnosis::vendor::{CernerError, Challenge, entra_code};
@@ -115,11 +115,15 @@ fn token_error_id_for(
     desc: &str,
     body: &Value,
     cerner: Option<&CernerError>,
-    auth: AuthMethod,
+    ctx_auth: AuthMethod,
+    raw: &str,
 ) -> Id {
+    if ctx_auth.uses_secret() && probe::names_other_method(ctx_auth, raw).is_some() {
+        return id!("token.auth_method_refused");
+    }
     let id = token_error_id(error, desc, body, cerner);
     // With private_key_jwt every credential failure is about the assertion.
-    if auth == AuthMethod::PrivateKeyJwt
+    if ctx_auth == AuthMethod::PrivateKeyJwt
         && matches!(
             id.id,
             "token.bad_client_credentials" | "token.unknown_client"
@@ -131,34 +135,147 @@ fn token_error_id_for(
     }
 }
 
+/// Oracle Health token URNs (the part after `urn:cerner:error:authorization-server:`) and what
+/// each means, in a sentence that becomes the first cause.
+fn oracle_health_urn(code: &str) -> Option<(Id, &'static str)> {
+    let last = code.rsplit(':').next().unwrap_or("");
+    if code.contains("refresh-token") {
+        return Some((
+            id!("token.invalid_grant"),
+            "Oracle Health: the refresh token is invalid, expired or revoked (the user's grant ended, or the app's access was removed)",
+        ));
+    }
+    Some(match last {
+        "invalid-authorization-header" => (
+            id!("token.bad_auth_header"),
+            "Oracle Health: the Authorization header is not a well-formed Basic header",
+        ),
+        "invalid-tenant" | "unknown-tenant" => (
+            id!("token.invalid_tenant"),
+            "Oracle Health: the tenant in the token URL does not exist (wrong tenant id, or a sandbox tenant used against production)",
+        ),
+        "unauthorized-client-for-tenant" => (
+            id!("token.invalid_tenant"),
+            "Oracle Health: the app is registered but not enabled for this tenant; the organisation must enable it",
+        ),
+        "empty-scopes" => (
+            id!("token.invalid_scope"),
+            "Oracle Health: no requested scope is granted to this app (none registered, or none left after filtering)",
+        ),
+        "invalid-signature" => (
+            id!("token.bad_client_assertion"),
+            "Oracle Health: the client assertion's signature does not verify against the registered key",
+        ),
+        "code-invalid-or-expired" => (
+            id!("token.invalid_grant"),
+            "Oracle Health: the authorization code is invalid or expired (codes live briefly and are single-use)",
+        ),
+        "terminated-client" => (
+            id!("token.client_disabled"),
+            "Oracle Health: the app's registration was terminated in the Code Console",
+        ),
+        _ => return None,
+    })
+}
+
+/// What a Microsoft Entra ID `AADSTS` code names, and a sentence for the first cause.
+fn entra(code: u64) -> Option<(Id, &'static str)> {
+    Some(match code {
+        700016 => (
+            id!("token.unknown_client"),
+            "Entra AADSTS700016: no application with this client_id in the tenant (wrong tenant, or the app was deleted)",
+        ),
+        90002 | 700005 => (
+            id!("token.invalid_tenant"),
+            "Entra: the tenant in the token URL is not the tenant the app or the code belongs to",
+        ),
+        7000215 => (
+            id!("token.bad_client_credentials"),
+            "Entra AADSTS7000215: the secret sent is not a valid secret of this app (often the secret's id sent instead of its value)",
+        ),
+        7000222 => (
+            id!("token.client_secret_expired"),
+            "Entra AADSTS7000222: the client secret has expired",
+        ),
+        7000218 => (
+            id!("token.client_type_mismatch"),
+            "Entra AADSTS7000218: the app is registered as confidential but no client_secret or client_assertion was sent",
+        ),
+        700025 => (
+            id!("token.client_type_mismatch"),
+            "Entra AADSTS700025: the app is registered as public but credentials were sent",
+        ),
+        7000112 => (
+            id!("token.client_disabled"),
+            "Entra AADSTS7000112: the application is disabled",
+        ),
+        70011 | 28002 | 28003 => (
+            id!("token.invalid_scope"),
+            "Entra: the scope is invalid or empty for this app",
+        ),
+        65001 => (
+            id!("token.consent_required"),
+            "Entra AADSTS65001: the user or an administrator has not consented to the app",
+        ),
+        54005 => (
+            id!("token.code_reused"),
+            "Entra AADSTS54005: the code was already redeemed",
+        ),
+        501481 => (
+            id!("token.pkce_rejected"),
+            "Entra AADSTS501481: the code_verifier does not match the code_challenge",
+        ),
+        700024 | 700027 => (
+            id!("token.bad_client_assertion"),
+            "Entra: the client assertion is outside its validity window or its signature does not verify",
+        ),
+        _ => return None,
+    })
+}
+
+/// The vendor's own words for the failure, when a vendor code names it.
+fn vendor_cause(body: &Value, cerner: Option<&CernerError>) -> Option<&'static str> {
+    cerner
+        .and_then(|c| oracle_health_urn(&c.code))
+        .or_else(|| entra_code(body).and_then(entra))
+        .map(|(_, cause)| cause)
+}
+
 fn token_error_id(error: &str, desc: &str, body: &Value, cerner: Option<&CernerError>) -> Id {
     let d = desc.to_ascii_lowercase();
     if let Some(c) = cerner {
-        match c.code.rsplit(':').next().unwrap_or("") {
-            "invalid-authorization-header" => return id!("token.bad_auth_header"),
-            "invalid-tenant" => return id!("token.invalid_tenant"),
-            "empty-scopes" => return id!("token.invalid_scope"),
-            "invalid-signature" => return id!("token.bad_client_assertion"),
-            _ if c.client_unknown() => return id!("token.unknown_client"),
-            _ => {}
+        if let Some((id, _)) = oracle_health_urn(&c.code) {
+            return id;
+        }
+        if c.client_unknown() {
+            return id!("token.unknown_client");
         }
     }
-    match entra_code(body) {
-        Some(700016 | 90002) => return id!("token.unknown_client"),
-        Some(7000215 | 7000218) => return id!("token.bad_client_credentials"),
-        Some(54005) => return id!("token.code_reused"),
-        Some(501481) => return id!("token.pkce_rejected"),
-        Some(700024 | 700027) => return id!("token.bad_client_assertion"),
-        _ => {}
+    if let Some((id, _)) = entra_code(body).and_then(entra) {
+        return id;
     }
     let mentions = |words: &[&str]| words.iter().any(|w| d.contains(w));
+    if mentions(&["for confidential apps", "for confidential clients"])
+        && mentions(&["client id is required", "client_id is required"])
+    {
+        // athenahealth: "Client ID is required in the Authorization header for confidential apps".
+        return id!("token.client_type_mismatch");
+    }
     match error {
         // Keycloak answers wrong credentials with a non-standard unauthorized_client.
         "unauthorized_client" if mentions(&["unknown_client"]) => id!("token.unknown_client"),
         "unauthorized_client" if mentions(&["invalid client"]) => {
             id!("token.bad_client_credentials")
         }
-        "invalid_client" if mentions(&["unknown client", "client not found", "unknown_client"]) => {
+        "invalid_client"
+            if mentions(&[
+                "unknown client",
+                "client not found",
+                "unknown_client",
+                "invalid client_id",
+                "invalid client id",
+            ]) =>
+        {
             id!("token.unknown_client")
         }
         "invalid_client" => id!("token.bad_client_credentials"),
@@ -213,6 +330,73 @@ fn oracle_health_unknown_client(
     d
 }
 
+/// What this case adds to the refused-method and client-type findings.
+fn explain(d: Diagnosis, ctx: &TokenContext<'_>, raw: &str) -> Diagnosis {
+    let configured = ctx.auth.as_str();
+    let advertised = ctx.auth_methods_supported.iter().any(|m| m == configured);
+    match d.entry.id {
+        "token.auth_method_refused" => {
+            let named = probe::names_other_method(ctx.auth, raw)
+                .map(AuthMethod::as_str)
+                .unwrap_or("client_secret_basic");
+            let refused = if advertised {
+                format!("{configured} (advertised in token_endpoint_auth_methods_supported)")
+            } else {
+                format!("{configured} (not advertised either)")
+            };
+            let mut d = d
+                .with("Refused method", refused)
+                .with("Method the server names", named)
+                .with(
+                    "token_endpoint_auth_methods_supported",
+                    ctx.auth_methods_supported.join(", "),
+                );
+            d.summary = format!(
+                "{} The server refuses {configured}{} and names {named}: only one method was sent, so this is not a mixed-methods error.",
+                d.summary,
+                if advertised {
+                    ", which it advertises,"
+                } else {
+                    ""
+                },
+            );
+            d.first_fixes.insert(0, format!("Use {named}"));
+            d.with_first_cause(format!(
+                "The server accepts {named} only{}",
+                if advertised {
+                    format!(" although discovery advertises {configured}")
+                } else {
+                    String::new()
+                }
+            ))
+        }
+        "token.client_type_mismatch" => {
+            let d = d.with("Configured method", configured);
+            match ctx.auth {
+                AuthMethod::ClientSecretPost
+                    if raw.to_ascii_lowercase().contains("authorization header") =>
+                {
+                    d.with_first_cause(
+                        "The server wants a confidential client's id and secret in the Authorization header (client_secret_basic), not in the body",
+                    )
+                }
+                AuthMethod::None if vendor_free(raw) => d.with_first_cause(
+                    "The app is registered as confidential at the EHR but configured here as public: no secret was sent",
+                ),
+                _ => d,
+            }
+        }
+        _ => d,
+    }
+}
+
+fn vendor_free(raw: &str) -> bool {
+    serde_json::from_str::<Value>(raw)
+        .ok()
+        .and_then(|b| entra_code(&b))
+        .is_none()
+}
+
 /// The ids after which the client-authentication self-check runs.
 fn is_client_auth_failure(id: &str) -> bool {
     matches!(
@@ -221,6 +405,8 @@ fn is_client_auth_failure(id: &str) -> bool {
             | "token.bad_client_credentials"
             | "token.bad_auth_header"
             | "token.bad_client_assertion"
+            | "token.auth_method_refused"
+            | "token.client_type_mismatch"
     )
 }
 
@@ -239,12 +425,8 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
         return vec![sent_evidence(d, ctx)];
     }
     let json: Option<Value> = serde_json::from_str(answer.body).ok();
-    let error = json
-        .as_ref()
-        .and_then(|j| j.get("error"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let Some(error) = error else {
+    let (error, desc) = probe::oauth_error(answer.body);
+    let Some(error) = Some(error).filter(|e| !e.is_empty()) else {
         let d = Diagnosis::new(
             id!("token.http_error"),
             format!(
@@ -262,13 +444,7 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
     let cerner = CernerError::parse(field("error_uri"));
     let error = error.as_str();
-    let id = token_error_id_for(
-        error,
-        field("error_description"),
-        &body,
-        cerner.as_ref(),
-        ctx.auth,
-    );
+    let id = token_error_id_for(error, &desc, &body, cerner.as_ref(), ctx.auth, answer.body);
     let mut d = Diagnosis::new(
         id,
         format!(
@@ -278,7 +454,7 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     )
     .with("Status", answer.status.to_string())
     .with("error", error)
-    .with("error_description", field("error_description"))
+    .with("error_description", desc.as_str())
     .with("error_uri", field("error_uri"));
     d = with_cerner(d, cerner.as_ref())
         .with(
@@ -303,7 +479,14 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
             .with("trace_id", field("trace_id"))
             .with("correlation_id", field("correlation_id"));
     }
-    if let Some(c) = cerner.as_ref().filter(|c| c.client_unknown()) {
+    if let Some(cause) = vendor_cause(&body, cerner.as_ref()) {
+        d = d.with_first_cause(cause);
+    }
+    d = explain(d, ctx, answer.body);
+    if let Some(c) = cerner
+        .as_ref()
+        .filter(|c| c.client_unknown() && id == id!("token.unknown_client"))
+    {
         d = oracle_health_unknown_client(d, c, ctx);
     } else if id == id!("token.unknown_client") && ctx.auth.uses_secret() {
         d = d.with_first_cause(format!(
@@ -470,3 +653,6 @@ fn token_warnings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
