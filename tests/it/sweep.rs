@@ -8,8 +8,11 @@ use reqwest::Method;
 
 use crate::support::{Auth, Setup, TestApp};
 
-fn hostile_iss() -> impl Strategy<Value = String> {
+fn hostile_iss(canary: u16) -> impl Strategy<Value = String> {
     prop_oneof![
+        Just(format!("http://127.0.0.1:{canary}/fhir")),
+        Just(format!("http://localhost:{canary}/fhir/")),
+        Just(format!("http://[::ffff:127.0.0.1]:{canary}/fhir")),
         Just("javascript:alert(1)".to_string()),
         Just("file:///etc/passwd".to_string()),
         Just("http://169.254.169.254/latest/meta-data".to_string()),
@@ -22,13 +25,13 @@ fn hostile_iss() -> impl Strategy<Value = String> {
     ]
 }
 
-fn value() -> impl Strategy<Value = String> {
+fn value(canary: u16) -> impl Strategy<Value = String> {
     prop_oneof![
         "\\PC{0,60}",
         "[ -~]{0,20}",
         Just("x".repeat(6000)),
         Just("%00%ff%fe".to_string()),
-        hostile_iss(),
+        hostile_iss(canary),
     ]
 }
 
@@ -80,7 +83,7 @@ struct Case {
     cookie: Option<String>,
 }
 
-fn case() -> impl Strategy<Value = Case> {
+fn case(canary: u16) -> impl Strategy<Value = Case> {
     let methods = prop_oneof![Just(Method::GET), Just(Method::POST)];
     let post_paths = prop_oneof![
         Just("/standalone".to_string()),
@@ -90,11 +93,11 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     // Half the cases are EHR launches with a hostile iss, the rest anything.
     let query = prop_oneof![
-        prop::collection::vec((key(), value()), 0..6),
+        prop::collection::vec((key(), value(canary)), 0..6),
         (
-            hostile_iss(),
-            value(),
-            prop::collection::vec((key(), value()), 0..3)
+            hostile_iss(canary),
+            value(canary),
+            prop::collection::vec((key(), value(canary)), 0..3)
         )
             .prop_map(|(iss, launch, mut rest)| {
                 rest.insert(0, ("launch".to_string(), launch));
@@ -136,10 +139,29 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
+/// A listener no request may reach: every connection it accepts is counted.
+fn canary() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (port, hits)
+}
+
 #[test]
 fn no_generated_request_gets_a_5xx_or_reaches_an_unregistered_iss() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let app = rt.block_on(TestApp::start(Setup::new(Auth::None)));
+    let (canary_port, canary_hits) = canary();
+    // The rate limit is off so that every generated launch reaches the code under test.
+    let mut setup = Setup::new(Auth::None);
+    setup.extra_toml = "launch_rate_limit_per_minute = 0\n".into();
+    let app = rt.block_on(TestApp::start(setup));
     let registered = app.ehr.fhir_base();
     // No connection reuse: after a refused oversized body the server closes the connection,
     // and a pooled connection would then fail the next request for a reason that is not ours.
@@ -154,7 +176,7 @@ fn no_generated_request_gets_a_5xx_or_reaches_an_unregistered_iss() {
         ..PropConfig::default()
     });
     runner
-        .run(&case(), |c| {
+        .run(&case(canary_port), |c| {
             let before = app.ehr.ehr.requests().len();
             let status = rt.block_on(async {
                 let mut url = url::Url::parse(&app.url(&c.path))
@@ -181,6 +203,12 @@ fn no_generated_request_gets_a_5xx_or_reaches_an_unregistered_iss() {
                 }
             });
             prop_assert!(status < 500, "{} {} -> {status}", c.method, c.path);
+            prop_assert_eq!(
+                canary_hits.load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "an unregistered target was contacted: {:?}",
+                c
+            );
             let touched_registered = c
                 .query
                 .iter()
