@@ -69,7 +69,7 @@ pub async fn run(
         return Err(practice_off());
     }
     let Form(form) = form
-        .map_err(|e| Problem::plain(StatusCode::BAD_REQUEST, "Unreadable form", e.body_text()))?;
+        .map_err(Problem::unreadable_form)?;
     if !csrf::verify(&headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,

@@ -73,6 +73,17 @@ impl Problem {
         )
     }
 
+    /// A form that could not be read: 413 when it was too large, else its own status (400/415).
+    pub fn unreadable_form(e: axum::extract::rejection::FormRejection) -> Self {
+        let status = e.status();
+        let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "Form too large"
+        } else {
+            "Unreadable form"
+        };
+        Problem::plain(status, title, e.body_text())
+    }
+
     /// The launch store failed.
     pub fn store(e: &crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "launch store failed");

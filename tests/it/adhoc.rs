@@ -97,6 +97,15 @@ async fn oversized_form_is_refused() {
     let token = csrf(&app).await;
     let big = "a".repeat(200 * 1024);
     let form = [("csrf", token.as_str()), ("iss", big.as_str())];
-    let resp = app.post_form("/standalone", &form).await;
-    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let resp = app
+        .browser
+        .post(app.url("/standalone"))
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let json: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(json["error"]["title"], "Form too large", "{json:#}");
 }
