@@ -68,8 +68,7 @@ pub async fn run(
     if state.practice.is_none() {
         return Err(practice_off());
     }
-    let Form(form) = form
-        .map_err(Problem::unreadable_form)?;
+    let Form(form) = form.map_err(Problem::unreadable_form)?;
     if !csrf::verify(&headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,

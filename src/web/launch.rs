@@ -228,8 +228,7 @@ pub fn adhoc_registration(
             "This server only launches and checks configured registrations (adhoc_launch = false).",
         ));
     }
-    let Form(form) = form
-        .map_err(Problem::unreadable_form)?;
+    let Form(form) = form.map_err(Problem::unreadable_form)?;
     if !csrf::verify(headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }

@@ -16,6 +16,7 @@ mod catalogue;
 mod chaos;
 mod check;
 mod diagnoses;
+mod gallery;
 mod hardening;
 mod identity;
 mod launch;

@@ -1,0 +1,105 @@
+//! Every gallery entry, run over plain HTTP against the built-in practice EHR (no browser):
+//! the launch shows the diagnosis the gallery promises.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::gallery;
+use smart_launch_doctor::{AppState, app};
+
+use crate::support::{browser, location};
+
+/// The value of the hidden input `name` in an HTML page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len());
+    let start = start.unwrap_or_else(|| panic!("no {name} in {html}"));
+    html[start..].split('"').next().unwrap_or("").to_string()
+}
+
+#[tokio::test]
+async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let toml = format!(
+        "public_url = \"{base}\"\npractice_ehr = true\nlaunch_rate_limit_per_minute = 0\nhttp_timeout_seconds = 2\n"
+    );
+    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app(state)).await;
+    });
+    for entry in gallery::entries() {
+        let b = browser();
+        let page = b.get(format!("{base}/gallery")).send().await.unwrap();
+        let csrf = hidden(&page.text().await.unwrap(), "csrf");
+        let r = b
+            .post(format!("{base}/gallery/{}", entry.id))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", entry.id);
+        // The practice EHR's sign-in page (or its refusal to redirect).
+        let r = b.get(location(&r)).send().await.unwrap();
+        if entry.foreign_redirect {
+            // An authorization server must not redirect to an unregistered URI: it shows an
+            // error page and the launch never returns (authorize.never_returned, later).
+            assert!(r.status().is_client_error(), "{}: {}", entry.id, r.status());
+            continue;
+        }
+        let html = r.text().await.unwrap();
+        let action = format!("{base}/practice/auth/login");
+        let r = b
+            .post(&action)
+            .form(&[
+                ("pending", hidden(&html, "pending").as_str()),
+                ("decision", "approve"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}: sign-in", entry.id);
+        let r = b.get(location(&r)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}: callback", entry.id);
+        let result = format!("{base}{}", location(&r));
+        if entry.faults.refresh_reject {
+            let page = b.get(&result).send().await.unwrap().text().await.unwrap();
+            let csrf = hidden(&page, "csrf");
+            let r = b
+                .post(format!("{result}/refresh"))
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}: refresh", entry.id);
+        }
+        let json: Value = b
+            .get(&result)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if entry.expect == "none" {
+            assert_eq!(json["outcome"], "success", "{}: {json:#}", entry.id);
+            let errors: Vec<&Value> = json["diagnoses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["severity"] == "error")
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", entry.id);
+        } else {
+            let text = json.to_string();
+            assert!(
+                text.contains(&format!("\"id\":\"{}\"", entry.expect)),
+                "{} promises {}: {json:#}",
+                entry.id,
+                entry.expect
+            );
+        }
+    }
+}
