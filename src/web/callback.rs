@@ -29,17 +29,27 @@ pub async fn callback(
     mut session: BrowserSession,
 ) -> Result<Response, Problem> {
     let params = Params::parse(query.as_deref());
-    let Ok(Some(state_param)) = params.one("state") else {
-        let d = Diagnosis::new(
-            id!("callback.missing_state"),
-            "The callback carries no single state value, so it cannot be tied to a launch.",
-        )
-        .with("Parameters received", param_names(&params));
-        return Err(relaunch(StatusCode::BAD_REQUEST, d));
+    let state_param = match params.one("state") {
+        Ok(Some(s)) => s,
+        found => {
+            let summary = match found {
+                Err(n) => format!(
+                    "The callback carries {n} state values; it must carry exactly one, so it cannot be tied to a launch."
+                ),
+                _ => "The callback carries no state, so it cannot be tied to a launch.".into(),
+            };
+            let d = with_error_received(
+                Diagnosis::new(id!("callback.missing_state"), summary)
+                    .with("Parameters received", param_names(&params)),
+                &params,
+            );
+            return Err(relaunch(StatusCode::BAD_REQUEST, d));
+        }
     };
     let hash = state_hash(state_param);
     let Some(i) = session.data.flows.iter().position(|f| f.state_hash == hash) else {
-        return Err(unmatched_state(&state, &session, &headers, &hash).await);
+        let problem = unmatched_state(&state, &session, &headers, &hash).await;
+        return Err(problem.map_diagnoses(|d| with_error_received(d, &params)));
     };
     let flow = session.data.flows.remove(i);
     // Single use across instances: the first to consume the state goes on, every other stops.
@@ -82,6 +92,19 @@ fn param_names(params: &Params) -> String {
         .copied()
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An authorization error that came with a callback we cannot place is still shown.
+fn with_error_received(d: Diagnosis, params: &Params) -> Diagnosis {
+    let first = |n: &str| {
+        params
+            .all(n)
+            .first()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
+    d.with("error received", first("error"))
+        .with("error_description received", first("error_description"))
 }
 
 fn reused(launch_id: &str) -> Problem {

@@ -3,14 +3,15 @@
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
 
 use super::AppState;
 use super::csrf::{self, Csrf};
 use super::launch::begin;
+use super::problem::{format_json, wants_json};
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};
@@ -30,9 +31,24 @@ fn practice_off() -> Problem {
     .link("Home", paths::HOME)
 }
 
-pub async fn show(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Problem> {
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    csrf: Csrf,
+) -> Result<Response, Problem> {
     if state.practice.is_none() {
         return Err(practice_off());
+    }
+    if wants_json(&headers) || format_json(query.as_deref()) {
+        let entries: Vec<serde_json::Value> = gallery::entries()
+            .into_iter()
+            .map(|e| {
+                serde_json::json!({"id": e.id, "title": e.title, "expect": e.expect,
+                    "explain": e.explain, "auth": e.auth.as_str(), "run": format!("/gallery/{}", e.id)})
+            })
+            .collect();
+        return Ok(Json(serde_json::json!({ "entries": entries })).into_response());
     }
     let rows = gallery::entries()
         .into_iter()

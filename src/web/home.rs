@@ -1,25 +1,57 @@
 //! `GET /`: the registrations, each with a Launch button, and the ad-hoc form.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
 
 use super::AppState;
 use super::csrf::Csrf;
 use super::launch::AdHocForm;
+use super::problem::{format_json, wants_json};
 use super::views::{self, AdHocValues, HomePage, RegistrationRow};
 use super::{Problem, paths};
 
 const DEFAULT_ADHOC_SCOPE: &str = "launch/patient openid fhirUser patient/*.read";
 
-/// No session is read or made: the form's CSRF token is a cookie.
-pub async fn show(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Problem> {
+/// No session is read or made: the form's CSRF token is a cookie. The JSON twin lists the same
+/// registrations and links.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    csrf: Csrf,
+) -> Result<Response, Problem> {
+    if wants_json(&headers) || format_json(query.as_deref()) {
+        return Ok(Json(home_json(&state)).into_response());
+    }
     let values = AdHocValues {
         auth: "none".into(),
         scope: DEFAULT_ADHOC_SCOPE.into(),
         ..AdHocValues::default()
     };
     render(&state, csrf, values, Vec::new(), StatusCode::OK)
+}
+
+fn home_json(state: &AppState) -> serde_json::Value {
+    let config = &state.config;
+    let registrations: Vec<serde_json::Value> = config
+        .registrations
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "name": r.name, "iss": r.iss, "client_id": r.client_id,
+                "auth": r.auth.as_str(), "scope": r.scope, "standalone_scope": r.standalone_scope,
+                "launch": paths::standalone(&r.id), "check": paths::check(&r.id),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "registrations": registrations,
+        "adhoc_launch": config.adhoc_launch,
+        "redirect_uri": config.redirect_uri(),
+        "ehr_launch_url": format!("{}{}", config.public_url.as_str().trim_end_matches('/'), paths::LAUNCH),
+        "practice_ehr": state.practice.is_some(),
+    })
 }
 
 /// The home page again with the form's errors (400); the secret is not echoed back.

@@ -52,8 +52,15 @@ pub fn router(state: AppState) -> Router {
 
     // Routes that start outbound work are rate limited per client IP.
     let limited = Router::new()
-        .route(paths::LAUNCH, get(launch::ehr))
-        .route(paths::STANDALONE, get(launch::standalone))
+        // HEAD would run the GET handler: a link preview or a monitor must not start a launch.
+        .route(
+            paths::LAUNCH,
+            get(launch::ehr).head(problem::head_starts_nothing),
+        )
+        .route(
+            paths::STANDALONE,
+            get(launch::standalone).head(problem::head_starts_nothing),
+        )
         .route(paths::ADHOC, post(launch::adhoc))
         .route(paths::CHECK, get(check::registration))
         .route(paths::CHECK_ADHOC, post(check::adhoc))

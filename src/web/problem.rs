@@ -56,6 +56,12 @@ impl Problem {
         .link("Home", super::paths::HOME)
     }
 
+    /// Changes each diagnosis (e.g. to add evidence).
+    pub fn map_diagnoses(mut self, f: impl Fn(Diagnosis) -> Diagnosis) -> Self {
+        self.diagnoses = self.diagnoses.into_iter().map(f).collect();
+        self
+    }
+
     pub fn link(mut self, label: &str, href: impl Into<String>) -> Self {
         self.links.push((label.to_string(), href.into()));
         self
@@ -107,16 +113,50 @@ impl IntoResponse for Problem {
 
 /// Whether the client asked for JSON rather than a page.
 pub fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    accept.contains("application/json") && !accept.contains("text/html")
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(accepts_json)
+}
+
+/// Whether an `Accept` value prefers JSON to HTML, q-values honoured (RFC 9110 §12.5.1): the
+/// most specific range that matches each type gives its weight; HTML wins ties.
+pub fn accepts_json(accept: &str) -> bool {
+    let ranges: Vec<(&str, f32)> = accept
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.split(';');
+            let range = it.next()?.trim();
+            let q = it
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!range.is_empty()).then_some((range, q))
+        })
+        .collect();
+    let weight = |ty: &str, family: &str| {
+        ranges
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(ty))
+            .or_else(|| ranges.iter().find(|(r, _)| r.eq_ignore_ascii_case(family)))
+            .or_else(|| ranges.iter().find(|(r, _)| *r == "*/*"))
+            .map(|(_, q)| *q)
+            .unwrap_or(0.0)
+    };
+    let json = weight("application/json", "application/*");
+    json > 0.0 && json > weight("text/html", "text/*")
+}
+
+/// Whether the query asks for the JSON twin (`?format=json`).
+pub fn format_json(query: Option<&str>) -> bool {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "format" && v == "json")
 }
 
 /// Renders any [`Problem`] a handler returned, in the format the client asked for.
 pub async fn render(req: Request, next: Next) -> Response {
-    let json = wants_json(req.headers());
+    let json = wants_json(req.headers()) || format_json(req.uri().query());
     let request_id = current_request_id(req.extensions());
     let resp = next.run(req).await;
     let problem = match resp.extensions().get::<Problem>() {
@@ -130,6 +170,13 @@ pub async fn render(req: Request, next: Next) -> Response {
                 "The session store did not answer; nothing was saved.",
             ),
         ),
+        // The router's own answers carry no body: give them a page (the `Allow` header stays).
+        None if resp.status() == StatusCode::METHOD_NOT_ALLOWED => Problem::plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This address does not answer that HTTP method.",
+        )
+        .link("Home", super::paths::HOME),
         None => return resp,
     };
     if problem.status.is_server_error() {
@@ -177,6 +224,15 @@ pub async fn render(req: Request, next: Next) -> Response {
 }
 
 /// Unknown routes.
+/// `HEAD` on a route that starts a launch: a launch starts only on `GET`.
+pub async fn head_starts_nothing() -> Problem {
+    Problem::plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "A HEAD request does not start a launch; open the address with GET.",
+    )
+}
+
 pub async fn not_found() -> Problem {
     Problem::plain(
         StatusCode::NOT_FOUND,
@@ -184,4 +240,24 @@ pub async fn not_found() -> Problem {
         "There is no page at this address.",
     )
     .link("Home", super::paths::HOME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_json;
+
+    #[test]
+    fn accept_headers_are_weighed() {
+        assert!(accepts_json("application/json"));
+        assert!(accepts_json("text/html;q=0, application/json"));
+        assert!(accepts_json("text/html;q=0.5, application/json;q=0.9"));
+        assert!(!accepts_json("text/html, application/json"));
+        assert!(!accepts_json(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!accepts_json("*/*"));
+        assert!(!accepts_json(""));
+        assert!(!accepts_json("application/json;q=0"));
+        assert!(accepts_json("application/*"));
+    }
 }
