@@ -325,7 +325,7 @@ pub static ENTRIES: &[Entry] = &[
         "launch.missing_launch",
         Error,
         "The launch request has an iss but no launch parameter",
-        ASK_EHR_ADMIN,
+        "The EHR opened this app without the launch information it needs. Start the app again from the EHR; if it keeps happening, tell your EHR administrator how the app is set up to open.",
         ["The EHR is configured to open the app without a launch context"],
         ["Check the app's launch configuration in the EHR"],
         [LAUNCH]
@@ -334,8 +334,11 @@ pub static ENTRIES: &[Entry] = &[
         "launch.invalid_iss",
         Error,
         "iss is not an absolute http(s) URL",
-        ASK_EHR_ADMIN,
-        ["Corrupted or hand-edited launch URL"],
+        "The address that opened this app is damaged or incomplete. Start the app again from the EHR; if it keeps happening, tell your EHR administrator.",
+        [
+            "Corrupted, truncated or hand-edited launch URL",
+            "iss given twice, or the EHR's launch URL template for this app is wrong"
+        ],
         ["Launch again from the EHR"],
         [LAUNCH]
     ),
@@ -818,7 +821,10 @@ pub static ENTRIES: &[Entry] = &[
         "The token endpoint answered with an HTTP error",
         "The EHR's sign-in service had a problem. Try again later; if it continues, tell the app's administrator.",
         ["Wrong token URL", "Server outage"],
-        ["The discovered token URL is shown"],
+        [
+            "Compare the discovered token URL (in the evidence) with the EHR's documentation",
+            "If the URL is right, retry later and give the EHR's support the time and the response"
+        ],
         [TOKEN_ERROR]
     ),
     e!(
@@ -926,13 +932,16 @@ pub static ENTRIES: &[Entry] = &[
         "id_token.bad_signature",
         Error,
         "The id_token's signature cannot be trusted",
-        ASK_APP_ADMIN,
+        "The EHR's sign-in service sent an identity this app cannot verify, so it does not trust it. Tell your EHR administrator; the details below are for them and the app's administrator.",
         [
-            "Key rotation not yet published",
-            "Keys of another issuer",
+            "The EHR signed with a key it has not published yet (key rotation)",
+            "Keys of another issuer (the id_token's iss and the JWKS do not belong together)",
             "An algorithm that is never accepted (none, HMAC)"
         ],
-        ["Compare the kid with the issuer's JWKS"],
+        [
+            "Compare the id_token's kid with the key ids in the issuer's JWKS (both in the evidence)",
+            "Ask the EHR's administrators to publish the signing key in the JWKS"
+        ],
         [OIDC]
     ),
     e!(

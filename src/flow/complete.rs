@@ -299,6 +299,19 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
         }
     }
     record.transcript.extend(rec.exchanges());
+    // The same finding on several reads (a 401 on the user and on the patient) is one diagnosis
+    // with the evidence of each.
+    let mut merged: Vec<(Step, Diagnosis)> = Vec::new();
+    for (step, d) in failures {
+        match merged
+            .iter_mut()
+            .find(|(s, m)| *s == step && m.entry == d.entry)
+        {
+            Some((_, m)) => m.evidence.extend(d.evidence),
+            None => merged.push((step, d)),
+        }
+    }
+    let failures = merged;
     match failures.first().map(|(s, _)| *s) {
         Some(step) => record.fail(step, failures.into_iter().map(|(_, d)| d), now()),
         None => {

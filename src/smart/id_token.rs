@@ -45,7 +45,12 @@ pub enum IdTokenFailure {
     ConfigUnavailable { url: String, why: String },
     /// The signature cannot be trusted: an algorithm not accepted, no key for it, or it does not
     /// verify. `header` is the token's decoded header.
-    BadSignature { why: String, header: Value },
+    BadSignature {
+        why: String,
+        header: Value,
+        /// The key ids the issuer's JWKS holds (empty when it was not reached).
+        jwks_kids: Vec<String>,
+    },
 }
 
 /// A token whose signature verified: its claims and what `iss`, `aud`, `exp` and `iat` must
@@ -212,6 +217,16 @@ pub async fn check(
     let bad = |why: String| IdTokenFailure::BadSignature {
         why,
         header: header.clone(),
+        jwks_kids: Vec::new(),
+    };
+    let bad_with = |why: String, set: &JwkSet| IdTokenFailure::BadSignature {
+        why,
+        header: header.clone(),
+        jwks_kids: set
+            .keys
+            .iter()
+            .map(|k| k.common.key_id.clone().unwrap_or_else(|| "(no kid)".into()))
+            .collect(),
     };
     let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let alg = match (ALLOWED.contains(&alg_name), alg_name.parse::<Algorithm>()) {
@@ -247,7 +262,7 @@ pub async fn check(
             }
             None => format!("no kid, and the JWKS at {uri} does not hold exactly one suitable key"),
         };
-        return (report, Err(bad(why)));
+        return (report, Err(bad_with(why, &set)));
     };
     let mut validation = Validation::new(alg);
     validation.validate_exp = false;
@@ -256,11 +271,16 @@ pub async fn check(
     let verified = DecodingKey::from_jwk(jwk)
         .map_err(|e| e.to_string())
         .and_then(|key| {
-            jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())
+            jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                    "it was not made with the matching key of the issuer's JWKS".to_string()
+                }
+                _ => e.to_string(),
+            })
         });
     if let Err(why) = verified {
         let why = format!("the signature does not verify: {why}");
-        return (report, Err(bad(why)));
+        return (report, Err(bad_with(why, &set)));
     }
     let signed = SignedClaims {
         claims,

@@ -269,6 +269,13 @@ pub fn steps(r: &LaunchRecord) -> Vec<StepView> {
                 (std::cmp::Ordering::Equal, Outcome::Error) => "failed",
                 (std::cmp::Ordering::Equal, Outcome::Success) => "done",
                 (std::cmp::Ordering::Equal, Outcome::Pending) => "current",
+                // A later step that still ran (the proof reads go on after an id_token
+                // failure, so the page can show what the token allows) is not "not reached".
+                (std::cmp::Ordering::Greater, _)
+                    if r.transcript.iter().any(|x| x.step == s.as_str()) =>
+                {
+                    "done"
+                }
                 (std::cmp::Ordering::Greater, _) => "not-reached",
             },
         })

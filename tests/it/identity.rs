@@ -153,6 +153,16 @@ macro_rules! id_token_case {
                 json["patient"]["id"], "patient-123",
                 "the patient read still ran"
             );
+            if $id == "id_token.bad_signature" {
+                let summary = json["diagnoses"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|d| d["id"] == $id)
+                    .map(|d| d["summary"].to_string())
+                    .unwrap();
+                assert!(!summary.contains("InvalidSignature"), "{summary}");
+            }
         }
     };
 }
@@ -251,6 +261,13 @@ async fn fhir_401_is_fhir_invalid_token_with_the_bearer_challenge() {
     assert_eq!(
         evidence(&json, "fhir.invalid_token", "WWW-Authenticate error").as_deref(),
         Some("invalid_token")
+    );
+    // Every read got the 401: one diagnosis, not one per read.
+    let ids = crate::support::diagnosis_ids(&json);
+    assert_eq!(
+        ids.iter().filter(|i| *i == "fhir.invalid_token").count(),
+        1,
+        "{ids:?}"
     );
 }
 

@@ -23,7 +23,11 @@ pub fn id_token_failure(failure: &IdTokenFailure) -> Diagnosis {
     match failure {
         IdTokenFailure::Malformed => malformed(),
         IdTokenFailure::ConfigUnavailable { url, why } => config_unavailable(url, why),
-        IdTokenFailure::BadSignature { why, header } => bad_signature(why, header),
+        IdTokenFailure::BadSignature {
+            why,
+            header,
+            jwks_kids,
+        } => bad_signature(why, header).with("Key ids in the issuer's JWKS", jwks_kids.join(", ")),
     }
 }
 
@@ -54,6 +58,13 @@ pub fn bad_signature(why: &str, header: &Value) -> Diagnosis {
         format!("The id_token cannot be trusted: {why}."),
     )
     .with("Header", header.to_string())
+    .with(
+        "kid of the id_token",
+        header
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)"),
+    )
 }
 
 fn audience_contains(aud: Option<&Value>, client_id: &str) -> bool {
