@@ -92,3 +92,53 @@ async fn no_secret_code_verifier_or_token_appears_in_pages_json_or_reports() {
         "{md}"
     );
 }
+
+#[tokio::test]
+async fn a_fhir_base_with_userinfo_is_refused_and_never_echoed() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let iss = "https://alice:hunter2pass@ehr.example/fhir";
+    // The ad-hoc form.
+    let page = app.get("/").await.text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("iss", iss),
+        ("client_id", "c"),
+        ("auth", "none"),
+        ("scope", "openid"),
+    ];
+    let resp = app.post_form("/standalone", &form).await;
+    assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("must not carry a user name or password"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("hunter2pass") && !html.contains("alice"),
+        "{html}"
+    );
+    // The EHR launch, as a page and as JSON, and with iss given twice.
+    let q = |extra: &str| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("iss", iss).append_pair("launch", "l1");
+        if !extra.is_empty() {
+            s.append_pair("iss", extra);
+        }
+        format!("/launch?{}", s.finish())
+    };
+    for path in [q(""), q("https://h/fhir")] {
+        let resp = app.get(&path).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains("hunter2pass"), "{text}");
+        let json = app.get_accepting(&path, "application/json").await;
+        let text = json.text().await.unwrap();
+        assert!(!text.contains("hunter2pass"), "{text}");
+    }
+    // Nothing was stored.
+    let (_, list) = app.get_json("/launches?format=json").await;
+    assert!(!list.to_string().contains("hunter2pass"));
+    assert_eq!(list["launches"].as_array().map(Vec::len), Some(0));
+}
