@@ -183,7 +183,7 @@ impl Outbound {
         let mut exchange = Exchange {
             step: step.to_string(),
             method: req.method().to_string(),
-            url: transcript::redact_url(&req.uri().to_string()),
+            url: transcript::redact_request_url(&req.uri().to_string()),
             request_headers: header_pairs(req.headers()),
             request_body: (!req.body().is_empty())
                 .then(|| transcript::redact_body(&String::from_utf8_lossy(req.body()))),

@@ -2,16 +2,20 @@
 //!
 //! Redaction happens when an exchange is recorded, so nothing downstream (pages, JSON, logs) can
 //! show a secret by accident. A redacted value becomes a marker with its length and a short
-//! SHA-256 fingerprint, so two people can tell whether they used the same secret without
-//! revealing it.
+//! fingerprint. Tokens keep a plain SHA-256 prefix (two people can tell whether they hold the same
+//! token); client secrets, codes, verifiers and key material get an HMAC-SHA256 prefix under a
+//! random per-process key, so a shared report cannot be used to test guesses offline.
+
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Form fields, query parameters and JSON members whose values are secrets.
+/// Form fields, query parameters and JSON members whose values are secrets in any context.
+/// `code` is not among them: it is a secret only in the callback query and the token request
+/// (forms, see [`redact_form`]); FHIR resources carry `code` members that must stay readable.
 const SECRET_FIELDS: &[&str] = &[
     "client_secret",
-    "code",
     "code_verifier",
     "client_assertion",
     "refresh_token",
@@ -59,19 +63,58 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
-/// A short, stable fingerprint: the first 8 hex digits of SHA-256.
-pub fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+/// Tokens: server-issued, high entropy; their markers keep a plain SHA-256 prefix.
+const TOKEN_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];
+
+/// The per-process key of keyed fingerprints: random, never stored, never shown.
+fn fingerprint_key() -> &'static aws_lc_rs::hmac::Key {
+    static KEY: OnceLock<aws_lc_rs::hmac::Key> = OnceLock::new();
+    KEY.get_or_init(|| {
+        aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &rand::random::<[u8; 32]>())
+    })
 }
 
-/// The marker that stands in for a secret value.
+fn hex8(bytes: &[u8]) -> String {
+    bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A keyed fingerprint for secrets (client secrets, key material, codes, verifiers): the first 8
+/// hex digits of HMAC-SHA256 under a random per-process key. Stable within one process, so two
+/// values can be compared on one page; useless for testing guesses offline.
+pub fn fingerprint(value: &str) -> String {
+    hex8(aws_lc_rs::hmac::sign(fingerprint_key(), value.as_bytes()).as_ref())
+}
+
+/// A plain fingerprint for tokens: the first 8 hex digits of SHA-256.
+pub fn token_fingerprint(value: &str) -> String {
+    hex8(&Sha256::digest(value.as_bytes()))
+}
+
+/// The marker that stands in for a secret value (keyed fingerprint).
 pub fn marker(value: &str) -> String {
     format!(
-        "[redacted: {} chars, sha256 {}]",
+        "[redacted: {} chars, hmac {}]",
         value.chars().count(),
         fingerprint(value)
     )
+}
+
+/// The marker that stands in for a token (plain SHA-256 fingerprint).
+pub fn token_marker(value: &str) -> String {
+    format!(
+        "[redacted: {} chars, sha256 {}]",
+        value.chars().count(),
+        token_fingerprint(value)
+    )
+}
+
+/// The marker for a secret member `name`: tokens keep a plain fingerprint, the rest a keyed one.
+fn marker_for(name: &str, value: &str) -> String {
+    if TOKEN_FIELDS.contains(&name) {
+        token_marker(value)
+    } else {
+        marker(value)
+    }
 }
 
 fn is_secret_field(name: &str) -> bool {
@@ -86,14 +129,19 @@ fn redact_jws(token: &str) -> String {
     }
 }
 
-/// Redacts the secret members of an `application/x-www-form-urlencoded` text (or a URL query).
+/// Redacts the secret members of an `application/x-www-form-urlencoded` text: the token request
+/// body or the callback query, where `code` is the authorization code (a secret).
 pub fn redact_form(text: &str) -> String {
+    redact_form_in(text, true)
+}
+
+fn redact_form_in(text: &str, code_is_secret: bool) -> String {
     url::form_urlencoded::parse(text.as_bytes())
         .map(|(k, v)| {
             let v = if k == "client_assertion" {
                 redact_jws(&v)
-            } else if is_secret_field(&k) {
-                marker(&v)
+            } else if is_secret_field(&k) || (code_is_secret && k == "code") {
+                marker_for(&k, &v)
             } else {
                 v.into_owned()
             };
@@ -103,15 +151,36 @@ pub fn redact_form(text: &str) -> String {
         .join("&")
 }
 
-/// Redacts secret query parameters of a URL; other URLs come back unchanged.
+/// Redacts secret query parameters of a callback URL (`code` included); other URLs come back
+/// unchanged.
 pub fn redact_url(raw: &str) -> String {
+    redact_url_in(raw, true)
+}
+
+/// Redacts secret query parameters of an outbound request URL (discovery, FHIR reads): `code`
+/// there is a FHIR search parameter and stays.
+pub fn redact_request_url(raw: &str) -> String {
+    redact_url_in(raw, false)
+}
+
+fn redact_url_in(raw: &str, code_is_secret: bool) -> String {
     match url::Url::parse(raw) {
-        Ok(mut url) if url.query().is_some() => {
-            let q = redact_form(url.query().unwrap_or(""));
-            url.set_query(Some(&q));
+        Ok(mut url) => {
+            let userinfo = !url.username().is_empty() || url.password().is_some();
+            if url.query().is_none() && !userinfo {
+                return raw.to_string();
+            }
+            if url.query().is_some() {
+                let q = redact_form_in(url.query().unwrap_or(""), code_is_secret);
+                url.set_query(Some(&q));
+            }
+            if userinfo {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+            }
             url.to_string()
         }
-        _ => raw.to_string(),
+        Err(_) => raw.to_string(),
     }
 }
 
@@ -119,6 +188,9 @@ pub fn redact_url(raw: &str) -> String {
 pub fn redact_header(name: &str, value: &str) -> String {
     match name.to_ascii_lowercase().as_str() {
         "authorization" | "proxy-authorization" => match value.split_once(' ') {
+            Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
+                format!("{scheme} {}", token_marker(cred))
+            }
             Some((scheme, cred)) => format!("{scheme} {}", marker(cred)),
             None => marker(value),
         },
@@ -127,7 +199,8 @@ pub fn redact_header(name: &str, value: &str) -> String {
     }
 }
 
-/// Redacts token members of a JSON body, at any depth; non-JSON text is only capped.
+/// Redacts token members of a JSON body, at any depth (`code` members stay: in JSON they are
+/// FHIR codes); a form body is redacted as a token request; other text is only capped.
 pub fn redact_body(body: &str) -> String {
     let capped = cap(body);
     match serde_json::from_str::<serde_json::Value>(body) {
@@ -147,7 +220,7 @@ pub fn redact_json(v: &mut serde_json::Value) {
             for (k, val) in map.iter_mut() {
                 match val {
                     serde_json::Value::String(s) if is_secret_field(k) => {
-                        *val = serde_json::Value::String(marker(s));
+                        *val = serde_json::Value::String(marker_for(k, s));
                     }
                     _ => redact_json(val),
                 }
@@ -228,5 +301,63 @@ mod tests {
         assert_eq!(fingerprint("a"), fingerprint("a"));
         assert_ne!(fingerprint("a"), fingerprint("b"));
         assert_eq!(fingerprint("a").len(), 8);
+    }
+
+    #[test]
+    fn secret_fingerprints_are_keyed_and_token_fingerprints_plain() {
+        let plain: String = Sha256::digest(b"hunter2")[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(token_fingerprint("hunter2"), plain);
+        assert_ne!(
+            fingerprint("hunter2"),
+            plain,
+            "keyed, not a bare SHA-256 prefix"
+        );
+        assert_eq!(
+            fingerprint("hunter2"),
+            fingerprint("hunter2"),
+            "stable in a process"
+        );
+        assert!(marker("hunter2").starts_with("[redacted: 7 chars, hmac "));
+        assert!(token_marker("AT1").starts_with("[redacted: 3 chars, sha256 "));
+        let form = redact_form("client_secret=hunter2&code=c1&refresh_token=RT1");
+        assert!(
+            form.contains(&format!("client_secret={}", marker("hunter2"))),
+            "{form}"
+        );
+        assert!(form.contains(&format!("code={}", marker("c1"))), "{form}");
+        assert!(
+            form.contains(&format!("refresh_token={}", token_marker("RT1"))),
+            "{form}"
+        );
+        let bearer = redact_header("Authorization", "Bearer AT1");
+        assert_eq!(bearer, format!("Bearer {}", token_marker("AT1")));
+    }
+
+    #[test]
+    fn fhir_code_members_stay_and_token_members_go() {
+        let out = redact_body(
+            r#"{"resourceType":"CapabilityStatement","rest":[{"resource":[{"interaction":[{"code":"read"}]}]}],"access_token":"AT1","client_secret":"S1"}"#,
+        );
+        assert!(out.contains(r#""code": "read""#), "{out}");
+        assert!(!out.contains("AT1") && !out.contains("\"S1\""), "{out}");
+        // A FHIR search by code is no secret; the callback's code is.
+        let search = redact_request_url("https://ehr/fhir/Observation?code=1234-5&patient=p");
+        assert!(search.contains("code=1234-5"), "{search}");
+        assert!(!redact_url("https://app/callback?code=C0DE&state=s").contains("C0DE"));
+        // A token request body keeps redacting the code.
+        assert!(!redact_body("grant_type=authorization_code&code=C0DE").contains("C0DE"));
+    }
+
+    #[test]
+    fn request_urls_lose_their_userinfo() {
+        let out = redact_request_url("https://alice:pw123@ehr.example/fhir/metadata");
+        assert!(!out.contains("alice") && !out.contains("pw123"), "{out}");
+        assert_eq!(
+            redact_request_url("https://ehr.example/fhir"),
+            "https://ehr.example/fhir"
+        );
     }
 }

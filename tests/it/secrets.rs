@@ -142,3 +142,63 @@ async fn a_fhir_base_with_userinfo_is_refused_and_never_echoed() {
     assert!(!list.to_string().contains("hunter2pass"));
     assert_eq!(list["launches"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn fhir_codes_survive_in_the_transcript_and_the_authorization_code_does_not() {
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let json = app.launch_to_result(app.open_ehr_launch().await).await;
+    let transcript = json["transcript"].as_array().unwrap();
+    let bodies: Vec<&str> = transcript
+        .iter()
+        .filter_map(|x| x["response_body"].as_str())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b.contains(r#""code": "AMB""#)),
+        "the Encounter's class code is readable: {bodies:#?}"
+    );
+    let token = transcript
+        .iter()
+        .find(|x| x["step"] == "token")
+        .and_then(|x| x["request_body"].as_str())
+        .unwrap();
+    assert!(token.contains("code=[redacted: "), "{token}");
+    assert!(token.contains("code_verifier=[redacted: "), "{token}");
+}
+
+#[tokio::test]
+async fn secret_fingerprints_are_keyed_and_token_fingerprints_plain() {
+    use sha2::Digest as _;
+    let sha8 = |s: &str| -> String {
+        sha2::Sha256::digest(s.as_bytes())[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let setup = Setup {
+        app_secret: Some("wrong-secret".into()),
+        ..Setup::new(Auth::Post)
+    };
+    let app = TestApp::start(setup).await;
+    let json = app.launch_to_result(app.open_ehr_launch().await).await;
+    let text = json.to_string();
+    assert!(
+        !text.contains(&sha8("wrong-secret")),
+        "no plain fingerprint of the secret"
+    );
+    let token = json["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["step"] == "token")
+        .and_then(|x| x["request_body"].as_str())
+        .unwrap();
+    assert!(
+        token.contains("client_secret=[redacted: 12 chars, hmac "),
+        "{token}"
+    );
+    let req = app.token_request();
+    let code = crate::support::form_value(&req.body, "code");
+    assert!(!token.contains(&sha8(&code)), "{token}");
+    // The self-check compares values, not fingerprints: what was sent is what is configured.
+    assert!(text.contains("(matches the configuration)"), "{text}");
+}
