@@ -5,10 +5,16 @@
 //! fingerprint. Tokens keep a plain SHA-256 prefix (two people can tell whether they hold the same
 //! token); client secrets, codes, verifiers and key material get an HMAC-SHA256 prefix under a
 //! random per-process key, so a shared report cannot be used to test guesses offline.
+//!
+//! [`Gate`] is the last filter every output passes through (result page, JSON twin, reports): it
+//! knows the configured secrets and removes each in every form it may take.
 
 use std::sync::OnceLock;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Form fields, query parameters and JSON members whose values are secrets in any context.
@@ -249,6 +255,203 @@ fn cap(body: &str) -> String {
     format!("{}… [{} bytes in all]", &body[..end], body.len())
 }
 
+/// Claim and member names whose values are secrets whatever their value (compared without case,
+/// `-` and `_`): `client_secret`, `clientSecret`, `api-key`, …
+const SECRET_NAME_PARTS: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "privatekey",
+    "apikey",
+    "credential",
+];
+
+/// Whether a claim or member named `name` holds a secret by its name alone.
+pub fn is_secret_name(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    n == "pwd" || SECRET_NAME_PARTS.iter().any(|p| n.contains(p))
+}
+
+/// Shorter secrets are masked only where a whole value equals them: replacing them inside other
+/// text would mangle it (a secret `abc` inside `abcdef`) and say more than it hides.
+const MIN_SCRUB_LEN: usize = 6;
+
+/// The one redaction gate: every output (result page, JSON twin, `report.json`, `report.md`)
+/// passes through it. It knows every configured client secret (and the launch's ad-hoc secret)
+/// and removes each in every form it may take: raw, percent- and form-encoded, base64 and
+/// base64url (also inside Basic credentials), and inside the claims of a JWT.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    /// The secrets themselves.
+    secrets: Vec<String>,
+    /// (text to find, its marker), longest first.
+    needles: Vec<(String, String)>,
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Gate {
+    /// A gate that knows `secrets` (empty values are ignored).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut gate = Gate::default();
+        for s in secrets {
+            gate.add(s);
+        }
+        gate
+    }
+
+    /// Adds a secret and the forms it may take.
+    pub fn add(&mut self, secret: &str) {
+        if secret.is_empty() || self.secrets.iter().any(|s| s == secret) {
+            return;
+        }
+        self.secrets.push(secret.to_string());
+        if secret.chars().count() < MIN_SCRUB_LEN {
+            return;
+        }
+        let mark = marker(secret);
+        let form = form_encode(secret);
+        let mut forms = vec![
+            secret.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            STANDARD.encode(secret),
+            STANDARD_NO_PAD.encode(secret),
+            URL_SAFE.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ];
+        forms.extend(forms.clone().iter().map(|f| html_escape(f)));
+        for f in forms {
+            if !self.needles.iter().any(|(n, _)| *n == f) {
+                self.needles.push((f, mark.clone()));
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
+    /// Adds the Basic credential (`base64(form(id):form(secret))`) of a client, so a copied
+    /// Authorization header is caught whole.
+    pub fn add_basic(&mut self, client_id: &str, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let cred = STANDARD.encode(format!(
+            "{}:{}",
+            form_encode(client_id),
+            form_encode(secret)
+        ));
+        let raw = STANDARD.encode(format!("{client_id}:{secret}"));
+        for c in [cred, raw] {
+            if !self.needles.iter().any(|(n, _)| *n == c) {
+                self.needles.push((c.clone(), marker(&c)));
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
+    fn is_secret(&self, value: &str) -> bool {
+        self.secrets.iter().any(|s| s == value)
+    }
+
+    /// `text` with every known secret, in every form, replaced by its marker.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (needle, mark) in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), mark);
+            }
+        }
+        out
+    }
+
+    /// One string value: a known secret becomes its marker; a JWT whose claims hold a secret
+    /// (by name or value) becomes a marker as a whole (its base64url would carry the secret);
+    /// secrets inside other text are replaced.
+    pub fn scrub_value(&self, value: &str) -> String {
+        if self.is_secret(value) {
+            return marker(value);
+        }
+        if let Some((_, claims)) = crate::smart::id_token::decode_unverified(value) {
+            let mut masked = claims.clone();
+            self.mask_claims(&mut masked);
+            if masked != claims {
+                return token_marker(value);
+            }
+        }
+        self.scrub(value)
+    }
+
+    /// Every string of a JSON value (object keys included) through [`Gate::scrub_value`].
+    pub fn scrub_json(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.scrub_value(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut val) in entries {
+                    self.scrub_json(&mut val);
+                    map.insert(self.scrub(&k), val);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Decoded JWT claims (or any member list shown whole): members named like a secret and
+    /// values equal to a known secret become markers, at any depth; then every string is
+    /// scrubbed. Applies even when tokens are revealed.
+    pub fn mask_claims(&self, v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    if is_secret_name(k) {
+                        mask_whole(val);
+                    } else {
+                        self.mask_claims(val);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.mask_claims(i)),
+            Value::String(s) => *s = self.scrub_value_flat(s),
+            _ => {}
+        }
+    }
+
+    /// [`Gate::scrub_value`] without looking into JWTs (claims are already decoded).
+    fn scrub_value_flat(&self, value: &str) -> String {
+        if self.is_secret(value) {
+            marker(value)
+        } else {
+            self.scrub(value)
+        }
+    }
+}
+
+/// A secret-named member: strings become markers; numbers, objects and arrays are masked whole.
+fn mask_whole(v: &mut Value) {
+    let masked = match &*v {
+        Value::String(s) => marker(s),
+        Value::Null | Value::Bool(_) => return,
+        other => marker(&other.to_string()),
+    };
+    *v = Value::String(masked);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +562,87 @@ mod tests {
             redact_request_url("https://ehr.example/fhir"),
             "https://ehr.example/fhir"
         );
+    }
+
+    #[test]
+    fn secret_names_are_recognised_without_case_or_separators() {
+        for n in [
+            "client_secret",
+            "clientSecret",
+            "SECRET",
+            "password",
+            "Passwd",
+            "private_key",
+            "privateKey",
+            "api-key",
+            "API_KEY",
+            "pwd",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in ["sub", "scope", "fhirUser", "client_id", "code"] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_gate_removes_a_secret_in_every_form() {
+        let secret = "s3:cr%t+ x/y";
+        let gate = Gate::new([secret]);
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let forms = [
+            secret.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ];
+        for f in &forms {
+            let out = gate.scrub(&format!("before {f} after"));
+            assert!(!out.contains(f.as_str()), "{f} in {out}");
+            assert!(out.contains("[redacted: 12 chars, hmac "), "{out}");
+        }
+        let mut basic = gate.clone();
+        basic.add_basic("app", secret);
+        let cred = STANDARD.encode(format!("app:{form}"));
+        assert!(!basic.scrub(&format!("Basic {cred}")).contains(&cred));
+    }
+
+    #[test]
+    fn the_gate_masks_claims_by_name_and_by_value_and_jwts_whole() {
+        let gate = Gate::new(["configured-secret", "abc"]);
+        let mut claims = serde_json::json!({
+            "sub": "u1",
+            "client_secret": "anything",
+            "nested": {"Password": "pw", "list": ["abc", "configured-secret-suffix"]},
+            "api_key": 42,
+            "other": "abc",
+        });
+        gate.mask_claims(&mut claims);
+        let text = claims.to_string();
+        assert_eq!(claims["sub"], "u1");
+        for gone in ["anything", "\"pw\"", "configured-secret", "\"abc\""] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        assert!(
+            claims["api_key"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("[redacted: 2 chars"))
+        );
+        // Short secrets are masked only as whole values, never inside other text.
+        assert_eq!(gate.scrub("abcdef"), "abcdef");
+        let b64 = URL_SAFE_NO_PAD;
+        let jwt = format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(r#"{"sub":"u","k":"configured-secret"}"#)
+        );
+        assert!(gate.scrub_value(&jwt).starts_with("[redacted: "));
+        let clean = format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(r#"{"sub":"u"}"#)
+        );
+        assert_eq!(gate.scrub_value(&clean), clean);
     }
 }
