@@ -514,8 +514,19 @@ fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
 
 /// Validates a FHIR base URL the way both the config and the ad-hoc form need it.
 /// Returns it without a trailing slash.
+/// A FHIR base with a user name or password (`https://user:pass@host/…`) is refused: the app
+/// authenticates with its client credentials, and a password in the URL would end up in pages,
+/// reports and logs. The message never repeats the URL.
 pub fn normalize_iss(s: &str) -> Result<String, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not an absolute URL: {e}"))?;
+    let url = Url::parse(s.trim()).map_err(|e| {
+        format!(
+            "{:?} is not an absolute URL: {e}",
+            without_userinfo(s.trim())
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() || has_userinfo(s) {
+        return Err(USERINFO_REFUSED.into());
+    }
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err("must be an http(s) URL with a host".into());
     }
@@ -523,6 +534,34 @@ pub fn normalize_iss(s: &str) -> Result<String, String> {
         return Err("a FHIR base has no query or fragment".into());
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Why a FHIR base with userinfo is refused.
+pub const USERINFO_REFUSED: &str = "a FHIR base must not carry a user name or password (user:password@host): remove them; the app authenticates with its client credentials, never with credentials in the URL";
+
+/// The authority part of a URL-like text (between `://` and the path), if any.
+fn authority(s: &str) -> Option<(usize, &str)> {
+    let start = s.find("://")? + 3;
+    let rest = &s[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some((start, &rest[..end]))
+}
+
+/// Whether a URL-like text carries userinfo (`user@` or `user:pass@` before the host).
+pub fn has_userinfo(s: &str) -> bool {
+    authority(s).is_some_and(|(_, a)| a.contains('@'))
+}
+
+/// The text with any userinfo of its authority replaced by `[redacted]@`; other text unchanged.
+/// For echoing a refused FHIR base.
+pub fn without_userinfo(s: &str) -> String {
+    match authority(s) {
+        Some((start, a)) => match a.rfind('@') {
+            Some(at) => format!("{}[redacted]{}", &s[..start], &s[start + at..]),
+            None => s.to_string(),
+        },
+        None => s.to_string(),
+    }
 }
 
 /// The standalone variant of an EHR-launch scope: `launch` becomes `launch/patient`.
@@ -741,6 +780,32 @@ mod tests {
     fn secret_debug_never_shows_the_value() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_fhir_base_with_userinfo_is_refused_without_echo() {
+        for iss in [
+            "https://alice:hunter2pw@ehr.example/fhir",
+            "https://alice@ehr.example/fhir",
+            "https://alice:hunter2 pw@ehr.example/fhir",
+            "ftp://alice:hunter2pw@ehr.example/fhir",
+        ] {
+            let e = normalize_iss(iss).unwrap_err();
+            assert!(!e.contains("hunter2") && !e.contains("alice"), "{e}");
+        }
+        assert_eq!(
+            without_userinfo("https://alice:password@ehr.example/fhir?a@b"),
+            "https://[redacted]@ehr.example/fhir?a@b"
+        );
+        assert!(normalize_iss("https://ehr.example/fhir").is_ok());
+    }
+
+    #[test]
+    fn a_registration_with_userinfo_names_the_key_not_the_password() {
+        let toml = "[[registration]]\nid = \"a\"\niss = \"https://bob:hunter2xyz@ehr.example/fhir\"\nclient_id = \"c\"\nscope = \"openid\"\n";
+        let e = load(toml).unwrap_err().to_string();
+        assert!(e.contains("registration[0].iss"), "{e}");
+        assert!(!e.contains("hunter2xyz"), "{e}");
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
         out.push_str(&curl(x));
         out.push_str("\n```\n\n");
     }
-    out.push_str("## Requests (secrets redacted to length and SHA-256 fingerprint)\n\n");
+    out.push_str("## Requests (secrets redacted to length and a fingerprint: SHA-256 for tokens, HMAC with a key private to the server for everything else)\n\n");
     for x in &r.transcript {
         let status = x
             .status
@@ -192,9 +192,9 @@ mod tests {
             url: "https://ehr.example/token".into(),
             request_headers: vec![
                 ("content-type".into(), "application/x-www-form-urlencoded".into()),
-                ("authorization".into(), "Basic [redacted: 20 chars, sha256 1234abcd]".into()),
+                ("authorization".into(), "Basic [redacted: 20 chars, hmac 1234abcd]".into()),
             ],
-            request_body: Some("grant_type=authorization_code&code=[redacted: 43 chars, sha256 aa]&redirect_uri=http://127.0.0.1:8080/callback".into()),
+            request_body: Some("grant_type=authorization_code&code=[redacted: 43 chars, hmac 0123abcd]&redirect_uri=http://127.0.0.1:8080/callback".into()),
             status: Some(401),
             response_headers: vec![],
             response_body: None,

@@ -132,7 +132,11 @@ impl Outbound {
     fn build(settings: HttpSettings, guarded: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder();
         if guarded {
-            builder = builder.dns_resolver(std::sync::Arc::new(GuardedResolver));
+            // No proxy from HTTP(S)_PROXY/ALL_PROXY: through a proxy the resolver would only see
+            // the proxy's name, never the target's, and the private-address check would not hold.
+            builder = builder
+                .dns_resolver(std::sync::Arc::new(GuardedResolver))
+                .no_proxy();
         }
         if let Some(pem) = &settings.ca_pem {
             for cert in reqwest::Certificate::from_pem_bundle(pem)? {
@@ -179,7 +183,7 @@ impl Outbound {
         let mut exchange = Exchange {
             step: step.to_string(),
             method: req.method().to_string(),
-            url: transcript::redact_url(&req.uri().to_string()),
+            url: transcript::redact_request_url(&req.uri().to_string()),
             request_headers: header_pairs(req.headers()),
             request_body: (!req.body().is_empty())
                 .then(|| transcript::redact_body(&String::from_utf8_lossy(req.body()))),
@@ -376,6 +380,58 @@ mod tests {
 #[cfg(test)]
 mod private_tests {
     use super::is_private;
+
+    /// A proxy in the environment must not carry the guarded client past its check: with the
+    /// proxy honoured the resolver would only see the proxy's address.
+    #[tokio::test]
+    async fn guarded_client_ignores_proxy_environment() {
+        let settings = crate::config::HttpSettings {
+            ca_pem: None,
+            connect_timeout: std::time::Duration::from_secs(2),
+            timeout: std::time::Duration::from_secs(3),
+            max_body_bytes: 1024,
+        };
+        // nextest runs each test in its own process: the variables touch no other test. They are
+        // removed again right after the client is built (reqwest reads them at build time).
+        let proxy = "http://93.184.216.34:3128";
+        let names = [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+        ];
+        // SAFETY: no other thread of this test reads the environment meanwhile.
+        unsafe {
+            for n in names {
+                std::env::set_var(n, proxy);
+            }
+            std::env::remove_var("NO_PROXY");
+            std::env::remove_var("no_proxy");
+        }
+        let guarded = super::Outbound::guarded(settings);
+        // SAFETY: as above.
+        unsafe {
+            for n in names {
+                std::env::remove_var(n);
+            }
+        }
+        let guarded = guarded.unwrap();
+        let rec = super::Recorder::default();
+        let err = guarded
+            .get(
+                "http://localhost:9/fhir/metadata",
+                "application/json",
+                "discovery",
+                &rec,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, super::NetError::PrivateTarget(_)),
+            "a private target behind a proxy setting: {err:?}"
+        );
+    }
 
     #[test]
     fn private_loopback_link_local_and_mapped_addresses_are_refused() {

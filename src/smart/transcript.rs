@@ -2,16 +2,26 @@
 //!
 //! Redaction happens when an exchange is recorded, so nothing downstream (pages, JSON, logs) can
 //! show a secret by accident. A redacted value becomes a marker with its length and a short
-//! SHA-256 fingerprint, so two people can tell whether they used the same secret without
-//! revealing it.
+//! fingerprint. Tokens keep a plain SHA-256 prefix (two people can tell whether they hold the same
+//! token); client secrets, codes, verifiers and key material get an HMAC-SHA256 prefix under a
+//! random per-process key, so a shared report cannot be used to test guesses offline.
+//!
+//! [`Gate`] is the last filter every output passes through (result page, JSON twin, reports): it
+//! knows the configured secrets and removes each in every form it may take.
 
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Form fields, query parameters and JSON members whose values are secrets.
+/// Form fields, query parameters and JSON members whose values are secrets in any context.
+/// `code` is not among them: it is a secret only in the callback query and the token request
+/// (forms, see [`redact_form`]); FHIR resources carry `code` members that must stay readable.
 const SECRET_FIELDS: &[&str] = &[
     "client_secret",
-    "code",
     "code_verifier",
     "client_assertion",
     "refresh_token",
@@ -59,19 +69,58 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
-/// A short, stable fingerprint: the first 8 hex digits of SHA-256.
-pub fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+/// Tokens: server-issued, high entropy; their markers keep a plain SHA-256 prefix.
+const TOKEN_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];
+
+/// The per-process key of keyed fingerprints: random, never stored, never shown.
+fn fingerprint_key() -> &'static aws_lc_rs::hmac::Key {
+    static KEY: OnceLock<aws_lc_rs::hmac::Key> = OnceLock::new();
+    KEY.get_or_init(|| {
+        aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &rand::random::<[u8; 32]>())
+    })
 }
 
-/// The marker that stands in for a secret value.
+fn hex8(bytes: &[u8]) -> String {
+    bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A keyed fingerprint for secrets (client secrets, key material, codes, verifiers): the first 8
+/// hex digits of HMAC-SHA256 under a random per-process key. Stable within one process, so two
+/// values can be compared on one page; useless for testing guesses offline.
+pub fn fingerprint(value: &str) -> String {
+    hex8(aws_lc_rs::hmac::sign(fingerprint_key(), value.as_bytes()).as_ref())
+}
+
+/// A plain fingerprint for tokens: the first 8 hex digits of SHA-256.
+pub fn token_fingerprint(value: &str) -> String {
+    hex8(&Sha256::digest(value.as_bytes()))
+}
+
+/// The marker that stands in for a secret value (keyed fingerprint).
 pub fn marker(value: &str) -> String {
     format!(
-        "[redacted: {} chars, sha256 {}]",
+        "[redacted: {} chars, hmac {}]",
         value.chars().count(),
         fingerprint(value)
     )
+}
+
+/// The marker that stands in for a token (plain SHA-256 fingerprint).
+pub fn token_marker(value: &str) -> String {
+    format!(
+        "[redacted: {} chars, sha256 {}]",
+        value.chars().count(),
+        token_fingerprint(value)
+    )
+}
+
+/// The marker for a secret member `name`: tokens keep a plain fingerprint, the rest a keyed one.
+fn marker_for(name: &str, value: &str) -> String {
+    if TOKEN_FIELDS.contains(&name) {
+        token_marker(value)
+    } else {
+        marker(value)
+    }
 }
 
 fn is_secret_field(name: &str) -> bool {
@@ -86,14 +135,19 @@ fn redact_jws(token: &str) -> String {
     }
 }
 
-/// Redacts the secret members of an `application/x-www-form-urlencoded` text (or a URL query).
+/// Redacts the secret members of an `application/x-www-form-urlencoded` text: the token request
+/// body or the callback query, where `code` is the authorization code (a secret).
 pub fn redact_form(text: &str) -> String {
+    redact_form_in(text, true)
+}
+
+fn redact_form_in(text: &str, code_is_secret: bool) -> String {
     url::form_urlencoded::parse(text.as_bytes())
         .map(|(k, v)| {
             let v = if k == "client_assertion" {
                 redact_jws(&v)
-            } else if is_secret_field(&k) {
-                marker(&v)
+            } else if is_secret_field(&k) || (code_is_secret && k == "code") {
+                marker_for(&k, &v)
             } else {
                 v.into_owned()
             };
@@ -103,15 +157,36 @@ pub fn redact_form(text: &str) -> String {
         .join("&")
 }
 
-/// Redacts secret query parameters of a URL; other URLs come back unchanged.
+/// Redacts secret query parameters of a callback URL (`code` included); other URLs come back
+/// unchanged.
 pub fn redact_url(raw: &str) -> String {
+    redact_url_in(raw, true)
+}
+
+/// Redacts secret query parameters of an outbound request URL (discovery, FHIR reads): `code`
+/// there is a FHIR search parameter and stays.
+pub fn redact_request_url(raw: &str) -> String {
+    redact_url_in(raw, false)
+}
+
+fn redact_url_in(raw: &str, code_is_secret: bool) -> String {
     match url::Url::parse(raw) {
-        Ok(mut url) if url.query().is_some() => {
-            let q = redact_form(url.query().unwrap_or(""));
-            url.set_query(Some(&q));
+        Ok(mut url) => {
+            let userinfo = !url.username().is_empty() || url.password().is_some();
+            if url.query().is_none() && !userinfo {
+                return raw.to_string();
+            }
+            if url.query().is_some() {
+                let q = redact_form_in(url.query().unwrap_or(""), code_is_secret);
+                url.set_query(Some(&q));
+            }
+            if userinfo {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+            }
             url.to_string()
         }
-        _ => raw.to_string(),
+        Err(_) => raw.to_string(),
     }
 }
 
@@ -119,6 +194,9 @@ pub fn redact_url(raw: &str) -> String {
 pub fn redact_header(name: &str, value: &str) -> String {
     match name.to_ascii_lowercase().as_str() {
         "authorization" | "proxy-authorization" => match value.split_once(' ') {
+            Some((scheme, cred)) if scheme.eq_ignore_ascii_case("bearer") => {
+                format!("{scheme} {}", token_marker(cred))
+            }
             Some((scheme, cred)) => format!("{scheme} {}", marker(cred)),
             None => marker(value),
         },
@@ -127,7 +205,8 @@ pub fn redact_header(name: &str, value: &str) -> String {
     }
 }
 
-/// Redacts token members of a JSON body, at any depth; non-JSON text is only capped.
+/// Redacts token members of a JSON body, at any depth (`code` members stay: in JSON they are
+/// FHIR codes); a form body is redacted as a token request; other text is only capped.
 pub fn redact_body(body: &str) -> String {
     let capped = cap(body);
     match serde_json::from_str::<serde_json::Value>(body) {
@@ -147,7 +226,7 @@ pub fn redact_json(v: &mut serde_json::Value) {
             for (k, val) in map.iter_mut() {
                 match val {
                     serde_json::Value::String(s) if is_secret_field(k) => {
-                        *val = serde_json::Value::String(marker(s));
+                        *val = serde_json::Value::String(marker_for(k, s));
                     }
                     _ => redact_json(val),
                 }
@@ -174,6 +253,203 @@ fn cap(body: &str) -> String {
         end -= 1;
     }
     format!("{}… [{} bytes in all]", &body[..end], body.len())
+}
+
+/// Claim and member names whose values are secrets whatever their value (compared without case,
+/// `-` and `_`): `client_secret`, `clientSecret`, `api-key`, …
+const SECRET_NAME_PARTS: &[&str] = &[
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "privatekey",
+    "apikey",
+    "credential",
+];
+
+/// Whether a claim or member named `name` holds a secret by its name alone.
+pub fn is_secret_name(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    n == "pwd" || SECRET_NAME_PARTS.iter().any(|p| n.contains(p))
+}
+
+/// Shorter secrets are masked only where a whole value equals them: replacing them inside other
+/// text would mangle it (a secret `abc` inside `abcdef`) and say more than it hides.
+const MIN_SCRUB_LEN: usize = 6;
+
+/// The one redaction gate: every output (result page, JSON twin, `report.json`, `report.md`)
+/// passes through it. It knows every configured client secret (and the launch's ad-hoc secret)
+/// and removes each in every form it may take: raw, percent- and form-encoded, base64 and
+/// base64url (also inside Basic credentials), and inside the claims of a JWT.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    /// The secrets themselves.
+    secrets: Vec<String>,
+    /// (text to find, its marker), longest first.
+    needles: Vec<(String, String)>,
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl Gate {
+    /// A gate that knows `secrets` (empty values are ignored).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut gate = Gate::default();
+        for s in secrets {
+            gate.add(s);
+        }
+        gate
+    }
+
+    /// Adds a secret and the forms it may take.
+    pub fn add(&mut self, secret: &str) {
+        if secret.is_empty() || self.secrets.iter().any(|s| s == secret) {
+            return;
+        }
+        self.secrets.push(secret.to_string());
+        if secret.chars().count() < MIN_SCRUB_LEN {
+            return;
+        }
+        let mark = marker(secret);
+        let form = form_encode(secret);
+        let mut forms = vec![
+            secret.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            STANDARD.encode(secret),
+            STANDARD_NO_PAD.encode(secret),
+            URL_SAFE.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ];
+        forms.extend(forms.clone().iter().map(|f| html_escape(f)));
+        for f in forms {
+            if !self.needles.iter().any(|(n, _)| *n == f) {
+                self.needles.push((f, mark.clone()));
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
+    /// Adds the Basic credential (`base64(form(id):form(secret))`) of a client, so a copied
+    /// Authorization header is caught whole.
+    pub fn add_basic(&mut self, client_id: &str, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let cred = STANDARD.encode(format!(
+            "{}:{}",
+            form_encode(client_id),
+            form_encode(secret)
+        ));
+        let raw = STANDARD.encode(format!("{client_id}:{secret}"));
+        for c in [cred, raw] {
+            if !self.needles.iter().any(|(n, _)| *n == c) {
+                self.needles.push((c.clone(), marker(&c)));
+            }
+        }
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
+    }
+
+    fn is_secret(&self, value: &str) -> bool {
+        self.secrets.iter().any(|s| s == value)
+    }
+
+    /// `text` with every known secret, in every form, replaced by its marker.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (needle, mark) in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), mark);
+            }
+        }
+        out
+    }
+
+    /// One string value: a known secret becomes its marker; a JWT whose claims hold a secret
+    /// (by name or value) becomes a marker as a whole (its base64url would carry the secret);
+    /// secrets inside other text are replaced.
+    pub fn scrub_value(&self, value: &str) -> String {
+        if self.is_secret(value) {
+            return marker(value);
+        }
+        if let Some((_, claims)) = crate::smart::id_token::decode_unverified(value) {
+            let mut masked = claims.clone();
+            self.mask_claims(&mut masked);
+            if masked != claims {
+                return token_marker(value);
+            }
+        }
+        self.scrub(value)
+    }
+
+    /// Every string of a JSON value (object keys included) through [`Gate::scrub_value`].
+    pub fn scrub_json(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.scrub_value(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut val) in entries {
+                    self.scrub_json(&mut val);
+                    map.insert(self.scrub(&k), val);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Decoded JWT claims (or any member list shown whole): members named like a secret and
+    /// values equal to a known secret become markers, at any depth; then every string is
+    /// scrubbed. Applies even when tokens are revealed.
+    pub fn mask_claims(&self, v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    if is_secret_name(k) {
+                        mask_whole(val);
+                    } else {
+                        self.mask_claims(val);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.mask_claims(i)),
+            Value::String(s) => *s = self.scrub_value_flat(s),
+            _ => {}
+        }
+    }
+
+    /// [`Gate::scrub_value`] without looking into JWTs (claims are already decoded).
+    fn scrub_value_flat(&self, value: &str) -> String {
+        if self.is_secret(value) {
+            marker(value)
+        } else {
+            self.scrub(value)
+        }
+    }
+}
+
+/// A secret-named member: strings become markers; numbers, objects and arrays are masked whole.
+fn mask_whole(v: &mut Value) {
+    let masked = match &*v {
+        Value::String(s) => marker(s),
+        Value::Null | Value::Bool(_) => return,
+        other => marker(&other.to_string()),
+    };
+    *v = Value::String(masked);
 }
 
 #[cfg(test)]
@@ -228,5 +504,145 @@ mod tests {
         assert_eq!(fingerprint("a"), fingerprint("a"));
         assert_ne!(fingerprint("a"), fingerprint("b"));
         assert_eq!(fingerprint("a").len(), 8);
+    }
+
+    #[test]
+    fn secret_fingerprints_are_keyed_and_token_fingerprints_plain() {
+        let plain: String = Sha256::digest(b"hunter2")[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(token_fingerprint("hunter2"), plain);
+        assert_ne!(
+            fingerprint("hunter2"),
+            plain,
+            "keyed, not a bare SHA-256 prefix"
+        );
+        assert_eq!(
+            fingerprint("hunter2"),
+            fingerprint("hunter2"),
+            "stable in a process"
+        );
+        assert!(marker("hunter2").starts_with("[redacted: 7 chars, hmac "));
+        assert!(token_marker("AT1").starts_with("[redacted: 3 chars, sha256 "));
+        let form = redact_form("client_secret=hunter2&code=c1&refresh_token=RT1");
+        assert!(
+            form.contains(&format!("client_secret={}", marker("hunter2"))),
+            "{form}"
+        );
+        assert!(form.contains(&format!("code={}", marker("c1"))), "{form}");
+        assert!(
+            form.contains(&format!("refresh_token={}", token_marker("RT1"))),
+            "{form}"
+        );
+        let bearer = redact_header("Authorization", "Bearer AT1");
+        assert_eq!(bearer, format!("Bearer {}", token_marker("AT1")));
+    }
+
+    #[test]
+    fn fhir_code_members_stay_and_token_members_go() {
+        let out = redact_body(
+            r#"{"resourceType":"CapabilityStatement","rest":[{"resource":[{"interaction":[{"code":"read"}]}]}],"access_token":"AT1","client_secret":"S1"}"#,
+        );
+        assert!(out.contains(r#""code": "read""#), "{out}");
+        assert!(!out.contains("AT1") && !out.contains("\"S1\""), "{out}");
+        // A FHIR search by code is no secret; the callback's code is.
+        let search = redact_request_url("https://ehr/fhir/Observation?code=1234-5&patient=p");
+        assert!(search.contains("code=1234-5"), "{search}");
+        assert!(!redact_url("https://app/callback?code=C0DE&state=s").contains("C0DE"));
+        // A token request body keeps redacting the code.
+        assert!(!redact_body("grant_type=authorization_code&code=C0DE").contains("C0DE"));
+    }
+
+    #[test]
+    fn request_urls_lose_their_userinfo() {
+        let out = redact_request_url("https://alice:pw123@ehr.example/fhir/metadata");
+        assert!(!out.contains("alice") && !out.contains("pw123"), "{out}");
+        assert_eq!(
+            redact_request_url("https://ehr.example/fhir"),
+            "https://ehr.example/fhir"
+        );
+    }
+
+    #[test]
+    fn secret_names_are_recognised_without_case_or_separators() {
+        for n in [
+            "client_secret",
+            "clientSecret",
+            "SECRET",
+            "password",
+            "Passwd",
+            "private_key",
+            "privateKey",
+            "api-key",
+            "API_KEY",
+            "pwd",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in ["sub", "scope", "fhirUser", "client_id", "code"] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_gate_removes_a_secret_in_every_form() {
+        let secret = "s3:cr%t+ x/y";
+        let gate = Gate::new([secret]);
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let forms = [
+            secret.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ];
+        for f in &forms {
+            let out = gate.scrub(&format!("before {f} after"));
+            assert!(!out.contains(f.as_str()), "{f} in {out}");
+            assert!(out.contains("[redacted: 12 chars, hmac "), "{out}");
+        }
+        let mut basic = gate.clone();
+        basic.add_basic("app", secret);
+        let cred = STANDARD.encode(format!("app:{form}"));
+        assert!(!basic.scrub(&format!("Basic {cred}")).contains(&cred));
+    }
+
+    #[test]
+    fn the_gate_masks_claims_by_name_and_by_value_and_jwts_whole() {
+        let gate = Gate::new(["configured-secret", "abc"]);
+        let mut claims = serde_json::json!({
+            "sub": "u1",
+            "client_secret": "anything",
+            "nested": {"Password": "pw", "list": ["abc", "configured-secret-suffix"]},
+            "api_key": 42,
+            "other": "abc",
+        });
+        gate.mask_claims(&mut claims);
+        let text = claims.to_string();
+        assert_eq!(claims["sub"], "u1");
+        for gone in ["anything", "\"pw\"", "configured-secret", "\"abc\""] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        assert!(
+            claims["api_key"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("[redacted: 2 chars"))
+        );
+        // Short secrets are masked only as whole values, never inside other text.
+        assert_eq!(gate.scrub("abcdef"), "abcdef");
+        let b64 = URL_SAFE_NO_PAD;
+        let jwt = format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(r#"{"sub":"u","k":"configured-secret"}"#)
+        );
+        assert!(gate.scrub_value(&jwt).starts_with("[redacted: "));
+        let clean = format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(r#"{"sub":"u"}"#)
+        );
+        assert_eq!(gate.scrub_value(&clean), clean);
     }
 }

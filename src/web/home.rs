@@ -62,7 +62,8 @@ pub fn render_with_errors(
     errors: Vec<(String, String)>,
 ) -> Result<Response, Problem> {
     let values = AdHocValues {
-        iss: form.iss.clone(),
+        // A password typed into the URL is refused and never sent back.
+        iss: crate::config::without_userinfo(&form.iss),
         client_id: form.client_id.clone(),
         auth: form.auth.clone(),
         scope: form.scope.clone(),

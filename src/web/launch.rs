@@ -13,7 +13,7 @@ use super::AppState;
 use super::csrf::{self, Csrf};
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
-use crate::config::{AuthMethod, Registration, Secret, normalize_iss};
+use crate::config::{AuthMethod, Registration, Secret, normalize_iss, without_userinfo};
 use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
 use crate::record::{AppRef, SealedApp};
@@ -79,7 +79,15 @@ pub async fn ehr(
                     id!("launch.invalid_iss"),
                     format!("iss was given {n} times."),
                 )
-                .with("iss values", params.all("iss").join(" | ")),
+                .with(
+                    "iss values",
+                    params
+                        .all("iss")
+                        .iter()
+                        .map(|i| without_userinfo(i))
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ),
             ));
         }
     };
@@ -89,7 +97,8 @@ pub async fn ehr(
                 id!("launch.invalid_iss"),
                 format!("iss is not a usable FHIR base: {why}."),
             )
-            .with("iss", iss),
+            // Never echo a user name or password given in the URL.
+            .with("iss", without_userinfo(iss)),
         )
     })?;
     let (reg, app) = match state.config.registration_for_iss(&normalized) {

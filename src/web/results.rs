@@ -10,7 +10,7 @@ use super::csrf::Csrf;
 use super::launch::Params;
 use super::problem::wants_json;
 use super::session::BrowserSession;
-use super::twin::{access_token_jwt, headline, result_json};
+use super::twin::{gate_for, headline, result_json, through_gate};
 use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, ResultPage};
 use super::{Problem, paths};
 use std::sync::Arc;
@@ -164,9 +164,17 @@ pub async fn report_json(
     Path(id): Path<String>,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let r = &*find(&state, &session, &id).await?;
-    let body = serde_json::to_string_pretty(&result_json(r, &diagnoses_now(&state, r), false))
-        .unwrap_or_default();
+    let found = find(&state, &session, &id).await?;
+    let gate = gate_for(&state.config, &state.sealer, &found);
+    let shown = through_gate(&found, &gate);
+    let r = &shown.record;
+    let body = serde_json::to_string_pretty(&result_json(
+        &shown,
+        &diagnoses_now(&state, r),
+        false,
+        &gate,
+    ))
+    .unwrap_or_default();
     Ok(download(
         "application/json",
         &format!("launch-{id}.json"),
@@ -180,12 +188,14 @@ pub async fn report_md(
     Path(id): Path<String>,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let r = &*find(&state, &session, &id).await?;
-    let md = report::markdown(
+    let found = find(&state, &session, &id).await?;
+    let gate = gate_for(&state.config, &state.sealer, &found);
+    let r = &through_gate(&found, &gate).record;
+    let md = gate.scrub(&report::markdown(
         r,
         &diagnoses_now(&state, r),
         &views::format_time(r.started_at),
-    );
+    ));
     Ok(download(
         "text/markdown; charset=utf-8",
         &format!("launch-{id}.md"),
@@ -213,13 +223,26 @@ pub async fn show(
     csrf: Csrf,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let r = &*find(&state, &session, &id).await?;
+    let found = find(&state, &session, &id).await?;
+    let gate = gate_for(&state.config, &state.sealer, &found);
+    let shown = through_gate(&found, &gate);
+    let r = &shown.record;
     let params = Params::parse(query.as_deref());
     let reveal = params.all("reveal").contains(&"tokens");
     let diagnoses = diagnoses_now(&state, r);
     if wants_json(&headers) || params.all("format").contains(&"json") {
-        return Ok(Json(result_json(r, &diagnoses, reveal)).into_response());
+        return Ok(Json(result_json(&shown, &diagnoses, reveal, &gate)).into_response());
     }
+    let token_fields = |t: &serde_json::Map<String, Value>| {
+        let mut t = Value::Object(t.clone());
+        if reveal {
+            gate.mask_claims(&mut t);
+        }
+        match t {
+            Value::Object(t) => views::token_fields(&t, reveal),
+            _ => Vec::new(),
+        }
+    };
     let granted = r
         .token_response
         .as_ref()
@@ -246,7 +269,7 @@ pub async fn show(
         fields: r
             .token_response
             .as_ref()
-            .map(|t| views::token_fields(t, reveal))
+            .map(token_fields)
             .unwrap_or_default(),
         scopes: if r.token_response.is_some() {
             views::scope_rows(&r.requested_scope, granted)
@@ -271,7 +294,10 @@ pub async fn show(
         }),
         patient: r.patient.as_ref(),
         encounter: r.encounter.as_ref(),
-        access_jwt: access_token_jwt(r).map(|(h, c)| (views::pretty(&h), views::pretty(&c))),
+        access_jwt: shown
+            .access_jwt
+            .as_ref()
+            .map(|(h, c)| (views::pretty(h), views::pretty(c))),
         refreshes: r
             .refreshes
             .iter()
@@ -281,7 +307,7 @@ pub async fn show(
                 fields: f
                     .token_response
                     .as_ref()
-                    .map(|t| views::token_fields(t, reveal))
+                    .map(token_fields)
                     .unwrap_or_default(),
                 diagnoses: &f.diagnoses,
             })

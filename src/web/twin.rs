@@ -3,9 +3,11 @@
 use serde_json::{Value, json};
 
 use super::views;
+use crate::config::Config;
 use crate::diagnosis::Diagnosis;
-use crate::diagnosis::transcript::redact_json;
-use crate::record::{LaunchRecord, Outcome};
+use crate::diagnosis::transcript::{Gate, redact_json};
+use crate::record::{AppRef, LaunchRecord, Outcome};
+use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::decode_unverified;
 
@@ -50,28 +52,102 @@ pub fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
     }
 }
 
-fn redacted(t: &Option<serde_json::Map<String, Value>>, reveal: bool) -> Option<Value> {
+/// The redaction gate for the outputs of `r`: every configured client secret (also as a Basic
+/// credential) and the launch's own ad-hoc secret, when it can still be opened.
+pub fn gate_for(config: &Config, sealer: &Sealer, r: &LaunchRecord) -> Gate {
+    let mut gate = Gate::default();
+    let mut add = |client_id: &str, secret: &str| {
+        gate.add(secret);
+        gate.add_basic(client_id, secret);
+    };
+    for reg in &config.registrations {
+        if let Some(s) = &reg.client_secret {
+            add(&reg.client_id, s.expose());
+        }
+    }
+    if let Some(AppRef::AdHoc(app)) = &r.app_ref
+        && let Some(reg) = app.open(sealer)
+        && let Some(s) = &reg.client_secret
+    {
+        add(&reg.client_id, s.expose());
+    }
+    gate
+}
+
+/// A launch as every output shows it: built by [`through_gate`] only.
+pub struct Shown {
+    /// The record with each of its strings through the gate (a token whose claims hold a secret
+    /// is masked whole, even when revealed) and the id_token's secret-named claims masked.
+    pub record: LaunchRecord,
+    /// The access token's header and claims when it is a JWT, secret claims masked.
+    pub access_jwt: Option<(Value, Value)>,
+}
+
+/// The record as every output shows it. Pages, JSON twins and reports are built from this copy.
+pub fn through_gate(r: &LaunchRecord, gate: &Gate) -> Shown {
+    let scrubbed = serde_json::to_value(r)
+        .ok()
+        .and_then(|mut v| {
+            gate.scrub_json(&mut v);
+            serde_json::from_value::<LaunchRecord>(v).ok()
+        })
+        .unwrap_or_else(|| {
+            // Cannot happen (the record round-trips through the store the same way); fail
+            // closed on what matters most: drop the token responses and claims.
+            tracing::error!(launch = %r.id, "a launch record did not pass the redaction gate");
+            let mut copy = r.clone();
+            copy.token_response = None;
+            copy.identity = None;
+            copy.refreshes.clear();
+            copy
+        });
+    let mut record = scrubbed;
+    if let Some(i) = record.identity.as_mut() {
+        gate.mask_claims(&mut i.id_token.header);
+        gate.mask_claims(&mut i.id_token.claims);
+    }
+    Shown {
+        record,
+        access_jwt: access_token_jwt(r, gate),
+    }
+}
+
+fn redacted(
+    t: &Option<serde_json::Map<String, Value>>,
+    reveal: bool,
+    gate: &Gate,
+) -> Option<Value> {
     t.as_ref().map(|t| {
         let mut v = Value::Object(t.clone());
-        if !reveal {
+        if reveal {
+            // Revealed tokens, yes; a member named like a secret, never.
+            gate.mask_claims(&mut v);
+        } else {
             redact_json(&mut v);
         }
         v
     })
 }
 
-/// The access token's header and claims when it is a JWT (never verified here).
-pub fn access_token_jwt(r: &LaunchRecord) -> Option<(Value, Value)> {
-    r.token_response
+/// The access token's header and claims when it is a JWT (never verified here), with claims
+/// named like secrets or equal to a known secret masked.
+pub fn access_token_jwt(r: &LaunchRecord, gate: &Gate) -> Option<(Value, Value)> {
+    let (mut header, mut claims) = r
+        .token_response
         .as_ref()?
         .get("access_token")?
         .as_str()
-        .and_then(decode_unverified)
+        .and_then(decode_unverified)?;
+    gate.mask_claims(&mut header);
+    gate.mask_claims(&mut claims);
+    Some((header, claims))
 }
 
-/// The JSON twin of the result page.
-pub fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> Value {
-    let token_response = redacted(&r.token_response, reveal);
+/// The JSON twin of the result page, from the launch as [`through_gate`] shows it; the answer
+/// passes the gate once more as a whole.
+pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &Gate) -> Value {
+    let r = &shown.record;
+    let token_response = redacted(&r.token_response, reveal, gate);
     let granted = r
         .token_response
         .as_ref()
@@ -93,9 +169,9 @@ pub fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> V
     let refreshes: Vec<Value> = r
         .refreshes
         .iter()
-        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(&f.token_response, reveal)}))
+        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(&f.token_response, reveal, gate)}))
         .collect();
-    json!({
+    let mut out = json!({
         "id": r.id,
         "outcome": r.outcome,
         "step": r.step,
@@ -117,8 +193,10 @@ pub fn result_json(r: &LaunchRecord, diagnoses: &[Diagnosis], reveal: bool) -> V
         "identity": identity,
         "patient": resource(&r.patient, "patient"),
         "encounter": resource(&r.encounter, "encounter"),
-        "access_token_jwt": access_token_jwt(r).map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
+        "access_token_jwt": shown.access_jwt.clone().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
         "refreshes": refreshes,
         "transcript": r.transcript,
-    })
+    });
+    gate.scrub_json(&mut out);
+    out
 }

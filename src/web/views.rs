@@ -4,7 +4,7 @@
 use askama::Template;
 use serde_json::Value;
 
-use crate::diagnosis::transcript::{Exchange, marker};
+use crate::diagnosis::transcript::{Exchange, token_marker};
 use crate::diagnosis::{Diagnosis, scopes};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::Step;
@@ -214,7 +214,7 @@ pub fn token_fields(resp: &serde_json::Map<String, Value>, reveal: bool) -> Vec<
         .map(|(name, value)| {
             let masked = SECRET_FIELDS.contains(&name.as_str()) && !reveal;
             let text = match value {
-                Value::String(s) if masked => marker(s),
+                Value::String(s) if masked => token_marker(s),
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };

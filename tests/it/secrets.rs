@@ -92,3 +92,254 @@ async fn no_secret_code_verifier_or_token_appears_in_pages_json_or_reports() {
         "{md}"
     );
 }
+
+/// A JWT (unsigned: the app only decodes access tokens) with these claims.
+fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        b64.encode(claims.to_string())
+    )
+}
+
+/// The forms a secret may take in an output: raw, form- and percent-encoded, base64(url).
+fn forms_of(secret: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    vec![
+        ("raw", secret.to_string()),
+        ("percent-encoded", form.replace('+', "%20")),
+        ("form-encoded", form),
+        ("base64", STANDARD.encode(secret)),
+        ("base64url", URL_SAFE_NO_PAD.encode(secret)),
+    ]
+}
+
+fn assert_no_form_of(secret: &str, what: &str, text: &str) {
+    for (form, value) in forms_of(secret) {
+        assert!(
+            !text.contains(&value),
+            "the secret ({form}) appears in {what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_jwt_access_token_carrying_the_client_secret_shows_it_nowhere() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(TRICKY_SECRET);
+    let token = jwt(serde_json::json!({
+        "sub": "visible-subject",
+        "client_secret": TRICKY_SECRET,
+        "echo": TRICKY_SECRET,
+        "wrapped": format!("secret was {TRICKY_SECRET}!"),
+        "encoded": b64,
+        "nested": {"Password": "pw-not-configured", "api_key": 12345},
+    }));
+    let faults = smart_launch_doctor::practice::Faults {
+        token_patch: vec![("access_token".into(), Some(serde_json::json!(token)))],
+        ..Default::default()
+    };
+    let app = TestApp::with_faults(Auth::Basic, faults).await;
+    let (_, resp) = app.through_authorize(app.open_ehr_launch().await).await;
+    let result = location(&resp);
+    let (_, json) = app.get_json(&result).await;
+    let claims = &json["access_token_jwt"]["claims"];
+    assert_eq!(claims["sub"], "visible-subject", "{json:#}");
+    for masked in [
+        &claims["client_secret"],
+        &claims["echo"],
+        &claims["nested"]["Password"],
+        &claims["nested"]["api_key"],
+    ] {
+        assert!(
+            masked
+                .as_str()
+                .is_some_and(|s| s.starts_with("[redacted: ")),
+            "{claims:#}"
+        );
+    }
+    for page in [
+        result.clone(),
+        format!("{result}?reveal=tokens"),
+        format!("{result}?format=json"),
+        format!("{result}?format=json&reveal=tokens"),
+        format!("{result}/report.json"),
+        format!("{result}/report.md"),
+    ] {
+        let text = app.get(&page).await.text().await.unwrap();
+        assert_no_form_of(TRICKY_SECRET, &page, &text);
+        assert!(!text.contains("pw-not-configured"), "{page}");
+    }
+    // The revealed token itself carries the secret in its base64url: it is masked whole.
+    let (_, revealed) = app.get_json(&format!("{result}?reveal=tokens")).await;
+    assert_eq!(revealed["tokens_revealed"], true);
+    let at = revealed["token_response"]["access_token"].as_str().unwrap();
+    assert!(at.starts_with("[redacted: "), "{at}");
+    assert!(
+        revealed["token_response"]["refresh_token"]
+            .as_str()
+            .is_some_and(|t| !t.starts_with("[redacted"))
+    );
+}
+
+#[tokio::test]
+async fn an_adhoc_secret_in_a_jwt_claim_is_masked_too() {
+    // The configuration holds another secret: the one in play is known only from the ad-hoc
+    // form (the fake EHR expects TRICKY_SECRET from this client).
+    let secret = TRICKY_SECRET;
+    let setup = Setup {
+        app_secret: Some("configured-other-secret".into()),
+        faults: smart_launch_doctor::practice::Faults {
+            token_patch: vec![(
+                "access_token".into(),
+                Some(serde_json::json!(jwt(
+                    serde_json::json!({"sub": "s", "k": secret})
+                ))),
+            )],
+            ..Default::default()
+        },
+        ..Setup::new(Auth::Post)
+    };
+    let app = TestApp::start(setup).await;
+    let page = app.get("/").await.text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let base = app.ehr.fhir_base();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("iss", base.as_str()),
+        ("client_id", crate::support::CLIENT_ID),
+        ("auth", "client_secret_post"),
+        ("client_secret", secret),
+        ("scope", "launch/patient openid patient/*.read"),
+    ];
+    let resp = app.post_form("/standalone", &form).await;
+    let (_, resp) = app.through_authorize(resp).await;
+    let result = location(&resp);
+    let (_, json) = app.get_json(&result).await;
+    assert_eq!(json["registration"]["adhoc"], true);
+    assert!(json["token_response"].is_object(), "{json:#}");
+    for page in [
+        format!("{result}?reveal=tokens"),
+        format!("{result}?format=json&reveal=tokens"),
+        format!("{result}/report.json"),
+        format!("{result}/report.md"),
+    ] {
+        let text = app.get(&page).await.text().await.unwrap();
+        assert_no_form_of(secret, &page, &text);
+    }
+}
+
+#[tokio::test]
+async fn fhir_codes_survive_in_the_transcript_and_the_authorization_code_does_not() {
+    let app = TestApp::start(Setup::new(Auth::Basic)).await;
+    let json = app.launch_to_result(app.open_ehr_launch().await).await;
+    let transcript = json["transcript"].as_array().unwrap();
+    let bodies: Vec<&str> = transcript
+        .iter()
+        .filter_map(|x| x["response_body"].as_str())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b.contains(r#""code": "AMB""#)),
+        "the Encounter's class code is readable: {bodies:#?}"
+    );
+    let token = transcript
+        .iter()
+        .find(|x| x["step"] == "token")
+        .and_then(|x| x["request_body"].as_str())
+        .unwrap();
+    assert!(token.contains("code=[redacted: "), "{token}");
+    assert!(token.contains("code_verifier=[redacted: "), "{token}");
+}
+
+#[tokio::test]
+async fn a_fhir_base_with_userinfo_is_refused_and_never_echoed() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let iss = "https://alice:hunter2pass@ehr.example/fhir";
+    // The ad-hoc form.
+    let page = app.get("/").await.text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..].split('"').next().unwrap().to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("iss", iss),
+        ("client_id", "c"),
+        ("auth", "none"),
+        ("scope", "openid"),
+    ];
+    let resp = app.post_form("/standalone", &form).await;
+    assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("must not carry a user name or password"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("hunter2pass") && !html.contains("alice"),
+        "{html}"
+    );
+    // The EHR launch, as a page and as JSON, and with iss given twice.
+    let q = |extra: &str| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        s.append_pair("iss", iss).append_pair("launch", "l1");
+        if !extra.is_empty() {
+            s.append_pair("iss", extra);
+        }
+        format!("/launch?{}", s.finish())
+    };
+    for path in [q(""), q("https://h/fhir")] {
+        let resp = app.get(&path).await;
+        assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST, "{path}");
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains("hunter2pass"), "{text}");
+        let json = app.get_accepting(&path, "application/json").await;
+        let text = json.text().await.unwrap();
+        assert!(!text.contains("hunter2pass"), "{text}");
+    }
+    // Nothing was stored.
+    let (_, list) = app.get_json("/launches?format=json").await;
+    assert!(!list.to_string().contains("hunter2pass"));
+    assert_eq!(list["launches"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn secret_fingerprints_are_keyed_and_token_fingerprints_plain() {
+    use sha2::Digest as _;
+    let sha8 = |s: &str| -> String {
+        sha2::Sha256::digest(s.as_bytes())[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let setup = Setup {
+        app_secret: Some("wrong-secret".into()),
+        ..Setup::new(Auth::Post)
+    };
+    let app = TestApp::start(setup).await;
+    let json = app.launch_to_result(app.open_ehr_launch().await).await;
+    let text = json.to_string();
+    assert!(
+        !text.contains(&sha8("wrong-secret")),
+        "no plain fingerprint of the secret"
+    );
+    let token = json["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["step"] == "token")
+        .and_then(|x| x["request_body"].as_str())
+        .unwrap();
+    assert!(
+        token.contains("client_secret=[redacted: 12 chars, hmac "),
+        "{token}"
+    );
+    let req = app.token_request();
+    let code = crate::support::form_value(&req.body, "code");
+    assert!(!token.contains(&sha8(&code)), "{token}");
+    // The self-check compares values, not fingerprints: what was sent is what is configured.
+    assert!(text.contains("(matches the configuration)"), "{text}");
+}
