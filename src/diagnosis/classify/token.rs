@@ -80,7 +80,7 @@ fn sent_evidence(d: Diagnosis, ctx: &TokenContext<'_>) -> Diagnosis {
             d.with(
                 "Secret sent",
                 format!(
-                    "{} chars, sha256 {}",
+                    "{} chars, hmac {}",
                     s.expose().chars().count(),
                     fingerprint(s.expose())
                 ),
