@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::config::{AuthMethod, Registration};
 use crate::diagnosis::classify::probe::{self, Verdict};
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, reserved_chars};
-use crate::diagnosis::transcript::Exchange;
+use crate::diagnosis::transcript::{Exchange, Gate};
 use crate::diagnosis::{Diagnosis, Severity};
 use crate::record::{AppSummary, Endpoints};
 use crate::smart::LaunchKind;
@@ -102,6 +102,51 @@ pub async fn check(
     key: Option<&SigningKey>,
     adhoc: bool,
 ) -> Report {
+    let mut report = run(state, reg, key, adhoc).await;
+    // Whatever a server echoed, no configured secret leaves in any form (text, JSON, page).
+    let mut gate = Gate::default();
+    for r in state.config.registrations.iter().chain([reg]) {
+        if let Some(s) = &r.client_secret {
+            gate.add(s.expose());
+            gate.add_basic(&r.client_id, s.expose());
+        }
+    }
+    scrub(&mut report, &gate);
+    report
+}
+
+/// Every string of a report that came from a server or may quote one, through the gate.
+fn scrub(report: &mut Report, gate: &Gate) {
+    for x in &mut report.transcript {
+        x.url = gate.scrub(&x.url);
+        for (_, v) in x
+            .request_headers
+            .iter_mut()
+            .chain(x.response_headers.iter_mut())
+        {
+            *v = gate.scrub(v);
+        }
+        for text in [&mut x.request_body, &mut x.response_body, &mut x.error]
+            .into_iter()
+            .flatten()
+        {
+            *text = gate.scrub(text);
+        }
+    }
+    for d in &mut report.diagnoses {
+        d.summary = gate.scrub(&d.summary);
+        for e in &mut d.evidence {
+            e.value = gate.scrub(&e.value);
+        }
+    }
+    let c = &mut report.credentials;
+    for text in [&mut c.error, &mut c.reason].into_iter().flatten() {
+        *text = gate.scrub(text);
+    }
+    c.summary = gate.scrub(&c.summary);
+}
+
+async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: bool) -> Report {
     let rec = Recorder::default();
     let redirect_uri = state.config.redirect_uri();
     let mut diagnoses = redirect_uri_findings(&redirect_uri);

@@ -285,3 +285,28 @@ async fn post_refused_for_basic_is_auth_method_refused() {
     );
     assert!(!has(&json, "token.invalid_request"));
 }
+
+#[tokio::test]
+async fn a_server_that_echoes_the_secret_does_not_get_it_into_the_check() {
+    use base64::Engine as _;
+    let body = format!(
+        r#"{{"error":"invalid_client","error_description":"client secret '{TRICKY_SECRET}' is wrong"}}"#
+    );
+    let (app, json) = check(Setup {
+        faults: canned(401, &body),
+        ..Setup::new(Auth::Post)
+    })
+    .await;
+    let page = app.get("/check/app").await.text().await.unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(TRICKY_SECRET);
+    for (name, text) in [("json", json.to_string()), ("page", page)] {
+        assert!(
+            !text.contains(TRICKY_SECRET) && !text.contains("s3:cr%t") && !text.contains(&b64),
+            "{name} shows the secret"
+        );
+    }
+    assert!(
+        json.to_string().contains("client secret '"),
+        "the rest of the answer is still shown"
+    );
+}
