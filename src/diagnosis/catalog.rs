@@ -1191,3 +1191,66 @@ mod tests {
         }
     }
 }
+
+/// Who acts on a diagnosis: the party its plain sentence sends the user to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// Retry or start again; nobody else is needed.
+    User,
+    AppAdmin,
+    EhrAdmin,
+    /// The sign-in worked; the note is for developers.
+    Nobody,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::User => "the user",
+            Actor::AppAdmin => "the app's administrator",
+            Actor::EhrAdmin => "the EHR's administrator",
+            Actor::Nobody => "nobody: the sign-in worked",
+        }
+    }
+}
+
+impl Entry {
+    /// Who acts, read from the plain sentence itself, so the two can never disagree.
+    pub fn acts(&self) -> Actor {
+        let plain = self.plain.to_ascii_lowercase();
+        if plain.contains("sign-in worked") {
+            Actor::Nobody
+        } else if plain.contains("ehr administrator") || plain.contains("ehr's administrator") {
+            Actor::EhrAdmin
+        } else if plain.contains("app's administrator") {
+            Actor::AppAdmin
+        } else {
+            Actor::User
+        }
+    }
+}
+
+#[cfg(test)]
+mod actor_tests {
+    use super::*;
+
+    /// A plain sentence either names an administrator, says the sign-in worked, or tells the
+    /// user what to do themselves (try or start again, sign in again).
+    #[test]
+    fn every_plain_sentence_names_who_acts() {
+        for e in ENTRIES {
+            let plain = e.plain.to_ascii_lowercase();
+            if e.acts() == Actor::User {
+                assert!(
+                    plain.contains("again") || plain.contains("sign in"),
+                    "{}: {:?} names nobody to act",
+                    e.id,
+                    e.plain
+                );
+            }
+        }
+        assert_eq!(entry("net.dns").acts(), Actor::AppAdmin);
+        assert_eq!(entry("launch.invalid_iss").acts(), Actor::EhrAdmin);
+        assert_eq!(entry("callback.state_reused").acts(), Actor::User);
+    }
+}

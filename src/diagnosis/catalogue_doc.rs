@@ -65,6 +65,7 @@ pub fn text() -> String {
         let _ = writeln!(out, "\n{} [{}]", e.id, severity(e.severity));
         let _ = writeln!(out, "  {}", e.title);
         let _ = writeln!(out, "  Plain: {}", e.plain);
+        let _ = writeln!(out, "  Who acts: {}", e.acts().as_str());
         let lists = [
             ("Causes (most frequent first)", e.causes),
             ("Fixes", e.fixes),
@@ -97,6 +98,7 @@ pub fn json() -> Value {
                 "severity": severity(e.severity),
                 "title": e.title,
                 "plain": e.plain,
+                "acts": e.acts().as_str(),
                 "causes": e.causes,
                 "fixes": e.fixes,
                 "rules": e
@@ -185,7 +187,8 @@ pub fn markdown() -> String {
         for e in entries {
             let _ = write!(out, "\n### {}\n\n", entry_heading(e));
             let _ = writeln!(out, "**{}** — {}\n", severity(e.severity), md(e.title));
-            let _ = writeln!(out, "What the user is told: {}", md(e.plain));
+            let _ = writeln!(out, "What the user is told: {}\n", md(e.plain));
+            let _ = writeln!(out, "Who acts: {}", e.acts().as_str());
             if !e.causes.is_empty() {
                 out.push_str("\nLikely causes, most frequent first:\n\n");
                 for (i, c) in e.causes.iter().enumerate() {
