@@ -1,16 +1,15 @@
 //! The authorization request: PKCE S256, a fresh single-use `state`, `aud` = the FHIR base,
 //! `launch` on an EHR launch only.
 
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use sha2::{Digest, Sha256};
 
 /// A built authorization request and the secrets that must stay on our side.
 pub struct AuthorizeRequest {
     /// Where to send the browser.
     pub url: String,
-    /// 128 bits from the CSPRNG (oauth2's `CsrfToken::new_random`).
+    /// 128 bits from the CSPRNG.
     pub state: String,
     /// 256 bits from the CSPRNG; only its S256 challenge leaves the server.
     pub verifier: String,
@@ -27,52 +26,58 @@ pub struct AuthorizeParams<'a> {
 }
 
 /// Builds the authorization URL; an unusable endpoint URL is reported as text.
+/// The PKCE S256 challenge of `verifier` (RFC 7636 §4.2).
+fn challenge(verifier: &str) -> String {
+    B64.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 /// The authorization URL as a launch record shows it afterwards: rebuilt from the same
 /// parameters, the code challenge derived from the kept verifier, and `state` (of which only a
 /// hash is kept) as `[not kept]`.
 pub fn shown(p: &AuthorizeParams<'_>, verifier: &str) -> Result<String, String> {
-    let challenge =
-        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.into()));
-    let (url, _) = request(p, challenge, || CsrfToken::new("[not kept]".into()))?;
-    Ok(url)
+    request(p, &challenge(verifier), "[not kept]")
 }
 
+/// A fresh state (128 bits) and PKCE verifier (256 bits) from the CSPRNG (`rand`'s thread
+/// generator, ChaCha12 reseeded from the OS), and the URL that carries the state and challenge.
 pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = request(p, challenge, CsrfToken::new_random)?;
+    let state = B64.encode(rand::random::<[u8; 16]>());
+    let verifier = B64.encode(rand::random::<[u8; 32]>());
+    let url = request(p, &challenge(&verifier), &state)?;
     Ok(AuthorizeRequest {
         url,
         state,
-        verifier: verifier.secret().clone(),
+        verifier,
     })
 }
 
-fn request(
-    p: &AuthorizeParams<'_>,
-    challenge: PkceCodeChallenge,
-    state: impl FnOnce() -> CsrfToken,
-) -> Result<(String, String), String> {
-    let auth_url = AuthUrl::new(p.authorization_endpoint.to_string())
+/// The URL: the endpoint (its own query kept) plus the parameters in RFC 6749 §4.1.1 order,
+/// built in one pass over one parse (this runs on every launch).
+fn request(p: &AuthorizeParams<'_>, challenge: &str, state: &str) -> Result<String, String> {
+    let mut url = url::Url::parse(p.authorization_endpoint)
         .map_err(|e| format!("authorization_endpoint {:?}: {e}", p.authorization_endpoint))?;
-    let redirect = RedirectUrl::new(p.redirect_uri.to_string())
-        .map_err(|e| format!("redirect_uri {:?}: {e}", p.redirect_uri))?;
-    let client = BasicClient::new(ClientId::new(p.client_id.to_string()))
-        .set_auth_uri(auth_url)
-        .set_redirect_uri(redirect);
-    let mut req = client
-        .authorize_url(state)
-        .set_pkce_challenge(challenge)
-        .add_scopes(
-            p.scope
-                .split_whitespace()
-                .map(|s| Scope::new(s.to_string())),
-        )
-        .add_extra_param("aud", p.aud);
-    if let Some(launch) = p.launch {
-        req = req.add_extra_param("launch", launch);
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "authorization_endpoint {:?} is not an http(s) URL",
+            p.authorization_endpoint
+        ));
     }
-    let (url, state) = req.url();
-    Ok((url.to_string(), state.secret().clone()))
+    let scope = p.scope.split_whitespace().collect::<Vec<_>>().join(" ");
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", p.client_id)
+            .append_pair("state", state)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("redirect_uri", p.redirect_uri)
+            .append_pair("scope", &scope)
+            .append_pair("aud", p.aud);
+        if let Some(launch) = p.launch {
+            q.append_pair("launch", launch);
+        }
+    }
+    Ok(url.into())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::csrf::{self, Csrf};
+use super::middleware::LaunchStarted;
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
 use crate::config::{AuthMethod, Registration, Secret, normalize_iss, without_userinfo};
@@ -303,11 +304,16 @@ pub(super) async fn begin(
     let owner = session.browser_id();
     match started {
         Started::Redirect { url, flow } => {
-            tracing::info!(launch = %flow.launch_id, registration = %reg.id, kind = ?kind, "launch started");
+            let started = LaunchStarted {
+                launch: flow.launch_id.clone(),
+                registration: reg.id.clone(),
+            };
             session.data.launches.push(flow.launch_id.clone());
             session.data.flows.push(flow);
             session.save().await?;
-            Ok(Redirect::to(&url).into_response())
+            let mut resp = Redirect::to(&url).into_response();
+            resp.extensions_mut().insert(started);
+            Ok(resp)
         }
         Started::Failed(mut record) => {
             record.owner = owner;

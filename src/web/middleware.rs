@@ -31,9 +31,15 @@ pub struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<RequestId> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let bytes: [u8; 16] = rand::random();
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        HeaderValue::from_str(&hex).ok().map(RequestId::new)
+        let mut hex = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        // Every byte is an ASCII hex digit: always a valid header value.
+        HeaderValue::from_bytes(&hex).ok().map(RequestId::new)
     }
 }
 
@@ -52,8 +58,8 @@ pub fn current_request_id(extensions: &Extensions) -> String {
         .to_string()
 }
 
-/// The span of one request: its id, method and path. Only the path: query strings carry codes
-/// and states.
+/// The span of one request: its id, method and path (only the path: query strings carry codes
+/// and states).
 #[derive(Clone, Copy, Debug)]
 pub struct RequestSpan;
 
@@ -72,13 +78,27 @@ impl<B> MakeSpan<B> for RequestSpan {
 #[derive(Clone, Copy, Debug)]
 pub struct Answered;
 
+/// The launch a response started, for its log line (set by the launch handlers).
+#[derive(Clone, Debug)]
+pub struct LaunchStarted {
+    pub launch: String,
+    pub registration: String,
+}
+
 impl<B> OnResponse<B> for Answered {
     fn on_response(self, resp: &http::Response<B>, latency: Duration, _: &Span) {
-        tracing::info!(
-            status = resp.status().as_u16(),
-            ms = latency.as_millis() as u64,
-            "answered"
-        );
+        let (status, ms) = (resp.status().as_u16(), latency.as_millis() as u64);
+        // One line per request; a launch names itself on it rather than on a second line.
+        match resp.extensions().get::<LaunchStarted>() {
+            Some(l) => tracing::info!(
+                status,
+                ms,
+                launch = %l.launch,
+                registration = %l.registration,
+                "answered: launch started"
+            ),
+            None => tracing::info!(status, ms, "answered"),
+        }
     }
 }
 
