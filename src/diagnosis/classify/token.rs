@@ -456,6 +456,12 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     .with("error", error)
     .with("error_description", desc.as_str())
     .with("error_uri", field("error_uri"));
+    // athenahealth: "Invalid audience parameter" is about aud, sent with the authorization request.
+    if desc.to_ascii_lowercase().contains("audience") {
+        d = d.with_first_cause(
+            "The server objects to the audience: aud in the authorization request must be this server's FHIR base URL exactly (iss, no trailing slash difference)",
+        );
+    }
     d = with_cerner(d, cerner.as_ref())
         .with(
             "Cerner-Correlation-Id header",

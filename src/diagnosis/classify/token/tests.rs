@@ -189,3 +189,11 @@ fn meditech_unauthorized_client_is_token_unauthorized_client() {
         "token.unauthorized_client"
     );
 }
+
+#[test]
+fn athenahealth_invalid_audience_names_aud_first() {
+    let body = r#"{"status":"error","statusmessage":"invalid_request","description":"Invalid audience parameter"}"#;
+    let d = first(400, body, AuthMethod::None);
+    assert_eq!(d.id(), "token.invalid_request");
+    assert!(d.causes()[0].contains("aud"), "{:?}", d.causes());
+}
