@@ -343,3 +343,48 @@ async fn secret_fingerprints_are_keyed_and_token_fingerprints_plain() {
     // The self-check compares values, not fingerprints: what was sent is what is configured.
     assert!(text.contains("(matches the configuration)"), "{text}");
 }
+
+#[tokio::test]
+async fn a_server_echoing_the_secret_in_headers_descriptions_and_html_shows_it_nowhere() {
+    use smart_launch_doctor::practice::{CannedAnswer, Faults};
+    let json_echo = CannedAnswer {
+        status: 401,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-echo".into(), format!("secret={TRICKY_SECRET}")),
+        ],
+        body: serde_json::json!({
+            "error": "invalid_client",
+            "error_description": format!("client secret '{TRICKY_SECRET}' does not match"),
+        })
+        .to_string(),
+    };
+    let html_echo = CannedAnswer {
+        status: 500,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: format!("<html><title>Error</title><p>Login with {TRICKY_SECRET} failed</p></html>"),
+    };
+    for answer in [json_echo, html_echo] {
+        let faults = Faults {
+            token_answer: Some(answer),
+            ..Faults::default()
+        };
+        let app = TestApp::with_faults(Auth::Basic, faults).await;
+        let (_, resp) = app.through_authorize(app.open_ehr_launch().await).await;
+        let result = location(&resp);
+        let (_, json) = app.get_json(&result).await;
+        assert_eq!(json["outcome"], "error", "{json:#}");
+        for page in [
+            result.clone(),
+            format!("{result}?reveal=tokens"),
+            format!("{result}?format=json"),
+            format!("{result}/report.json"),
+            format!("{result}/report.md"),
+            "/check/app".to_string(),
+            "/check/app?format=json".to_string(),
+        ] {
+            let text = app.get(&page).await.text().await.unwrap();
+            assert_no_form_of(TRICKY_SECRET, &page, &text);
+        }
+    }
+}
