@@ -518,11 +518,20 @@ fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
 /// authenticates with its client credentials, and a password in the URL would end up in pages,
 /// reports and logs. The message never repeats the URL.
 pub fn normalize_iss(s: &str) -> Result<String, String> {
-    let url = Url::parse(s.trim()).map_err(|e| {
-        format!(
-            "{:?} is not an absolute URL: {e}",
+    if s.trim().is_empty() {
+        return Err(
+            "is required: the FHIR server's base URL, e.g. https://ehr.example/fhir".into(),
+        );
+    }
+    let url = Url::parse(s.trim()).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => format!(
+            "{:?} is not a full URL: start it with https:// (e.g. https://ehr.example/fhir)",
             without_userinfo(s.trim())
-        )
+        ),
+        e => format!(
+            "{:?} is not a usable URL ({e}); e.g. https://ehr.example/fhir",
+            without_userinfo(s.trim())
+        ),
     })?;
     if !url.username().is_empty() || url.password().is_some() || has_userinfo(s) {
         return Err(USERINFO_REFUSED.into());

@@ -879,13 +879,17 @@ pub static ENTRIES: &[Entry] = &[
     e!(
         "token.missing_context",
         Warn,
-        "Launch context was requested but not returned",
+        "Launch context was granted but not returned",
         WORKS,
         [
-            "Standalone without launch/patient",
-            "EHR launch without launch"
+            "No patient (or encounter) was selected: in the EHR before the launch, or at the sign-in of a standalone launch",
+            "The server puts the context elsewhere (only in fhirContext, or in the id_token) instead of the patient/encounter fields",
+            "The EHR grants the context scope without supporting it for this app"
         ],
-        ["Request the context scopes"],
+        [
+            "Select a patient in the EHR before launching (standalone: pick one at sign-in)",
+            "If one was selected, ask the EHR's administrators why the token response omits it"
+        ],
         [SCOPES]
     ),
     e!(

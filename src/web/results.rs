@@ -288,6 +288,14 @@ pub async fn show(
         identity: r.identity.as_ref().map(|i| IdentityView {
             verified: i.id_token.verified,
             fhir_user: i.id_token.fhir_user.clone().unwrap_or_default(),
+            unverified_fhir_user: if i.id_token.verified {
+                String::new()
+            } else {
+                i.id_token.claims["fhirUser"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            },
             user: i.user.clone(),
             header: views::pretty(&i.id_token.header),
             claims: views::pretty(&i.id_token.claims),

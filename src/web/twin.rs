@@ -41,8 +41,23 @@ pub fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
         (None, Some(id)) => format!(" Patient in context: {id}."),
         (None, None) => String::new(),
     };
+    // A refresh that failed afterwards is news too: the sign-in worked, the session did not last.
+    let refresh = r
+        .refreshes
+        .last()
+        .filter(|f| f.outcome == Outcome::Error)
+        .map(|f| {
+            let why = f
+                .diagnoses
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| d.plain())
+                .unwrap_or("");
+            format!(" The last token refresh failed. {why}")
+        })
+        .unwrap_or_default();
     match r.outcome {
-        Outcome::Success => signed_in + &context,
+        Outcome::Success => signed_in + &context + refresh.trim_end(),
         Outcome::Error => diagnoses
             .iter()
             .find(|d| d.is_error())
@@ -173,6 +188,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         .collect();
     let mut out = json!({
         "id": r.id,
+        "headline": headline(r, diagnoses),
         "outcome": r.outcome,
         "step": r.step,
         "kind": r.kind,

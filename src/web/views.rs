@@ -171,6 +171,8 @@ pub struct ResultPage<'a> {
 pub struct IdentityView {
     pub verified: bool,
     pub fhir_user: String,
+    /// The `fhirUser` claim of an id_token that did not verify: shown, marked untrusted.
+    pub unverified_fhir_user: String,
     pub user: Option<ReadResource>,
     pub header: String,
     pub claims: String,

@@ -60,7 +60,11 @@ async fn adhoc_form_errors_are_shown_without_echoing_the_secret() {
     let resp = app.post_form("/standalone", &form).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let page = resp.text().await.unwrap();
-    assert!(page.contains("not an absolute URL") && page.contains("is required"));
+    assert!(page.contains("is not a full URL") && page.contains("is required"));
+    assert!(
+        !page.contains("relative URL without a base"),
+        "no raw parser error"
+    );
     assert!(!page.contains("typed-secret-123"));
     assert!(app.ehr.ehr.requests().is_empty());
 }

@@ -381,6 +381,11 @@ async fn rejected_refresh_is_refresh_rejected() {
         json["outcome"], "success",
         "the launch itself stays a success"
     );
+    let headline = json["headline"].as_str().unwrap();
+    assert!(
+        headline.contains("The last token refresh failed."),
+        "the headline says so: {headline}"
+    );
 }
 
 #[tokio::test]

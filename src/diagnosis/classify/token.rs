@@ -631,7 +631,8 @@ fn token_warnings(
                 id!("token.missing_context"),
                 "Patient context was granted but the token response has no patient.",
             )
-            .with("Missing", "patient"),
+            .with("Missing", "patient")
+            .with("Granted scope", granted.join(" ")),
         );
     }
     if has("launch/encounter") && s("encounter").is_none() {
@@ -640,7 +641,8 @@ fn token_warnings(
                 id!("token.missing_context"),
                 "Encounter context was granted but the token response has no encounter.",
             )
-            .with("Missing", "encounter"),
+            .with("Missing", "encounter")
+            .with("Granted scope", granted.join(" ")),
         );
     }
     if requested.contains(&"openid") && s("id_token").is_none() {
