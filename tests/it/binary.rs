@@ -171,3 +171,114 @@ async fn no_secret_appears_in_any_log_line() {
         assert!(hit.is_none(), "the {name} appears in a log line: {hit:?}");
     }
 }
+
+/// The real binary at trace level against a token endpoint that echoes the client secret in a
+/// header and in its error description: no log line carries it.
+#[tokio::test]
+async fn a_secret_echoed_by_the_server_reaches_no_log_line() {
+    use smart_launch_doctor::practice::{CannedAnswer, Faults};
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: CLIENT_ID.into(),
+            auth: ClientAuth::SecretBasic(TRICKY_SECRET.into()),
+            redirect_uris: vec![format!("{base}/callback")],
+        }],
+        faults: Faults {
+            token_answer: Some(CannedAnswer {
+                status: 401,
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-echo".into(), TRICKY_SECRET.into()),
+                ],
+                body: format!(
+                    r#"{{"error":"invalid_client","error_description":"secret {TRICKY_SECRET} is wrong"}}"#
+                ),
+            }),
+            ..Faults::default()
+        },
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let path = write_config(&config_toml(
+        port,
+        &ehr.fhir_base(),
+        Auth::Basic,
+        Some(TRICKY_SECRET),
+    ));
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&path)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let b = browser();
+    let mut up = false;
+    for _ in 0..100 {
+        if b.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "the binary started");
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let result = b
+        .get(format!("{base}{}", location(&r)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        result
+            .text()
+            .await
+            .unwrap()
+            .contains("token.bad_client_credentials")
+    );
+    let check = b.get(format!("{base}/check/app")).send().await.unwrap();
+    assert_eq!(check.status(), StatusCode::OK);
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let mut logs = String::new();
+    for pipe in [
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin>),
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut pipe = pipe;
+        pipe.read_to_string(&mut logs).await.unwrap();
+    }
+    assert!(logs.contains("launch finished"), "logs were captured");
+    for secret in [TRICKY_SECRET, "s3%3Acr%25t%2B+x", "s3:cr%t"] {
+        let hit = logs.lines().find(|l| l.contains(secret));
+        assert!(hit.is_none(), "the secret appears in a log line: {hit:?}");
+    }
+}

@@ -388,3 +388,39 @@ async fn a_server_echoing_the_secret_in_headers_descriptions_and_html_shows_it_n
         }
     }
 }
+
+#[tokio::test]
+async fn the_private_key_appears_in_no_page_json_report_or_check() {
+    let app = TestApp::start(Setup::new(Auth::Jwt("RS384"))).await;
+    let path = app
+        .state
+        .config
+        .registration("app")
+        .and_then(|r| r.private_key.clone())
+        .expect("a private_key_jwt registration has a key file");
+    let pem = std::fs::read_to_string(path).unwrap();
+    // Every full line of the PEM body (64 base64 characters): any of them would be key material.
+    let lines: Vec<&str> = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 32)
+        .collect();
+    assert!(lines.len() > 5, "an RSA key has a long body");
+    let json = app.standalone_result().await;
+    assert_eq!(json["outcome"], "success", "{json:#}");
+    let result = format!("/launches/{}", json["id"].as_str().unwrap());
+    for page in [
+        result.clone(),
+        format!("{result}?reveal=tokens"),
+        format!("{result}?format=json"),
+        format!("{result}/report.json"),
+        format!("{result}/report.md"),
+        "/check/app".to_string(),
+        "/check/app?format=json".to_string(),
+        "/.well-known/jwks.json".to_string(),
+    ] {
+        let text = app.get(&page).await.text().await.unwrap();
+        for line in &lines {
+            assert!(!text.contains(line), "key material in {page}");
+        }
+    }
+}
