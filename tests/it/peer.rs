@@ -48,9 +48,11 @@ async fn spawn_peer(clients: Value) -> Peer {
         .expect("node runs (the peer needs Node 20 or later)");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+    // Waits for the ready line (an event, not a guess); generous because Node generates an RSA
+    // key at start-up while the rest of the suite keeps both cores busy.
+    let ready = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
         .await
-        .expect("the peer is ready within 20 s")
+        .expect("the peer is ready within 90 s")
         .expect("read the peer's stdout")
         .expect("the peer printed its ready line");
     let ready: Value = serde_json::from_str(&ready).expect("ready line is JSON");
