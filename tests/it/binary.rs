@@ -57,52 +57,8 @@ async fn config_errors_exit_2_naming_the_key() {
 /// the code, the verifier and the tokens appear in no log line.
 #[tokio::test]
 async fn no_secret_appears_in_any_log_line() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let ehr = practice::spawn(PracticeOptions {
-        clients: vec![PracticeClient {
-            client_id: CLIENT_ID.into(),
-            auth: ClientAuth::SecretBasic(TRICKY_SECRET.into()),
-            redirect_uris: vec![format!("{base}/callback")],
-        }],
-        faults: Default::default(),
-        path_prefix: String::new(),
-    })
-    .await
-    .unwrap();
-    let path = write_config(&config_toml(
-        port,
-        &ehr.fhir_base(),
-        Auth::Basic,
-        Some(TRICKY_SECRET),
-    ));
-    let mut child = tokio::process::Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&path)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (child, base, ehr) = traced_binary(Default::default()).await;
     let b = browser();
-    let mut up = false;
-    for _ in 0..100 {
-        if b.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the binary started");
     let launch = ehr.ehr.new_launch("patient-123", None);
     let q = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("iss", &ehr.fhir_base())
@@ -136,23 +92,7 @@ async fn no_secret_appears_in_any_log_line() {
     // The verifier is in the fake's record of the token request.
     let verifier = form_value(&token_request(&ehr).body, "code_verifier");
 
-    child.start_kill().unwrap();
-    let _ = child.wait().await;
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .await
-        .unwrap();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .await
-        .unwrap();
+    let logs = logs_of(child).await;
     assert!(
         logs.contains("launch finished"),
         "logs were captured: {}",
@@ -177,6 +117,56 @@ async fn no_secret_appears_in_any_log_line() {
 #[tokio::test]
 async fn a_secret_echoed_by_the_server_reaches_no_log_line() {
     use smart_launch_doctor::practice::{CannedAnswer, Faults};
+    let faults = Faults {
+        token_answer: Some(CannedAnswer {
+            status: 401,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-echo".into(), TRICKY_SECRET.into()),
+            ],
+            body: format!(
+                r#"{{"error":"invalid_client","error_description":"secret {TRICKY_SECRET} is wrong"}}"#
+            ),
+        }),
+        ..Faults::default()
+    };
+    let (child, base, _ehr) = traced_binary(faults).await;
+    let b = browser();
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let result = b
+        .get(format!("{base}{}", location(&r)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        result
+            .text()
+            .await
+            .unwrap()
+            .contains("token.bad_client_credentials")
+    );
+    let check = b.get(format!("{base}/check/app")).send().await.unwrap();
+    assert_eq!(check.status(), StatusCode::OK);
+    let logs = logs_of(child).await;
+    assert!(logs.contains("launch finished"), "logs were captured");
+    for secret in [TRICKY_SECRET, "s3%3Acr%25t%2B+x", "s3:cr%t"] {
+        let hit = logs.lines().find(|l| l.contains(secret));
+        assert!(hit.is_none(), "the secret appears in a log line: {hit:?}");
+    }
+}
+
+/// The real binary at trace level, configured as a confidential client (Basic, the tricky
+/// secret) of a fake EHR with `faults`; waits until it answers.
+async fn traced_binary(
+    faults: practice::Faults,
+) -> (tokio::process::Child, String, practice::RunningEhr) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -188,19 +178,7 @@ async fn a_secret_echoed_by_the_server_reaches_no_log_line() {
             auth: ClientAuth::SecretBasic(TRICKY_SECRET.into()),
             redirect_uris: vec![format!("{base}/callback")],
         }],
-        faults: Faults {
-            token_answer: Some(CannedAnswer {
-                status: 401,
-                headers: vec![
-                    ("content-type".into(), "application/json".into()),
-                    ("x-echo".into(), TRICKY_SECRET.into()),
-                ],
-                body: format!(
-                    r#"{{"error":"invalid_client","error_description":"secret {TRICKY_SECRET} is wrong"}}"#
-                ),
-            }),
-            ..Faults::default()
-        },
+        faults,
         path_prefix: String::new(),
     })
     .await
@@ -211,7 +189,7 @@ async fn a_secret_echoed_by_the_server_reaches_no_log_line() {
         Auth::Basic,
         Some(TRICKY_SECRET),
     ));
-    let mut child = tokio::process::Command::new(BIN)
+    let child = tokio::process::Command::new(BIN)
         .args([
             "serve",
             "--listen",
@@ -235,50 +213,19 @@ async fn a_secret_echoed_by_the_server_reaches_no_log_line() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(up, "the binary started");
-    let r = b
-        .get(format!("{base}/standalone/app"))
-        .send()
-        .await
-        .unwrap();
-    let r = b.get(location(&r)).send().await.unwrap();
-    let r = b.get(location(&r)).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let result = b
-        .get(format!("{base}{}", location(&r)))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        result
-            .text()
-            .await
-            .unwrap()
-            .contains("token.bad_client_credentials")
-    );
-    let check = b.get(format!("{base}/check/app")).send().await.unwrap();
-    assert_eq!(check.status(), StatusCode::OK);
+    (child, base, ehr)
+}
+
+/// Stops the binary and returns everything it wrote.
+async fn logs_of(mut child: tokio::process::Child) -> String {
     child.start_kill().unwrap();
     let _ = child.wait().await;
     let mut logs = String::new();
-    for pipe in [
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin>),
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let mut pipe = pipe;
-        pipe.read_to_string(&mut logs).await.unwrap();
+    if let Some(mut p) = child.stderr.take() {
+        p.read_to_string(&mut logs).await.unwrap();
     }
-    assert!(logs.contains("launch finished"), "logs were captured");
-    for secret in [TRICKY_SECRET, "s3%3Acr%25t%2B+x", "s3:cr%t"] {
-        let hit = logs.lines().find(|l| l.contains(secret));
-        assert!(hit.is_none(), "the secret appears in a log line: {hit:?}");
+    if let Some(mut p) = child.stdout.take() {
+        p.read_to_string(&mut logs).await.unwrap();
     }
+    logs
 }
