@@ -1,6 +1,7 @@
 //! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
 //! `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ fn init_tracing(json: bool, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour only for a person at a terminal: escape codes in a log file or journal are noise
+        // (and formatting them cost a tenth of a launch's instructions).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -147,7 +147,7 @@ pub async fn discover(
 ) -> Result<Arc<Discovered>, DiscoveryFailure> {
     cache
         .entries
-        .get_or_load(iss, rec, fetch_recorded(http, iss, rec))
+        .get_or_load(iss, rec, || fetch_recorded(http, iss, rec))
         .await
 }
 

@@ -33,23 +33,30 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
         }))
     }
 
-    /// The cached value for `key`, or the one `load` produces (recording into `rec`). Concurrent
-    /// callers for the same key wait for one `load`; if it fails they get its error and its
-    /// exchanges are copied into their own recorders.
-    pub async fn get_or_load<F, E>(&self, key: &str, rec: &Recorder, load: F) -> Result<V, E>
+    /// The cached value for `key`, or the one `load()` produces (recording into `rec`).
+    /// Concurrent callers for the same key wait for one load; if it fails they get its error and
+    /// its exchanges are copied into their own recorders.
+    ///
+    /// `load` is called only on a miss, and its future is boxed: a hit (nearly every launch)
+    /// neither builds nor moves the fetch's state, which is kilobytes of HTTP futures.
+    pub async fn get_or_load<L, F, E>(&self, key: &str, rec: &Recorder, load: L) -> Result<V, E>
     where
+        L: FnOnce() -> F,
         F: Future<Output = Result<V, E>>,
         E: Clone + Send + Sync + 'static,
     {
         let Some(cache) = &self.0 else {
-            return load.await;
+            return Box::pin(load()).await;
         };
+        if let Some(hit) = cache.get(key).await {
+            return Ok(hit);
+        }
         let ran = AtomicBool::new(false);
         let result = cache
             .try_get_with_by_ref(key, async {
                 ran.store(true, Ordering::Relaxed);
                 let before = rec.exchanges().len();
-                load.await.map_err(|error| Failed {
+                Box::pin(load()).await.map_err(|error| Failed {
                     error,
                     exchanges: rec.exchanges().split_off(before),
                 })

@@ -129,7 +129,7 @@ async fn jwks_uri(
     issuer: &str,
     rec: &Recorder,
 ) -> Result<String, IdTokenFailure> {
-    let load = async {
+    let load = || async {
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
@@ -158,7 +158,7 @@ async fn jwks(
     if let Some(stale) = stale {
         cache.jwks.forget_if(uri, stale, Arc::ptr_eq).await;
     }
-    let load = async {
+    let load = || async {
         let doc = json_object(http, uri, rec)
             .await
             .map_err(|why| unavailable(uri, why))?;

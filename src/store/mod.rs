@@ -64,6 +64,9 @@ impl Backend {
         }
     }
 
+    // Redis and SQLite arms are boxed: their futures are kilobytes, and unboxed every caller's
+    // future (the memory backend's too) would carry and move that state on each request.
+
     /// Stores (or replaces) a launch record.
     pub async fn put_launch(&self, record: &LaunchRecord) -> Result<(), StoreError> {
         match self {
@@ -71,8 +74,8 @@ impl Backend {
                 m.put(record);
                 Ok(())
             }
-            Backend::Redis(r) => r.put(record).await,
-            Backend::Sqlite(s) => s.put(record).await,
+            Backend::Redis(r) => Box::pin(r.put(record)).await,
+            Backend::Sqlite(s) => Box::pin(s.put(record)).await,
         }
     }
 
@@ -83,8 +86,8 @@ impl Backend {
         }
         match self {
             Backend::Memory(m) => Ok(ids.iter().filter_map(|id| m.get(id)).collect()),
-            Backend::Redis(r) => r.get_many(ids).await,
-            Backend::Sqlite(s) => s.get_many(ids).await,
+            Backend::Redis(r) => Box::pin(r.get_many(ids)).await,
+            Backend::Sqlite(s) => Box::pin(s.get_many(ids)).await,
         }
     }
 
@@ -101,8 +104,8 @@ impl Backend {
     ) -> Result<Consumed, StoreError> {
         match self {
             Backend::Memory(m) => Ok(m.consume(state_hash, launch_id)),
-            Backend::Redis(r) => r.consume(state_hash, launch_id).await,
-            Backend::Sqlite(s) => s.consume(state_hash, launch_id).await,
+            Backend::Redis(r) => Box::pin(r.consume(state_hash, launch_id)).await,
+            Backend::Sqlite(s) => Box::pin(s.consume(state_hash, launch_id)).await,
         }
     }
 }
@@ -112,8 +115,8 @@ impl Backend {
     pub async fn consumed_by(&self, state_hash: &str) -> Result<Option<String>, StoreError> {
         match self {
             Backend::Memory(m) => Ok(m.consumed_by(state_hash)),
-            Backend::Redis(r) => r.consumed_by(state_hash).await,
-            Backend::Sqlite(s) => s.consumed_by(state_hash).await,
+            Backend::Redis(r) => Box::pin(r.consumed_by(state_hash)).await,
+            Backend::Sqlite(s) => Box::pin(s.consumed_by(state_hash)).await,
         }
     }
 }

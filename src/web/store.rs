@@ -160,6 +160,8 @@ fn absent_if_undecodable(
     }
 }
 
+// The Redis and SQLite futures are boxed in their arms: unboxed, their kilobytes of state would
+// be allocated and moved for every call, memory sessions included.
 #[async_trait]
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -171,8 +173,8 @@ impl SessionStore for Store {
                 m.0.insert(record.id, Arc::new(Compact::of(record)));
                 Ok(())
             }
-            Store::Redis(s) => s.create(record).await,
-            Store::Sqlite(s) => s.ready().await?.create(record).await,
+            Store::Redis(s) => Box::pin(s.create(record)).await,
+            Store::Sqlite(s) => Box::pin(async { s.ready().await?.create(record).await }).await,
         }
     }
 
@@ -182,8 +184,8 @@ impl SessionStore for Store {
                 m.0.insert(record.id, Arc::new(Compact::of(record)));
                 Ok(())
             }
-            Store::Redis(s) => s.save(record).await,
-            Store::Sqlite(s) => s.ready().await?.save(record).await,
+            Store::Redis(s) => Box::pin(s.save(record)).await,
+            Store::Sqlite(s) => Box::pin(async { s.ready().await?.save(record).await }).await,
         }
     }
 
@@ -196,8 +198,8 @@ impl SessionStore for Store {
                     .filter(|c| c.expiry > now)
                     .map(|c| c.record(*id)))
             }
-            Store::Redis(s) => s.load(id).await,
-            Store::Sqlite(s) => s.ready().await?.load(id).await,
+            Store::Redis(s) => Box::pin(s.load(id)).await,
+            Store::Sqlite(s) => Box::pin(async { s.ready().await?.load(id).await }).await,
         };
         absent_if_undecodable(loaded)
     }
@@ -208,8 +210,8 @@ impl SessionStore for Store {
                 m.0.invalidate(id);
                 Ok(())
             }
-            Store::Redis(s) => s.delete(id).await,
-            Store::Sqlite(s) => s.ready().await?.delete(id).await,
+            Store::Redis(s) => Box::pin(s.delete(id)).await,
+            Store::Sqlite(s) => Box::pin(async { s.ready().await?.delete(id).await }).await,
         }
     }
 }
