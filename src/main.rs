@@ -226,7 +226,10 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
         }
     };
     tracing::info!(%listen, %public_url, registrations, "smart-launch-doctor listening; open {public_url}");
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(state)
+        .into_make_service_with_connect_info::<smart_launch_doctor::web::listener::Peer>();
+    // Guarded: hyper's own 414/431 refusals get a page or JSON body like every other error.
+    let listener = smart_launch_doctor::web::listener::Guarded(listener);
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -16,9 +16,10 @@ use super::{Problem, paths};
 use std::sync::Arc;
 
 use super::AppState;
+use crate::config::PRACTICE_ID;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
-use crate::record::{LaunchRecord, Outcome, now};
+use crate::record::{AppRef, LaunchRecord, Outcome, now};
 use crate::smart::LaunchKind;
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -36,22 +37,33 @@ fn kind_str(k: LaunchKind) -> &'static str {
     }
 }
 
-/// The stored diagnoses plus those that depend on the time of viewing.
-fn diagnoses_now(state: &AppState, r: &LaunchRecord) -> Vec<Diagnosis> {
-    let mut out = r.diagnoses.clone();
+/// The launch as it stands now: a launch still pending after `never_returned_after_seconds`
+/// has failed (`authorize.never_returned`), so its headline, step bar, JSON `outcome` and
+/// diagnoses all say so. Returns the record to show and its diagnoses.
+fn as_of_now(state: &AppState, r: &LaunchRecord) -> Option<LaunchRecord> {
     let wait = state.config.never_returned_after.as_secs() as i64;
-    if r.outcome == Outcome::Pending && now() - r.started_at >= wait {
-        out.push(
-            Diagnosis::new(
-                id!("authorize.never_returned"),
-                "The browser went to the authorization server and never came back to the callback.",
-            )
-            .with("redirect_uri sent", &r.redirect_uri)
-            .with("client_id sent", &r.app.client_id)
-            .with("Started", views::format_time(r.started_at)),
-        );
+    if r.outcome != Outcome::Pending || now() - r.started_at < wait {
+        return None;
     }
-    out
+    let mut out = r.clone();
+    out.outcome = Outcome::Error;
+    out.diagnoses.push(
+        Diagnosis::new(
+            id!("authorize.never_returned"),
+            format!("The browser went to the authorization server and did not come back to the callback within {wait} seconds."),
+        )
+        .with("redirect_uri sent", &r.redirect_uri)
+        .with("client_id sent", &r.app.client_id)
+        .with("Started", views::format_time(r.started_at)),
+    );
+    Some(out)
+}
+
+/// `r` with the failure that time alone brings (see [`as_of_now`]) applied in place.
+fn settle(state: &AppState, r: &mut LaunchRecord) {
+    if let Some(now) = as_of_now(state, r) {
+        *r = now;
+    }
 }
 
 pub async fn list(
@@ -61,7 +73,11 @@ pub async fn list(
     session: BrowserSession,
 ) -> Result<Response, Problem> {
     let all = this_browsers_launches(&state, &session).await?;
-    let launches: Vec<&LaunchRecord> = all.iter().map(|r| r.as_ref()).collect();
+    let settled: Vec<LaunchRecord> = all
+        .iter()
+        .map(|r| as_of_now(&state, r).unwrap_or_else(|| r.as_ref().clone()))
+        .collect();
+    let launches: Vec<&LaunchRecord> = settled.iter().collect();
     if wants_json(&headers)
         || Params::parse(query.as_deref())
             .all("format")
@@ -71,7 +87,7 @@ pub async fn list(
             .iter()
             .map(|r| {
                 json!({"id": r.id, "outcome": r.outcome, "step": r.step, "kind": r.kind, "registration": r.app,
-                       "started_at": r.started_at, "diagnoses": diagnoses_now(&state, r).iter().map(|d| d.id()).collect::<Vec<_>>()})
+                       "started_at": r.started_at, "diagnoses": r.diagnoses.iter().map(|d| d.id()).collect::<Vec<_>>()})
             })
             .collect();
         return Ok(Json(json!({ "launches": items })).into_response());
@@ -85,7 +101,8 @@ pub async fn list(
             started: views::format_time(r.started_at),
             outcome: outcome_str(r.outcome),
             step: r.step.as_str(),
-            ids: diagnoses_now(&state, r)
+            ids: r
+                .diagnoses
                 .iter()
                 .map(|d| d.id())
                 .collect::<Vec<_>>()
@@ -166,15 +183,11 @@ pub async fn report_json(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let shown = through_gate(&found, &gate);
+    let mut shown = through_gate(&found, &gate);
+    settle(&state, &mut shown.record);
     let r = &shown.record;
-    let body = serde_json::to_string_pretty(&result_json(
-        &shown,
-        &diagnoses_now(&state, r),
-        false,
-        &gate,
-    ))
-    .unwrap_or_default();
+    let body = serde_json::to_string_pretty(&result_json(&shown, &r.diagnoses, false, &gate))
+        .unwrap_or_default();
     Ok(download(
         "application/json",
         &format!("launch-{id}.json"),
@@ -190,10 +203,12 @@ pub async fn report_md(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let r = &through_gate(&found, &gate).record;
+    let mut r = through_gate(&found, &gate).record;
+    settle(&state, &mut r);
+    let r = &r;
     let md = gate.scrub(&report::markdown(
         r,
-        &diagnoses_now(&state, r),
+        &r.diagnoses,
         &views::format_time(r.started_at),
     ));
     Ok(download(
@@ -215,6 +230,33 @@ fn download(content_type: &'static str, filename: &str, body: String) -> Respons
         .into_response()
 }
 
+/// Where "Launch again" goes: the same standalone launch of a configured registration; for an
+/// EHR launch the practice EHR's chart (a real EHR's launch code cannot be reused) or home; the
+/// form for an ad-hoc app (its values are not kept in a URL).
+fn again(state: &AppState, r: &LaunchRecord) -> (String, String) {
+    let registered = match &r.app_ref {
+        Some(AppRef::Registered(id)) => state.config.registration(id),
+        _ => None,
+    };
+    match (registered, r.kind) {
+        (Some(reg), LaunchKind::Standalone) => (
+            paths::standalone(&reg.id),
+            format!("Launch {} again", reg.name),
+        ),
+        (Some(reg), LaunchKind::Ehr) if state.practice.is_some() && reg.id == PRACTICE_ID => (
+            paths::PRACTICE_EHR_PAGE.to_string(),
+            "Launch again from the practice EHR".into(),
+        ),
+        // A gallery entry's registration is made per run, named `gallery-{entry}`.
+        (None, _) if r.app.id.starts_with("gallery-") => (
+            format!("{}#{}", paths::GALLERY, r.app.id),
+            "Run this gallery entry again".into(),
+        ),
+        (_, LaunchKind::Ehr) => (paths::HOME.to_string(), "Launch again from your EHR".into()),
+        _ => (paths::HOME.to_string(), "Launch again".into()),
+    }
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -225,11 +267,12 @@ pub async fn show(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let shown = through_gate(&found, &gate);
+    let mut shown = through_gate(&found, &gate);
+    settle(&state, &mut shown.record);
     let r = &shown.record;
     let params = Params::parse(query.as_deref());
     let reveal = params.all("reveal").contains(&"tokens");
-    let diagnoses = diagnoses_now(&state, r);
+    let diagnoses = r.diagnoses.clone();
     if wants_json(&headers) || params.all("format").contains(&"json") {
         return Ok(Json(result_json(&shown, &diagnoses, reveal, &gate)).into_response());
     }
@@ -278,6 +321,8 @@ pub async fn show(
         },
         expires,
         reveal,
+        wait_seconds: state.config.never_returned_after.as_secs(),
+        again: again(&state, r),
         has_tokens: r.token_response.is_some(),
         transcript: &r.transcript,
         self_href: paths::launch_result(&r.id),
