@@ -20,7 +20,8 @@ use crate::config::PRACTICE_ID;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
 use crate::record::{AppRef, LaunchRecord, Outcome, now};
-use crate::smart::LaunchKind;
+use crate::diagnosis::transcript::Exchange;
+use crate::smart::{LaunchKind, Step};
 
 fn outcome_str(o: Outcome) -> &'static str {
     match o {
@@ -59,12 +60,45 @@ fn as_of_now(state: &AppState, r: &LaunchRecord) -> Option<LaunchRecord> {
     Some(out)
 }
 
-/// `r` with the failure that time alone brings (see [`as_of_now`]) applied in place.
+/// `r` with the failure that time alone brings (see [`as_of_now`]) applied in place, and, for a
+/// launch that stopped at the authorize or callback step, the authorization request as a
+/// transcript entry: the browser sent it, not this server, but it is what failed.
 fn settle(state: &AppState, r: &mut LaunchRecord) {
     if let Some(now) = as_of_now(state, r) {
         *r = now;
     }
+    let stopped_there = r.outcome != Outcome::Success
+        && matches!(r.step, Step::Authorize | Step::Callback)
+        && !r.transcript.iter().any(|x| x.step == "authorize");
+    if let Some(url) = r.authorize_url.clone().filter(|_| stopped_there) {
+        let at = r
+            .transcript
+            .iter()
+            .position(|x| x.step != "discovery" && x.step != "launch")
+            .unwrap_or(r.transcript.len());
+        r.transcript.insert(at, authorize_entry(url));
+    }
 }
+
+/// The authorization request as the browser sent it (state and PKCE verifier never kept).
+fn authorize_entry(url: String) -> Exchange {
+    Exchange {
+        step: "authorize".into(),
+        method: "GET".into(),
+        url,
+        request_headers: Vec::new(),
+        request_body: None,
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        duration_ms: 0,
+        error: Some(AUTHORIZE_NOTE.into()),
+        cached: false,
+    }
+}
+
+/// What the authorize entry is, in its own words.
+const AUTHORIZE_NOTE: &str = "Sent by the browser, not by this server: the EHR answered the browser (its sign-in page, its error page, or a redirect to the callback). The state is shown as [not kept] and the PKCE verifier is never shown; Launch again makes a fresh pair. To retry by hand, open the URL in a browser.";
 
 pub async fn list(
     State(state): State<AppState>,
@@ -329,6 +363,11 @@ pub async fn show(
         curl: (r.outcome == Outcome::Error)
             .then(|| report::failing_exchange(r).map(report::curl))
             .flatten(),
+        retry_url: r
+            .transcript
+            .iter()
+            .find(|x| x.step == "authorize" && x.status.is_none())
+            .map(|x| x.url.clone()),
         reports: paths::reports(&r.id),
         identity: r.identity.as_ref().map(|i| IdentityView {
             verified: i.id_token.verified,

@@ -161,6 +161,8 @@ pub struct ResultPage<'a> {
     pub self_href: String,
     /// A `curl` reproducing the failing request, secrets as variables.
     pub curl: Option<String>,
+    /// The authorization request to open again, for a launch that stopped before the callback.
+    pub retry_url: Option<String>,
     /// Download links: (JSON, Markdown).
     pub reports: (String, String),
     pub identity: Option<IdentityView>,
