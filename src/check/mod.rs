@@ -170,8 +170,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
             client_credentials: None,
             accepted_method: None,
             reason: None,
-            summary: "Not probed: discovery failed, so there was no token endpoint to ask."
-                .into(),
+            summary: "Not probed: discovery failed, so there was no token endpoint to ask.".into(),
         },
         jwks,
         certificate: None,

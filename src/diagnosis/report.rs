@@ -122,7 +122,11 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
 fn outcome_md(out: &mut String, r: &LaunchRecord) {
     out.push_str("## Result\n\n");
     let token = r.token_response.as_ref();
-    let field = |k: &str| token.and_then(|t| t.get(k)).and_then(serde_json::Value::as_str);
+    let field = |k: &str| {
+        token
+            .and_then(|t| t.get(k))
+            .and_then(serde_json::Value::as_str)
+    };
     let granted = field("scope").unwrap_or(&r.requested_scope);
     let _ = writeln!(out, "- Granted scope: {}", code(granted));
     let patient = match (&r.patient, field("patient")) {

@@ -243,7 +243,10 @@ pub fn adhoc_registration(
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
     let checked = validate_adhoc(&form).and_then(|reg| {
-        match private_target(&reg.iss, state.config.allow_private_networks) {
+        // A registered FHIR base is trusted wherever it is (the same rule as `Core::http_for`).
+        let allowed = state.config.allow_private_networks
+            || state.config.registration_for_iss(&reg.iss).is_some();
+        match private_target(&reg.iss, allowed) {
             Some(why) => Err(vec![("iss".to_string(), why)]),
             None => Ok(reg),
         }

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use super::AppState;
 use crate::config::PRACTICE_ID;
+use crate::diagnosis::transcript::Exchange;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
 use crate::record::{AppRef, LaunchRecord, Outcome, now};
-use crate::diagnosis::transcript::Exchange;
 use crate::smart::{LaunchKind, Step};
 
 fn outcome_str(o: Outcome) -> &'static str {
