@@ -393,3 +393,42 @@ async fn the_markdown_report_of_a_success_lists_scope_patient_and_identity() {
         assert!(!md.contains("## Diagnoses"), "no empty heading: {md}");
     }
 }
+
+#[tokio::test]
+async fn the_readme_example_configuration_starts_as_written() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = smart_launch_doctor::config::Config::from_toml(block, "README.md", addr)
+        .unwrap_or_else(|e| panic!("the README's example configuration: {e}"));
+    let state = smart_launch_doctor::AppState::new(config).expect("state");
+    let router = smart_launch_doctor::app(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let client = crate::support::browser();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let home: Value = client
+        .get(format!("http://{addr}/?format=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        home["registrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "sandbox"),
+        "{home}"
+    );
+}
