@@ -322,6 +322,14 @@ async fn pages_fit_a_390_pixel_phone_without_sideways_scrolling() {
     s.text_with("Tokens are shown in full").await;
     fits("token page (revealed)", s.overflows().await);
     s.screenshot("390-token-page.png").await;
+    s.driver
+        .execute(
+            "document.getElementById('tok-h').scrollIntoView();",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    s.screenshot("390-token-table.png").await;
     // An error page (a diagnosed failure) and a plain error page.
     let (class, _) =
         walk_gallery_entry(&s, "Oracle Health: client unknown", "token.unknown_client").await;
@@ -337,6 +345,13 @@ async fn pages_fit_a_390_pixel_phone_without_sideways_scrolling() {
     s.screenshot("390-launches.png").await;
     s.open("/gallery").await;
     fits("gallery", s.overflows().await);
+    s.open("/check/practice").await;
+    s.text_with("What was checked").await;
+    fits("check page", s.overflows().await);
+    s.screenshot("390-check.png").await;
+    s.open("/practice/ehr").await;
+    fits("practice EHR chart", s.overflows().await);
+    s.screenshot("390-practice-ehr.png").await;
     s.quit().await;
     eprintln!("{}", checked.join("\n"));
 }
