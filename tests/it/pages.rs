@@ -79,6 +79,10 @@ async fn callback_edge_cases_say_what_arrived() {
     assert_eq!(diagnosis_ids(&json), ["callback.missing_state"]);
     let summary = json["error"]["diagnoses"][0]["summary"].as_str().unwrap();
     assert!(summary.contains("2 state values"), "{summary}");
+    assert_eq!(
+        json["error"]["title"], "The callback carries more than one state",
+        "the headline names the duplicate, not a missing state"
+    );
 
     let (_, json) = app
         .get_json("/callback?error=access_denied&error_description=User+said+no&state=unknown")
