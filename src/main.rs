@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smart_launch_doctor::config::Config;
+use smart_launch_doctor::config::{Config, PRACTICE_ID};
 use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
 use smart_launch_doctor::{AppState, app};
@@ -126,7 +126,8 @@ fn catalogue(format: &str) -> ExitCode {
 /// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.
 async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitCode {
     let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let config = match Config::load(config.as_deref(), listen) {
+    let config_path = config;
+    let config = match Config::load(config_path.as_deref(), listen) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("configuration error: {e}");
@@ -152,10 +153,19 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
             return ExitCode::from(2);
         }
     };
+    let practice = if selected.iter().any(|r| r.id == PRACTICE_ID) {
+        practice_in_process(config_path.as_deref()).await
+    } else {
+        None
+    };
     let mut reports = Vec::new();
     for reg in &selected {
         let key = state.config.key(&reg.id).cloned();
-        reports.push(smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await);
+        let report = match practice.as_ref().filter(|_| reg.id == PRACTICE_ID) {
+            Some((p, reg)) => smart_launch_doctor::check::check(&p.core, reg, None, false).await,
+            None => smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await,
+        };
+        reports.push(report);
     }
     if format == "json" {
         let json = serde_json::json!({ "registrations": reports });
@@ -176,6 +186,30 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The built-in practice EHR for `check practice`, started in-process on a free loopback port
+/// (no running `serve` needed), with the practice registration as it is there. `None` when the
+/// practice EHR is off or `public_url` is set: then the registration is checked where it points.
+async fn practice_in_process(
+    path: Option<&std::path::Path>,
+) -> Option<(AppState, smart_launch_doctor::config::Registration)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+    let addr = listener.local_addr().ok()?;
+    let config = Config::load(path, addr).ok()?;
+    let reg = config.registration(PRACTICE_ID)?.clone();
+    if !config.practice_ehr || !reg.iss.starts_with(&format!("http://{addr}/")) {
+        return None;
+    }
+    let state = AppState::new(config).ok()?;
+    let router = app(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    eprintln!(
+        "check: started the practice EHR in-process at http://{addr}/practice for this check"
+    );
+    Some((state, reg))
 }
 
 /// Writes the key, prints the public JWK (a JWKS of one) and the configuration lines.
@@ -230,7 +264,10 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
         }
     };
     tracing::info!(%listen, %public_url, registrations, "smart-launch-doctor listening; open {public_url}");
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(state)
+        .into_make_service_with_connect_info::<smart_launch_doctor::web::listener::Peer>();
+    // Guarded: hyper's own 414/431 refusals get a page or JSON body like every other error.
+    let listener = smart_launch_doctor::web::listener::Guarded(listener);
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await;

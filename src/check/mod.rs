@@ -162,7 +162,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         endpoints: None,
         diagnoses: Vec::new(),
         credentials: Credentials {
-            verdict: Verdict::Inconclusive,
+            verdict: Verdict::NotProbed,
             method,
             basic_encoding: None,
             status: None,
@@ -170,8 +170,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
             client_credentials: None,
             accepted_method: None,
             reason: None,
-            summary: "Inconclusive: discovery failed, so there was no token endpoint to probe."
-                .into(),
+            summary: "Not probed: discovery failed, so there was no token endpoint to ask.".into(),
         },
         jwks,
         certificate: None,
@@ -396,7 +395,7 @@ async fn probe(
                             match outcome {
                                 Verdict::Accepted => "accepted (invalid_grant): the same credentials work with this method",
                                 Verdict::Rejected => "rejected too: the credentials themselves may be wrong",
-                                Verdict::Inconclusive => "inconclusive",
+                                Verdict::Inconclusive | Verdict::NotProbed => "inconclusive",
                             },
                         )
                     } else {
@@ -413,7 +412,7 @@ async fn probe(
             }
             None => probe::inconclusive("invalid-code probe", status, &body),
         }),
-        Verdict::Accepted => {}
+        Verdict::Accepted | Verdict::NotProbed => {}
     }
     if let Some((r, result, s, b)) = &cc {
         match r.verdict {

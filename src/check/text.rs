@@ -47,6 +47,7 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             Verdict::Accepted => p.c("32", "accepted"),
             Verdict::Rejected => p.c("31", "rejected"),
             Verdict::Inconclusive => p.c("33", "inconclusive"),
+            Verdict::NotProbed => p.c("33", "not probed"),
         };
         let encoding = c
             .basic_encoding
@@ -105,6 +106,22 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             let _ = writeln!(out, "  {}", p.c("32", "no findings"));
         }
         out.push('\n');
+    }
+    // The verdict per registration in one place, so an offline run says what failed and why.
+    let _ = writeln!(out, "checked {} registration(s):", reports.len());
+    for r in reports {
+        let errors: Vec<&str> = r
+            .diagnoses
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+            .map(|d| d.id())
+            .collect();
+        let verdict = if errors.is_empty() {
+            p.c("32", "ok")
+        } else {
+            format!("{} ({})", p.c("31", "failed"), errors.join(", "))
+        };
+        let _ = writeln!(out, "  {:<12} {verdict}", r.id);
     }
     out
 }

@@ -485,7 +485,7 @@ pub static ENTRIES: &[Entry] = &[
     ),
     e!(
         "authorize.never_returned",
-        Warn,
+        Error,
         "The launch never came back to this app",
         ASK_APP_ADMIN,
         [

@@ -118,6 +118,59 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
 }
 
 /// The launch as Markdown, for a support forum or a ticket.
+/// What a successful launch established: granted scopes, patient, identity.
+fn outcome_md(out: &mut String, r: &LaunchRecord) {
+    out.push_str("## Result\n\n");
+    let token = r.token_response.as_ref();
+    let field = |k: &str| {
+        token
+            .and_then(|t| t.get(k))
+            .and_then(serde_json::Value::as_str)
+    };
+    let granted = field("scope").unwrap_or(&r.requested_scope);
+    let _ = writeln!(out, "- Granted scope: {}", code(granted));
+    let patient = match (&r.patient, field("patient")) {
+        (Some(p), _) => {
+            let name = p.name.clone().unwrap_or_else(|| p.reference.clone());
+            match &p.birth_date {
+                Some(b) => format!("{name}, born {b} ({})", code(&p.reference)),
+                None => format!("{name} ({})", code(&p.reference)),
+            }
+        }
+        (None, Some(id)) => code(id),
+        (None, None) => "none".into(),
+    };
+    let _ = writeln!(out, "- Patient in context: {patient}");
+    if let Some(e) = field("encounter") {
+        let _ = writeln!(out, "- Encounter in context: {}", code(e));
+    }
+    let identity = match &r.identity {
+        Some(i) => {
+            let who = match &i.user {
+                Some(u) => format!(
+                    "{} ({})",
+                    u.name.clone().unwrap_or_else(|| u.reference.clone()),
+                    u.resource_type
+                ),
+                None => i
+                    .id_token
+                    .fhir_user
+                    .as_deref()
+                    .map(code)
+                    .unwrap_or_else(|| "unknown (no fhirUser)".into()),
+            };
+            let verified = if i.id_token.verified {
+                "id_token verified"
+            } else {
+                "id_token NOT verified"
+            };
+            format!("{who}; {verified}")
+        }
+        None => "no id_token".into(),
+    };
+    let _ = writeln!(out, "- Signed in as: {identity}\n");
+}
+
 pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String {
     let mut out = String::new();
     let outcome = match r.outcome {
@@ -154,11 +207,17 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             ids.join(", ")
         }
     );
-    out.push_str("## Diagnoses\n\n");
-    for d in diagnoses {
-        diagnosis_md(&mut out, d);
+    if r.outcome == crate::record::Outcome::Success {
+        outcome_md(&mut out, r);
     }
-    if let Some(x) = failing_exchange(r) {
+    if !diagnoses.is_empty() {
+        out.push_str("## Diagnoses\n\n");
+        for d in diagnoses {
+            diagnosis_md(&mut out, d);
+        }
+    }
+    // A success has no failing request to reproduce.
+    if let Some(x) = failing_exchange(r).filter(|_| r.outcome != crate::record::Outcome::Success) {
         out.push_str("## Reproduce\n\n```sh\n");
         out.push_str(&curl(x));
         out.push_str("\n```\n\n");

@@ -284,9 +284,17 @@ fn refusal(problems: &[Problem]) -> [(&'static str, String); 2] {
 fn error_page(message: &str) -> Response {
     let why =
         "The practice EHR does not redirect back: the client or redirect URI cannot be trusted.";
-    html::error(
+    // A real EHR would stop here. The practice EHR serves the app's pages on the same origin,
+    // so it offers the way back to the app's list of launches (a path: no client code here).
+    let back = "<p><a class=\"button\" href=\"/launches\">Back to SMART Launch Doctor: your launches</a> \
+                <span class=\"muted\">(practice only: a real EHR shows no such link)</span></p>";
+    html::respond(
         StatusCode::BAD_REQUEST,
         "Authorization error",
-        &[message, why],
+        &format!(
+            "<h1>Authorization error</h1><p>{}</p><p>{}</p>{back}",
+            html::escape(message),
+            html::escape(why)
+        ),
     )
 }

@@ -78,7 +78,7 @@ fn page(ehr: &Ehr, id: &str, pending: &PendingAuthorization) -> String {
          <input type=\"hidden\" name=\"pending\" value=\"{id}\">\n\
          {patient}\n\
          <p><button type=\"submit\" name=\"decision\" value=\"approve\">Sign in as {user}</button>\n\
-         <button type=\"submit\" name=\"decision\" value=\"cancel\">Cancel</button></p>\n\
+         <button type=\"submit\" name=\"decision\" value=\"cancel\" class=\"secondary\">Cancel</button></p>\n\
          </form>\n\
          <p class=\"muted\">This is the built-in practice EHR: no password, and every patient is \
          made up.</p>",

@@ -38,12 +38,18 @@ pub async fn callback(
                 ),
                 _ => "The callback carries no state, so it cannot be tied to a launch.".into(),
             };
+            let duplicated = found.is_err();
             let d = with_error_received(
                 Diagnosis::new(id!("callback.missing_state"), summary)
                     .with("Parameters received", param_names(&params)),
                 &params,
             );
-            return Err(relaunch(StatusCode::BAD_REQUEST, d));
+            let mut problem = relaunch(StatusCode::BAD_REQUEST, d);
+            if duplicated {
+                // Same diagnosis (no single state to match), but the headline names what came.
+                problem.title = "The callback carries more than one state".into();
+            }
+            return Err(problem);
         }
     };
     let hash = state_hash(state_param);

@@ -53,6 +53,7 @@ pub async fn show(
     let rows = gallery::entries()
         .into_iter()
         .map(|e| GalleryRow {
+            anchor: format!("gallery-{}", e.id),
             action: format!("/gallery/{}", e.id),
             title: e.title,
             expect: e.expect,

@@ -242,10 +242,55 @@ pub fn adhoc_registration(
     if !csrf::verify(headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
-    match validate_adhoc(&form) {
+    let checked = validate_adhoc(&form).and_then(|reg| {
+        // A registered FHIR base is trusted wherever it is (the same rule as `Core::http_for`).
+        let allowed = state.config.allow_private_networks
+            || state.config.registration_for_iss(&reg.iss).is_some();
+        match private_target(&reg.iss, allowed) {
+            Some(why) => Err(vec![("iss".to_string(), why)]),
+            None => Ok(reg),
+        }
+    });
+    match checked {
         Ok(reg) => Ok(Ok(reg)),
+        // The JSON twin of the form shown again: the same messages, per field.
+        Err(errors) if super::problem::wants_json(headers) => {
+            let mut p = Problem::plain(
+                StatusCode::BAD_REQUEST,
+                "Please correct the form",
+                errors
+                    .iter()
+                    .map(|(f, m)| format!("{f}: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            p.fields = errors;
+            Err(p)
+        }
         Err(errors) => Ok(Err(home::render_with_errors(state, csrf, &form, errors)?)),
     }
+}
+
+/// Why an ad-hoc FHIR base is refused before anything is sent: a literal loopback, private or
+/// link-local address (or `localhost`) while `allow_private_networks` is off. Names that resolve
+/// to such addresses are refused by the guarded client when the launch runs.
+pub fn private_target(iss: &str, allowed: bool) -> Option<String> {
+    if allowed {
+        return None;
+    }
+    let url = url::Url::parse(iss).ok()?;
+    let private = match url.host()? {
+        url::Host::Ipv4(ip) => crate::smart::http::is_private(ip.into()),
+        url::Host::Ipv6(ip) => crate::smart::http::is_private(ip.into()),
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    };
+    private.then(|| format!(
+        "{} is a loopback, private or link-local address: this server does not contact those for apps typed into this form (allow_private_networks is off). Register the FHIR base in the configuration, or ask the administrator to allow private networks for a local test server",
+        url.host_str().unwrap_or_default()
+    ))
 }
 
 pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String)>> {

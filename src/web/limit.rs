@@ -83,6 +83,11 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<super::listener::Peer>>()
+                .map(|c| c.0.0.ip())
+        })
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     match state.limiter.hit(ip) {
         Ok(()) => next.run(req).await,

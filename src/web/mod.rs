@@ -8,6 +8,7 @@ mod gallery;
 mod home;
 mod launch;
 pub mod limit;
+pub mod listener;
 mod middleware;
 pub mod paths;
 mod problem;
@@ -84,10 +85,12 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions);
 
     let mut app = Router::new()
-        .route(paths::HEALTHZ, get(|| async { "ok" }))
+        .route(paths::HEALTHZ, get(assets::healthz))
         .route(paths::JWKS, get(refresh::jwks))
         .route(paths::STYLESHEET, get(assets::stylesheet))
         .route(paths::SCRIPT, get(assets::script))
+        .route(paths::FAVICON, get(assets::favicon))
+        .route(paths::FAVICON_ICO, get(assets::favicon))
         .merge(pages)
         .with_state(state.clone());
     if let Some(ehr) = &state.practice {

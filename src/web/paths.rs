@@ -20,6 +20,9 @@ pub const GALLERY_RUN: &str = "/gallery/{id}";
 pub const PRACTICE_EHR_PAGE: &str = "/practice/ehr";
 pub const STYLESHEET: &str = "/static/style.css";
 pub const SCRIPT: &str = "/static/app.js";
+/// The icon (SVG), also answered at the path browsers ask for unprompted.
+pub const FAVICON: &str = "/static/favicon.svg";
+pub const FAVICON_ICO: &str = "/favicon.ico";
 
 /// `/launches/{id}`.
 pub fn launch_result(id: &str) -> String {

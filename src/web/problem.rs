@@ -21,6 +21,8 @@ pub struct Problem {
     pub diagnoses: Vec<Diagnosis>,
     /// Links the user may want next, as (label, href).
     pub links: Vec<(String, String)>,
+    /// Form fields in error, as (field, message): the JSON twin of a form shown again.
+    pub fields: Vec<(String, String)>,
 }
 
 impl Problem {
@@ -32,6 +34,7 @@ impl Problem {
             message: d.plain().to_string(),
             diagnoses: vec![d],
             links: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -43,6 +46,7 @@ impl Problem {
             message: message.into(),
             diagnoses: Vec::new(),
             links: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -155,8 +159,14 @@ pub fn format_json(query: Option<&str>) -> bool {
 }
 
 /// Renders any [`Problem`] a handler returned, in the format the client asked for.
-pub async fn render(req: Request, next: Next) -> Response {
-    let json = wants_json(req.headers()) || format_json(req.uri().query());
+/// `?format=json` is turned into `Accept: application/json` first, so every handler (and every
+/// error) honours both ways of asking for the JSON twin.
+pub async fn render(mut req: Request, next: Next) -> Response {
+    if format_json(req.uri().query()) {
+        req.headers_mut()
+            .insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    }
+    let json = wants_json(req.headers());
     let request_id = current_request_id(req.extensions());
     let resp = next.run(req).await;
     let problem = match resp.extensions().get::<Problem>() {
@@ -195,6 +205,7 @@ pub async fn render(req: Request, next: Next) -> Response {
             "message": problem.message,
             "request_id": request_id,
             "diagnoses": problem.diagnoses,
+            "fields": problem.fields.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
         }});
         axum::body::Body::from(value.to_string())
     } else {
@@ -223,7 +234,6 @@ pub async fn render(req: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Unknown routes.
 /// `HEAD` on a route that starts a launch: a launch starts only on `GET`.
 pub async fn head_starts_nothing() -> Problem {
     Problem::plain(
@@ -233,6 +243,7 @@ pub async fn head_starts_nothing() -> Problem {
     )
 }
 
+/// Unknown routes.
 pub async fn not_found() -> Problem {
     Problem::plain(
         StatusCode::NOT_FOUND,

@@ -16,10 +16,12 @@ use super::{Problem, paths};
 use std::sync::Arc;
 
 use super::AppState;
+use crate::config::PRACTICE_ID;
+use crate::diagnosis::transcript::Exchange;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
-use crate::record::{LaunchRecord, Outcome, now};
-use crate::smart::LaunchKind;
+use crate::record::{AppRef, LaunchRecord, Outcome, now};
+use crate::smart::{LaunchKind, Step};
 
 fn outcome_str(o: Outcome) -> &'static str {
     match o {
@@ -36,23 +38,67 @@ fn kind_str(k: LaunchKind) -> &'static str {
     }
 }
 
-/// The stored diagnoses plus those that depend on the time of viewing.
-fn diagnoses_now(state: &AppState, r: &LaunchRecord) -> Vec<Diagnosis> {
-    let mut out = r.diagnoses.clone();
+/// The launch as it stands now: a launch still pending after `never_returned_after_seconds`
+/// has failed (`authorize.never_returned`), so its headline, step bar, JSON `outcome` and
+/// diagnoses all say so. Returns the record to show and its diagnoses.
+fn as_of_now(state: &AppState, r: &LaunchRecord) -> Option<LaunchRecord> {
     let wait = state.config.never_returned_after.as_secs() as i64;
-    if r.outcome == Outcome::Pending && now() - r.started_at >= wait {
-        out.push(
-            Diagnosis::new(
-                id!("authorize.never_returned"),
-                "The browser went to the authorization server and never came back to the callback.",
-            )
-            .with("redirect_uri sent", &r.redirect_uri)
-            .with("client_id sent", &r.app.client_id)
-            .with("Started", views::format_time(r.started_at)),
-        );
+    if r.outcome != Outcome::Pending || now() - r.started_at < wait {
+        return None;
     }
-    out
+    let mut out = r.clone();
+    out.outcome = Outcome::Error;
+    out.diagnoses.push(
+        Diagnosis::new(
+            id!("authorize.never_returned"),
+            format!("The browser went to the authorization server and did not come back to the callback within {wait} seconds."),
+        )
+        .with("redirect_uri sent", &r.redirect_uri)
+        .with("client_id sent", &r.app.client_id)
+        .with("Started", views::format_time(r.started_at)),
+    );
+    Some(out)
 }
+
+/// `r` with the failure that time alone brings (see [`as_of_now`]) applied in place, and, for a
+/// launch that stopped at the authorize or callback step, the authorization request as a
+/// transcript entry: the browser sent it, not this server, but it is what failed.
+fn settle(state: &AppState, r: &mut LaunchRecord) {
+    if let Some(now) = as_of_now(state, r) {
+        *r = now;
+    }
+    let stopped_there = r.outcome != Outcome::Success
+        && matches!(r.step, Step::Authorize | Step::Callback)
+        && !r.transcript.iter().any(|x| x.step == "authorize");
+    if let Some(url) = r.authorize_url.clone().filter(|_| stopped_there) {
+        let at = r
+            .transcript
+            .iter()
+            .position(|x| x.step != "discovery" && x.step != "launch")
+            .unwrap_or(r.transcript.len());
+        r.transcript.insert(at, authorize_entry(url));
+    }
+}
+
+/// The authorization request as the browser sent it (state and PKCE verifier never kept).
+fn authorize_entry(url: String) -> Exchange {
+    Exchange {
+        step: "authorize".into(),
+        method: "GET".into(),
+        url,
+        request_headers: Vec::new(),
+        request_body: None,
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        duration_ms: 0,
+        error: Some(AUTHORIZE_NOTE.into()),
+        cached: false,
+    }
+}
+
+/// What the authorize entry is, in its own words.
+const AUTHORIZE_NOTE: &str = "Sent by the browser, not by this server: the EHR answered the browser (its sign-in page, its error page, or a redirect to the callback). The state is shown as [not kept] and the PKCE verifier is never shown; Launch again makes a fresh pair. To retry by hand, open the URL in a browser.";
 
 pub async fn list(
     State(state): State<AppState>,
@@ -61,7 +107,11 @@ pub async fn list(
     session: BrowserSession,
 ) -> Result<Response, Problem> {
     let all = this_browsers_launches(&state, &session).await?;
-    let launches: Vec<&LaunchRecord> = all.iter().map(|r| r.as_ref()).collect();
+    let settled: Vec<LaunchRecord> = all
+        .iter()
+        .map(|r| as_of_now(&state, r).unwrap_or_else(|| r.as_ref().clone()))
+        .collect();
+    let launches: Vec<&LaunchRecord> = settled.iter().collect();
     if wants_json(&headers)
         || Params::parse(query.as_deref())
             .all("format")
@@ -71,7 +121,7 @@ pub async fn list(
             .iter()
             .map(|r| {
                 json!({"id": r.id, "outcome": r.outcome, "step": r.step, "kind": r.kind, "registration": r.app,
-                       "started_at": r.started_at, "diagnoses": diagnoses_now(&state, r).iter().map(|d| d.id()).collect::<Vec<_>>()})
+                       "started_at": r.started_at, "diagnoses": r.diagnoses.iter().map(|d| d.id()).collect::<Vec<_>>()})
             })
             .collect();
         return Ok(Json(json!({ "launches": items })).into_response());
@@ -85,7 +135,8 @@ pub async fn list(
             started: views::format_time(r.started_at),
             outcome: outcome_str(r.outcome),
             step: r.step.as_str(),
-            ids: diagnoses_now(&state, r)
+            ids: r
+                .diagnoses
                 .iter()
                 .map(|d| d.id())
                 .collect::<Vec<_>>()
@@ -166,15 +217,11 @@ pub async fn report_json(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let shown = through_gate(&found, &gate);
+    let mut shown = through_gate(&found, &gate);
+    settle(&state, &mut shown.record);
     let r = &shown.record;
-    let body = serde_json::to_string_pretty(&result_json(
-        &shown,
-        &diagnoses_now(&state, r),
-        false,
-        &gate,
-    ))
-    .unwrap_or_default();
+    let body = serde_json::to_string_pretty(&result_json(&shown, &r.diagnoses, false, &gate))
+        .unwrap_or_default();
     Ok(download(
         "application/json",
         &format!("launch-{id}.json"),
@@ -190,10 +237,12 @@ pub async fn report_md(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let r = &through_gate(&found, &gate).record;
+    let mut r = through_gate(&found, &gate).record;
+    settle(&state, &mut r);
+    let r = &r;
     let md = gate.scrub(&report::markdown(
         r,
-        &diagnoses_now(&state, r),
+        &r.diagnoses,
         &views::format_time(r.started_at),
     ));
     Ok(download(
@@ -215,6 +264,33 @@ fn download(content_type: &'static str, filename: &str, body: String) -> Respons
         .into_response()
 }
 
+/// Where "Launch again" goes: the same standalone launch of a configured registration; for an
+/// EHR launch the practice EHR's chart (a real EHR's launch code cannot be reused) or home; the
+/// form for an ad-hoc app (its values are not kept in a URL).
+fn again(state: &AppState, r: &LaunchRecord) -> (String, String) {
+    let registered = match &r.app_ref {
+        Some(AppRef::Registered(id)) => state.config.registration(id),
+        _ => None,
+    };
+    match (registered, r.kind) {
+        (Some(reg), LaunchKind::Standalone) => (
+            paths::standalone(&reg.id),
+            format!("Launch {} again", reg.name),
+        ),
+        (Some(reg), LaunchKind::Ehr) if state.practice.is_some() && reg.id == PRACTICE_ID => (
+            paths::PRACTICE_EHR_PAGE.to_string(),
+            "Launch again from the practice EHR".into(),
+        ),
+        // A gallery entry's registration is made per run, named `gallery-{entry}`.
+        (None, _) if r.app.id.starts_with("gallery-") => (
+            format!("{}#{}", paths::GALLERY, r.app.id),
+            "Run this gallery entry again".into(),
+        ),
+        (_, LaunchKind::Ehr) => (paths::HOME.to_string(), "Launch again from your EHR".into()),
+        _ => (paths::HOME.to_string(), "Launch again".into()),
+    }
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -225,11 +301,12 @@ pub async fn show(
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let shown = through_gate(&found, &gate);
+    let mut shown = through_gate(&found, &gate);
+    settle(&state, &mut shown.record);
     let r = &shown.record;
     let params = Params::parse(query.as_deref());
     let reveal = params.all("reveal").contains(&"tokens");
-    let diagnoses = diagnoses_now(&state, r);
+    let diagnoses = r.diagnoses.clone();
     if wants_json(&headers) || params.all("format").contains(&"json") {
         return Ok(Json(result_json(&shown, &diagnoses, reveal, &gate)).into_response());
     }
@@ -278,12 +355,19 @@ pub async fn show(
         },
         expires,
         reveal,
+        wait_seconds: state.config.never_returned_after.as_secs(),
+        again: again(&state, r),
         has_tokens: r.token_response.is_some(),
         transcript: &r.transcript,
         self_href: paths::launch_result(&r.id),
         curl: (r.outcome == Outcome::Error)
             .then(|| report::failing_exchange(r).map(report::curl))
             .flatten(),
+        retry_url: r
+            .transcript
+            .iter()
+            .find(|x| x.step == "authorize" && x.status.is_none())
+            .map(|x| x.url.clone()),
         reports: paths::reports(&r.id),
         identity: r.identity.as_ref().map(|i| IdentityView {
             verified: i.id_token.verified,

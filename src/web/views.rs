@@ -32,6 +32,8 @@ pub struct CheckPage<'a> {
 
 /// One gallery entry.
 pub struct GalleryRow {
+    /// The row's fragment id (`gallery-{id}`, the id of the launches it starts).
+    pub anchor: String,
     pub action: String,
     pub title: &'static str,
     pub expect: &'static str,
@@ -150,11 +152,17 @@ pub struct ResultPage<'a> {
     /// Unix time the access token expires, and the same in words.
     pub expires: Option<(i64, String)>,
     pub reveal: bool,
+    /// `never_returned_after_seconds`: how long a pending launch waits before it has failed.
+    pub wait_seconds: u64,
+    /// "Launch again": (href, label), repeating this launch where it can.
+    pub again: (String, String),
     pub has_tokens: bool,
     pub transcript: &'a [Exchange],
     pub self_href: String,
     /// A `curl` reproducing the failing request, secrets as variables.
     pub curl: Option<String>,
+    /// The authorization request to open again, for a launch that stopped before the callback.
+    pub retry_url: Option<String>,
     /// Download links: (JSON, Markdown).
     pub reports: (String, String),
     pub identity: Option<IdentityView>,

@@ -113,3 +113,71 @@ async fn oversized_form_is_refused() {
     let json: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(json["error"]["title"], "Form too large", "{json:#}");
 }
+
+/// Posts the ad-hoc form with `iss` (JSON twin when `json`); the answer's status and body.
+async fn post_iss(app: &TestApp, iss: &str, json: bool) -> (StatusCode, String) {
+    let token = csrf(app).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("iss", iss),
+        ("client_id", CLIENT_ID),
+        ("auth", "none"),
+        ("scope", "launch/patient openid"),
+    ];
+    let path = if json {
+        "/standalone?format=json"
+    } else {
+        "/standalone"
+    };
+    let resp = app.post_form(path, &form).await;
+    (resp.status(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn bad_fhir_bases_are_explained_on_the_form_and_store_no_launch() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    for (iss, message) in [
+        ("", "is required: the FHIR server"),
+        ("/fhir", "is not a full URL: start it with https://"),
+        (
+            "ftp://ehr.example/fhir",
+            "must be an http(s) URL with a host",
+        ),
+        (
+            "https://user:pw@ehr.example/fhir",
+            "must not carry a user name or password",
+        ),
+        (
+            "http://10.1.2.3/fhir",
+            "10.1.2.3 is a loopback, private or link-local address",
+        ),
+        (
+            "http://localhost:9/fhir",
+            "localhost is a loopback, private or link-local address",
+        ),
+    ] {
+        let (status, page) = post_iss(&app, iss, false).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{iss}");
+        assert!(page.contains("<form"), "{iss}: the form again");
+        let escaped = message.replace('\'', "&#39;");
+        assert!(page.contains(&escaped), "{iss}: {message}\n{page}");
+        assert!(!page.contains("pw@"), "no password echoed");
+        let (status, json) = post_iss(&app, iss, true).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{iss}");
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["error"]["fields"][0]["field"], "iss", "{json}");
+        assert!(
+            json["error"]["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{json}"
+        );
+    }
+    let (_, launches) = app.get_json("/launches").await;
+    assert_eq!(
+        launches["launches"],
+        serde_json::json!([]),
+        "no stored launch"
+    );
+}

@@ -196,3 +196,162 @@ async fn gallery_faults_show_their_diagnosis_ids() {
     }
     s.quit().await;
 }
+
+impl Session {
+    /// The result page's outcome class (`success`, `error` or `pending`), once it shows one.
+    async fn headline_class(&self) -> Option<String> {
+        let h = self.driver.find(By::Css("section.headline")).await.ok()?;
+        let class = h.class_name().await.ok()??;
+        class
+            .split_whitespace()
+            .find_map(|c| c.strip_prefix("outcome-"))
+            .map(str::to_string)
+    }
+
+    /// Whether an element matching `xpath` is on the page now.
+    async fn has(&self, xpath: &str) -> bool {
+        self.driver
+            .find_all(By::XPath(xpath))
+            .await
+            .is_ok_and(|v| !v.is_empty())
+    }
+
+    /// Whether the page is wider than the window (horizontal scrolling).
+    async fn overflows(&self) -> (i64, i64) {
+        let v = self
+            .driver
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let pair: Vec<i64> = v.convert().unwrap();
+        (pair[0], pair[1])
+    }
+}
+
+/// Runs one gallery entry as a user would, up to its result page: signs in when the practice
+/// EHR asks, presses Refresh when the entry's failure is the refresh, and, when the practice
+/// EHR refuses to send the browser back, follows its link to the launches and waits on the
+/// result until the launch has failed. Returns the headline class and the page text.
+async fn walk_gallery_entry(s: &Session, title: &str, expect: &str) -> (String, String) {
+    s.open("/gallery").await;
+    s.click(&format!("//tr[th[contains(., {title:?})]]//button"))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let mut refreshed = false;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{title}: no final result page\n{}",
+            s.text().await
+        );
+        if s.has("//button[contains(., 'Sign in')]").await {
+            s.sign_in().await;
+        } else if s
+            .has("//a[contains(., 'Back to SMART Launch Doctor')]")
+            .await
+        {
+            s.click("//a[contains(., 'Back to SMART Launch Doctor')]")
+                .await;
+            s.click("//table[contains(@class, 'launches')]//a").await;
+        } else if let Some(class) = s.headline_class().await {
+            let text = s.text().await;
+            if class == "pending" {
+                // The launch waits for never_returned_after_seconds (1 s here): look again.
+                s.driver.refresh().await.unwrap();
+            } else if expect.starts_with("refresh.") && !refreshed {
+                s.click("//button[contains(., 'Refresh now')]").await;
+                refreshed = true;
+            } else if !expect.starts_with("refresh.") || text.contains(expect) {
+                return (class, text);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn every_gallery_entry_ends_on_a_headline_of_its_outcome_with_its_id() {
+    use smart_launch_doctor::diagnosis::{Severity, catalog};
+    let s = session().await;
+    for e in smart_launch_doctor::gallery::entries() {
+        let (class, text) = walk_gallery_entry(&s, e.title, e.expect).await;
+        let failure = e.expect != "none"
+            && !e.expect.starts_with("refresh.")
+            && catalog::entry(e.expect).severity == Severity::Error;
+        let want = if failure { "error" } else { "success" };
+        assert_eq!(class, want, "{}: headline class\n{text}", e.id);
+        let heading = if failure {
+            "Launch failed"
+        } else {
+            "Launch succeeded"
+        };
+        assert!(text.contains(heading), "{}: {heading}\n{text}", e.id);
+        if e.expect != "none" {
+            assert!(text.contains(e.expect), "{}: {}\n{text}", e.id, e.expect);
+        }
+        if e.id == "wrong-redirect-uri" {
+            assert!(text.contains("Retry the authorization request"), "{text}");
+        }
+    }
+    s.quit().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn pages_fit_a_390_pixel_phone_without_sideways_scrolling() {
+    let s = session().await;
+    s.driver.set_window_rect(0, 0, 390, 900).await.unwrap();
+    let mut checked = Vec::new();
+    let mut fits = |name: &str, (scroll, inner): (i64, i64)| {
+        checked.push(format!("{name}: {scroll} <= {inner}"));
+        assert!(scroll <= inner, "{name} is {scroll} px wide in {inner} px");
+    };
+    s.open("/").await;
+    fits("home", s.overflows().await);
+    s.screenshot("390-home.png").await;
+    // A token page.
+    s.click("//button[contains(., 'Launch Practice EHR')]")
+        .await;
+    s.sign_in().await;
+    s.text_with("Launch succeeded").await;
+    s.click("//a[contains(., 'Reveal tokens')]").await;
+    s.text_with("Tokens are shown in full").await;
+    fits("token page (revealed)", s.overflows().await);
+    s.screenshot("390-token-page.png").await;
+    s.driver
+        .execute(
+            "document.getElementById('tok-h').scrollIntoView();",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    s.screenshot("390-token-table.png").await;
+    // An error page (a diagnosed failure) and a plain error page.
+    let (class, _) =
+        walk_gallery_entry(&s, "Oracle Health: client unknown", "token.unknown_client").await;
+    assert_eq!(class, "error");
+    fits("result of a failure", s.overflows().await);
+    s.screenshot("390-failure.png").await;
+    s.open("/callback?state=x&state=y").await;
+    fits("callback error page", s.overflows().await);
+    s.screenshot("390-error-page.png").await;
+    s.open("/launches").await;
+    s.text_with("Your launches").await;
+    fits("launches", s.overflows().await);
+    s.screenshot("390-launches.png").await;
+    s.open("/gallery").await;
+    fits("gallery", s.overflows().await);
+    s.open("/check/practice").await;
+    s.text_with("What was checked").await;
+    fits("check page", s.overflows().await);
+    s.screenshot("390-check.png").await;
+    s.open("/practice/ehr").await;
+    fits("practice EHR chart", s.overflows().await);
+    s.screenshot("390-practice-ehr.png").await;
+    s.quit().await;
+    eprintln!("{}", checked.join("\n"));
+}

@@ -310,3 +310,35 @@ async fn a_server_that_echoes_the_secret_does_not_get_it_into_the_check() {
         "the rest of the answer is still shown"
     );
 }
+
+#[tokio::test]
+async fn check_practice_needs_no_running_server_and_the_text_ends_with_a_verdict_per_registration()
+{
+    // An empty configuration: the built-in practice EHR on its defaults, nothing listening.
+    let (code, out, err) = cli("", &["practice"]).await;
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(err.contains("started the practice EHR in-process"), "{err}");
+    assert!(out.contains("credentials  accepted"), "{out}");
+    assert!(out.contains("checked 1 registration(s):"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("practice") && l.ends_with("ok")),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_registration_is_listed_as_failed_with_its_reason() {
+    let port = crate::support::upstream::blackhole().await;
+    let toml = format!(
+        "practice_ehr = false\nhttp_timeout_seconds = 1\nhttp_connect_timeout_seconds = 1\n\
+         [[registration]]\nid = \"gone\"\nname = \"Gone\"\niss = \"http://127.0.0.1:{port}/fhir\"\n\
+         client_id = \"x\"\nauth = \"none\"\nscope = \"openid\"\n"
+    );
+    let (code, out, err) = cli(&toml, &[]).await;
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(out.contains("credentials  not probed"), "{out}");
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.trim_start().starts_with("gone"), "{out}");
+    assert!(last.contains("failed (net."), "{out}");
+}

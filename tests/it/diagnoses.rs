@@ -240,9 +240,16 @@ async fn launch_with_no_callback_is_flagged_authorize_never_returned() {
     let app = TestApp::start(setup).await;
     let launch = app.open_ehr_launch().await;
     assert_eq!(launch.status(), reqwest::StatusCode::SEE_OTHER);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (_, list) = app.get_json("/launches").await;
-    assert_eq!(list["launches"][0]["outcome"], "pending");
+    // Past never_returned_after_seconds the launch has failed (polled, with a deadline).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let list = loop {
+        let (_, list) = app.get_json("/launches").await;
+        if list["launches"][0]["outcome"] != "pending" || std::time::Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(list["launches"][0]["outcome"], "error");
     let ids: Vec<&str> = list["launches"][0]["diagnoses"]
         .as_array()
         .unwrap()

@@ -13,6 +13,9 @@ pub enum Verdict {
     Accepted,
     Rejected,
     Inconclusive,
+    /// No probe was sent (discovery failed: there was no token endpoint to ask).
+    #[serde(rename = "not_probed")]
+    NotProbed,
 }
 
 impl Verdict {
@@ -21,6 +24,7 @@ impl Verdict {
             Verdict::Accepted => "accepted",
             Verdict::Rejected => "rejected",
             Verdict::Inconclusive => "inconclusive",
+            Verdict::NotProbed => "not probed",
         }
     }
 }

@@ -202,6 +202,8 @@ impl TestApp {
         let config = Config::from_toml(&toml, "test", addr).expect("config");
         let state = AppState::new(config).expect("state");
         let router = app(state.clone());
+        // Served as the binary serves it: hyper's own 414/431 get bodies.
+        let listener = smart_launch_doctor::web::listener::Guarded(listener);
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
