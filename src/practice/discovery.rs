@@ -39,10 +39,10 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "jwks_uri": ehr.url(paths::JWKS),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "scopes_supported": [
             "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "patient/*.rs",
-            "offline_access", "online_access"
+            "offline_access", "online_access", "system/*.read", "system/*.rs"
         ],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
