@@ -49,7 +49,7 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "capabilities": [
             "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
             "client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient", "permission-offline",
-            "permission-patient", "sso-openid-connect"
+            "permission-patient", "sso-openid-connect", "authorize-post"
         ],
     });
     if let Some(members) = config.as_object_mut() {

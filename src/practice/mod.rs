@@ -176,7 +176,10 @@ impl Ehr {
             )
             .route(&at(paths::METADATA), get(discovery::metadata))
             .route(&at(paths::SMART_STYLE), get(discovery::smart_style))
-            .route(&at(paths::AUTHORIZE), get(authorize::authorize))
+            .route(
+                &at(paths::AUTHORIZE),
+                get(authorize::authorize).post(authorize::authorize_post),
+            )
             .route(&at(paths::TOKEN), post(token::token))
             .route(&at(paths::TOKEN_LEGACY), post(token::token_legacy))
             .route(

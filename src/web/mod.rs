@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
 
 mod assets;
+mod authorize_post;
 mod backend;
 mod callback;
 mod check;
