@@ -80,16 +80,15 @@ pub(super) async fn authorize_post(
 
 /// Checks an authorization request (from the query or a form) and answers it.
 fn decide(ehr: &Ehr, params: &Params, status: StatusCode) -> Response {
-    let (ehr, params) = (ehr.clone(), params);
-    let (client_id, redirect) = match registered_redirect(&ehr, &params) {
+    let (client_id, redirect) = match registered_redirect(ehr, params) {
         Ok(found) => found,
         Err(message) => return error_page(&message),
     };
-    let approved = match validate(&ehr, &params) {
+    let approved = match validate(ehr, params) {
         Ok(approved) => approved,
         Err(problems) => {
             // Recorded even when a fault decides the answer: the client's bugs are still bugs.
-            record_violations(&ehr, &problems);
+            record_violations(ehr, &problems);
             let faults = ehr.with(|s| s.faults_for(Some(&client_id)));
             let mut reply = Reply::new(redirect, params.get("state"), status);
             reply.iss = faults.authorize_iss.clone();
@@ -99,9 +98,9 @@ fn decide(ehr: &Ehr, params: &Params, status: StatusCode) -> Response {
     };
     let pending = pending(client_id, redirect, params, approved);
     if ehr.with(|s| s.require_login) {
-        return login::show(&ehr, pending);
+        return login::show(ehr, pending);
     }
-    reply::approve(&ehr, pending, status)
+    reply::approve(ehr, pending, status)
 }
 
 /// What the decision needs to know about an approved request.
