@@ -963,11 +963,17 @@ mod tests {
             practice.standalone_scope,
             "launch/patient openid fhirUser patient/*.read offline_access"
         );
+        let backend = c.registration(PRACTICE_BACKEND_ID).unwrap();
+        assert!(backend.backend && backend.auth == AuthMethod::PrivateKeyJwt);
+        assert_eq!(backend.scope, "system/*.read");
+        assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
+        assert!(c.key(PRACTICE_BACKEND_ID).is_some());
     }
 
     #[test]
     fn the_practice_ehr_can_be_turned_off() {
         let c = load("practice_ehr = false").unwrap();
         assert!(c.registration(PRACTICE_ID).is_none());
+        assert!(c.registration(PRACTICE_BACKEND_ID).is_none());
     }
 }
