@@ -150,6 +150,30 @@ pub struct Registration {
     /// `private_key_jwt`: an optional `jku` header naming where the JWKS is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jku: Option<String>,
+    /// Backend Services: the FHIR read that proves the token, relative to `iss`.
+    #[serde(default = "default_backend_read")]
+    pub backend_read: String,
+    /// How the authorization request reaches the authorize endpoint: a redirect or a form POST.
+    #[serde(default)]
+    pub authorize_method: AuthorizeMethod,
+}
+
+/// The default Backend Services proof read: a one-result search under the FHIR base.
+pub const DEFAULT_BACKEND_READ: &str = "Patient?_count=1";
+
+fn default_backend_read() -> String {
+    DEFAULT_BACKEND_READ.to_string()
+}
+
+/// How the browser carries the authorization request (SMART 2.2 `authorize-post`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizeMethod {
+    /// A redirect with the parameters in the query (RFC 6749 §4.1.1).
+    #[default]
+    Get,
+    /// An auto-submitted HTML form that POSTs the parameters to the authorize endpoint.
+    Post,
 }
 
 impl Registration {
@@ -178,6 +202,8 @@ impl Registration {
             key_id: None,
             alg: None,
             jku: None,
+            backend_read: default_backend_read(),
+            authorize_method: AuthorizeMethod::Get,
         }
     }
 }
@@ -270,6 +296,8 @@ struct RawRegistration {
     alg: Option<String>,
     jku: Option<String>,
     backend: Option<bool>,
+    backend_read: Option<String>,
+    authorize_method: Option<String>,
 }
 
 impl Config {
@@ -437,6 +465,38 @@ impl Config {
                 ),
             );
         }
+        if self.practice_ehr && self.registration(PRACTICE_BACKEND_ID).is_none() {
+            self = self.with_practice_backend();
+        }
+        self
+    }
+
+    /// Adds the `practice-backend` registration: a Backend Services client of the practice EHR
+    /// with a key made for this process (the practice EHR registers its public half).
+    fn with_practice_backend(mut self) -> Self {
+        let key = match SigningKey::generate("ES384") {
+            Ok((_, key)) => key,
+            Err(why) => {
+                tracing::warn!(%why, "no practice-backend registration: key generation failed");
+                return self;
+            }
+        };
+        let mut reg = Registration::simple(
+            PRACTICE_BACKEND_ID,
+            "Practice EHR backend client (built in)",
+            self.practice_fhir_base(),
+            PRACTICE_BACKEND_ID,
+            AuthMethod::PrivateKeyJwt,
+            None,
+            "system/*.read",
+        );
+        reg.backend = true;
+        reg.key_id = Some(key.kid.clone());
+        reg.alg = Some("ES384".into());
+        let at = self.registration(PRACTICE_ID).map_or(0, |_| 1);
+        self.registrations
+            .insert(at.min(self.registrations.len()), reg);
+        self.keys.push((PRACTICE_BACKEND_ID.into(), Arc::new(key)));
         self
     }
 }
@@ -496,6 +556,8 @@ fn validate_frame_ancestors(list: Vec<String>) -> Result<Vec<String>, ConfigErro
 /// The id and client id of the built-in practice registration.
 pub const PRACTICE_ID: &str = "practice";
 pub const PRACTICE_CLIENT_ID: &str = "practice-app";
+/// The id and client id of the built-in practice Backend Services registration.
+pub const PRACTICE_BACKEND_ID: &str = "practice-backend";
 
 fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
     let url =
@@ -679,6 +741,16 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         ));
     }
     let scope = required(r.scope, "scope")?;
+    let (backend, backend_read, authorize_method) = validate_extras(
+        (
+            r.backend,
+            r.backend_read.as_deref(),
+            r.authorize_method.as_deref(),
+        ),
+        &scope,
+        auth,
+        &key,
+    )?;
     let standalone_scope = r
         .standalone_scope
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -693,12 +765,74 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         client_secret,
         scope: scope.split_whitespace().collect::<Vec<_>>().join(" "),
         standalone_scope,
-        backend: r.backend.unwrap_or(false),
+        backend,
+        backend_read,
+        authorize_method,
         private_key: r.private_key,
         key_id: r.key_id,
         alg: r.alg,
         jku: r.jku,
     })
+}
+
+/// The Backend Services and authorize-POST keys of a registration: `backend` (needs
+/// `private_key_jwt` and `system/` scopes), `backend_read` (a relative FHIR path) and
+/// `authorize_method`.
+fn validate_extras(
+    (backend, backend_read, authorize_method): (Option<bool>, Option<&str>, Option<&str>),
+    scope: &str,
+    auth: AuthMethod,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(bool, String, AuthorizeMethod), ConfigError> {
+    let backend = backend.unwrap_or(false);
+    if backend {
+        if auth != AuthMethod::PrivateKeyJwt {
+            return Err(invalid(
+                key("auth"),
+                format!(
+                    "backend = true needs auth = \"private_key_jwt\" (SMART Backend Services), not {:?}",
+                    auth.as_str()
+                ),
+            ));
+        }
+        if let Some(s) = scope.split_whitespace().find(|s| !s.starts_with("system/")) {
+            return Err(invalid(
+                key("scope"),
+                format!("backend = true asks for system/ scopes only; {s:?} is not one"),
+            ));
+        }
+    }
+    let backend_read = match backend_read {
+        None => default_backend_read(),
+        Some(path) => {
+            let path = path.trim().trim_start_matches('/');
+            let bad = path.is_empty()
+                || path.contains("://")
+                || path.contains('#')
+                || path.split(['/', '?']).any(|seg| seg == "..")
+                || path.chars().any(|c| c.is_whitespace() || c.is_control());
+            if bad {
+                return Err(invalid(
+                    key("backend_read"),
+                    format!(
+                        "{path:?} is not a FHIR path relative to iss, e.g. \"Patient?_count=1\""
+                    ),
+                ));
+            }
+            path.to_string()
+        }
+    };
+    let authorize_method = match authorize_method {
+        None | Some("get") => AuthorizeMethod::Get,
+        Some("post") => AuthorizeMethod::Post,
+        Some(other) => {
+            return Err(invalid(
+                key("authorize_method"),
+                format!("{other:?} is not \"get\" or \"post\""),
+            ));
+        }
+    };
+    Ok((backend, backend_read, authorize_method))
 }
 
 /// " (line N)" for a parse error span, so the user can find the key.
@@ -829,11 +963,17 @@ mod tests {
             practice.standalone_scope,
             "launch/patient openid fhirUser patient/*.read offline_access"
         );
+        let backend = c.registration(PRACTICE_BACKEND_ID).unwrap();
+        assert!(backend.backend && backend.auth == AuthMethod::PrivateKeyJwt);
+        assert_eq!(backend.scope, "system/*.read");
+        assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
+        assert!(c.key(PRACTICE_BACKEND_ID).is_some());
     }
 
     #[test]
     fn the_practice_ehr_can_be_turned_off() {
         let c = load("practice_ehr = false").unwrap();
         assert!(c.registration(PRACTICE_ID).is_none());
+        assert!(c.registration(PRACTICE_BACKEND_ID).is_none());
     }
 }

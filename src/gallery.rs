@@ -24,7 +24,13 @@ pub struct Entry {
     /// Registered redirect URI other than ours (to show a mismatch).
     pub foreign_redirect: bool,
     pub faults: Faults,
+    /// A Backend Services client (`client_credentials` with a client assertion) instead of a
+    /// standalone launch: the app signs with a key of its own, which the EHR never registered.
+    pub backend: bool,
 }
+
+/// The scope of the gallery's backend clients.
+pub const BACKEND_SCOPE: &str = "system/*.read";
 
 const SEED_BODY: &str = r#"{"error":"invalid_client","error_uri":"https://authorization.cerner.com/errors/urn%3Acerner%3Aerror%3Aauthorization-server%3Aoauth2%3Atoken%3Ainvalid-client-credentials/instances/14c93355-be14-47c0-9f4a-132ef6124fe5?client=unknown&tenant=ec2458f2-1e24-41c8-b71b-0e701af7583d"}"#;
 
@@ -44,6 +50,7 @@ fn entry(
         app_secret: None,
         foreign_redirect: false,
         faults,
+        backend: false,
     }
 }
 
@@ -252,6 +259,17 @@ pub fn entries() -> Vec<Entry> {
                 ..none()
             },
         ),
+        Entry {
+            auth: AuthMethod::PrivateKeyJwt,
+            backend: true,
+            ..entry(
+                "backend-unregistered-key",
+                "Backend client with an unregistered key",
+                "token.bad_client_assertion",
+                "A Backend Services client signs its client assertion with a key the EHR does not know; the self-check decodes the assertion and names the kid to register.",
+                none(),
+            )
+        },
     ]
 }
 

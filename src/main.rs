@@ -1,5 +1,5 @@
 //! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
-//! `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
+//! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -44,6 +44,18 @@ enum Command {
         config: Option<PathBuf>,
         /// Registration ids to check (default: all).
         ids: Vec<String>,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Run a SMART Backend Services registration (backend = true): client_credentials with a
+    /// client assertion, the token checked, one FHIR read. Exit 0 / 1 / 2 like `check`.
+    Backend {
+        /// The registration id.
+        id: String,
+        /// Configuration file (default: ./smart-launch-doctor.toml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Output format.
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         format: String,
@@ -104,6 +116,7 @@ async fn main() -> ExitCode {
             ids,
             format,
         } => check(config, ids, &format).await,
+        Command::Backend { id, config, format } => backend(config, &id, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
         Command::Catalogue { format } => catalogue(&format),
     }
@@ -210,6 +223,57 @@ async fn practice_in_process(
         "check: started the practice EHR in-process at http://{addr}/practice for this check"
     );
     Some((state, reg))
+}
+
+/// `backend`: one Backend Services run; exit 0 without error-severity findings, 1 with, 2 on
+/// usage or configuration errors. Nothing is stored.
+async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
+    use smart_launch_doctor::check::backend as out;
+    use smart_launch_doctor::record::AppRef;
+    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let config = match Config::load(config.as_deref(), listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(false, "warn");
+    let Some(reg) = config.registration(id).cloned() else {
+        eprintln!("backend: no registration has the id {id:?}");
+        return ExitCode::from(2);
+    };
+    if !reg.backend {
+        eprintln!(
+            "backend: registration {id:?} is not a Backend Services client (set backend = true)"
+        );
+        return ExitCode::from(2);
+    }
+    let key = config.key(id).cloned();
+    let core = match Core::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = AppRef::Registered(reg.id.clone());
+    let record = smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await;
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out::json(&record)).unwrap_or_default()
+        );
+    } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", out::text(&record, colour));
+    }
+    if out::has_error(&record) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Writes the key, prints the public JWK (a JWKS of one) and the configuration lines.

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::config::{AuthMethod, Registration, Secret};
 use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify::backend::Check;
 use crate::diagnosis::transcript::Exchange;
 use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
@@ -159,6 +160,19 @@ pub struct LaunchRecord {
     /// The browser that made the launch: only it sees the record.
     #[serde(default)]
     pub owner: String,
+    /// A Backend Services run's proof read and rule checks (kind `backend` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendReport>,
+}
+
+/// What a Backend Services run found beyond the token response.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendReport {
+    /// The proof read, relative to the FHIR base (`backend_read`), and what it returned.
+    pub read_path: String,
+    pub read: Option<ReadResource>,
+    /// The Backend Services rules, each passed or failed (`server.backend_*`).
+    pub checks: Vec<Check>,
 }
 
 /// Who signed in, as far as the id_token and the `fhirUser` read tell.

@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without this script.
-// Shows a live countdown next to the access token's expiry time.
+// Shows a live countdown next to the access token's expiry time, and submits the
+// authorization request form (authorize_method = "post") without waiting for a click.
 (function () {
   "use strict";
   function tick(el) {
@@ -11,5 +12,13 @@
     el.textContent = " (in " + m + " min " + (s < 10 ? "0" : "") + s + " s)";
   }
   function all() { document.querySelectorAll("[data-countdown]").forEach(tick); }
-  document.addEventListener("DOMContentLoaded", function () { all(); setInterval(all, 1000); });
+  function autosubmit() {
+    var form = document.querySelector("form[data-autosubmit]");
+    if (form) form.submit();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    all();
+    setInterval(all, 1000);
+    autosubmit();
+  });
 })();

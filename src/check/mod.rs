@@ -2,6 +2,7 @@
 //! registration against discovery, our redirect URI, our JWKS) and the credential probe. Used by
 //! `smart-launch-doctor check` and by `/check/{id}`.
 
+pub mod backend;
 pub mod text;
 
 use std::net::IpAddr;

@@ -96,6 +96,12 @@ const ASK_NETWORK: &str = "The app could not reach the EHR's server. Try again i
 const ASK_APP_ADMIN: &str = "This app is not set up correctly for this EHR. Tell the app's administrator; the details below are for them.";
 const ASK_EHR_ADMIN: &str = "The EHR refused this app. Tell your EHR administrator which app you tried; the details below are for them.";
 const RELAUNCH: &str = "This sign-in can no longer be completed. Start the launch again from the EHR or from the home page.";
+/// Backend Services runs have no sign-in; the note is for developers alike.
+const BACKEND_WORKS: &str = "The backend client got its token; the note below is for the app's developers and the EHR's administrator.";
+const BACKEND: (&str, &str) = (
+    "SMART App Launch 2.2: Backend Services",
+    "https://hl7.org/fhir/smart-app-launch/STU2.2/backend-services.html",
+);
 const WORKS: &str = "The sign-in worked; the note below is for the app's developers.";
 
 macro_rules! e {
@@ -1128,8 +1134,68 @@ pub static ENTRIES: &[Entry] = &[
         ],
         []
     ),
+    // Backend Services (observed by `backend` runs; the server's side of SMART Backend Services)
+    e!(
+        "server.backend_scope_not_system",
+        Warn,
+        "The backend token grants scopes other than system/ scopes",
+        BACKEND_WORKS,
+        [
+            "The server maps the client to patient/ or user/ scopes",
+            "The answer has no scope, so the grant cannot be checked"
+        ],
+        [
+            "Ask the EHR's administrator which system/ scopes the client is allowed",
+            "Request only system/ scopes"
+        ],
+        [BACKEND]
+    ),
+    e!(
+        "server.backend_expires_in_long",
+        Warn,
+        "The backend access token lives longer than five minutes, or its lifetime is not given",
+        BACKEND_WORKS,
+        [
+            "The server uses its user-facing token lifetime for backend clients",
+            "expires_in missing from the answer"
+        ],
+        ["Nothing to do on the app side; SMART says expires_in SHOULD be at most 300 seconds"],
+        [BACKEND]
+    ),
+    e!(
+        "server.backend_refresh_token",
+        Warn,
+        "The backend token response carries a refresh token",
+        BACKEND_WORKS,
+        ["The server treats client_credentials like an authorization code grant"],
+        ["Do not use it: a backend client gets a new token with a new client assertion"],
+        [BACKEND]
+    ),
+    e!(
+        "server.backend_bogus_grant_accepted",
+        Warn,
+        "The token endpoint did not reject an unknown grant_type with 400",
+        BACKEND_WORKS,
+        [
+            "The server ignores grant_type",
+            "The server answers errors with another status"
+        ],
+        ["Report it to the EHR vendor with the labelled probe in the transcript"],
+        [BACKEND, TOKEN_ERROR]
+    ),
+    e!(
+        "server.backend_bogus_assertion_type_accepted",
+        Warn,
+        "The token endpoint did not reject an unknown client_assertion_type with 400 or 401",
+        BACKEND_WORKS,
+        [
+            "The server ignores client_assertion_type",
+            "The server answers errors with another status"
+        ],
+        ["Report it to the EHR vendor with the labelled probe in the transcript"],
+        [BACKEND, TOKEN_ERROR]
+    ),
 ];
-
 static FALLBACK: Entry = e!(
     "internal.unknown",
     Error,

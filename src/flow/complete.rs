@@ -63,7 +63,7 @@ pub fn app_gone(why: AppGone) -> Diagnosis {
     }
 }
 
-fn credentials<'a>(
+pub(crate) fn credentials<'a>(
     reg: &'a Registration,
     key: Option<&'a SigningKey>,
     token_endpoint: &'a str,
@@ -78,7 +78,7 @@ fn credentials<'a>(
 }
 
 /// The token request's outcome as diagnoses: `Ok` with the response and warnings, or `Err`.
-fn classify_answer(
+pub(crate) fn classify_answer(
     result: &Result<Exchanged, ExchangeError>,
     reg: &Registration,
     token_endpoint: &str,

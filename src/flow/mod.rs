@@ -2,6 +2,7 @@
 //! `diagnosis::classify` on what `smart/` brings back. Used by the web handlers and, for the
 //! parts that need no browser, by the `check` command. No HTML and no sessions here.
 
+pub mod backend;
 pub mod callback;
 pub mod complete;
 pub mod start;
@@ -50,7 +51,7 @@ pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) 
 /// The scope a launch of `reg` requests.
 pub fn requested_scope(reg: &Registration, kind: LaunchKind) -> &str {
     match kind {
-        LaunchKind::Ehr => &reg.scope,
+        LaunchKind::Ehr | LaunchKind::Backend => &reg.scope,
         LaunchKind::Standalone => &reg.standalone_scope,
     }
 }
@@ -118,6 +119,7 @@ pub fn pending_record(
         refreshes: Vec::new(),
         app_ref: Some(app.clone()),
         owner: String::new(),
+        backend: None,
     }
 }
 

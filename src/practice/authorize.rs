@@ -51,27 +51,56 @@ struct Approved {
 /// `GET /auth/authorize`.
 pub(super) async fn authorize(State(ehr): State<Ehr>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
-    let (client_id, redirect) = match registered_redirect(&ehr, &params) {
+    decide(&ehr, &params, StatusCode::FOUND)
+}
+
+/// `POST /auth/authorize` (SMART 2.2 `authorize-post`): the same parameters as a form body,
+/// the same checks; the redirect back is a 303, so the browser follows it with a GET.
+pub(super) async fn authorize_post(
+    State(ehr): State<Ehr>,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|ct| {
+            ct.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        ehr.with(|s| s.violation("authorize: POST body is not application/x-www-form-urlencoded"));
+        return error_page(
+            "The authorization request must be a form (application/x-www-form-urlencoded).",
+        );
+    }
+    decide(&ehr, &Params::parse(&body), StatusCode::SEE_OTHER)
+}
+
+/// Checks an authorization request (from the query or a form) and answers it.
+fn decide(ehr: &Ehr, params: &Params, status: StatusCode) -> Response {
+    let (client_id, redirect) = match registered_redirect(ehr, params) {
         Ok(found) => found,
         Err(message) => return error_page(&message),
     };
-    let approved = match validate(&ehr, &params) {
+    let approved = match validate(ehr, params) {
         Ok(approved) => approved,
         Err(problems) => {
             // Recorded even when a fault decides the answer: the client's bugs are still bugs.
-            record_violations(&ehr, &problems);
+            record_violations(ehr, &problems);
             let faults = ehr.with(|s| s.faults_for(Some(&client_id)));
-            let mut reply = Reply::new(redirect, params.get("state"), StatusCode::FOUND);
+            let mut reply = Reply::new(redirect, params.get("state"), status);
             reply.iss = faults.authorize_iss.clone();
             let answer = faults.canned_authorize_answer();
             return reply.send(&answer.unwrap_or_else(|| refusal(&problems).to_vec()));
         }
     };
-    let pending = pending(client_id, redirect, &params, approved);
+    let pending = pending(client_id, redirect, params, approved);
     if ehr.with(|s| s.require_login) {
-        return login::show(&ehr, pending);
+        return login::show(ehr, pending);
     }
-    reply::approve(&ehr, pending, StatusCode::FOUND)
+    reply::approve(ehr, pending, status)
 }
 
 /// What the decision needs to know about an approved request.

@@ -39,17 +39,17 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "jwks_uri": ehr.url(paths::JWKS),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "scopes_supported": [
             "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "patient/*.rs",
-            "offline_access", "online_access"
+            "offline_access", "online_access", "system/*.read", "system/*.rs"
         ],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "capabilities": [
             "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
             "client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient", "permission-offline",
-            "permission-patient", "sso-openid-connect"
+            "permission-patient", "sso-openid-connect", "authorize-post"
         ],
     });
     if let Some(members) = config.as_object_mut() {

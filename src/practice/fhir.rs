@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{Ehr, data};
 
 /// The FHIR JSON media type.
-const FHIR_JSON: &str = "application/fhir+json";
+pub(super) const FHIR_JSON: &str = "application/fhir+json";
 
 /// `GET {fhir}/{resource_type}/{id}`.
 pub(super) async fn read(
@@ -57,7 +57,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The access token must be one this fake issued and still valid.
-fn check_bearer(ehr: &Ehr, headers: &HeaderMap) -> Result<(), String> {
+pub(super) fn check_bearer(ehr: &Ehr, headers: &HeaderMap) -> Result<(), String> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         // A client that has a token always sends it: reading without one is a bug.
@@ -147,7 +147,7 @@ fn launch_encounter(id: &str, patient: Option<&str>) -> Value {
 }
 
 /// The `fhir_status` fault: 401 with the challenge, any other status with an OperationOutcome.
-fn status_fault(status: u16) -> Response {
+pub(super) fn status_fault(status: u16) -> Response {
     let Ok(status) = StatusCode::from_u16(status) else {
         let why = format!("fhir_status fault: invalid HTTP status {status}");
         return (StatusCode::INTERNAL_SERVER_ERROR, why).into_response();
@@ -165,7 +165,7 @@ fn status_fault(status: u16) -> Response {
 }
 
 /// 401 with `WWW-Authenticate: Bearer realm="fake-ehr", error="invalid_token", …`.
-fn unauthorized(why: &str) -> Response {
+pub(super) fn unauthorized(why: &str) -> Response {
     // The description is a quoted-string: keep quotes and backslashes out of it.
     let plain: String = why.chars().filter(|c| !matches!(c, '"' | '\\')).collect();
     let challenge = format!(
@@ -181,7 +181,7 @@ fn unauthorized(why: &str) -> Response {
 }
 
 /// An OperationOutcome with one error issue.
-fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
+pub(super) fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
     let body = json!({
         "resourceType": "OperationOutcome",
         "issue": [{ "severity": "error", "code": code, "diagnostics": text }],
@@ -190,7 +190,7 @@ fn outcome(status: StatusCode, code: &str, text: &str) -> Response {
 }
 
 /// A FHIR JSON answer.
-fn fhir_json(status: StatusCode, body: &Value) -> Response {
+pub(super) fn fhir_json(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, FHIR_JSON)],
@@ -200,7 +200,7 @@ fn fhir_json(status: StatusCode, body: &Value) -> Response {
 }
 
 /// The `fhir_not_fhir` fault: 200 with a sign-in page, as a misrouted proxy would send.
-fn not_fhir_page() -> Response {
+pub(super) fn not_fhir_page() -> Response {
     let body = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title>\
                 </head><body><h1>Sign in</h1><p>Your session has ended. Please sign in to the \
                 portal again.</p></body></html>\n";

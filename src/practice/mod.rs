@@ -16,6 +16,7 @@
 
 mod assertion;
 mod authorize;
+mod backend;
 mod bounded;
 mod client_auth;
 mod data;
@@ -72,6 +73,8 @@ pub mod paths {
     pub const JWKS: &str = "/auth/jwks";
     /// A FHIR read: `Patient`, `Practitioner` or `Encounter` by id.
     pub const FHIR_READ: &str = "/fhir/{resource_type}/{id}";
+    /// A FHIR search: `Patient?_count=…` (the Backend Services proof read).
+    pub const FHIR_SEARCH: &str = "/fhir/{resource_type}";
     /// The login form's target (POST), when the login page is on.
     pub const LOGIN: &str = "/auth/login";
     /// The practice EHR's own page: patients, encounters, "Launch the app".
@@ -173,7 +176,10 @@ impl Ehr {
             )
             .route(&at(paths::METADATA), get(discovery::metadata))
             .route(&at(paths::SMART_STYLE), get(discovery::smart_style))
-            .route(&at(paths::AUTHORIZE), get(authorize::authorize))
+            .route(
+                &at(paths::AUTHORIZE),
+                get(authorize::authorize).post(authorize::authorize_post),
+            )
             .route(&at(paths::TOKEN), post(token::token))
             .route(&at(paths::TOKEN_LEGACY), post(token::token_legacy))
             .route(
@@ -182,6 +188,7 @@ impl Ehr {
             )
             .route(&at(paths::JWKS), get(discovery::jwks))
             .route(&at(paths::FHIR_READ), get(fhir::read))
+            .route(&at(paths::FHIR_SEARCH), get(backend::search))
             .route(&at(paths::LOGIN), post(login::submit))
             .route(&at(paths::EHR), get(ehr_page::show))
             .route(&at(paths::EHR_LAUNCH), post(ehr_page::launch))

@@ -90,30 +90,3 @@ pub(super) fn refresh(
         by_code: false,
     })
 }
-
-/// `grant_type=client_credentials` (RFC 6749 §4.4; SMART Backend Services): confidential
-/// clients only, the scope as asked.
-pub(super) fn client_credentials(
-    ehr: &Ehr,
-    client: &PracticeClient,
-    params: &Params,
-) -> Result<Granted, OAuthError> {
-    if matches!(client.auth, super::ClientAuth::None) {
-        return Err(OAuthError::bad_request(
-            "unauthorized_client",
-            "public clients cannot use client_credentials",
-        ));
-    }
-    let scope = params.get("scope").unwrap_or("").to_owned();
-    let access_token = wire::random_token();
-    let lifetime = Duration::from_secs(ACCESS_TOKEN_SECONDS);
-    ehr.with(|s| s.grant_access(&access_token, &client.client_id, lifetime));
-    Ok(Granted {
-        access_token,
-        refresh_token: None,
-        scope,
-        context: Default::default(),
-        id_token: None,
-        by_code: false,
-    })
-}

@@ -101,6 +101,10 @@ fn answer(
     if let Some(problem) = form_problem {
         return OAuthError::bad_request("invalid_request", problem).into_response();
     }
+    if params.get("grant_type") == Some("client_credentials") {
+        // SMART Backend Services: its own answer (short-lived token, system/ scopes only).
+        return super::backend::client_credentials(ehr, faults, headers, params, endpoint);
+    }
     match grant(ehr, faults, headers, params, endpoint) {
         Ok(granted) => token_response(granted, ehr.url(paths::SMART_STYLE), faults),
         Err(error) => error.into_response(),
@@ -183,7 +187,6 @@ fn grant(
     match params.get("grant_type") {
         Some("authorization_code") => exchange_code(ehr, faults, &client, params),
         Some("refresh_token") => refresh::refresh(ehr, faults, &client, params),
-        Some("client_credentials") => refresh::client_credentials(ehr, &client, params),
         Some(other) => Err(OAuthError::bad_request(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),

@@ -1,6 +1,7 @@
 //! The SMART App Launch protocol, step by step. No HTML here.
 
 pub mod authorize;
+pub mod backend;
 pub mod client_auth;
 pub mod discovery;
 pub mod fhir;
@@ -52,10 +53,12 @@ impl Step {
     }
 }
 
-/// EHR launch (with a `launch` code) or standalone launch.
+/// EHR launch (with a `launch` code), standalone launch, or a SMART Backend Services run
+/// (`client_credentials`, no user and no browser redirect).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LaunchKind {
     Ehr,
     Standalone,
+    Backend,
 }

@@ -15,10 +15,11 @@ use super::problem::{format_json, wants_json};
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};
-use crate::config::{Registration, Secret};
+use crate::config::{AuthMethod, Registration, Secret};
 use crate::gallery;
 use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
+use crate::smart::client_auth::SigningKey;
 
 const SCOPE: &str = "launch/patient openid fhirUser patient/*.read offline_access";
 
@@ -104,9 +105,44 @@ pub async fn run(
     };
     let id = format!("gallery-{}", entry.id);
     let name = format!("Gallery: {}", entry.title);
+    if entry.backend {
+        return run_backend(&state, session, id, name).await;
+    }
     let secret = entry.app_secret.map(Secret::new);
     let iss = state.config.practice_fhir_base();
     let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
+}
+
+/// A gallery Backend Services client: it signs with a key made now, which the practice EHR
+/// never registered, so the run shows what an unregistered key looks like.
+async fn run_backend(
+    state: &AppState,
+    session: BrowserSession,
+    id: String,
+    name: String,
+) -> Result<Response, Problem> {
+    let (_, key) = SigningKey::generate("ES384").map_err(|why| {
+        Problem::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "No key",
+            format!("The gallery client's signing key could not be made: {why}"),
+        )
+    })?;
+    let iss = state.config.practice_fhir_base();
+    let mut reg = Registration::simple(
+        id.clone(),
+        name,
+        iss,
+        id,
+        AuthMethod::PrivateKeyJwt,
+        None,
+        gallery::BACKEND_SCOPE,
+    );
+    reg.backend = true;
+    reg.key_id = Some(key.kid.clone());
+    reg.alg = Some("ES384".into());
+    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    super::backend::run_and_store(state, session, app, &reg, Some(&key)).await
 }

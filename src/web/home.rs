@@ -42,6 +42,7 @@ fn home_json(state: &AppState) -> serde_json::Value {
                 "id": r.id, "name": r.name, "iss": r.iss, "client_id": r.client_id,
                 "auth": r.auth.as_str(), "scope": r.scope, "standalone_scope": r.standalone_scope,
                 "launch": paths::standalone(&r.id), "check": paths::check(&r.id),
+                "backend": r.backend.then(|| paths::backend(&r.id)),
             })
         })
         .collect();
@@ -93,6 +94,7 @@ fn render(
                 standalone_scope: r.standalone_scope.clone(),
                 launch_href: paths::standalone(&r.id),
                 check_href: paths::check(&r.id),
+                backend_href: r.backend.then(|| paths::backend(&r.id)),
             })
             .collect(),
         csrf: csrf.token.clone(),

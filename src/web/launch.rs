@@ -14,7 +14,9 @@ use super::csrf::{self, Csrf};
 use super::middleware::LaunchStarted;
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
-use crate::config::{AuthMethod, Registration, Secret, normalize_iss, without_userinfo};
+use crate::config::{
+    AuthMethod, AuthorizeMethod, Registration, Secret, normalize_iss, without_userinfo,
+};
 use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
 use crate::record::{AppRef, SealedApp};
@@ -356,7 +358,10 @@ pub(super) async fn begin(
             session.data.launches.push(flow.launch_id.clone());
             session.data.flows.push(flow);
             session.save().await?;
-            let mut resp = Redirect::to(&url).into_response();
+            let mut resp = match reg.authorize_method {
+                AuthorizeMethod::Get => Redirect::to(&url).into_response(),
+                AuthorizeMethod::Post => super::authorize_post::page(&url)?,
+            };
             resp.extensions_mut().insert(started);
             Ok(resp)
         }

@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
 
 mod assets;
+mod authorize_post;
+mod backend;
 mod callback;
 mod check;
 mod csrf;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CHECK, get(check::registration))
         .route(paths::CHECK_ADHOC, post(check::adhoc))
         .route(paths::GALLERY_RUN, post(gallery::run))
+        .route(paths::BACKEND, post(backend::run))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,

@@ -16,6 +16,8 @@ pub const CHECK: &str = "/check/{id}";
 pub const CHECK_ADHOC: &str = "/check";
 pub const GALLERY: &str = "/gallery";
 pub const GALLERY_RUN: &str = "/gallery/{id}";
+/// A SMART Backend Services run of a registration (POST, CSRF).
+pub const BACKEND: &str = "/backend/{id}";
 /// The practice EHR's own pages (served by `crate::practice`).
 pub const PRACTICE_EHR_PAGE: &str = "/practice/ehr";
 pub const STYLESHEET: &str = "/static/style.css";
@@ -32,6 +34,11 @@ pub fn launch_result(id: &str) -> String {
 /// `/check/{id}`.
 pub fn check(id: &str) -> String {
     format!("/check/{id}")
+}
+
+/// `/backend/{id}`.
+pub fn backend(id: &str) -> String {
+    format!("/backend/{id}")
 }
 
 /// `/standalone/{id}`.

@@ -35,6 +35,7 @@ fn kind_str(k: LaunchKind) -> &'static str {
     match k {
         LaunchKind::Ehr => "EHR launch",
         LaunchKind::Standalone => "standalone launch",
+        LaunchKind::Backend => "Backend Services run",
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::limit::RateLimiter;
 use super::store::Store;
-use crate::config::{AuthMethod, Config, PRACTICE_CLIENT_ID};
+use crate::config::{AuthMethod, Config, PRACTICE_BACKEND_ID, PRACTICE_CLIENT_ID};
 use crate::gallery;
 use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
 use crate::seal::Sealer;
@@ -94,6 +94,20 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
         auth: ClientAuth::None,
         redirect_uris: vec![redirect.clone()],
     }];
+    // The practice-backend key's public half: what the practice EHR knows for backend clients.
+    // The gallery's backend clients are registered with it too, while the app signs with a
+    // key of its own (the "unregistered key" failure).
+    let backend_jwks = config
+        .key(PRACTICE_BACKEND_ID)
+        .map(|k| crate::smart::client_auth::jwks([k.as_ref()]))
+        .unwrap_or_else(|| serde_json::json!({"keys": []}));
+    clients.push(PracticeClient {
+        client_id: PRACTICE_BACKEND_ID.into(),
+        auth: ClientAuth::PrivateKeyJwt {
+            jwks: backend_jwks.clone(),
+        },
+        redirect_uris: Vec::new(),
+    });
     for e in gallery::entries() {
         let secret = gallery::PRACTICE_SECRET.to_string();
         clients.push(PracticeClient {
@@ -101,6 +115,9 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
             auth: match e.auth {
                 AuthMethod::ClientSecretBasic => ClientAuth::SecretBasic(secret),
                 AuthMethod::ClientSecretPost => ClientAuth::SecretPost(secret),
+                AuthMethod::PrivateKeyJwt => ClientAuth::PrivateKeyJwt {
+                    jwks: backend_jwks.clone(),
+                },
                 _ => ClientAuth::None,
             },
             redirect_uris: vec![if e.foreign_redirect {

@@ -56,6 +56,16 @@ pub fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
             format!(" The last token refresh failed. {why}")
         })
         .unwrap_or_default();
+    if let Some(b) = r.backend.as_ref().filter(|_| r.outcome == Outcome::Success) {
+        let read = b
+            .read
+            .as_ref()
+            .map_or("nothing", |x| x.resource_type.as_str());
+        return format!(
+            "{} got an access token without a user and read {} with it ({}).",
+            r.app.name, read, b.read_path
+        );
+    }
     match r.outcome {
         Outcome::Success => signed_in + &context + refresh.trim_end(),
         Outcome::Error => diagnoses
@@ -211,6 +221,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "encounter": resource(&r.encounter, "encounter"),
         "access_token_jwt": shown.access_jwt.clone().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
         "refreshes": refreshes,
+        "backend": r.backend,
         "transcript": r.transcript,
     });
     gate.scrub_json(&mut out);

@@ -60,6 +60,8 @@ pub struct RegistrationRow {
     pub standalone_scope: String,
     pub launch_href: String,
     pub check_href: String,
+    /// `POST /backend/{id}` for a Backend Services registration (shown instead of Launch).
+    pub backend_href: Option<String>,
 }
 
 /// What the ad-hoc form shows again after an error (never the secret).
@@ -288,6 +290,11 @@ pub fn steps(r: &LaunchRecord) -> Vec<StepView> {
                 }
                 (std::cmp::Ordering::Greater, _) => "not-reached",
             },
+        })
+        // A Backend Services run has no browser: no launch, authorize, callback or id_token.
+        .filter(|v| {
+            r.kind != crate::smart::LaunchKind::Backend
+                || matches!(v.name, "discovery" | "token" | "fhir")
         })
         .collect()
 }

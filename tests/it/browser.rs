@@ -27,15 +27,19 @@ fn free_port() -> u16 {
 
 /// The app on its defaults (practice EHR on), chromedriver, and a headless chromium.
 async fn session() -> Session {
+    session_with("").await
+}
+
+/// The same with `extra` appended to the configuration (`{base}` stands for the app's origin).
+async fn session_with(extra: &str) -> Session {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://127.0.0.1:{}", addr.port());
-    let config = Config::from_toml(
-        "http_timeout_seconds = 3\nnever_returned_after_seconds = 1\n",
-        "browser test",
-        addr,
-    )
-    .unwrap();
+    let toml = format!(
+        "http_timeout_seconds = 3\nnever_returned_after_seconds = 1\n{}",
+        extra.replace("{base}", &base)
+    );
+    let config = Config::from_toml(&toml, "browser test", addr).unwrap();
     let state = AppState::new(config).unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app(state)).await;
@@ -354,4 +358,23 @@ async fn pages_fit_a_390_pixel_phone_without_sideways_scrolling() {
     s.screenshot("390-practice-ehr.png").await;
     s.quit().await;
     eprintln!("{}", checked.join("\n"));
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: tests/run.sh installs them"]
+async fn a_launch_completes_through_the_authorize_post_form() {
+    // The practice EHR's public client, sending its authorization request as a form.
+    let s = session_with(
+        "[[registration]]\nid = \"post\"\nname = \"Practice via POST\"\niss = \"{base}/practice/fhir\"\nclient_id = \"practice-app\"\nscope = \"launch openid fhirUser patient/*.read\"\nauthorize_method = \"post\"\n",
+    )
+    .await;
+    s.open("/").await;
+    s.click("//button[contains(., 'Launch Practice via POST')]")
+        .await;
+    // app.js submits the form; the practice EHR's sign-in page follows.
+    s.sign_in().await;
+    let text = s.text_with("Launch succeeded").await;
+    assert!(text.contains("Signed in as Dr. Adele Smith"), "{text}");
+    s.screenshot("authorize-post.png").await;
+    s.quit().await;
 }

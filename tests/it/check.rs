@@ -132,7 +132,8 @@ async fn backend_registrations_also_probe_client_credentials() {
     let (_, json) = check(Setup {
         registration_extra: "backend = true",
         scope: Some("system/*.read"),
-        ..Setup::new(Auth::Post)
+        // Backend Services clients authenticate with a client assertion.
+        ..Setup::new(Auth::Jwt("ES384"))
     })
     .await;
     assert_eq!(

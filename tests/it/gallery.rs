@@ -40,6 +40,28 @@ async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", entry.id);
+        if entry.backend {
+            // A Backend Services run: no browser round trip, straight to its result.
+            let result = format!("{base}{}", location(&r));
+            let json: Value = b
+                .get(&result)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(json["kind"], "backend", "{}", entry.id);
+            let text = json.to_string();
+            assert!(
+                text.contains(&format!("\"id\":\"{}\"", entry.expect)),
+                "{} promises {}: {json:#}",
+                entry.id,
+                entry.expect
+            );
+            continue;
+        }
         // The practice EHR's sign-in page (or its refusal to redirect).
         let r = b.get(location(&r)).send().await.unwrap();
         if entry.foreign_redirect {

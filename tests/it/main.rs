@@ -8,6 +8,7 @@ mod sessions;
 mod sweep;
 
 mod adhoc;
+mod backend;
 mod binary;
 mod browser;
 mod caches;

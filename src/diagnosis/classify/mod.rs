@@ -1,6 +1,7 @@
 //! Pure functions from collected evidence to diagnoses, step by step: network, discovery,
 //! launch and authorization here; the token step in [`token`].
 
+pub mod backend;
 pub mod identity;
 pub mod probe;
 pub mod refresh;
@@ -262,8 +263,13 @@ pub fn registration_vs_discovery(
     let launch_cap = match kind {
         LaunchKind::Ehr => "launch-ehr",
         LaunchKind::Standalone => "launch-standalone",
+        // Backend Services has no launch capability of its own (SMART 2.2 lists none).
+        LaunchKind::Backend => "",
     };
-    if !d.capabilities.is_empty() && !d.capabilities.iter().any(|c| c == launch_cap) {
+    if !launch_cap.is_empty()
+        && !d.capabilities.is_empty()
+        && !d.capabilities.iter().any(|c| c == launch_cap)
+    {
         out.push(
             Diagnosis::new(
                 id!("discovery.launch_unsupported"),

@@ -1,0 +1,114 @@
+//! The `backend` command's output: a Backend Services run (`flow::backend`) as text or JSON.
+//! Tokens are redacted (length and fingerprint), the transcript is already redacted (the
+//! client assertion keeps header and claims, never its signature).
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::diagnosis::Severity;
+use crate::diagnosis::transcript::redact_json;
+use crate::record::{LaunchRecord, Outcome};
+
+/// Whether the run found an error-severity problem (exit status 1).
+pub fn has_error(r: &LaunchRecord) -> bool {
+    r.outcome != Outcome::Success || r.diagnoses.iter().any(|d| d.is_error())
+}
+
+/// The run as JSON: the same facts as the result page's JSON twin.
+pub fn json(r: &LaunchRecord) -> Value {
+    let token_response = r.token_response.as_ref().map(|t| {
+        let mut v = Value::Object(t.clone());
+        redact_json(&mut v);
+        v
+    });
+    json!({
+        "id": r.id,
+        "kind": r.kind,
+        "outcome": r.outcome,
+        "step": r.step,
+        "registration": r.app,
+        "requested_scope": r.requested_scope,
+        "endpoints": r.endpoints,
+        "diagnoses": r.diagnoses,
+        "token_response": token_response,
+        "backend": r.backend,
+        "transcript": r.transcript,
+    })
+}
+
+fn paint(colour: bool, code: &str, s: &str) -> String {
+    if colour {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The run as text.
+pub fn text(r: &LaunchRecord, colour: bool) -> String {
+    let p = |code: &str, s: &str| paint(colour, code, s);
+    let mut out = String::new();
+    let outcome = match r.outcome {
+        Outcome::Success => p("32", "success"),
+        _ => p("31", &format!("failed at the {} step", r.step.as_str())),
+    };
+    let _ = writeln!(
+        out,
+        "{} {} ({}): Backend Services run {outcome}",
+        p("1", &r.app.id),
+        r.app.name,
+        r.app.iss
+    );
+    if let Some(e) = &r.endpoints {
+        let _ = writeln!(
+            out,
+            "  discovery    {} → token endpoint {}",
+            e.source, e.token_endpoint
+        );
+    }
+    let _ = writeln!(out, "  requested    {}", r.requested_scope);
+    if let Some(t) = &r.token_response {
+        let field = |k: &str| t.get(k).map(|v| v.to_string()).unwrap_or("(absent)".into());
+        let _ = writeln!(
+            out,
+            "  token        granted scope {}, expires_in {}, token_type {}",
+            field("scope"),
+            field("expires_in"),
+            field("token_type")
+        );
+    }
+    if let Some(b) = &r.backend {
+        let read = match &b.read {
+            Some(x) => format!("{} returned", x.resource_type),
+            None => "no resource".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  read         GET {}/{}: {read}",
+            r.app.iss, b.read_path
+        );
+        for c in &b.checks {
+            let mark = if c.passed {
+                p("32", "passed")
+            } else {
+                p("33", "failed")
+            };
+            let _ = writeln!(out, "  rule         {mark} {}  {}", c.id, c.detail);
+        }
+    }
+    for d in &r.diagnoses {
+        let sev = match d.severity() {
+            Severity::Error => p("31", "error"),
+            Severity::Warn => p("33", "warn "),
+        };
+        let _ = writeln!(out, "  {sev} {}  {}", d.id(), d.summary);
+        for e in &d.evidence {
+            let _ = writeln!(out, "          {}: {}", e.label, e.value);
+        }
+        if let Some(fix) = d.fixes().first() {
+            let _ = writeln!(out, "          fix: {fix}");
+        }
+    }
+    out
+}

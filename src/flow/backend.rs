@@ -1,0 +1,144 @@
+//! A SMART Backend Services run, for the web handler (`POST /backend/{id}`) and the `backend`
+//! command alike: discovery, `client_credentials` with a client assertion, the token response
+//! classified like any other (an `invalid_client` gets the assertion self-check), the Backend
+//! Services rules, two labelled probes of the token endpoint, and one FHIR read with the token.
+//! The result is a launch record of kind `backend`; storing it is the caller's business.
+
+use serde_json::Value;
+
+use super::complete::{classify_answer, credentials};
+use super::{discover, discovery_transcript, endpoints, pending_record};
+use crate::config::Registration;
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::classify::backend::{self as rules, ProbeAnswer};
+use crate::diagnosis::classify::{self, identity};
+use crate::record::{AppRef, BackendReport, LaunchRecord, Outcome, now, random_id};
+use crate::smart::backend::{self, Probed};
+use crate::smart::client_auth::SigningKey;
+use crate::smart::http::Recorder;
+use crate::smart::{LaunchKind, Step, fhir};
+use crate::state::Core;
+
+/// Runs `reg` (a `backend = true` registration) with its signing key `key`.
+pub async fn run(
+    core: &Core,
+    app: AppRef,
+    reg: &Registration,
+    key: Option<&SigningKey>,
+) -> LaunchRecord {
+    let mut record = pending_record(
+        core,
+        &random_id(),
+        &app,
+        reg,
+        LaunchKind::Backend,
+        now(),
+        None,
+    );
+    // No browser comes back: there is no redirect URI in a Backend Services run.
+    record.redirect_uri = String::new();
+    record.backend = Some(BackendReport {
+        read_path: reg.backend_read.clone(),
+        ..BackendReport::default()
+    });
+    let rec = Recorder::default();
+    let d = match discover(core, &reg.iss, &rec).await {
+        Ok(d) => d,
+        Err(diagnosis) => {
+            record.transcript = rec.exchanges();
+            record.fail(Step::Discovery, [diagnosis], now());
+            return record;
+        }
+    };
+    record.transcript = discovery_transcript(&d, rec.exchanges(), false);
+    record.endpoints = Some(endpoints(&d));
+    record.diagnoses.extend(classify::discovery_warnings(&d));
+    record.diagnoses.extend(classify::registration_vs_discovery(
+        &d,
+        reg.auth,
+        LaunchKind::Backend,
+        &reg.scope,
+    ));
+    record.step = Step::Token;
+    let http = core.http_for(&reg.iss);
+    let creds = credentials(reg, key, &d.token_endpoint);
+    let rec = Recorder::default();
+    let result = backend::token(http, &creds, &reg.scope, &rec).await;
+    record.transcript.extend(rec.exchanges());
+    let methods = &d.token_endpoint_auth_methods_supported;
+    let token = match classify_answer(
+        &result,
+        reg,
+        &d.token_endpoint,
+        &reg.scope,
+        &record,
+        methods,
+    ) {
+        Ok((token, warnings)) => {
+            record.diagnoses.extend(warnings);
+            token
+        }
+        Err(ds) => {
+            record.fail(Step::Token, ds, now());
+            return record;
+        }
+    };
+    let mut checks = Vec::new();
+    let mut found: Vec<Diagnosis> = Vec::new();
+    for (c, d) in rules::token_rules(&token) {
+        checks.push(c);
+        found.extend(d);
+    }
+    let access = token
+        .get("access_token")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    record.token_response = Some(token);
+    record.step = Step::Fhir;
+    let rec = Recorder::default();
+    let url = format!("{}/{}", reg.iss.trim_end_matches('/'), reg.backend_read);
+    let read = fhir::read(http, &url, &access, &rec).await;
+    record.transcript.extend(rec.exchanges());
+    // The probes come last, so their answers never stand between the token and its proof.
+    if let Some(key) = key {
+        let rec = Recorder::default();
+        let probed = backend::probes(http, &creds, key, &reg.scope, &rec).await;
+        record.transcript.extend(rec.exchanges());
+        let answer = |p: Probed| ProbeAnswer {
+            status: p.status,
+            body: p.body,
+        };
+        for (c, d) in [
+            probed
+                .grant_type
+                .map(answer)
+                .map(|a| rules::bogus_grant_type(&a)),
+            probed
+                .assertion_type
+                .map(answer)
+                .map(|a| rules::bogus_assertion_type(&a)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            checks.push(c);
+            found.extend(d);
+        }
+    }
+    record.diagnoses.extend(found);
+    let report = record.backend.get_or_insert_with(BackendReport::default);
+    report.checks = checks;
+    match read {
+        Ok(resource) => {
+            report.read = Some(resource);
+            record.outcome = Outcome::Success;
+            record.finished_at = Some(now());
+        }
+        Err(f) => {
+            let what = format!("the Backend Services proof read ({})", reg.backend_read);
+            record.fail(Step::Fhir, [identity::fhir_read(&what, &f)], now());
+        }
+    }
+    record
+}
