@@ -288,10 +288,11 @@ async fn every_gallery_entry_ends_on_a_headline_of_its_outcome_with_its_id() {
             && catalog::entry(e.expect).severity == Severity::Error;
         let want = if failure { "error" } else { "success" };
         assert_eq!(class, want, "{}: headline class\n{text}", e.id);
-        let heading = if failure {
-            "Launch failed"
-        } else {
-            "Launch succeeded"
+        let heading = match (e.backend, failure) {
+            (false, true) => "Launch failed",
+            (false, false) => "Launch succeeded",
+            (true, true) => "Backend Services run failed",
+            (true, false) => "Backend Services run succeeded",
         };
         assert!(text.contains(heading), "{}: {heading}\n{text}", e.id);
         if e.expect != "none" {
