@@ -159,6 +159,10 @@ pub struct LaunchRecord {
     /// The browser that made the launch: only it sees the record.
     #[serde(default)]
     pub owner: String,
+    /// The id of the request that finished the launch (the callback, or the launch request when
+    /// it failed before the redirect): shown on the result page, searched by the support view.
+    #[serde(default)]
+    pub request_id: String,
 }
 
 /// Who signed in, as far as the id_token and the `fhirUser` read tell.

@@ -118,6 +118,7 @@ pub fn pending_record(
         refreshes: Vec::new(),
         app_ref: Some(app.clone()),
         owner: String::new(),
+        request_id: String::new(),
     }
 }
 

@@ -55,6 +55,14 @@ impl MemoryBackend {
         self.consumed.get(state_hash).map(|id| id.to_string())
     }
 
+    /// The newest `limit` records (by finish, else start), newest first.
+    pub fn recent(&self, limit: usize) -> Vec<Arc<LaunchRecord>> {
+        let mut all: Vec<Arc<LaunchRecord>> = self.launches.iter().map(|(_, r)| r).collect();
+        all.sort_by_key(|r| std::cmp::Reverse(r.finished_at.unwrap_or(r.started_at)));
+        all.truncate(limit);
+        all
+    }
+
     /// Records held now (for tests and the benchmark).
     pub fn launch_count(&self) -> u64 {
         self.launches.run_pending_tasks();

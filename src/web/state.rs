@@ -68,7 +68,7 @@ impl AppState {
             ttl: config.session_idle.max(config.never_returned_after),
             max_records: MAX_MEMORY_LAUNCHES,
         };
-        let store = Backend::open(config.session_store.as_deref(), limits)
+        let store = Backend::open(config.session_store.as_deref(), limits, sealer.clone())
             .map_err(StateError::SessionStore)?;
         let sessions = Store::on(&store, config.session_idle);
         let practice = config.practice_ehr.then(|| practice_ehr(&config));
