@@ -898,7 +898,9 @@ mod tests {
             assert!(e.starts_with("metrics_listen"), "{e}");
         }
         assert!(!load("").unwrap().metrics);
-        let e = load("admin_token_env = \"not a name\"").unwrap_err().to_string();
+        let e = load("admin_token_env = \"not a name\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("admin_token_env"), "{e}");
     }
 }

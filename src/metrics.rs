@@ -85,12 +85,30 @@ impl Metrics {
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
         for (name, help) in [
-            ("sld_launches_started_total", "Launches started, by registration and kind."),
-            ("sld_launches_finished_total", "Launches finished, by registration, kind, outcome and the step reached or failed."),
-            ("sld_diagnoses_total", "Diagnoses of finished launches and refreshes, by catalogue id, severity and registration."),
-            ("sld_upstream_exchanges_total", "Requests to EHRs (discovery, token, id_token keys, FHIR reads, refresh), by step and result."),
-            ("sld_store_errors_total", "Requests that failed because the session or launch store did not answer."),
-            ("sld_rate_limited_total", "Requests refused by the per-address rate limit (launch routes or the practice EHR)."),
+            (
+                "sld_launches_started_total",
+                "Launches started, by registration and kind.",
+            ),
+            (
+                "sld_launches_finished_total",
+                "Launches finished, by registration, kind, outcome and the step reached or failed.",
+            ),
+            (
+                "sld_diagnoses_total",
+                "Diagnoses of finished launches and refreshes, by catalogue id, severity and registration.",
+            ),
+            (
+                "sld_upstream_exchanges_total",
+                "Requests to EHRs (discovery, token, id_token keys, FHIR reads, refresh), by step and result.",
+            ),
+            (
+                "sld_store_errors_total",
+                "Requests that failed because the session or launch store did not answer.",
+            ),
+            (
+                "sld_rate_limited_total",
+                "Requests refused by the per-address rate limit (launch routes or the practice EHR).",
+            ),
         ] {
             recorder.describe_counter(name.into(), None, help.into());
         }

@@ -33,8 +33,7 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 ];
 
 /// What replaces a withheld FHIR response body in a shared transcript.
-pub const WITHHELD: &str =
-    "[withheld: a FHIR resource may hold patient data; only the browser that made the launch sees it]";
+pub const WITHHELD: &str = "[withheld: a FHIR resource may hold patient data; only the browser that made the launch sees it]";
 
 /// The record without patient or user display data: names and birth dates removed (references
 /// kept), id_token claims limited to protocol claims, FHIR response bodies withheld.

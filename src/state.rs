@@ -75,4 +75,6 @@ pub enum StateError {
     SessionStore(String),
     #[error("sealing_key_env: {0}")]
     SealingKey(String),
+    #[error("admin_token_env: {0}")]
+    AdminToken(String),
 }

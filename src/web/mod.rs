@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
 
+pub mod admin;
 mod assets;
 mod callback;
 mod check;
@@ -9,6 +10,7 @@ mod home;
 mod launch;
 pub mod limit;
 mod middleware;
+pub mod ops;
 pub mod paths;
 mod problem;
 mod refresh;
@@ -87,35 +89,48 @@ pub fn router(state: AppState) -> Router {
         .route(paths::JWKS, get(refresh::jwks))
         .route(paths::STYLESHEET, get(assets::stylesheet))
         .route(paths::SCRIPT, get(assets::script))
+        // Metrics and the support view (each only when configured).
+        .merge(ops::routes(&state))
         .merge(pages)
         .with_state(state.clone());
     if let Some(ehr) = &state.practice {
-        // The practice EHR is the other side of the wire: its own router and state.
-        app = app.merge(ehr.router());
+        // The practice EHR is the other side of the wire: its own router and state, under
+        // its own per-address limit (see `limit::limit_practice`).
+        app = app.merge(ehr.router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limit_practice,
+        )));
     }
-    app.layer(axum::middleware::from_fn(problem::render))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            middleware::security_headers(headers.clone(), req, next)
-        }))
-        // Request ids, inside out: onto the response, into the span and log line, made fresh
-        // for every request (a client's own `x-request-id` is dropped first).
-        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID_HEADER))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(middleware::RequestSpan)
-                .on_request(())
-                .on_response(middleware::Answered)
-                .on_body_chunk(())
-                .on_eos(())
-                // 5xx are logged where they are rendered (problem::render).
-                .on_failure(()),
-        )
-        .layer(SetRequestIdLayer::new(
-            middleware::REQUEST_ID_HEADER,
-            middleware::RandomRequestId,
-        ))
-        .layer(axum::middleware::map_request(
-            middleware::ignore_client_request_id,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+    app = app.layer(axum::middleware::from_fn(problem::render));
+    if state.metrics.enabled() {
+        // Outside `render`, so it sees every problem, the session layer's too.
+        app = app.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count,
+        ));
+    }
+    app.layer(axum::middleware::from_fn(move |req, next| {
+        middleware::security_headers(headers.clone(), req, next)
+    }))
+    // Request ids, inside out: onto the response, into the span and log line, made fresh
+    // for every request (a client's own `x-request-id` is dropped first).
+    .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID_HEADER))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(middleware::RequestSpan)
+            .on_request(())
+            .on_response(middleware::Answered)
+            .on_body_chunk(())
+            .on_eos(())
+            // 5xx are logged where they are rendered (problem::render).
+            .on_failure(()),
+    )
+    .layer(SetRequestIdLayer::new(
+        middleware::REQUEST_ID_HEADER,
+        middleware::RandomRequestId,
+    ))
+    .layer(axum::middleware::map_request(
+        middleware::ignore_client_request_id,
+    ))
+    .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
 }

@@ -212,6 +212,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "access_token_jwt": shown.access_jwt.clone().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
         "refreshes": refreshes,
         "transcript": r.transcript,
+        "request_id": r.request_id,
     });
     gate.scrub_json(&mut out);
     out
