@@ -9,7 +9,7 @@ use tower_sessions_redis_store::fred::prelude::{
 };
 
 use super::{Consumed, Limits, MAX_RECENT, StoreError, decode, encode};
-use crate::record::{LaunchRecord, now};
+use crate::record::LaunchRecord;
 use crate::seal::Sealer;
 
 const LAUNCH_PREFIX: &str = "sld:launch:";
@@ -23,6 +23,11 @@ pub struct RedisBackend {
     pub pool: Pool,
     ttl_secs: i64,
     sealer: Sealer,
+}
+
+/// Milliseconds since the epoch: the recency score (seconds would tie within one second).
+fn now_millis() -> f64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -72,7 +77,7 @@ impl RedisBackend {
                 None,
                 false,
                 false,
-                (now() as f64, record.id.clone()),
+                (now_millis(), record.id.clone()),
             )
             .await
             .map_err(err)?;

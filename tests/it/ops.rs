@@ -735,3 +735,94 @@ async fn sigterm_during_a_slow_token_exchange_lets_it_finish_and_exits_0() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn a_store_that_does_not_answer_is_counted() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let base = serve(&format!("metrics = true\nsession_store = \"{dead}\"")).await;
+    let b = browser();
+    let r = b
+        .get(format!("{base}/standalone/practice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = b
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("sld_store_errors_total{store=\"session\"} 1"),
+        "{text}"
+    );
+}
+
+/// Redis: two instances, two browsers; the support view of either lists both launches, and
+/// Redis holds no patient data or tokens in clear.
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn redis_lists_recent_launches_of_every_instance_sealed() {
+    use smart_launch_doctor::store::Backend;
+    use tower_sessions_redis_store::fred::prelude::KeysInterface;
+
+    let (_redis, url) = crate::sessions::redis().await;
+    // SAFETY: nextest runs every test in its own process; the variable is this test's own.
+    unsafe {
+        std::env::set_var("SLD_TEST_ADMIN_TOKEN_D", TOKEN);
+        std::env::set_var("SLD_TEST_SEALING_KEY_D", "ab".repeat(32));
+    }
+    let extra = format!(
+        "session_store = \"{url}\"\nsealing_key_env = \"SLD_TEST_SEALING_KEY_D\"\nadmin_token_env = \"SLD_TEST_ADMIN_TOKEN_D\""
+    );
+    let one = TestApp::start(Setup {
+        extra_toml: extra.clone(),
+        ..Setup::new(Auth::Basic)
+    })
+    .await;
+    let two = TestApp::start(Setup {
+        extra_toml: extra.clone(),
+        ..Setup::new(Auth::Basic)
+    })
+    .await;
+    let (first, first_rid) = launch_with(&one, &one.browser).await;
+    let (second, second_rid) = launch_with(&two, &two.browser).await;
+    let list: Value = browser()
+        .get(one.url("/admin/launches?format=json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rids: Vec<&str> = list["launches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rids, [second_rid.as_str(), first_rid.as_str()], "{list:#}");
+    assert_no_people("the support list", &list.to_string());
+    let (_, owner) = json_of(&one.browser, &one.url(&first)).await;
+    assert!(
+        owner.to_string().contains("Amy Shaw"),
+        "opened for the owner"
+    );
+    let Backend::Redis(r) = &one.state.store else {
+        panic!("a Redis store")
+    };
+    for path in [&first, &second] {
+        let raw: String = r
+            .pool
+            .get(format!("sld:launch:{}", &path["/launches/".len()..]))
+            .await
+            .unwrap();
+        assert!(raw.contains("\"sealed\""), "{raw}");
+        assert_no_people("the Redis value", &raw);
+        assert!(!raw.contains("access_token"), "tokens sealed: {raw}");
+    }
+}
