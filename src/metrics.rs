@@ -144,7 +144,7 @@ impl Metrics {
     }
 
     /// A launch ended (or failed before its redirect): its outcome, step, diagnoses and the
-    /// upstream exchanges it made itself (not those served from a cache).
+    /// upstream exchanges it made after discovery.
     pub fn launch_finished(&self, r: &LaunchRecord) {
         if !self.enabled() {
             return;
@@ -162,7 +162,14 @@ impl Metrics {
         for d in &r.diagnoses {
             self.diagnosis(reg, d);
         }
-        self.exchanges(&r.transcript);
+        // Discovery was counted when it was made (see `discovery`).
+        let made: Vec<Exchange> = r
+            .transcript
+            .iter()
+            .filter(|x| x.step != "discovery")
+            .cloned()
+            .collect();
+        self.exchanges(&made);
     }
 
     /// A refresh from the result page: its diagnoses and exchanges.
@@ -187,6 +194,11 @@ impl Metrics {
                 ("registration", registration),
             ],
         );
+    }
+
+    /// Discovery requests, counted when made (a launch's record may repeat them later).
+    pub fn discovery(&self, exchanges: &[Exchange]) {
+        self.exchanges(exchanges);
     }
 
     fn exchanges(&self, exchanges: &[Exchange]) {

@@ -111,6 +111,7 @@ async fn metrics_count_both_outcomes_with_bounded_labels() {
         "sld_launches_finished_total{registration=\"app\",kind=\"standalone\",outcome=\"success\",step=\"fhir\"} 1".to_string(),
         "outcome=\"error\",step=\"token\"} 1".to_string(),
         format!("sld_diagnoses_total{{id=\"{failure}\",severity=\"error\",registration=\"app\"}} 1"),
+        "sld_upstream_exchanges_total{step=\"discovery\",result=\"2xx\"}".to_string(),
         "sld_upstream_exchanges_total{step=\"token\",result=\"2xx\"} 1".to_string(),
         "sld_upstream_exchanges_total{step=\"token\",result=\"4xx\"} 1".to_string(),
         "sld_upstream_duration_seconds_bucket{step=\"token\",le=".to_string(),
