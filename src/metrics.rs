@@ -19,10 +19,14 @@ use crate::smart::transcript::Exchange;
 
 /// The registration label of every app that is not in the configuration.
 pub const ADHOC: &str = "adhoc";
+/// The registration label of a diagnosis on an error page that no launch is known for (a
+/// callback whose state matches nothing, an `iss` nobody registered, a store that failed).
+pub const NONE: &str = "none";
 
 /// Every label value that is neither a registration id nor a catalogue id.
 pub const FIXED_LABEL_VALUES: &[&str] = &[
     ADHOC,
+    NONE,
     // kind
     "ehr",
     "standalone",
@@ -183,6 +187,13 @@ impl Metrics {
             }
         }
         self.exchanges(exchanges);
+    }
+
+    /// The diagnoses of an error page (no launch record: the launch is unknown or never began).
+    pub fn page_diagnoses(&self, ds: &[crate::diagnosis::Diagnosis]) {
+        for d in ds {
+            self.diagnosis(NONE, d);
+        }
     }
 
     fn diagnosis(&self, registration: &str, d: &crate::diagnosis::Diagnosis) {

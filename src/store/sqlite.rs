@@ -118,7 +118,7 @@ impl SqliteBackend {
     /// The newest `limit` records (last written first: `expires` is the write time plus the TTL).
     pub async fn recent(&self, limit: usize) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, data FROM sld_launches WHERE expires >= ? ORDER BY expires DESC LIMIT ?",
+            "SELECT id, data FROM sld_launches WHERE expires >= ? ORDER BY expires DESC, rowid DESC LIMIT ?",
         )
         .bind(now())
         .bind(limit as i64)

@@ -58,15 +58,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Counts the requests that failed because a store did not answer (any route).
+/// Counts what error pages report (any route): their diagnoses (a callback that matches no
+/// launch, an `iss` nobody registered, …) and the requests that failed because a store did not
+/// answer. Launches that finish are counted in `flow` instead; their pages are no errors.
 pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    if let Some(store) = resp
-        .extensions()
-        .get::<Problem>()
-        .and_then(|p| p.failed_store)
-    {
-        state.metrics.store_error(store);
+    if let Some(problem) = resp.extensions().get::<Problem>() {
+        state.metrics.page_diagnoses(&problem.diagnoses);
+        if let Some(store) = problem.failed_store {
+            state.metrics.store_error(store);
+        }
     }
     resp
 }

@@ -96,6 +96,10 @@ async fn metrics_count_both_outcomes_with_bounded_labels() {
     let failed = app.standalone_result().await;
     assert_eq!(failed["outcome"], "error");
     let failure = error_ids(&failed)[0].clone();
+    // An error page with no launch behind it counts its diagnosis under "none".
+    let (status, page) = app.get_json("/callback?state=matches-nothing&code=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let page_id = crate::support::diagnosis_ids(&page)[0].clone();
 
     let resp = app.get("/metrics").await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -115,6 +119,7 @@ async fn metrics_count_both_outcomes_with_bounded_labels() {
         "sld_upstream_exchanges_total{step=\"token\",result=\"2xx\"} 1".to_string(),
         "sld_upstream_exchanges_total{step=\"token\",result=\"4xx\"} 1".to_string(),
         "sld_upstream_duration_seconds_bucket{step=\"token\",le=".to_string(),
+        format!("sld_diagnoses_total{{id=\"{page_id}\",severity=\"error\",registration=\"none\"}} 1"),
     ] {
         assert!(text.contains(&expected), "missing {expected}:\n{text}");
     }
@@ -265,6 +270,11 @@ async fn the_support_view_needs_the_token_and_shows_no_people() {
         .collect();
     assert!(ids.contains(&&first["/launches/".len()..]), "{json:#}");
     assert!(ids.contains(&&second["/launches/".len()..]), "{json:#}");
+    assert_eq!(
+        json["launches"][0]["request_id"],
+        second_rid.as_str(),
+        "newest first"
+    );
     assert_eq!(json["launches"][0]["registration"], "app");
     assert_eq!(json["launches"][0]["outcome"], "success");
     assert_no_people("the support list's JSON", &json.to_string());
