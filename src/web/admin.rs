@@ -19,16 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
+pub use super::admin_token::AdminToken;
 use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
-use super::session::cookie;
 use super::twin::{gate_for, through_gate};
 use super::views;
 use super::{AppState, Problem};
-use crate::config::Secret;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::Exchange;
 use crate::record::LaunchRecord;
@@ -42,61 +40,6 @@ pub const LOGOUT: &str = "/admin/logout";
 pub const COOKIE: &str = "sld_admin";
 /// Rows shown when not searching.
 const SHOWN: usize = 200;
-/// The shortest token accepted at start-up.
-const MIN_TOKEN_CHARS: usize = 16;
-const COOKIE_LABEL: &[u8] = b"smart-launch-doctor support view cookie v1";
-
-/// The token (from the environment, at start-up) and the cookie value it implies.
-pub struct AdminToken {
-    token: Secret,
-    cookie: String,
-}
-
-impl AdminToken {
-    /// The token held by the environment variable `var`: at least 16 characters.
-    pub fn from_env(var: &str) -> Result<Self, String> {
-        let token =
-            std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))?;
-        let token = token.trim().to_string();
-        if token.chars().count() < MIN_TOKEN_CHARS {
-            return Err(format!(
-                "{var} must hold a token of at least {MIN_TOKEN_CHARS} characters"
-            ));
-        }
-        Ok(AdminToken::new(&token))
-    }
-
-    pub fn new(token: &str) -> Self {
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, token.as_bytes());
-        let tag = aws_lc_rs::hmac::sign(&key, COOKIE_LABEL);
-        let cookie = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        AdminToken {
-            token: Secret::new(token),
-            cookie,
-        }
-    }
-
-    fn token_is(&self, given: &str) -> bool {
-        bool::from(
-            self.token
-                .expose()
-                .as_bytes()
-                .ct_eq(given.trim().as_bytes()),
-        )
-    }
-
-    /// Whether the request carries the token (Bearer) or the sign-in cookie.
-    fn admits(&self, headers: &HeaderMap) -> bool {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| self.token_is(t));
-        let cookie = cookie(headers, COOKIE)
-            .is_some_and(|c| bool::from(self.cookie.as_bytes().ct_eq(c.as_bytes())));
-        bearer || cookie
-    }
-}
 
 /// 401 with a way to sign in, as a page or JSON like every error.
 fn unauthorized(message: &str) -> Response {
@@ -305,11 +248,24 @@ pub async fn show(
     views::render_page(&page)
 }
 
-/// `GET /admin/login`: the sign-in form.
-pub async fn login_form(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Problem> {
-    let page = views::render_page(&AdminLoginPage {
-        csrf: csrf.token.clone(),
-    })?;
+/// `GET /admin/login`: the sign-in form (JSON: where to post it).
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    csrf: Csrf,
+) -> Result<Response, Problem> {
+    let page = if wants_json(&headers) || format_json(query.as_deref()) {
+        Json(
+            json!({"login": {"action": LOGIN, "method": "POST", "fields": ["csrf", "token"],
+                              "csrf": csrf.token, "bearer": true}}),
+        )
+        .into_response()
+    } else {
+        views::render_page(&AdminLoginPage {
+            csrf: csrf.token.clone(),
+        })?
+    };
     Ok(csrf.attach(&state.config, page))
 }
 
@@ -349,7 +305,7 @@ pub async fn login(
     };
     let value = format!(
         "{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=28800{secure}",
-        admin.cookie
+        admin.cookie()
     );
     let mut resp = Redirect::to(LAUNCHES).into_response();
     if let Ok(v) = HeaderValue::from_str(&value) {
@@ -366,32 +322,4 @@ pub async fn logout() -> Response {
         HeaderValue::from_static("sld_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_or_cookie_admits_and_nothing_else() {
-        let a = AdminToken::new("a-support-token-of-some-length");
-        let mut h = HeaderMap::new();
-        assert!(!a.admits(&h));
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer a-support-token-of-some-length"),
-        );
-        assert!(a.admits(&h));
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer a-support-token-of-some-lengtH"),
-        );
-        assert!(!a.admits(&h));
-        let mut c = HeaderMap::new();
-        let cookie = format!("sld_admin={}", a.cookie);
-        c.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
-        assert!(a.admits(&c));
-        assert!(!a.cookie.contains("support-token"));
-        assert!(!AdminToken::new("another-support-token-here").admits(&c));
-    }
 }

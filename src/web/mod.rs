@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
 
 pub mod admin;
+mod admin_token;
 mod assets;
 mod callback;
 mod check;

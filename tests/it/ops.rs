@@ -322,6 +322,9 @@ async fn the_support_view_needs_the_token_and_shows_no_people() {
 #[tokio::test]
 async fn the_sign_in_form_sets_a_strict_admin_cookie() {
     let app = with_support_view("SLD_TEST_ADMIN_TOKEN_B", "").await;
+    let (status, twin) = json_of(&browser(), &app.url("/admin/login")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(twin["login"]["action"], "/admin/login");
     let b = browser();
     let form = b.get(app.url("/admin/login")).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
