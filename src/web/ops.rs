@@ -24,7 +24,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         r = r
             .route(admin::LAUNCHES, get(admin::list))
             .route(admin::LAUNCH, get(admin::show))
-            .route(admin::LOGIN, get(admin::login_form).post(admin::login))
+            // Sign-in attempts count towards the per-address launch limit (no guessing spree).
+            .route(
+                admin::LOGIN,
+                post(admin::login)
+                    .layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        super::limit::limit,
+                    ))
+                    .get(admin::login_form),
+            )
             .route(admin::LOGOUT, post(admin::logout));
     }
     r

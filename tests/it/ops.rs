@@ -354,7 +354,7 @@ async fn the_sign_in_form_sets_a_strict_admin_cookie() {
     let wrong = post("not-the-token-at-all-xxxxxxxx", csrf.clone()).await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert!(wrong.headers().get(header::SET_COOKIE).is_none());
-    let ok = post(TOKEN, csrf).await;
+    let ok = post(TOKEN, csrf.clone()).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let cookie = ok.headers()[header::SET_COOKIE]
         .to_str()
@@ -839,4 +839,28 @@ async fn redis_lists_recent_launches_of_every_instance_sealed() {
         assert_no_people("the Redis value", &raw);
         assert!(!raw.contains("access_token"), "tokens sealed: {raw}");
     }
+}
+
+#[tokio::test]
+async fn sign_in_attempts_count_towards_the_rate_limit() {
+    // SAFETY: nextest runs every test in its own process; the variable is this test's own.
+    unsafe { std::env::set_var("SLD_TEST_ADMIN_TOKEN_E", TOKEN) };
+    let base =
+        serve("admin_token_env = \"SLD_TEST_ADMIN_TOKEN_E\"\nlaunch_rate_limit_per_minute = 1")
+            .await;
+    let b = browser();
+    for _ in 0..3 {
+        // The form itself is not limited.
+        let form = b.get(format!("{base}/admin/login")).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+    }
+    let attempt = || {
+        b.post(format!("{base}/admin/login"))
+            .form(&[("csrf", "x"), ("token", "guess")])
+            .send()
+    };
+    assert_eq!(attempt().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let limited = attempt().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key(header::RETRY_AFTER));
 }
