@@ -864,3 +864,70 @@ async fn sign_in_attempts_count_towards_the_rate_limit() {
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.headers().contains_key(header::RETRY_AFTER));
 }
+
+/// The real binary at trace level through a whole launch (patient and user read, owner's page
+/// shown): no log line names the patient or the user.
+#[tokio::test]
+async fn no_log_line_carries_patient_data_even_at_trace_level() {
+    use smart_launch_doctor::practice::{self, ClientAuth, PracticeClient, PracticeOptions};
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: crate::support::CLIENT_ID.into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{base}/callback")],
+        }],
+        faults: Faults::default(),
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("sld-ops-log-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        crate::support::config_toml(port, &ehr.fhir_base(), Auth::None, None),
+    )
+    .unwrap();
+    let log_path = dir.join("stderr.log");
+    let mut child = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(
+        answers_within(
+            &format!("{base}/healthz"),
+            std::time::Duration::from_secs(30)
+        )
+        .await
+    );
+    let b = browser();
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, owner) = json_of(&b, &format!("{base}{}", location(&r))).await;
+    assert!(owner.to_string().contains("Amy Shaw"), "{owner:#}");
+    child.start_kill().unwrap();
+    let _ = child.wait().await;
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("launch finished"), "logs were captured");
+    assert_no_people("the logs", &logs);
+}
