@@ -249,6 +249,12 @@ pub struct Config {
     /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
     /// addresses. Off by default (SSRF); registered FHIR bases are always trusted.
     pub allow_private_networks: bool,
+    /// Serve Prometheus metrics at `GET /metrics` (off by default).
+    pub metrics: bool,
+    /// Serve `/metrics` on this address only (not on the main listener); needs `metrics`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The environment variable holding the support view's token; `None`: `/admin` is off (404).
+    pub admin_token_env: Option<String>,
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
@@ -275,6 +281,9 @@ struct RawConfig {
     allow_unregistered_iss: Option<bool>,
     unregistered_client_id: Option<String>,
     http_ca_file: Option<PathBuf>,
+    metrics: Option<bool>,
+    metrics_listen: Option<String>,
+    admin_token_env: Option<String>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -424,13 +433,17 @@ impl Config {
                 "never_returned_after_seconds",
                 300,
             )?,
-            practice_ehr: raw.practice_ehr.unwrap_or(true),
+            // A public interface gets no unauthenticated practice EHR unless asked for.
+            practice_ehr: raw.practice_ehr.unwrap_or(listen.ip().is_loopback()),
             launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             allow_private_networks: raw.allow_private_networks.unwrap_or(false),
             session_store: validate_session_store(raw.session_store)?,
             sealing_key_env: validate_env_name(raw.sealing_key_env, "sealing_key_env")?,
             allow_unregistered_iss: raw.allow_unregistered_iss.unwrap_or(false),
+            metrics: raw.metrics.unwrap_or(false),
+            metrics_listen: validate_metrics_listen(raw.metrics_listen, raw.metrics, listen)?,
+            admin_token_env: validate_env_name(raw.admin_token_env, "admin_token_env")?,
             unregistered_client_id: raw
                 .unregistered_client_id
                 .unwrap_or_else(|| "smart-launch-doctor".into()),
@@ -514,6 +527,30 @@ fn validate_env_name(v: Option<String>, key: &str) -> Result<Option<String>, Con
         }
         other => Ok(other),
     }
+}
+
+fn validate_metrics_listen(
+    v: Option<String>,
+    metrics: Option<bool>,
+    listen: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(text) = v else { return Ok(None) };
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        invalid(
+            "metrics_listen",
+            format!("{text:?} is not an address such as \"127.0.0.1:9464\""),
+        )
+    })?;
+    if metrics != Some(true) {
+        return Err(invalid("metrics_listen", "needs metrics = true"));
+    }
+    if addr == listen {
+        return Err(invalid(
+            "metrics_listen",
+            "must differ from the main listen address",
+        ));
+    }
+    Ok(Some(addr))
 }
 
 fn validate_session_store(v: Option<String>) -> Result<Option<String>, ConfigError> {
@@ -975,5 +1012,35 @@ mod tests {
         let c = load("practice_ehr = false").unwrap();
         assert!(c.registration(PRACTICE_ID).is_none());
         assert!(c.registration(PRACTICE_BACKEND_ID).is_none());
+    }
+
+    #[test]
+    fn the_practice_ehr_is_on_by_default_only_on_loopback() {
+        let public = SocketAddr::from(([0, 0, 0, 0], 8080));
+        let c = Config::defaults(public).unwrap();
+        assert!(!c.practice_ehr && c.registration(PRACTICE_ID).is_none());
+        let asked = Config::from_toml("practice_ehr = true", "t", public).unwrap();
+        assert!(asked.practice_ehr);
+        assert!(Config::defaults(listen()).unwrap().practice_ehr);
+    }
+
+    #[test]
+    fn metrics_listen_needs_metrics_and_another_address() {
+        let c = load("metrics = true\nmetrics_listen = \"127.0.0.1:9464\"").unwrap();
+        assert!(c.metrics);
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        for bad in [
+            "metrics_listen = \"127.0.0.1:9464\"",
+            "metrics = true\nmetrics_listen = \"nowhere\"",
+            "metrics = true\nmetrics_listen = \"127.0.0.1:9123\"",
+        ] {
+            let e = load(bad).unwrap_err().to_string();
+            assert!(e.starts_with("metrics_listen"), "{e}");
+        }
+        assert!(!load("").unwrap().metrics);
+        let e = load("admin_token_env = \"not a name\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("admin_token_env"), "{e}");
     }
 }

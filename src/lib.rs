@@ -7,6 +7,8 @@ pub mod check;
 pub mod config;
 pub mod flow;
 pub mod gallery;
+pub mod metrics;
+pub mod phi;
 pub mod practice;
 pub mod record;
 pub mod seal;

@@ -313,6 +313,12 @@ fn keygen(alg: &str, out: &std::path::Path) -> ExitCode {
 async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
     let public_url = config.public_url.clone();
     let registrations = config.registrations.len();
+    if config.practice_ehr && !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "practice_ehr = true on a non-loopback address: anyone who can reach it gets an unauthenticated EHR that signs tokens; turn it off for production"
+        );
+    }
     let state = match AppState::new(config) {
         Ok(s) => s,
         Err(e) => {
@@ -320,6 +326,19 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(addr) = state.config.metrics_listen {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => {
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+                let router = smart_launch_doctor::web::ops::metrics_router(state.clone());
+                tokio::spawn(async move { axum::serve(l, router).await });
+            }
+            Err(e) => {
+                eprintln!("cannot listen on metrics_listen {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {

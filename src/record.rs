@@ -163,6 +163,10 @@ pub struct LaunchRecord {
     /// A Backend Services run's proof read and rule checks (kind `backend` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<BackendReport>,
+    /// The id of the request that finished the launch (the callback, or the launch request when
+    /// it failed before the redirect): shown on the result page, searched by the support view.
+    #[serde(default)]
+    pub request_id: String,
 }
 
 /// What a Backend Services run found beyond the token response.

@@ -9,9 +9,10 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
-/// Seals and opens values with one key.
+/// Seals and opens values with one key. Clones share the key.
+#[derive(Clone)]
 pub struct Sealer {
-    key: LessSafeKey,
+    key: std::sync::Arc<LessSafeKey>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -26,7 +27,7 @@ impl Sealer {
         // A 32-byte key is always a valid AES-256 key.
         let unbound = UnboundKey::new(&AES_256_GCM, key).unwrap_or_else(|_| unreachable!());
         Sealer {
-            key: LessSafeKey::new(unbound),
+            key: std::sync::Arc::new(LessSafeKey::new(unbound)),
         }
     }
 

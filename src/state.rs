@@ -23,6 +23,8 @@ pub struct CoreInner {
     pub http_unregistered: Outbound,
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
+    /// Prometheus counters (no-ops unless `metrics = true`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Deref for Core {
@@ -42,7 +44,9 @@ impl Core {
         };
         let discovery = discovery::Cache::new(config.discovery_cache);
         let oidc = id_token::Cache::new(config.discovery_cache);
+        let metrics = crate::metrics::Metrics::new(config.metrics);
         Ok(Core(Arc::new(CoreInner {
+            metrics,
             redirect_uri: config.redirect_uri(),
             config,
             http,
@@ -71,4 +75,6 @@ pub enum StateError {
     SessionStore(String),
     #[error("sealing_key_env: {0}")]
     SealingKey(String),
+    #[error("admin_token_env: {0}")]
+    AdminToken(String),
 }

@@ -19,8 +19,21 @@ use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step, fhir};
 use crate::state::Core;
 
-/// Runs `reg` (a `backend = true` registration) with its signing key `key`.
+/// Runs `reg` (a `backend = true` registration) with its signing key `key`. Counted in the
+/// metrics like a launch (kind `backend`).
 pub async fn run(
+    core: &Core,
+    app: AppRef,
+    reg: &Registration,
+    key: Option<&SigningKey>,
+) -> LaunchRecord {
+    core.metrics.launch_started(&app, LaunchKind::Backend);
+    let record = run_uncounted(core, app, reg, key).await;
+    core.metrics.launch_finished(&record);
+    record
+}
+
+async fn run_uncounted(
     core: &Core,
     app: AppRef,
     reg: &Registration,

@@ -23,8 +23,20 @@ pub struct CallbackParams {
     pub names: String,
 }
 
-/// Completes the launch `flow` started; the record is ready to store.
+/// Completes the launch `flow` started; the record is ready to store (and counted in the
+/// metrics).
 pub async fn complete(
+    core: &Core,
+    sealer: &Sealer,
+    flow: &PendingFlow,
+    params: &CallbackParams,
+) -> LaunchRecord {
+    let record = complete_uncounted(core, sealer, flow, params).await;
+    core.metrics.launch_finished(&record);
+    record
+}
+
+async fn complete_uncounted(
     core: &Core,
     sealer: &Sealer,
     flow: &PendingFlow,

@@ -358,7 +358,8 @@ pub async fn refresh(
         &rec,
     )
     .await;
-    record.transcript.extend(rec.exchanges());
+    let made = rec.exchanges();
+    record.transcript.extend(made.iter().cloned());
     let original = record.granted_scope().to_string();
     let mut entry = RefreshRecord {
         at: now(),
@@ -388,5 +389,6 @@ pub async fn refresh(
         }
     }
     record.refreshes.push(entry);
+    core.metrics.refreshed(record, &made);
     Ok(())
 }

@@ -26,9 +26,9 @@ pub async fn discover(
     iss: &str,
     rec: &Recorder,
 ) -> Result<Arc<Discovered>, Diagnosis> {
-    discovery::discover(core.http_for(iss), &core.discovery, iss, rec)
-        .await
-        .map_err(|f| classify::discovery_failure(&f))
+    let found = discovery::discover(core.http_for(iss), &core.discovery, iss, rec).await;
+    core.metrics.discovery(&rec.exchanges());
+    found.map_err(|f| classify::discovery_failure(&f))
 }
 
 /// The discovery exchanges a record shows: those this request made, else those of the fetch
@@ -120,6 +120,7 @@ pub fn pending_record(
         app_ref: Some(app.clone()),
         owner: String::new(),
         backend: None,
+        request_id: String::new(),
     }
 }
 

@@ -18,7 +18,23 @@ pub enum Started {
 }
 
 /// Discovery (usually from the cache) and the authorization URL with a fresh state and PKCE pair.
+/// Counted in the metrics: started, and finished when it fails before the redirect.
 pub async fn start(
+    core: &Core,
+    app: AppRef,
+    reg: &Registration,
+    kind: LaunchKind,
+    launch: Option<&str>,
+) -> Started {
+    core.metrics.launch_started(&app, kind);
+    let started = start_uncounted(core, app, reg, kind, launch).await;
+    if let Started::Failed(r) = &started {
+        core.metrics.launch_finished(r);
+    }
+    started
+}
+
+async fn start_uncounted(
     core: &Core,
     app: AppRef,
     reg: &Registration,

@@ -11,6 +11,38 @@ pub(super) const MAX_RECORDED: usize = 1_000;
 /// Most entries kept in each table of issued things: launches, codes, tokens, sign-ins.
 const MAX_ISSUED: usize = 10_000;
 
+/// Most bytes the request log holds (headers and bodies): 1,000 requests of 64 KiB would be
+/// 64 MiB; the log forgets its oldest requests first.
+pub(super) const MAX_RECORDED_BYTES: usize = 4 * 1024 * 1024;
+
+/// The bytes a recorded request holds.
+pub(super) fn request_bytes(r: &super::RecordedRequest) -> usize {
+    r.method.len()
+        + r.path.len()
+        + r.query.as_ref().map_or(0, String::len)
+        + r.headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+        + r.body.len()
+}
+
+/// Appends a request to the log, dropping the oldest while it holds more than
+/// [`MAX_RECORDED`] requests or [`MAX_RECORDED_BYTES`] bytes (`bytes` tracks the total).
+pub(super) fn push_request(
+    log: &mut VecDeque<super::RecordedRequest>,
+    bytes: &mut usize,
+    item: super::RecordedRequest,
+) {
+    *bytes += request_bytes(&item);
+    log.push_back(item);
+    while log.len() > MAX_RECORDED || (*bytes > MAX_RECORDED_BYTES && log.len() > 1) {
+        if let Some(old) = log.pop_front() {
+            *bytes = bytes.saturating_sub(request_bytes(&old));
+        }
+    }
+}
+
 /// Appends `item`, dropping the oldest once the log holds [`MAX_RECORDED`].
 pub(super) fn push_recorded<T>(log: &mut VecDeque<T>, item: T) {
     while log.len() >= MAX_RECORDED {
@@ -76,5 +108,37 @@ impl<V> Bounded<V> {
     /// Every value, mutably.
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.map.values_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::practice::RecordedRequest;
+
+    fn request(body_bytes: usize) -> RecordedRequest {
+        RecordedRequest {
+            method: "POST".into(),
+            path: "/token".into(),
+            query: None,
+            headers: Vec::new(),
+            body: "x".repeat(body_bytes),
+        }
+    }
+
+    #[test]
+    fn the_request_log_is_bounded_in_bytes_and_in_count() {
+        let (mut log, mut bytes) = (VecDeque::new(), 0);
+        for _ in 0..200 {
+            push_request(&mut log, &mut bytes, request(64 * 1024));
+        }
+        assert!(bytes <= MAX_RECORDED_BYTES, "{bytes}");
+        assert_eq!(bytes, log.iter().map(request_bytes).sum::<usize>());
+        assert!(log.len() < 200 && log.len() >= 60, "{}", log.len());
+        for _ in 0..2 * MAX_RECORDED {
+            push_request(&mut log, &mut bytes, request(1));
+        }
+        assert_eq!(log.len(), MAX_RECORDED);
+        assert_eq!(bytes, log.iter().map(request_bytes).sum::<usize>());
     }
 }

@@ -11,11 +11,11 @@ use url::Url;
 use super::bounded;
 use super::{Ehr, PracticeOptions, RecordedRequest};
 
-/// Largest request body the fake reads; anything bigger gets 413.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest request body the fake reads, like the app's own cap; anything bigger gets 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Longest body kept in the record: up to 1,000 requests are kept, and they must stay small.
-const MAX_RECORDED_BODY_BYTES: usize = 64 * 1024;
+/// Longest body kept in the record (the whole log is bounded in bytes too, see `bounded`).
+const MAX_RECORDED_BODY_BYTES: usize = MAX_BODY_BYTES;
 
 /// Records the request (body included) before any handler sees it.
 pub(super) async fn record(State(ehr): State<Ehr>, request: Request, next: Next) -> Response {
@@ -39,7 +39,7 @@ pub(super) async fn record(State(ehr): State<Ehr>, request: Request, next: Next)
         body: String::from_utf8_lossy(bytes.get(..MAX_RECORDED_BODY_BYTES).unwrap_or(&bytes))
             .into_owned(),
     };
-    ehr.with(|s| bounded::push_recorded(&mut s.requests, recorded));
+    ehr.with(|s| bounded::push_request(&mut s.requests, &mut s.requests_bytes, recorded));
     if too_large {
         return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
     }

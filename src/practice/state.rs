@@ -110,6 +110,8 @@ pub(super) struct EhrState {
     pub(super) keys: KeyRing,
     pub(super) jwks_fetches: usize,
     pub(super) requests: VecDeque<RecordedRequest>,
+    /// The bytes `requests` holds (see `bounded::push_request`).
+    pub(super) requests_bytes: usize,
     pub(super) violations: VecDeque<String>,
     pub(super) exchanged_codes: usize,
 }

@@ -6,6 +6,12 @@
 //! - consumed `state` values, taken atomically (Redis `SET NX`, a SQLite unique insert, a
 //!   memory map entry), so concurrent replays of one callback on any number of instances let
 //!   exactly one through to the token endpoint.
+//!
+//! Outside process memory a record's results (token responses, the id_token's claims, the user
+//! and patient read, the transcript with its FHIR bodies) are sealed with the `sealing_key_env`
+//! key (AES-256-GCM, see `seal`): Redis and SQLite hold no patient data or tokens in clear. What
+//! stays in clear (ids, registration, times, outcome, step, diagnoses) is what the support view
+//! lists. A record sealed with another key reads back without its results.
 
 mod memory;
 mod redis;
@@ -15,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::record::LaunchRecord;
+use crate::seal::Sealer;
 
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
@@ -54,13 +61,25 @@ pub struct Limits {
 impl Backend {
     /// Opens the backend for `session_store` (`None`: memory). Redis and SQLite connect lazily:
     /// start-up never blocks on them, and a store that does not answer fails requests fast.
-    pub fn open(url: Option<&str>, limits: Limits) -> Result<Self, String> {
+    /// `sealer` seals the private parts of records kept in Redis or SQLite.
+    pub fn open(url: Option<&str>, limits: Limits, sealer: Sealer) -> Result<Self, String> {
         match url {
             None => Ok(Backend::Memory(MemoryBackend::new(limits))),
             Some(u) if u.starts_with("sqlite:") => {
-                Ok(Backend::Sqlite(SqliteBackend::open(u, limits)?))
+                Ok(Backend::Sqlite(SqliteBackend::open(u, limits, sealer)?))
             }
-            Some(u) => Ok(Backend::Redis(RedisBackend::open(u, limits)?)),
+            Some(u) => Ok(Backend::Redis(RedisBackend::open(u, limits, sealer)?)),
+        }
+    }
+
+    /// The most recently stored records of every browser, newest first, at most `limit` (and at
+    /// most [`MAX_RECENT`]): for the support view.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
+        let limit = limit.min(MAX_RECENT);
+        match self {
+            Backend::Memory(m) => Ok(m.recent(limit)),
+            Backend::Redis(r) => r.recent(limit).await,
+            Backend::Sqlite(s) => s.recent(limit).await,
         }
     }
 
@@ -121,14 +140,57 @@ impl Backend {
     }
 }
 
-/// A record as stored outside process memory.
-fn encode(record: &LaunchRecord) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|e| StoreError(e.to_string()))
+/// Records the support view can list at most (newest first).
+pub const MAX_RECENT: usize = 1_000;
+
+/// The members of a stored record that are sealed: everything that may hold tokens, patient or
+/// user data.
+const SEALED: &[&str] = &[
+    "token_response",
+    "identity",
+    "patient",
+    "encounter",
+    "refreshes",
+    "transcript",
+];
+
+/// A record as stored outside process memory: its private parts sealed under `"sealed"`.
+fn encode(record: &LaunchRecord, sealer: &Sealer) -> Result<String, StoreError> {
+    let mut value = serde_json::to_value(record).map_err(|e| StoreError(e.to_string()))?;
+    if let serde_json::Value::Object(map) = &mut value {
+        let private: serde_json::Map<String, serde_json::Value> = SEALED
+            .iter()
+            .filter_map(|k| map.remove(*k).map(|v| (k.to_string(), v)))
+            .collect();
+        let text = serde_json::Value::Object(private).to_string();
+        map.insert("sealed".into(), sealer.seal(&text).into());
+    }
+    Ok(value.to_string())
 }
 
 /// A record read back; one that no longer decodes (written by another version) is skipped.
-fn decode(id: &str, text: &str) -> Option<Arc<LaunchRecord>> {
-    match serde_json::from_str(text) {
+/// Private parts sealed with another key are left out (the record still lists).
+fn decode(id: &str, text: &str, sealer: &Sealer) -> Option<Arc<LaunchRecord>> {
+    let parsed = serde_json::from_str::<serde_json::Value>(text).and_then(|mut value| {
+        if let serde_json::Value::Object(map) = &mut value {
+            if let Some(serde_json::Value::String(sealed)) = map.remove("sealed") {
+                let opened = sealer
+                    .open(&sealed)
+                    .and_then(|t| serde_json::from_str::<serde_json::Map<_, _>>(&t).ok());
+                match opened {
+                    Some(private) => map.extend(private),
+                    None => tracing::warn!(
+                        launch = %id,
+                        "a stored launch was sealed with another key; its results are left out"
+                    ),
+                }
+            }
+            map.entry("transcript")
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        }
+        serde_json::from_value(value)
+    });
+    match parsed {
         Ok(r) => Some(Arc::new(r)),
         Err(e) => {
             tracing::warn!(launch = %id, error = %e, "a stored launch no longer decodes; skipped");

@@ -5,20 +5,29 @@ use std::time::Duration;
 
 use tower_sessions_redis_store::fred::prelude::{
     ClientLike, Config as RedisConfig, ConnectionConfig, Expiration, KeysInterface,
-    PerformanceConfig, Pool, ReconnectPolicy, SetOptions,
+    PerformanceConfig, Pool, ReconnectPolicy, SetOptions, SortedSetsInterface,
 };
 
-use super::{Consumed, Limits, StoreError, decode, encode};
+use super::{Consumed, Limits, MAX_RECENT, StoreError, decode, encode};
 use crate::record::LaunchRecord;
+use crate::seal::Sealer;
 
 const LAUNCH_PREFIX: &str = "sld:launch:";
 const STATE_PREFIX: &str = "sld:state:";
+/// A sorted set of launch ids scored by their last write time, trimmed to `MAX_RECENT`.
+const RECENT_KEY: &str = "sld:recent";
 
 /// A Redis connection pool, shared with the session store.
 #[derive(Clone, Debug)]
 pub struct RedisBackend {
     pub pool: Pool,
     ttl_secs: i64,
+    sealer: Sealer,
+}
+
+/// Milliseconds since the epoch: the recency score (seconds would tie within one second).
+fn now_millis() -> f64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as f64
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -27,7 +36,7 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 
 impl RedisBackend {
     /// Connects in the background and keeps reconnecting; never blocks start-up.
-    pub fn open(url: &str, limits: Limits) -> Result<Self, String> {
+    pub fn open(url: &str, limits: Limits, sealer: Sealer) -> Result<Self, String> {
         let config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
         let perf = PerformanceConfig {
             default_command_timeout: Duration::from_secs(2),
@@ -45,6 +54,7 @@ impl RedisBackend {
         Ok(RedisBackend {
             pool,
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
+            sealer,
         })
     }
 
@@ -53,13 +63,45 @@ impl RedisBackend {
         self.pool
             .set::<(), _, _>(
                 key,
-                encode(record)?,
+                encode(record, &self.sealer)?,
                 Some(Expiration::EX(self.ttl_secs)),
                 None,
                 false,
             )
             .await
+            .map_err(err)?;
+        self.pool
+            .zadd::<(), _, _>(
+                RECENT_KEY,
+                None,
+                None,
+                false,
+                false,
+                (now_millis(), record.id.clone()),
+            )
+            .await
+            .map_err(err)?;
+        // Keep the newest MAX_RECENT; older ids (and those of expired records) fall off.
+        self.pool
+            .zremrangebyrank::<(), _>(RECENT_KEY, 0, -(MAX_RECENT as i64) - 1)
+            .await
             .map_err(err)
+    }
+
+    /// The newest `limit` records still kept, newest first.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = self
+            .pool
+            .zrange(RECENT_KEY, 0, limit as i64 - 1, None, true, None, false)
+            .await
+            .map_err(err)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.get_many(&ids).await
     }
 
     pub async fn get_many(&self, ids: &[String]) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
@@ -75,7 +117,7 @@ impl RedisBackend {
         Ok(ids
             .iter()
             .zip(values)
-            .filter_map(|(id, v)| decode(id, &v?))
+            .filter_map(|(id, v)| decode(id, &v?, &self.sealer))
             .collect())
     }
 

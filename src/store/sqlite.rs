@@ -11,6 +11,7 @@ use tower_sessions_sqlx_store::sqlx::{self, Row};
 
 use super::{Consumed, Limits, StoreError, decode, encode};
 use crate::record::{LaunchRecord, now};
+use crate::seal::Sealer;
 
 /// A SQLite pool, shared with the session store.
 #[derive(Clone, Debug)]
@@ -18,6 +19,7 @@ pub struct SqliteBackend {
     pub pool: SqlitePool,
     ttl_secs: i64,
     ready: Arc<tokio::sync::OnceCell<()>>,
+    sealer: Sealer,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS sld_states (
 
 impl SqliteBackend {
     /// The pool connects lazily; the database file is created if missing.
-    pub fn open(url: &str, limits: Limits) -> Result<Self, String> {
+    pub fn open(url: &str, limits: Limits, sealer: Sealer) -> Result<Self, String> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| e.to_string())?
             .create_if_missing(true)
@@ -43,6 +45,7 @@ impl SqliteBackend {
             pool,
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
             ready: Arc::default(),
+            sealer,
         };
         // Expired records and states are deleted every minute.
         let sweeper = backend.clone();
@@ -86,7 +89,7 @@ impl SqliteBackend {
              ON CONFLICT(id) DO UPDATE SET data = excluded.data, expires = excluded.expires",
         )
         .bind(&record.id)
-        .bind(encode(record)?)
+        .bind(encode(record, &self.sealer)?)
         .bind(now() + self.ttl_secs)
         .execute(self.ready().await?)
         .await
@@ -106,8 +109,27 @@ impl SqliteBackend {
                 .map_err(err)?;
             if let Some(row) = row {
                 let text: String = row.try_get("data").map_err(err)?;
-                out.extend(decode(id, &text));
+                out.extend(decode(id, &text, &self.sealer));
             }
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` records (last written first: `expires` is the write time plus the TTL).
+    pub async fn recent(&self, limit: usize) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, data FROM sld_launches WHERE expires >= ? ORDER BY expires DESC, rowid DESC LIMIT ?",
+        )
+        .bind(now())
+        .bind(limit as i64)
+        .fetch_all(self.ready().await?)
+        .await
+        .map_err(err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id").map_err(err)?;
+            let text: String = row.try_get("data").map_err(err)?;
+            out.extend(decode(&id, &text, &self.sealer));
         }
         Ok(out)
     }

@@ -67,6 +67,7 @@ pub(super) async fn run_and_store(
 ) -> Result<Response, Problem> {
     let mut record = flow::backend::run(&state.core, app, reg, key).await;
     record.owner = session.browser_id();
+    record.request_id = session.request_id.clone();
     state
         .store
         .put_launch(&record)

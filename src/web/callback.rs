@@ -79,6 +79,7 @@ pub async fn callback(
     };
     let mut record = callback::complete(&state.core, &state.sealer, &flow, &answer).await;
     record.owner = session.browser_id();
+    record.request_id = session.request_id.clone();
     tracing::info!(launch = %record.id, outcome = ?record.outcome, step = record.step.as_str(), "launch finished");
     state
         .store

@@ -367,6 +367,7 @@ pub(super) async fn begin(
         }
         Started::Failed(mut record) => {
             record.owner = owner;
+            record.request_id = session.request_id.clone();
             state
                 .store
                 .put_launch(&record)

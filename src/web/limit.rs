@@ -77,10 +77,13 @@ impl<C: Clock> RateLimiter<C> {
     }
 }
 
-/// The middleware: the peer address from the connection (proxies' headers are not trusted).
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
+/// Requests to the practice EHR allowed per launch of the limit: a launch makes about eight
+/// (discovery, authorize, sign-in, token, keys, reads), so the practice EHR stays usable for as
+/// many launches as the limit allows, and no more.
+pub const PRACTICE_REQUESTS_PER_LAUNCH: u32 = 8;
+
+fn peer(req: &Request) -> IpAddr {
+    req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .or_else(|| {
@@ -88,11 +91,36 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
                 .get::<ConnectInfo<super::listener::Peer>>()
                 .map(|c| c.0.0.ip())
         })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The practice EHR's limit: every request under `/practice`, per client IP (429 +
+/// `Retry-After`, as plain text: it is the other side of the wire).
+pub async fn limit_practice(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = peer(&req);
+    match state.practice_limiter.hit(ip) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            tracing::warn!(%ip, "practice EHR rate limit reached");
+            state.metrics.rate_limited("practice");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.to_string())],
+                "too many requests to the practice EHR",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The middleware: the peer address from the connection (proxies' headers are not trusted).
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = peer(&req);
     match state.limiter.hit(ip) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             tracing::warn!(%ip, "launch rate limit reached");
+            state.metrics.rate_limited("launch");
             let problem = Problem::plain(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many launches",

@@ -1,5 +1,7 @@
 //! HTTP handlers, one module per page or flow. Thin: extract, call `smart/`, render.
 
+pub mod admin;
+mod admin_token;
 mod assets;
 mod authorize_post;
 mod backend;
@@ -12,6 +14,7 @@ mod launch;
 pub mod limit;
 pub mod listener;
 mod middleware;
+pub mod ops;
 pub mod paths;
 mod problem;
 mod refresh;
@@ -94,11 +97,17 @@ pub fn router(state: AppState) -> Router {
         .route(paths::SCRIPT, get(assets::script))
         .route(paths::FAVICON, get(assets::favicon))
         .route(paths::FAVICON_ICO, get(assets::favicon))
+        // Metrics and the support view (each only when configured).
+        .merge(ops::routes(&state))
         .merge(pages)
         .with_state(state.clone());
     if let Some(ehr) = &state.practice {
-        // The practice EHR is the other side of the wire: its own router and state.
-        app = app.merge(ehr.router());
+        // The practice EHR is the other side of the wire: its own router and state, under
+        // its own per-address limit (see `limit::limit_practice`).
+        app = app.merge(ehr.router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limit_practice,
+        )));
     }
     // One stack, applied once: every `Router::layer` boxes each route again, and every
     // `from_fn` clones its whole inner service per request, so seven separate layers cost a
@@ -128,6 +137,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             middleware::security_headers(headers.clone(), req, next)
         }))
+        // Outside `render`, so it sees every problem, the session layer's too (a no-op unless
+        // `metrics = true`).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count,
+        ))
         .layer(axum::middleware::from_fn(problem::render));
     app.layer(outer)
 }

@@ -23,6 +23,8 @@ pub struct Problem {
     pub links: Vec<(String, String)>,
     /// Form fields in error, as (field, message): the JSON twin of a form shown again.
     pub fields: Vec<(String, String)>,
+    /// The store that failed ("session" or "launch"), for the metrics.
+    pub failed_store: Option<&'static str>,
 }
 
 impl Problem {
@@ -35,6 +37,7 @@ impl Problem {
             diagnoses: vec![d],
             links: Vec::new(),
             fields: Vec::new(),
+            failed_store: None,
         }
     }
 
@@ -47,6 +50,7 @@ impl Problem {
             diagnoses: Vec::new(),
             links: Vec::new(),
             fields: Vec::new(),
+            failed_store: None,
         }
     }
 
@@ -74,13 +78,19 @@ impl Problem {
     /// The session store failed: nothing was half-written, the user may retry.
     pub fn session_store(e: &tower_sessions::session::Error) -> Self {
         tracing::error!(error = %e, "session store failed");
-        Problem::diagnosed(
+        Problem::session_store_unavailable()
+    }
+
+    fn session_store_unavailable() -> Self {
+        let mut p = Problem::diagnosed(
             StatusCode::SERVICE_UNAVAILABLE,
             Diagnosis::new(
                 id!("session.store_unavailable"),
                 "The session store did not answer; nothing was saved.",
             ),
-        )
+        );
+        p.failed_store = Some("session");
+        p
     }
 
     /// A form that could not be read: 413 when it was too large, else its own status (400/415).
@@ -97,13 +107,15 @@ impl Problem {
     /// The launch store failed.
     pub fn store(e: &crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "launch store failed");
-        Problem::diagnosed(
+        let mut p = Problem::diagnosed(
             StatusCode::SERVICE_UNAVAILABLE,
             Diagnosis::new(
                 id!("session.store_unavailable"),
                 "The launch store did not answer.",
             ),
-        )
+        );
+        p.failed_store = Some("launch");
+        p
     }
 }
 
@@ -173,13 +185,9 @@ pub async fn render(mut req: Request, next: Next) -> Response {
         Some(p) => p.clone(),
         // The session layer writes the session once, after the handler; when the store fails it
         // answers a bare 500, replaced here by the diagnosed page.
-        None if resp.status() == StatusCode::INTERNAL_SERVER_ERROR => Problem::diagnosed(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Diagnosis::new(
-                id!("session.store_unavailable"),
-                "The session store did not answer; nothing was saved.",
-            ),
-        ),
+        None if resp.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+            Problem::session_store_unavailable()
+        }
         // The router's own answers carry no body: give them a page (the `Allow` header stays).
         None if resp.status() == StatusCode::METHOD_NOT_ALLOWED => Problem::plain(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -194,6 +202,8 @@ pub async fn render(mut req: Request, next: Next) -> Response {
     }
     let (mut parts, _) = resp.into_parts();
     parts.status = problem.status;
+    // Kept for the layers outside (the metrics count failed stores).
+    parts.extensions.insert(problem.clone());
     let body = if json {
         parts.headers.insert(
             header::CONTENT_TYPE,

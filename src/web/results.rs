@@ -210,13 +210,24 @@ async fn this_browsers_launches(
     Ok(out)
 }
 
+/// A report is meant to be shared: without patient and user details unless the owner asks for
+/// them (`?reveal=patient`).
+fn shareable(found: Arc<LaunchRecord>, query: Option<&str>) -> Arc<LaunchRecord> {
+    if Params::parse(query).all("reveal").contains(&"patient") {
+        found
+    } else {
+        Arc::new(crate::phi::minimized(&found))
+    }
+}
+
 /// `report.json`: the JSON twin, tokens always redacted, as a download.
 pub async fn report_json(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let found = find(&state, &session, &id).await?;
+    let found = shareable(find(&state, &session, &id).await?, query.as_deref());
     let gate = gate_for(&state.config, &state.sealer, &found);
     let mut shown = through_gate(&found, &gate);
     settle(&state, &mut shown.record);
@@ -234,9 +245,10 @@ pub async fn report_json(
 pub async fn report_md(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let found = find(&state, &session, &id).await?;
+    let found = shareable(find(&state, &session, &id).await?, query.as_deref());
     let gate = gate_for(&state.config, &state.sealer, &found);
     let mut r = through_gate(&found, &gate).record;
     settle(&state, &mut r);

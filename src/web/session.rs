@@ -39,6 +39,8 @@ pub struct Data {
 pub struct BrowserSession {
     session: Session,
     pub data: Data,
+    /// The id of the request this session was read for (see `middleware`).
+    pub request_id: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
@@ -66,7 +68,12 @@ impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
             }
             Err(e) => return Err(Problem::session_store(&e)),
         };
-        Ok(BrowserSession { session, data })
+        let request_id = super::middleware::current_request_id(&parts.extensions);
+        Ok(BrowserSession {
+            session,
+            data,
+            request_id,
+        })
     }
 }
 

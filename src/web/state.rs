@@ -29,6 +29,10 @@ pub struct Inner {
     /// The built-in practice EHR, when `practice_ehr` is on.
     pub practice: Option<practice::Ehr>,
     pub limiter: RateLimiter,
+    /// The practice EHR's own allowance per client IP (see `limit::limit_practice`).
+    pub practice_limiter: RateLimiter,
+    /// The support view's token, when `admin_token_env` is set.
+    pub admin: Option<super::admin::AdminToken>,
 }
 
 impl Deref for AppState {
@@ -68,11 +72,22 @@ impl AppState {
             ttl: config.session_idle.max(config.never_returned_after),
             max_records: MAX_MEMORY_LAUNCHES,
         };
-        let store = Backend::open(config.session_store.as_deref(), limits)
+        let store = Backend::open(config.session_store.as_deref(), limits, sealer.clone())
             .map_err(StateError::SessionStore)?;
         let sessions = Store::on(&store, config.session_idle);
         let practice = config.practice_ehr.then(|| practice_ehr(&config));
         let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
+        let practice_limiter = RateLimiter::new(
+            config
+                .launch_rate_limit_per_minute
+                .saturating_mul(super::limit::PRACTICE_REQUESTS_PER_LAUNCH),
+        );
+        let admin = match &config.admin_token_env {
+            Some(var) => {
+                Some(super::admin::AdminToken::from_env(var).map_err(StateError::AdminToken)?)
+            }
+            None => None,
+        };
         let core = Core::new(config)?;
         Ok(AppState(Arc::new(Inner {
             core,
@@ -81,6 +96,8 @@ impl AppState {
             sealer,
             practice,
             limiter,
+            practice_limiter,
+            admin,
         })))
     }
 }

@@ -223,6 +223,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "refreshes": refreshes,
         "backend": r.backend,
         "transcript": r.transcript,
+        "request_id": r.request_id,
     });
     gate.scrub_json(&mut out);
     out

@@ -22,6 +22,7 @@ mod hardening;
 mod identity;
 mod launch;
 mod load;
+mod ops;
 mod pages;
 mod peer;
 mod results;

@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 }
 
 /// A throwaway redis-server on loopback, no persistence.
-async fn redis() -> (Child, String) {
+pub(crate) async fn redis() -> (Child, String) {
     let port = free_port();
     let child = Command::new("redis-server")
         .args([

@@ -1,0 +1,326 @@
+//! The support view: `GET /admin/launches` (recent launches of every browser, searchable by
+//! request id) and `GET /admin/launches/{id}` (the developer view of one: diagnoses and the
+//! redacted transcript), each with its JSON twin. On only when `admin_token_env` names a
+//! variable holding a token (else the routes do not exist: 404).
+//!
+//! Access: `Authorization: Bearer TOKEN`, or the sign-in form (`/admin/login`, CSRF-protected)
+//! that sets the `sld_admin` cookie (HttpOnly, SameSite=Strict, Path=/admin, 8 hours). The
+//! cookie holds an HMAC of a fixed label keyed with the token, never the token: it stops working
+//! when the token changes. Every comparison is constant time (`subtle`).
+//!
+//! No patient data and no names of people: the records go through `phi::minimized` and the
+//! redaction gate; the list shows ids, times, outcomes, steps and catalogue ids only.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub use super::admin_token::AdminToken;
+use super::csrf::{self, Csrf};
+use super::launch::Params;
+use super::problem::{format_json, wants_json};
+use super::twin::{gate_for, through_gate};
+use super::views;
+use super::{AppState, Problem};
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::transcript::Exchange;
+use crate::record::LaunchRecord;
+use crate::store::MAX_RECENT;
+
+pub const LAUNCHES: &str = "/admin/launches";
+pub const LAUNCH: &str = "/admin/launches/{id}";
+pub const LOGIN: &str = "/admin/login";
+pub const LOGOUT: &str = "/admin/logout";
+/// The support view's cookie (Path=/admin).
+pub const COOKIE: &str = "sld_admin";
+/// Rows shown when not searching.
+const SHOWN: usize = 200;
+
+/// 401 with a way to sign in, as a page or JSON like every error.
+fn unauthorized(message: &str) -> Response {
+    let problem = Problem::plain(StatusCode::UNAUTHORIZED, "Support view: sign in", message)
+        .link("Sign in", LOGIN);
+    let mut resp = problem.into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"support view\""),
+    );
+    resp
+}
+
+fn not_found() -> Response {
+    Problem::plain(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no page at this address.",
+    )
+    .into_response()
+}
+
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    match &state.admin {
+        Some(a) if a.admits(headers) => Ok(()),
+        Some(_) => Err(unauthorized(
+            "This page needs the support token: send it as a Bearer token or sign in.",
+        )),
+        // Not reached: the routes exist only when the view is on.
+        None => Err(not_found()),
+    }
+}
+
+/// One row of the list: no patient data, no names of people.
+pub struct AdminRow {
+    pub href: String,
+    pub time: String,
+    pub registration: String,
+    pub kind: &'static str,
+    pub outcome: &'static str,
+    pub step: &'static str,
+    pub ids: String,
+    pub request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_launches.html")]
+pub struct AdminLaunchesPage {
+    pub rows: Vec<AdminRow>,
+    pub searched: String,
+    pub limit: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin_launch.html")]
+pub struct AdminLaunchPage<'a> {
+    pub r: &'a LaunchRecord,
+    pub registration: String,
+    pub outcome: &'static str,
+    pub started: String,
+    pub finished: String,
+    pub errors: Vec<&'a Diagnosis>,
+    pub warnings: Vec<&'a Diagnosis>,
+    pub transcript: &'a [Exchange],
+}
+
+#[derive(Template)]
+#[template(path = "admin_login.html")]
+pub struct AdminLoginPage {
+    pub csrf: String,
+}
+
+fn registration(r: &LaunchRecord) -> String {
+    if r.app.adhoc {
+        crate::metrics::ADHOC.to_string()
+    } else {
+        r.app.id.clone()
+    }
+}
+
+fn outcome(r: &LaunchRecord) -> &'static str {
+    match r.outcome {
+        crate::record::Outcome::Pending => "pending",
+        crate::record::Outcome::Success => "success",
+        crate::record::Outcome::Error => "error",
+    }
+}
+
+fn kind(r: &LaunchRecord) -> &'static str {
+    match r.kind {
+        crate::smart::LaunchKind::Ehr => "ehr",
+        crate::smart::LaunchKind::Standalone => "standalone",
+        crate::smart::LaunchKind::Backend => "backend",
+    }
+}
+
+/// `GET /admin/launches[?request_id=…]`.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    if let Err(resp) = admit(&state, &headers) {
+        return Ok(resp);
+    }
+    let params = Params::parse(query.as_deref());
+    let searched = params
+        .all("request_id")
+        .first()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let recent = state
+        .store
+        .recent(MAX_RECENT)
+        .await
+        .map_err(|e| Problem::store(&e))?;
+    let found: Vec<&LaunchRecord> = recent
+        .iter()
+        .map(|r| r.as_ref())
+        .filter(|r| searched.is_empty() || r.request_id == searched)
+        .take(SHOWN)
+        .collect();
+    if wants_json(&headers) || format_json(query.as_deref()) {
+        let items: Vec<Value> = found
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "time": r.finished_at.unwrap_or(r.started_at),
+                       "started_at": r.started_at, "finished_at": r.finished_at,
+                       "registration": registration(r), "kind": kind(r), "outcome": r.outcome,
+                       "step": r.step, "diagnoses": r.diagnoses.iter().map(|d| d.id()).collect::<Vec<_>>(),
+                       "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
+            })
+            .collect();
+        return Ok(Json(json!({"launches": items, "request_id": searched})).into_response());
+    }
+    let rows = found
+        .iter()
+        .map(|r| AdminRow {
+            href: LAUNCH.replace("{id}", &r.id),
+            time: views::format_time(r.finished_at.unwrap_or(r.started_at)),
+            registration: registration(r),
+            kind: kind(r),
+            outcome: outcome(r),
+            step: r.step.as_str(),
+            ids: r
+                .diagnoses
+                .iter()
+                .map(|d| d.id())
+                .collect::<Vec<_>>()
+                .join(", "),
+            request_id: r.request_id.clone(),
+        })
+        .collect();
+    views::render_page(&AdminLaunchesPage {
+        rows,
+        searched,
+        limit: MAX_RECENT,
+    })
+}
+
+/// `GET /admin/launches/{id}`: the developer view of any browser's launch, minimized.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    if let Err(resp) = admit(&state, &headers) {
+        return Ok(resp);
+    }
+    let found = state
+        .store
+        .launch(&id)
+        .await
+        .map_err(|e| Problem::store(&e))?
+        .ok_or_else(|| {
+            Problem::plain(
+                StatusCode::NOT_FOUND,
+                "No such launch",
+                "No stored launch has this id (pending launches and expired records are not listed).",
+            )
+            .link("Recent launches", LAUNCHES)
+        })?;
+    let gate = gate_for(&state.config, &state.sealer, &found);
+    let r = crate::phi::minimized(&through_gate(&found, &gate).record);
+    if wants_json(&headers) || format_json(query.as_deref()) {
+        let mut out = json!({
+            "id": r.id, "registration": registration(&r), "app": r.app, "kind": kind(&r),
+            "outcome": r.outcome, "step": r.step, "started_at": r.started_at,
+            "finished_at": r.finished_at, "request_id": r.request_id,
+            "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
+            "endpoints": r.endpoints, "diagnoses": r.diagnoses, "transcript": r.transcript,
+        });
+        gate.scrub_json(&mut out);
+        return Ok(Json(out).into_response());
+    }
+    let page = AdminLaunchPage {
+        r: &r,
+        registration: registration(&r),
+        outcome: outcome(&r),
+        started: views::format_time(r.started_at),
+        finished: r.finished_at.map(views::format_time).unwrap_or_default(),
+        errors: r.diagnoses.iter().filter(|d| d.is_error()).collect(),
+        warnings: r.diagnoses.iter().filter(|d| !d.is_error()).collect(),
+        transcript: &r.transcript,
+    };
+    views::render_page(&page)
+}
+
+/// `GET /admin/login`: the sign-in form (JSON: where to post it).
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    csrf: Csrf,
+) -> Result<Response, Problem> {
+    let page = if wants_json(&headers) || format_json(query.as_deref()) {
+        Json(
+            json!({"login": {"action": LOGIN, "method": "POST", "fields": ["csrf", "token"],
+                              "csrf": csrf.token, "bearer": true}}),
+        )
+        .into_response()
+    } else {
+        views::render_page(&AdminLoginPage {
+            csrf: csrf.token.clone(),
+        })?
+    };
+    Ok(csrf.attach(&state.config, page))
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub token: String,
+}
+
+/// `POST /admin/login`: checks the CSRF token and the support token, then sets the cookie.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let Form(form) = form.map_err(Problem::unreadable_form)?;
+    if !csrf::verify(&headers, &form.csrf) {
+        return Err(Problem::plain(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form's security token did not match this browser. Reload the sign-in page and try again.",
+        )
+        .link("Sign in", LOGIN));
+    }
+    let Some(admin) = &state.admin else {
+        return Ok(not_found());
+    };
+    if !admin.token_is(&form.token) {
+        return Ok(unauthorized("That is not the support token."));
+    }
+    let secure = if state.config.public_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=28800{secure}",
+        admin.cookie()
+    );
+    let mut resp = Redirect::to(LAUNCHES).into_response();
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /admin/logout`: forgets the cookie.
+pub async fn logout() -> Response {
+    let mut resp = Redirect::to(LOGIN).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("sld_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    resp
+}

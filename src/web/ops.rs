@@ -1,0 +1,82 @@
+//! What running it for a hospital needs besides the pages: Prometheus metrics at `GET /metrics`
+//! (on the main listener, or only on `metrics_listen`), the middleware that counts failed
+//! stores, and the support view's routes (see `admin`).
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::{AppState, Problem, admin};
+
+pub const METRICS: &str = "/metrics";
+
+/// The routes this module adds to the main router: `/metrics` (when on and not on its own
+/// listener) and the support view (when `admin_token_env` is set). None exist otherwise (404).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut r = Router::new();
+    if state.metrics.enabled() && state.config.metrics_listen.is_none() {
+        r = r.route(METRICS, get(metrics));
+    }
+    if state.admin.is_some() {
+        r = r
+            .route(admin::LAUNCHES, get(admin::list))
+            .route(admin::LAUNCH, get(admin::show))
+            // Sign-in attempts count towards the per-address launch limit (no guessing spree).
+            .route(
+                admin::LOGIN,
+                post(admin::login)
+                    .layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        super::limit::limit,
+                    ))
+                    .get(admin::login_form),
+            )
+            .route(admin::LOGOUT, post(admin::logout));
+    }
+    r
+}
+
+/// The router of the `metrics_listen` address: `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(METRICS, get(metrics))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "not found: only /metrics is served here",
+            )
+        })
+        .with_state(state)
+}
+
+/// `GET /metrics`: the Prometheus text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.render() {
+        Some(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are off").into_response(),
+    }
+}
+
+/// Counts what error pages report (any route): their diagnoses (a callback that matches no
+/// launch, an `iss` nobody registered, …) and the requests that failed because a store did not
+/// answer. Launches that finish are counted in `flow` instead; their pages are no errors.
+pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if let Some(problem) = resp.extensions().get::<Problem>() {
+        state.metrics.page_diagnoses(&problem.diagnoses);
+        if let Some(store) = problem.failed_store {
+            state.metrics.store_error(store);
+        }
+    }
+    resp
+}
