@@ -159,6 +159,15 @@ pub struct LaunchRecord {
     /// The browser that made the launch: only it sees the record.
     #[serde(default)]
     pub owner: String,
+    /// The server scorecard: each SMART / Inferno assertion this launch observed.
+    #[serde(default)]
+    pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    /// The RFC 7662 introspection of the access token (tokens redacted), when advertised.
+    #[serde(default)]
+    pub introspection: Option<crate::smart::introspect::Introspection>,
+    /// `fhirContext` reads and the `smart_style_url` document.
+    #[serde(default)]
+    pub context: Option<crate::smart::context::ContextEvidence>,
 }
 
 /// Who signed in, as far as the id_token and the `fhirUser` read tell.

@@ -58,6 +58,8 @@ pub struct Report {
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
     pub certificate: Option<crate::smart::tls::CertInfo>,
+    /// Discovery's part of the server scorecard (the rest needs a login).
+    pub conformance: Vec<crate::diagnosis::conformance::Check>,
     pub transcript: Vec<Exchange>,
 }
 
@@ -144,6 +146,9 @@ fn scrub(report: &mut Report, gate: &Gate) {
         *text = gate.scrub(text);
     }
     c.summary = gate.scrub(&c.summary);
+    for check in &mut report.conformance {
+        check.detail = gate.scrub(&check.detail);
+    }
 }
 
 async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: bool) -> Report {
@@ -175,6 +180,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         },
         jwks,
         certificate: None,
+        conformance: Vec::new(),
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -203,6 +209,10 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         );
     }
     diagnoses.extend(classify::discovery_warnings(&d));
+    report.conformance = crate::diagnosis::conformance::discovery(&d);
+    diagnoses.extend(crate::diagnosis::conformance::diagnoses(
+        &report.conformance,
+    ));
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,

@@ -4,6 +4,7 @@
 
 pub mod callback;
 pub mod complete;
+pub mod scorecard;
 pub mod start;
 
 use crate::config::Registration;
@@ -118,6 +119,9 @@ pub fn pending_record(
         refreshes: Vec::new(),
         app_ref: Some(app.clone()),
         owner: String::new(),
+        conformance: Vec::new(),
+        introspection: None,
+        context: None,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod paths;
 mod problem;
 mod refresh;
 mod results;
+mod scorecard;
 pub(crate) mod session;
 pub mod state;
 pub mod store;
@@ -91,6 +92,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     if let Some(ehr) = &state.practice {
         // The practice EHR is the other side of the wire: its own router and state.
+        app = app.merge(ehr.router());
+    }
+    if let Some(ehr) = &state.practice_sloppy {
         app = app.merge(ehr.router());
     }
     app.layer(axum::middleware::from_fn(problem::render))

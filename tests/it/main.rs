@@ -24,6 +24,7 @@ mod load;
 mod pages;
 mod peer;
 mod results;
+mod scorecard;
 mod secrets;
 mod token;
 mod upstream;
