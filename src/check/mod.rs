@@ -210,9 +210,8 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     }
     diagnoses.extend(classify::discovery_warnings(&d));
     report.conformance = crate::diagnosis::conformance::discovery(&d);
-    diagnoses.extend(crate::diagnosis::conformance::diagnoses(
-        &report.conformance,
-    ));
+    let failed = crate::diagnosis::conformance::diagnoses_besides(&report.conformance, &diagnoses);
+    diagnoses.extend(failed);
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,

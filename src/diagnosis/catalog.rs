@@ -1169,7 +1169,7 @@ pub static ENTRIES: &[Entry] = &[
         [CONFORMANCE]
     ),
     e!(
-        "server.discovery_pkce_s256",
+        "server.discovery_pkce_supported",
         Warn,
         "code_challenge_methods_supported lacks S256",
         WORKS,

@@ -58,13 +58,43 @@ impl Check {
     }
 }
 
-/// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail.
-pub fn diagnoses(checks: &[Check]) -> Vec<Diagnosis> {
+/// Older findings that already name what a check finds: when one of them is among a launch's
+/// diagnoses, the failed check stays on the scorecard but is not said twice.
+const SAID_BY: &[(&str, &str)] = &[
+    ("server.discovery_endpoints", "discovery.legacy_metadata"),
+    ("server.discovery_endpoints", "discovery.incomplete"),
+    ("server.discovery_capabilities", "discovery.incomplete"),
+    ("server.discovery_grant_types", "discovery.incomplete"),
+    (
+        "server.discovery_pkce_supported",
+        "discovery.pkce_not_advertised",
+    ),
+    (
+        "server.discovery_pkce_plain",
+        "discovery.pkce_not_advertised",
+    ),
+    ("server.token_no_store", "token.cache_headers"),
+    ("server.refresh_scope_subset", "refresh.scope_widened"),
+];
+
+/// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail,
+/// except those an older finding in `already` names.
+pub fn diagnoses_besides(checks: &[Check], already: &[Diagnosis]) -> Vec<Diagnosis> {
+    let said = |id: &str| {
+        SAID_BY
+            .iter()
+            .any(|(c, by)| *c == id && already.iter().any(|d| d.id() == *by))
+    };
     checks
         .iter()
-        .filter(|c| !c.passed)
+        .filter(|c| !c.passed && !said(&c.id))
         .map(|c| Diagnosis::new(super::catalog::entry(&c.id), c.detail.clone()))
         .collect()
+}
+
+/// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail.
+pub fn diagnoses(checks: &[Check]) -> Vec<Diagnosis> {
+    diagnoses_besides(checks, &[])
 }
 
 fn strings(doc: &Value, key: &str) -> Option<Vec<String>> {
@@ -134,7 +164,7 @@ pub fn discovery(d: &Discovered) -> Vec<Check> {
     let pkce = strings(doc, "code_challenge_methods_supported").unwrap_or_default();
     let shown = format!("code_challenge_methods_supported: {pkce:?}");
     out.push(Check::from_entry(
-        id!("server.discovery_pkce_s256"),
+        id!("server.discovery_pkce_supported"),
         pkce.iter().any(|m| m == "S256"),
         shown.clone(),
     ));

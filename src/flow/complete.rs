@@ -375,7 +375,8 @@ pub async fn refresh(
             let body = String::from_utf8_lossy(x.response.body());
             match classify::refresh::success(&body, &original) {
                 Ok((response, mut warnings)) => {
-                    warnings.extend(super::scorecard::refresh(record, &x.response, &original));
+                    let more = super::scorecard::refresh(record, &x.response, &original, &warnings);
+                    warnings.extend(more);
                     entry.outcome = Outcome::Success;
                     entry.token_response = Some(response);
                     entry.diagnoses = warnings;

@@ -21,7 +21,8 @@ use crate::state::Core;
 const MAX_CONTEXT_READS: usize = 5;
 
 fn add(record: &mut LaunchRecord, checks: Vec<Check>) {
-    record.diagnoses.extend(conformance::diagnoses(&checks));
+    let new = conformance::diagnoses_besides(&checks, &record.diagnoses);
+    record.diagnoses.extend(new);
     record.conformance.extend(checks);
 }
 
@@ -113,6 +114,7 @@ pub fn refresh(
     record: &mut LaunchRecord,
     response: &Response,
     original: &str,
+    already: &[crate::diagnosis::Diagnosis],
 ) -> Vec<crate::diagnosis::Diagnosis> {
     let body = serde_json::from_slice::<Value>(response.body())
         .ok()
@@ -123,7 +125,13 @@ pub fn refresh(
     record
         .conformance
         .retain(|c| !checks.iter().any(|n| n.id == c.id));
-    let failed = conformance::diagnoses(&checks);
+    let said: Vec<_> = record
+        .refreshes
+        .iter()
+        .flat_map(|r| r.diagnoses.iter().cloned())
+        .chain(already.iter().cloned())
+        .collect();
+    let failed = conformance::diagnoses_besides(&checks, &said);
     record.conformance.extend(checks);
     failed
 }
