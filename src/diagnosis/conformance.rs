@@ -276,11 +276,16 @@ pub fn token(
         no_store,
         header_text(headers, http::header::CACHE_CONTROL),
     ));
-    out.push(Check::from_entry(
-        id!("server.token_pragma"),
-        no_cache,
-        header_text(headers, http::header::PRAGMA),
-    ));
+    // RFC 6749 §5.1 and Inferno require Pragma; OAuth 2.1 drops it (RFC 9111 deprecates the
+    // header), and certified servers such as oidc-provider 9 no longer send it: a warning.
+    out.push(
+        Check::from_entry(
+            id!("server.token_pragma"),
+            no_cache,
+            header_text(headers, http::header::PRAGMA),
+        )
+        .warning(),
+    );
     out.push(context_types(body));
     if let Some(items) = body.get("fhirContext") {
         out.push(super::launch_context::fhir_context_check(items));
@@ -417,7 +422,7 @@ pub fn id_token(
 
 /// What a refresh answer shows: cache headers, fields, scope within the original.
 pub fn refresh(headers: &HeaderMap, body: &Map<String, Value>, original: &str) -> Vec<Check> {
-    let (no_store, no_cache) = cache_checks(headers);
+    let (no_store, _) = cache_checks(headers);
     let missing: Vec<&str> = ["access_token", "token_type", "expires_in", "scope"]
         .into_iter()
         .filter(|k| !body.contains_key(*k))
@@ -431,12 +436,8 @@ pub fn refresh(headers: &HeaderMap, body: &Map<String, Value>, original: &str) -
     vec![
         Check::from_entry(
             id!("server.refresh_no_store"),
-            no_store && no_cache,
-            format!(
-                "{}; {}",
-                header_text(headers, http::header::CACHE_CONTROL),
-                header_text(headers, http::header::PRAGMA)
-            ),
+            no_store,
+            header_text(headers, http::header::CACHE_CONTROL),
         ),
         Check::from_entry(
             id!("server.refresh_fields"),
