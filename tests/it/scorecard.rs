@@ -234,6 +234,19 @@ async fn a_sloppy_server_launch_succeeds_and_names_each_deviation() {
     assert!(!ids.contains(&"server.discovery_pkce_plain"), "{ids:?}");
     let html = b.get(&page_url).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("check-failed"));
+    let md = b
+        .get(format!("{page_url}/report.md"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(md.contains("## Server scorecard"), "{md}");
+    assert!(
+        md.contains("- Failed `server.token_scope`: scope is absent"),
+        "{md}"
+    );
 }
 
 #[tokio::test]
