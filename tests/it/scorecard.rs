@@ -289,3 +289,68 @@ async fn check_reports_the_discovery_scorecard_without_a_login() {
     assert!(checks.len() >= 6, "{checks:?}");
     assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
 }
+
+#[tokio::test]
+async fn a_registration_needing_an_unlisted_capability_gets_capability_missing_in_check_and_launch()
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    // The practice EHR lists neither permission-online nor permission-user.
+    let toml = format!(
+        "public_url = \"{base}\"\npractice_ehr = true\nlaunch_rate_limit_per_minute = 0\n\
+         [[registration]]\nid = \"online\"\nname = \"Online\"\niss = \"{base}/practice/fhir\"\n\
+         client_id = \"practice-app\"\nauth = \"none\"\n\
+         scope = \"launch openid fhirUser user/*.rs online_access\"\n\
+         standalone_scope = \"launch/patient openid fhirUser patient/*.rs user/Patient.rs online_access\"\n"
+    );
+    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app(state)).await;
+    });
+    let b = browser();
+    let report: Value = b
+        .get(format!("{base}/check/online"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found = report["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "discovery.capability_missing")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    let labels: Vec<&str> = found["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"Missing: permission-online"), "{labels:?}");
+    assert!(labels.contains(&"Missing: permission-user"), "{labels:?}");
+    // The same on a launch, before anyone signs in (the pending record).
+    let start = b
+        .get(format!("{base}/standalone/online"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let json: Value = b
+        .get(format!("{base}/launches"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = json["launches"][0]["diagnoses"].as_array().unwrap();
+    assert!(
+        ids.iter().any(|i| i == "discovery.capability_missing"),
+        "{json:#}"
+    );
+}

@@ -1,4 +1,6 @@
 use super::*;
+use crate::smart::LaunchKind;
+use http::HeaderMap;
 use serde_json::json;
 
 fn discovered(content_type: &str, doc: Value) -> Discovered {
