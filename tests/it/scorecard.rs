@@ -354,3 +354,22 @@ async fn a_registration_needing_an_unlisted_capability_gets_capability_missing_i
         "{json:#}"
     );
 }
+
+/// An EHR launch (patient and encounter in context) by each kind of client: the scorecard passes
+/// and introspection authenticates as the token request did, without a violation at the EHR.
+#[tokio::test]
+async fn ehr_launches_of_every_client_type_pass_the_scorecard_and_introspect_as_they_authenticate()
+{
+    use crate::support::{Auth, TestApp};
+    for auth in [Auth::None, Auth::Basic, Auth::Post, Auth::Jwt("RS384")] {
+        let app = TestApp::with_faults(auth, Default::default()).await;
+        let json = app.launch_to_result(app.open_ehr_launch().await).await;
+        assert_eq!(json["outcome"], "success", "{json:#}");
+        let checks = checks(&json);
+        let failed: Vec<_> = checks.iter().filter(|(_, ok)| !ok).collect();
+        assert!(checks.len() >= 15 && failed.is_empty(), "{checks:?}");
+        assert_eq!(json["introspection"]["status"], 200, "{json:#}");
+        assert_eq!(json["introspection"]["answer"]["encounter"], "encounter-9");
+        app.assert_no_violations();
+    }
+}
