@@ -461,6 +461,19 @@ impl Config {
         )
     }
 
+    /// The FHIR base of the sloppy practice EHR (gallery entries that show server deviations).
+    pub fn practice_sloppy_fhir_base(&self) -> String {
+        format!(
+            "{}{PRACTICE_SLOPPY_PREFIX}/fhir",
+            self.public_url.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// Whether `iss` is one of the built-in practice EHRs (trusted like a registration).
+    pub fn is_practice_base(&self, iss: &str) -> bool {
+        self.practice_ehr && iss.trim_end_matches('/') == self.practice_sloppy_fhir_base()
+    }
+
     /// Adds the `practice` registration when the practice EHR is on (unless one is configured).
     fn with_practice(mut self) -> Self {
         if self.practice_ehr && self.registration(PRACTICE_ID).is_none() {
@@ -592,6 +605,9 @@ fn validate_frame_ancestors(list: Vec<String>) -> Result<Vec<String>, ConfigErro
 
 /// The id and client id of the built-in practice registration.
 pub const PRACTICE_ID: &str = "practice";
+/// Path prefix of the sloppy practice EHR.
+pub const PRACTICE_SLOPPY_PREFIX: &str = "/practice-sloppy";
+
 pub const PRACTICE_CLIENT_ID: &str = "practice-app";
 /// The id and client id of the built-in practice Backend Services registration.
 pub const PRACTICE_BACKEND_ID: &str = "practice-backend";

@@ -27,6 +27,8 @@ pub struct Entry {
     /// A Backend Services client (`client_credentials` with a client assertion) instead of a
     /// standalone launch: the app signs with a key of its own, which the EHR never registered.
     pub backend: bool,
+    /// Runs against the sloppy practice EHR (`/practice-sloppy`, [`sloppy_faults`]).
+    pub sloppy: bool,
 }
 
 /// The scope of the gallery's backend clients.
@@ -51,7 +53,30 @@ fn entry(
         foreign_redirect: false,
         faults,
         backend: false,
+        sloppy: false,
     }
+}
+
+/// The sloppy practice EHR's faults: everything a launch survives but SMART forbids or
+/// requires otherwise.
+pub fn sloppy_faults() -> Faults {
+    Faults {
+        well_known_content_type: Some("text/plain".into()),
+        well_known_omit: vec!["capabilities".into()],
+        well_known_patch: vec![(
+            "code_challenge_methods_supported".into(),
+            json!(["S256", "plain"]),
+        )],
+        token_patch: vec![("scope".into(), None), ("expires_in".into(), None)],
+        no_cache_headers: true,
+        token_cache_control: Some("private".into()),
+        ..Faults::default()
+    }
+}
+
+fn sloppy(mut e: Entry) -> Entry {
+    e.sloppy = true;
+    e
 }
 
 fn confidential(mut e: Entry, auth: AuthMethod, secret: &'static str) -> Entry {
@@ -63,7 +88,7 @@ fn confidential(mut e: Entry, auth: AuthMethod, secret: &'static str) -> Entry {
 /// The gallery, in the order a launch meets its failures.
 pub fn entries() -> Vec<Entry> {
     let none = Faults::default;
-    vec![
+    let mut all = vec![
         confidential(
             entry(
                 "works-basic",
@@ -270,6 +295,34 @@ pub fn entries() -> Vec<Entry> {
                 none(),
             )
         },
+    ];
+    all.extend(scorecard_entries());
+    all
+}
+
+/// Entries for the server scorecard: run after the others.
+fn scorecard_entries() -> Vec<Entry> {
+    vec![
+        sloppy(entry(
+            "sloppy-server",
+            "Sloppy server: works, but not SMART",
+            "server.discovery_content_type",
+            "Discovery as text/plain without capabilities, plain PKCE offered, a token answer without scope, expires_in or no-store: the launch succeeds and the scorecard names each deviation.",
+            Faults::default(),
+        )),
+        entry(
+            "introspection-mismatch",
+            "Introspection disagrees with the token",
+            "server.introspection_mismatch",
+            "The introspection endpoint reports another scope and patient than the token response granted.",
+            Faults {
+                introspection_patch: vec![
+                    ("scope".into(), Some(json!("patient/Observation.rs"))),
+                    ("patient".into(), Some(json!("someone-else"))),
+                ],
+                ..Faults::default()
+            },
+        ),
     ]
 }
 

@@ -167,6 +167,15 @@ pub struct LaunchRecord {
     /// it failed before the redirect): shown on the result page, searched by the support view.
     #[serde(default)]
     pub request_id: String,
+    /// The server scorecard: each SMART / Inferno assertion this launch observed.
+    #[serde(default)]
+    pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    /// The RFC 7662 introspection of the access token (tokens redacted), when advertised.
+    #[serde(default)]
+    pub introspection: Option<crate::smart::introspect::Introspection>,
+    /// `fhirContext` reads and the `smart_style_url` document.
+    #[serde(default)]
+    pub context: Option<crate::smart::context::ContextEvidence>,
 }
 
 /// What a Backend Services run found beyond the token response.

@@ -58,7 +58,7 @@ impl Core {
 
     /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
     pub fn http_for(&self, iss: &str) -> &Outbound {
-        if self.config.registration_for_iss(iss).is_some() {
+        if self.config.registration_for_iss(iss).is_some() || self.config.is_practice_base(iss) {
             &self.http
         } else {
             &self.http_unregistered

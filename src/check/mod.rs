@@ -59,6 +59,8 @@ pub struct Report {
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
     pub certificate: Option<crate::smart::tls::CertInfo>,
+    /// Discovery's part of the server scorecard (the rest needs a login).
+    pub conformance: Vec<crate::diagnosis::conformance::Check>,
     pub transcript: Vec<Exchange>,
 }
 
@@ -145,6 +147,9 @@ fn scrub(report: &mut Report, gate: &Gate) {
         *text = gate.scrub(text);
     }
     c.summary = gate.scrub(&c.summary);
+    for check in &mut report.conformance {
+        check.detail = gate.scrub(&check.detail);
+    }
 }
 
 async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: bool) -> Report {
@@ -175,6 +180,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         },
         jwks,
         certificate: None,
+        conformance: Vec::new(),
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -203,6 +209,9 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         );
     }
     diagnoses.extend(classify::discovery_warnings(&d));
+    report.conformance = crate::diagnosis::conformance::discovery(&d);
+    let failed = crate::diagnosis::conformance::diagnoses_besides(&report.conformance, &diagnoses);
+    diagnoses.extend(failed);
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,

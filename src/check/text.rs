@@ -89,6 +89,23 @@ pub fn render(reports: &[Report], colour: bool) -> String {
                 c.subject, c.issuer, c.days_left
             );
         }
+        if !r.conformance.is_empty() {
+            let passed = r.conformance.iter().filter(|c| c.passed).count();
+            let _ = writeln!(
+                out,
+                "  scorecard    discovery: {passed} of {} server checks passed",
+                r.conformance.len()
+            );
+            for c in r.conformance.iter().filter(|c| !c.passed) {
+                let _ = writeln!(
+                    out,
+                    "          {} {}  {}",
+                    p.c("33", "failed"),
+                    c.id,
+                    c.detail
+                );
+            }
+        }
         for d in &r.diagnoses {
             let sev = match d.severity() {
                 Severity::Error => p.c("31", "error"),

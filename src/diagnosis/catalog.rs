@@ -92,6 +92,19 @@ const REDIRECTS: (&str, &str) = (
     "https://www.rfc-editor.org/rfc/rfc9700#section-4.11",
 );
 
+const INTROSPECTION: (&str, &str) = (
+    "RFC 7662: OAuth 2.0 token introspection",
+    "https://www.rfc-editor.org/rfc/rfc7662#section-2.2",
+);
+const SMART_TOKEN: (&str, &str) = (
+    "SMART App Launch 2.2: access token response",
+    "https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5",
+);
+const INFERNO: (&str, &str) = (
+    "Inferno SMART App Launch test kit (STU 2.2 suite)",
+    "https://inferno.healthit.gov/test-kits/smart-app-launch/",
+);
+
 const ASK_NETWORK: &str = "The app could not reach the EHR's server. Try again in a few minutes; if it keeps happening, tell the app's administrator.";
 const ASK_APP_ADMIN: &str = "This app is not set up correctly for this EHR. Tell the app's administrator; the details below are for them.";
 const ASK_EHR_ADMIN: &str = "The EHR refused this app. Tell your EHR administrator which app you tried; the details below are for them.";
@@ -1108,6 +1121,269 @@ pub static ENTRIES: &[Entry] = &[
         ["Certificate renewal pending on the EHR side"],
         ["Tell the EHR's administrators; launches fail once it expires"],
         []
+    ),
+    // Server conformance (observed during real launches; all warn)
+    e!(
+        "discovery.capability_missing",
+        Warn,
+        "The server does not list a capability this registration needs",
+        WORKS,
+        [
+            "The server is not configured for this client type or launch",
+            "The capabilities list is incomplete"
+        ],
+        ["Ask the EHR which flows it supports for this app"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "server.discovery_content_type",
+        Warn,
+        "Discovery is not served as application/json",
+        WORKS,
+        ["The web server serves the file with a default type (text/plain, octet-stream)"],
+        ["Serve .well-known/smart-configuration as application/json"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "server.discovery_endpoints",
+        Warn,
+        "Discovery lacks absolute authorization and token endpoints",
+        WORKS,
+        [
+            "Relative URLs in the document",
+            "Endpoints only in the CapabilityStatement"
+        ],
+        ["List absolute authorization_endpoint and token_endpoint URLs"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "server.discovery_capabilities",
+        Warn,
+        "Discovery lacks a capabilities array of strings",
+        WORKS,
+        ["Older or sloppy server"],
+        ["List the supported capabilities (launch-ehr, client-public, …)"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "server.discovery_grant_types",
+        Warn,
+        "grant_types_supported lacks authorization_code",
+        WORKS,
+        ["Older or sloppy server"],
+        ["List authorization_code (and refresh_token, client_credentials when supported)"],
+        [CONFORMANCE]
+    ),
+    e!(
+        "server.discovery_pkce_supported",
+        Warn,
+        "code_challenge_methods_supported lacks S256",
+        WORKS,
+        ["Stale metadata"],
+        ["Advertise S256"],
+        [CONFORMANCE, PKCE]
+    ),
+    e!(
+        "server.discovery_pkce_plain",
+        Warn,
+        "code_challenge_methods_supported offers plain",
+        WORKS,
+        ["Default settings of an OAuth library"],
+        ["Remove plain: SMART forbids it"],
+        [CONFORMANCE, PKCE]
+    ),
+    e!(
+        "server.discovery_openid",
+        Warn,
+        "sso-openid-connect is listed without issuer and jwks_uri",
+        WORKS,
+        ["Incomplete OpenID Connect configuration"],
+        ["Add issuer and jwks_uri to the SMART configuration"],
+        [CONFORMANCE, OIDC]
+    ),
+    e!(
+        "server.token_access_token",
+        Warn,
+        "The token response lacks a non-blank access_token",
+        WORKS,
+        ["Non-conformant server"],
+        [],
+        [TOKEN_OK, SMART_TOKEN]
+    ),
+    e!(
+        "server.token_type",
+        Warn,
+        "token_type is not Bearer",
+        WORKS,
+        ["Non-conformant server"],
+        ["Answer token_type Bearer (compared without case)"],
+        [SMART_TOKEN, TOKEN_OK]
+    ),
+    e!(
+        "server.token_expires_in",
+        Warn,
+        "The token response lacks expires_in",
+        WORKS,
+        ["The server treats it as optional (RFC 6749 does; Inferno requires it)"],
+        ["Return expires_in so apps know when to refresh"],
+        [SMART_TOKEN, INFERNO]
+    ),
+    e!(
+        "server.token_scope",
+        Warn,
+        "The token response lacks scope",
+        WORKS,
+        ["Non-conformant server"],
+        ["Return the granted scope: SMART requires it"],
+        [SMART_TOKEN]
+    ),
+    e!(
+        "server.token_no_store",
+        Warn,
+        "The token response lacks Cache-Control: no-store",
+        WORKS,
+        ["Non-conformant server", "A proxy rewrites the header"],
+        ["Send Cache-Control: no-store with every token response"],
+        [TOKEN_OK]
+    ),
+    e!(
+        "server.token_pragma",
+        Warn,
+        "The token response lacks Pragma: no-cache",
+        WORKS,
+        [
+            "The server follows OAuth 2.1, which dropped Pragma (RFC 9111 deprecates it)",
+            "A proxy drops the header"
+        ],
+        ["Send Pragma: no-cache with every token response, as RFC 6749 §5.1 and Inferno require"],
+        [TOKEN_OK, INFERNO]
+    ),
+    e!(
+        "server.token_context_types",
+        Warn,
+        "Launch context fields have the wrong JSON types",
+        WORKS,
+        ["Non-conformant server"],
+        [
+            "patient, encounter, intent, tenant and smart_style_url are strings, need_patient_banner a boolean"
+        ],
+        [SMART_TOKEN, SCOPES]
+    ),
+    e!(
+        "server.token_patient",
+        Warn,
+        "No patient in context although a patient launch was granted",
+        WORKS,
+        ["The user picked no patient", "Server bug"],
+        ["Return patient when launch/patient (or an EHR launch with patient scopes) is granted"],
+        [SCOPES]
+    ),
+    e!(
+        "server.token_id_token",
+        Warn,
+        "No id_token although openid was granted",
+        WORKS,
+        ["The server does not support OpenID Connect for this app"],
+        ["Return an id_token when openid is granted"],
+        [SCOPES, OIDC]
+    ),
+    e!(
+        "server.fhir_context",
+        Warn,
+        "fhirContext is not an array of valid context items",
+        WORKS,
+        [
+            "Non-conformant server",
+            "SMART 2.0 string array instead of objects"
+        ],
+        [
+            "Each item an object with reference, canonical or identifier; references relative Type/id with a known type"
+        ],
+        [SCOPES, INFERNO]
+    ),
+    e!(
+        "server.id_token_alg",
+        Warn,
+        "The id_token is not signed with RS256",
+        WORKS,
+        ["The server signs with another algorithm (RS384, ES256, …)"],
+        ["Nothing to do for the launch: the token was checked; Inferno expects RS256"],
+        [OIDC, INFERNO]
+    ),
+    e!(
+        "server.id_token_kid",
+        Warn,
+        "The id_token header lacks kid while the JWKS has several keys",
+        WORKS,
+        ["Key rotation without kid"],
+        ["Put kid in every id_token header"],
+        [OIDC, INFERNO]
+    ),
+    e!(
+        "server.id_token_sub",
+        Warn,
+        "The id_token sub is missing or longer than 255 characters",
+        WORKS,
+        ["Non-conformant server"],
+        [],
+        [OIDC]
+    ),
+    e!(
+        "server.fhir_user",
+        Warn,
+        "fhirUser is not a Patient, Practitioner, RelatedPerson or Person that reads back as that type",
+        WORKS,
+        [
+            "PractitionerRole or another type as fhirUser",
+            "The reference points at a resource of another type"
+        ],
+        ["Use a Patient, Practitioner, RelatedPerson or Person reference"],
+        [SCOPES, INFERNO]
+    ),
+    e!(
+        "server.refresh_no_store",
+        Warn,
+        "The refresh response lacks Cache-Control: no-store",
+        WORKS,
+        ["Non-conformant server"],
+        ["Send Cache-Control: no-store with every token response"],
+        [REFRESH, TOKEN_OK]
+    ),
+    e!(
+        "server.refresh_fields",
+        Warn,
+        "The refresh response lacks access_token, token_type, expires_in or scope",
+        WORKS,
+        ["Non-conformant server"],
+        [],
+        [REFRESH, SMART_TOKEN]
+    ),
+    e!(
+        "server.refresh_scope_subset",
+        Warn,
+        "The refresh granted scopes beyond the original",
+        WORKS,
+        ["Non-conformant server"],
+        ["Grant at most the original scopes on refresh"],
+        [REFRESH]
+    ),
+    e!(
+        "server.introspection_fields",
+        Warn,
+        "Introspection lacks active, scope, client_id or exp",
+        WORKS,
+        ["Minimal RFC 7662 implementation"],
+        ["Return active, scope, client_id and exp (and the launch context) for an active token"],
+        [INTROSPECTION, INFERNO]
+    ),
+    e!(
+        "server.introspection_mismatch",
+        Warn,
+        "Introspection disagrees with the token response",
+        WORKS,
+        ["Server bug", "The token belongs to another client"],
+        ["Report it to the EHR with the transcript"],
+        [INTROSPECTION]
     ),
     // Infrastructure
     e!(

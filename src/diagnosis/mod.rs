@@ -12,9 +12,13 @@ macro_rules! id {
     }};
 }
 
+pub mod capabilities;
 pub mod catalog;
 pub mod catalogue_doc;
 pub mod classify;
+pub mod conformance;
+pub mod introspection;
+pub mod launch_context;
 pub mod report;
 pub mod scopes;
 /// The redacted record of every exchange lives with the protocol code; re-exported for reports.

@@ -216,6 +216,24 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             diagnosis_md(&mut out, d);
         }
     }
+    if !r.conformance.is_empty() {
+        let passed = r.conformance.iter().filter(|c| c.passed).count();
+        let _ = writeln!(
+            out,
+            "## Server scorecard\n\n{passed} of {} SMART App Launch 2.2 / Inferno checks passed.\n",
+            r.conformance.len()
+        );
+        for c in r.conformance.iter().filter(|c| !c.passed) {
+            let _ = writeln!(
+                out,
+                "- Failed {}: {} ([rule]({}))",
+                code(&c.id),
+                c.detail,
+                c.rule
+            );
+        }
+        out.push('\n');
+    }
     // A success has no failing request to reproduce.
     if let Some(x) = failing_exchange(r).filter(|_| r.outcome != crate::record::Outcome::Success) {
         out.push_str("## Reproduce\n\n```sh\n");

@@ -80,6 +80,102 @@ pub fn covered(offered: &[&str], wanted: &str) -> bool {
     offered.iter().any(|o| covers(o, wanted))
 }
 
+/// A clinical-data scope broken down for display: who (patient/user/system) × resource ×
+/// permissions × filter, with its spelling in the other SMART version.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Granular {
+    pub scope: String,
+    pub context: String,
+    pub resource: String,
+    /// The permissions as v2 letters in order (`rs`, `cruds`, …).
+    pub permissions: String,
+    /// Each permission spelled out: create, read, update, delete, search.
+    pub allows: Vec<&'static str>,
+    /// The v2 query filter (`category=laboratory`), if any.
+    pub filter: Option<String>,
+    /// `v1` (`.read`, `.write`, `.*`) or `v2` (letters).
+    pub version: &'static str,
+    /// The same grant in the other version's spelling; `None` when it has none (v1 has no
+    /// filters and only read, write or all).
+    pub other_version: Option<String>,
+}
+
+const WORDS: [&str; 5] = ["create", "read", "update", "delete", "search"];
+
+/// `scope` broken down, or `None` when it is not a clinical-data scope.
+pub fn granular(scope: &str) -> Option<Granular> {
+    let r = parse(scope)?;
+    let letters: String = LETTERS
+        .chars()
+        .enumerate()
+        .filter(|(i, _)| r.perms & (1 << i) != 0)
+        .map(|(_, c)| c)
+        .collect();
+    let raw = scope.split('?').next().unwrap_or(scope);
+    let suffix = raw.rsplit('.').next().unwrap_or("");
+    let v1 = matches!(suffix, "read" | "write" | "*");
+    let base = format!("{}/{}", r.context, r.resource);
+    let other_version = if v1 {
+        Some(format!("{base}.{letters}"))
+    } else if r.query.is_none() {
+        match letters.as_str() {
+            "rs" => Some(format!("{base}.read")),
+            "cud" => Some(format!("{base}.write")),
+            "cruds" => Some(format!("{base}.*")),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Some(Granular {
+        scope: scope.to_string(),
+        context: r.context.to_string(),
+        resource: r.resource.to_string(),
+        allows: WORDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| r.perms & (1 << i) != 0)
+            .map(|(_, w)| *w)
+            .collect(),
+        permissions: letters,
+        filter: r.query.map(str::to_string),
+        version: if v1 { "v1" } else { "v2" },
+        other_version,
+    })
+}
+
+#[cfg(test)]
+mod granular_tests {
+    use super::*;
+
+    #[test]
+    fn granular_scopes_are_broken_down_with_their_other_spelling() {
+        let g = granular("patient/Observation.rs?category=laboratory").unwrap();
+        assert_eq!(
+            (
+                g.context.as_str(),
+                g.resource.as_str(),
+                g.permissions.as_str()
+            ),
+            ("patient", "Observation", "rs")
+        );
+        assert_eq!(g.allows, ["read", "search"]);
+        assert_eq!(g.filter.as_deref(), Some("category=laboratory"));
+        assert_eq!((g.version, g.other_version), ("v2", None));
+        let v1 = granular("patient/*.read").unwrap();
+        assert_eq!(v1.version, "v1");
+        assert_eq!(v1.other_version.as_deref(), Some("patient/*.rs"));
+        assert_eq!(
+            granular("user/Patient.cruds")
+                .unwrap()
+                .other_version
+                .as_deref(),
+            Some("user/Patient.*")
+        );
+        assert!(granular("openid").is_none());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,8 +182,12 @@ pub async fn exchange(
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
             prove(core, d.issuer.as_deref(), reg, record).await;
+            super::scorecard::after_token(core, (reg, key.as_deref()), d, &result, record).await;
         }
-        Err(ds) => record.fail(Step::Token, ds, now()),
+        Err(ds) => {
+            record.fail(Step::Token, ds, now());
+            super::scorecard::discovery(d, record);
+        }
     }
 }
 
@@ -371,7 +375,9 @@ pub async fn refresh(
         Ok(x) if x.response.status().is_success() => {
             let body = String::from_utf8_lossy(x.response.body());
             match classify::refresh::success(&body, &original) {
-                Ok((response, warnings)) => {
+                Ok((response, mut warnings)) => {
+                    let more = super::scorecard::refresh(record, &x.response, &original, &warnings);
+                    warnings.extend(more);
                     entry.outcome = Outcome::Success;
                     entry.token_response = Some(response);
                     entry.diagnoses = warnings;

@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod callback;
 pub mod complete;
+pub mod scorecard;
 pub mod start;
 
 use crate::config::Registration;
@@ -121,6 +122,9 @@ pub fn pending_record(
         owner: String::new(),
         backend: None,
         request_id: String::new(),
+        conformance: Vec::new(),
+        introspection: None,
+        context: None,
     }
 }
 

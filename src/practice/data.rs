@@ -178,3 +178,19 @@ pub(super) fn practitioner_json(id: &str) -> Option<Value> {
         "name": [{ "given": [p.given], "family": p.family, "prefix": ["Dr."] }],
     }))
 }
+
+/// The clinic every launch happens at, sent as `fhirContext` (SMART 2.2) and readable.
+pub(super) const CLINIC_REFERENCE: &str = "Location/practice-clinic";
+
+/// The clinic's Location resource, or `None` for another id.
+pub(super) fn location_json(id: &str) -> Option<Value> {
+    (id == "practice-clinic").then(|| {
+        json!({
+            "resourceType": "Location",
+            "id": "practice-clinic",
+            "status": "active",
+            "name": "Practice Clinic, 2nd floor",
+            "mode": "instance",
+        })
+    })
+}

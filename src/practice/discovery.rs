@@ -37,6 +37,7 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "authorization_endpoint": ehr.url(paths::AUTHORIZE),
         "token_endpoint": ehr.url(paths::TOKEN),
         "jwks_uri": ehr.url(paths::JWKS),
+        "introspection_endpoint": ehr.url(paths::INTROSPECT),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -49,7 +50,7 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
         "capabilities": [
             "launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
             "client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient", "permission-offline",
-            "permission-patient", "sso-openid-connect", "authorize-post"
+            "permission-patient", "permission-v1", "permission-v2", "sso-openid-connect", "authorize-post"
         ],
     });
     if let Some(members) = config.as_object_mut() {
@@ -63,7 +64,11 @@ pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
             .map(|(name, v)| (name.as_str(), Some(v)));
         wire::patch_object(members, omitted.chain(patched));
     }
-    Json(config).into_response()
+    match faults.well_known_content_type {
+        // Served with another media type (a web server's default for a static file).
+        Some(ct) => ([(header::CONTENT_TYPE, ct)], config.to_string()).into_response(),
+        None => Json(config).into_response(),
+    }
 }
 
 /// `GET {fhir}/metadata`: a minimal R4 CapabilityStatement carrying the OAuth endpoints.

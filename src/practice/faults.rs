@@ -39,6 +39,9 @@ pub struct Faults {
     pub token_patch: Vec<(String, Option<Value>)>,
     /// On a successful code exchange, leave out Cache-Control: no-store and Pragma: no-cache.
     pub no_cache_headers: bool,
+    /// With [`Faults::no_cache_headers`]: send this Cache-Control instead (e.g. "private"),
+    /// as servers behind a proxy that sets its own do.
+    pub token_cache_control: Option<String>,
     /// Add a `Date` header this many seconds away from now to every token endpoint answer
     /// (success or error). A `Date` given by a canned answer is kept.
     pub token_date_offset_secs: Option<i64>,
@@ -52,6 +55,12 @@ pub struct Faults {
     /// Discovery: replace (or add) these members of the `.well-known` document, after
     /// [`Faults::well_known_omit`] (e.g. ("code_challenge_methods_supported", json!(["plain"]))).
     pub well_known_patch: Vec<(String, Value)>,
+    /// Discovery: serve `.well-known/smart-configuration` with this Content-Type instead of
+    /// `application/json` (e.g. "text/plain").
+    pub well_known_content_type: Option<String>,
+    /// Introspection: report this member changed (set, or removed with `None`) from what the
+    /// token was granted, e.g. ("scope", json!("patient/*.rs")).
+    pub introspection_patch: Vec<(String, Option<Value>)>,
     /// private_key_jwt: the fake's clock runs this many seconds ahead (negative: behind) when
     /// it checks a client assertion's `exp`, so a fresh assertion can look expired.
     pub assertion_clock_skew_secs: Option<i64>,

@@ -99,6 +99,7 @@ fn resource(ehr: &Ehr, resource_type: &str, id: &str) -> Option<Value> {
             }
         },
         "Practitioner" => data::practitioner_json(id),
+        "Location" => data::location_json(id),
         "Encounter" => match data::encounter(id) {
             Some(encounter) => Some(data::encounter_json(encounter)),
             None => {

@@ -26,6 +26,7 @@ mod faults;
 mod fhir;
 mod html;
 mod id_token;
+mod introspect;
 mod keys;
 mod login;
 mod refresh;
@@ -77,6 +78,8 @@ pub mod paths {
     pub const FHIR_SEARCH: &str = "/fhir/{resource_type}";
     /// The login form's target (POST), when the login page is on.
     pub const LOGIN: &str = "/auth/login";
+    /// RFC 7662 token introspection (POST).
+    pub const INTROSPECT: &str = "/auth/introspect";
     /// The practice EHR's own page: patients, encounters, "Launch the app".
     pub const EHR: &str = "/ehr";
     /// Mints a launch code and sends the browser to the app (POST from [`EHR`]).
@@ -182,6 +185,7 @@ impl Ehr {
             )
             .route(&at(paths::TOKEN), post(token::token))
             .route(&at(paths::TOKEN_LEGACY), post(token::token_legacy))
+            .route(&at(paths::INTROSPECT), post(introspect::introspect))
             .route(
                 &at(paths::OPENID_CONFIGURATION),
                 get(discovery::openid_configuration),

@@ -86,6 +86,16 @@ pub(super) struct AccessGrant {
     pub(super) expires_at: Instant,
 }
 
+/// What an access token was granted, as introspection reports it (RFC 7662 §2.2).
+#[derive(Clone, Debug)]
+pub(super) struct TokenFacts {
+    pub(super) client_id: String,
+    pub(super) scope: String,
+    pub(super) context: LaunchContext,
+    /// Unix seconds.
+    pub(super) exp: i64,
+}
+
 /// Mutable state behind the mutex.
 #[derive(Debug, Default)]
 pub(super) struct EhrState {
@@ -105,6 +115,8 @@ pub(super) struct EhrState {
     pub(super) codes: Bounded<IssuedCode>,
     pub(super) refresh_tokens: Bounded<RefreshGrant>,
     pub(super) access_tokens: Bounded<AccessGrant>,
+    /// What each code-exchange access token was granted, for RFC 7662 introspection.
+    pub(super) token_facts: Bounded<TokenFacts>,
     /// `jti` values of accepted client assertions, per client (replay detection).
     pub(super) assertion_ids: HashMap<String, Bounded<()>>,
     pub(super) keys: KeyRing,

@@ -280,6 +280,7 @@ fn redeem(
     let access_token = wire::random_token();
     let lifetime = Duration::from_secs(ACCESS_TOKEN_SECONDS);
     s.grant_access(&access_token, &client.client_id, lifetime);
+    super::introspect::remember(s, &access_token, &issued);
     if let Some(entry) = s.codes.get_mut(code) {
         entry.used = true;
         entry.access_token = Some(access_token.clone());
@@ -330,6 +331,10 @@ fn token_response(granted: Granted, smart_style_url: String, faults: &Faults) ->
     if let Some(encounter) = granted.context.encounter {
         body.insert("encounter".into(), encounter.into());
     }
+    body.insert(
+        "fhirContext".into(),
+        serde_json::json!([{ "reference": super::data::CLINIC_REFERENCE }]),
+    );
     body.insert("need_patient_banner".into(), true.into());
     body.insert("smart_style_url".into(), smart_style_url.into());
     if let Some(refresh_token) = granted.refresh_token {
@@ -349,5 +354,14 @@ fn token_response(granted: Granted, smart_style_url: String, faults: &Faults) ->
             cache = None;
         }
     }
-    (StatusCode::OK, cache, Json(Value::Object(body))).into_response()
+    let mut response = (StatusCode::OK, cache, Json(Value::Object(body))).into_response();
+    if let Some(v) = faults
+        .token_cache_control
+        .as_deref()
+        .filter(|_| granted.by_code && faults.no_cache_headers)
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    response
 }

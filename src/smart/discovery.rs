@@ -53,6 +53,25 @@ pub struct Discovered {
     pub transcript: Vec<Exchange>,
     #[serde(default)]
     pub fetched_at: i64,
+    /// The `.well-known` answer's Content-Type (empty for the CapabilityStatement fallback).
+    #[serde(default)]
+    pub content_type: String,
+    /// The `.well-known` JSON document as served (evidence for the server scorecard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Value>,
+}
+
+impl Discovered {
+    /// The RFC 7662 `introspection_endpoint` the `.well-known` document advertises (absolute,
+    /// http or https).
+    pub fn introspection_endpoint(&self) -> Option<String> {
+        let raw = self
+            .document
+            .as_ref()?
+            .get("introspection_endpoint")?
+            .as_str()?;
+        endpoint(&self.iss, raw, &mut Vec::new())
+    }
 }
 
 /// Why discovery found no usable document: evidence for the diagnosis.
@@ -202,6 +221,10 @@ async fn fetch(
         .and_then(|r| r.extensions().get::<PeerCertificate>())
         .and_then(|c| CertInfo::from_der(&c.0, time::OffsetDateTime::now_utc().unix_timestamp()));
     let (well_known, json) = Attempt::from(answer);
+    let content_type = match &well_known {
+        Attempt::Answer { content_type, .. } => content_type.clone(),
+        Attempt::Net(_) => String::new(),
+    };
     if let Attempt::Net(e) = &well_known {
         // The fallback is on the same host: it fails the same way.
         metadata_task.abort();
@@ -215,6 +238,8 @@ async fn fetch(
         match from_well_known(iss, doc) {
             Ok(mut d) => {
                 d.certificate = certificate;
+                d.content_type = content_type;
+                d.document = Some(doc.clone());
                 let abort = metadata_task.abort_handle();
                 if let Ok(Ok((_, Some(cap)))) =
                     tokio::time::timeout(METADATA_GRACE, metadata_task).await
@@ -308,6 +333,8 @@ fn from_well_known(iss: &str, doc: &Value) -> Result<Discovered, Vec<String>> {
         certificate: None,
         transcript: Vec::new(),
         fetched_at: 0,
+        content_type: String::new(),
+        document: None,
     };
     d.absent = [
         "capabilities",
@@ -356,6 +383,8 @@ fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discovered> {
         certificate: None,
         transcript: Vec::new(),
         fetched_at: 0,
+        content_type: String::new(),
+        document: None,
     };
     Some(d)
 }

@@ -3,11 +3,13 @@
 pub mod authorize;
 pub mod backend;
 pub mod client_auth;
+pub mod context;
 pub mod discovery;
 pub mod fhir;
 pub mod flights;
 pub mod http;
 pub mod id_token;
+pub mod introspect;
 pub mod probe;
 pub mod tls;
 pub mod token;

@@ -29,6 +29,8 @@ const SECRET_FIELDS: &[&str] = &[
     "id_token",
     "password",
     "assertion",
+    // RFC 7662 introspection request: the token being introspected.
+    "token",
 ];
 
 /// Bodies kept in a transcript are cut at this many bytes.
@@ -70,7 +72,7 @@ pub fn excerpt(text: &str, max: usize) -> String {
 }
 
 /// Tokens: server-issued, high entropy; their markers keep a plain SHA-256 prefix.
-const TOKEN_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token"];
+const TOKEN_FIELDS: &[&str] = &["access_token", "refresh_token", "id_token", "token"];
 
 /// The per-process key of keyed fingerprints: random, never stored, never shown.
 fn fingerprint_key() -> &'static aws_lc_rs::hmac::Key {

@@ -109,7 +109,11 @@ pub async fn run(
         return run_backend(&state, session, id, name).await;
     }
     let secret = entry.app_secret.map(Secret::new);
-    let iss = state.config.practice_fhir_base();
+    let iss = if entry.sloppy {
+        state.config.practice_sloppy_fhir_base()
+    } else {
+        state.config.practice_fhir_base()
+    };
     let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await

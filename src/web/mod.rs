@@ -19,6 +19,7 @@ pub mod paths;
 mod problem;
 mod refresh;
 mod results;
+mod scorecard;
 pub(crate) mod session;
 pub mod state;
 pub mod store;
@@ -108,6 +109,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             limit::limit_practice,
         )));
+    }
+    if let Some(ehr) = &state.practice_sloppy {
+        app = app.merge(ehr.router());
     }
     // One stack, applied once: every `Router::layer` boxes each route again, and every
     // `from_fn` clones its whole inner service per request, so seven separate layers cost a

@@ -420,6 +420,7 @@ pub async fn show(
         refresh_form: r
             .newest("refresh_token")
             .map(|_| (paths::refresh(&r.id), csrf.token.clone())),
+        extra: super::scorecard::LaunchExtras::of(r),
     };
     Ok(csrf.attach(&state.config, views::render_page(&page)?))
 }

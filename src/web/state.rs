@@ -28,6 +28,8 @@ pub struct Inner {
     pub sealer: Sealer,
     /// The built-in practice EHR, when `practice_ehr` is on.
     pub practice: Option<practice::Ehr>,
+    /// The sloppy practice EHR at `/practice-sloppy` (gallery), when `practice_ehr` is on.
+    pub practice_sloppy: Option<practice::Ehr>,
     pub limiter: RateLimiter,
     /// The practice EHR's own allowance per client IP (see `limit::limit_practice`).
     pub practice_limiter: RateLimiter,
@@ -76,6 +78,7 @@ impl AppState {
             .map_err(StateError::SessionStore)?;
         let sessions = Store::on(&store, config.session_idle);
         let practice = config.practice_ehr.then(|| practice_ehr(&config));
+        let practice_sloppy = config.practice_ehr.then(|| sloppy_ehr(&config));
         let limiter = RateLimiter::new(config.launch_rate_limit_per_minute);
         let practice_limiter = RateLimiter::new(
             config
@@ -95,6 +98,7 @@ impl AppState {
             sessions,
             sealer,
             practice,
+            practice_sloppy,
             limiter,
             practice_limiter,
             admin,
@@ -158,5 +162,29 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
     for e in gallery::entries() {
         ehr.set_client_faults(&format!("gallery-{}", e.id), e.faults);
     }
+    ehr
+}
+
+/// A second practice EHR at `/practice-sloppy` for the gallery's sloppy-server entries: it
+/// works, but departs from SMART where real servers often do (discovery as text/plain without
+/// `capabilities`, `plain` PKCE offered, token answers without `scope`, `expires_in` and the
+/// no-store headers). Discovery faults are per server, hence a server of its own.
+fn sloppy_ehr(config: &Config) -> practice::Ehr {
+    let clients = gallery::entries()
+        .into_iter()
+        .filter(|e| e.sloppy)
+        .map(|e| PracticeClient {
+            client_id: format!("gallery-{}", e.id),
+            auth: ClientAuth::None,
+            redirect_uris: vec![config.redirect_uri()],
+        })
+        .collect();
+    let ehr = practice::Ehr::new(PracticeOptions {
+        clients,
+        faults: gallery::sloppy_faults(),
+        path_prefix: crate::config::PRACTICE_SLOPPY_PREFIX.into(),
+    });
+    ehr.set_origin(config.public_url.clone());
+    ehr.set_require_login(true);
     ehr
 }

@@ -225,6 +225,14 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "transcript": r.transcript,
         "request_id": r.request_id,
     });
+    if let Some(o) = out.as_object_mut() {
+        o.extend(
+            super::scorecard::json_members(r)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v)),
+        );
+    }
+    out["scopes"]["granular"] = super::scorecard::json_granular(r);
     gate.scrub_json(&mut out);
     out
 }

@@ -175,6 +175,8 @@ pub struct ResultPage<'a> {
     pub refreshes: Vec<RefreshView<'a>>,
     /// The refresh form's target and CSRF token, when a refresh token is held.
     pub refresh_form: Option<(String, String)>,
+    /// Scorecard, launch context, granular scopes, introspection.
+    pub extra: super::scorecard::LaunchExtras<'a>,
 }
 
 /// The id_token's verdict and the signed-in user.

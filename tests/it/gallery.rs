@@ -71,7 +71,12 @@ async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
             continue;
         }
         let html = r.text().await.unwrap();
-        let action = format!("{base}/practice/auth/login");
+        let prefix = if entry.sloppy {
+            "/practice-sloppy"
+        } else {
+            "/practice"
+        };
+        let action = format!("{base}{prefix}/auth/login");
         let r = b
             .post(&action)
             .form(&[

@@ -26,6 +26,7 @@ mod ops;
 mod pages;
 mod peer;
 mod results;
+mod scorecard;
 mod secrets;
 mod token;
 mod upstream;

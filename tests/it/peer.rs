@@ -216,10 +216,11 @@ impl World {
 /// Signed in with a verified id_token, the practitioner and the patient read from the peer.
 fn assert_signed_in(json: &Value, peer: &Peer) {
     assert_eq!(json["outcome"], "success", "{json:#}");
-    // The peer runs on plain http at 127.0.0.1: that warning, and nothing else.
+    // The peer runs on plain http at 127.0.0.1: that warning; and oidc-provider 9 sends no
+    // `Pragma: no-cache` (OAuth 2.1 dropped it; RFC 6749 §5.1 and Inferno require it).
     assert_eq!(
         diagnosis_ids(json),
-        ["launch.insecure_iss"],
+        ["launch.insecure_iss", "server.token_pragma"],
         "{:?}",
         diagnosis_ids(json)
     );
@@ -233,6 +234,13 @@ fn assert_signed_in(json: &Value, peer: &Peer) {
     assert_eq!(json["patient"]["id"], "peer-patient-1");
     assert_eq!(json["token_response"]["need_patient_banner"], true);
     assert!(json["token_response"]["refresh_token"].is_string());
+    // The server scorecard of a conformant launch: every observed assertion passed.
+    let checks = json["conformance"].as_array().expect("conformance");
+    assert!(checks.len() >= 15, "{checks:#?}");
+    let failed: Vec<&Value> = checks.iter().filter(|c| c["passed"] != true).collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["id"], "server.token_pragma");
+    assert_eq!(failed[0]["level"], "warning");
 }
 
 fn refresh_outcomes(json: &Value) -> Vec<String> {

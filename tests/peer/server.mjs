@@ -86,7 +86,7 @@ function smartConfiguration() {
     capabilities: [
       'launch-standalone', 'client-public', 'client-confidential-symmetric',
       'client-confidential-asymmetric', 'sso-openid-connect', 'context-standalone-patient',
-      'permission-offline', 'permission-patient',
+      'permission-offline', 'permission-patient', 'permission-v1',
     ],
   };
 }

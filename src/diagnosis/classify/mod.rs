@@ -278,6 +278,12 @@ pub fn registration_vs_discovery(
             .with("capabilities", d.capabilities.join(", ")),
         );
     }
+    out.extend(super::capabilities::missing(
+        &d.capabilities,
+        auth,
+        kind,
+        scope,
+    ));
     if let Some(supported) = &d.scopes_supported {
         let missing: Vec<&str> = scope
             .split_whitespace()

@@ -1,0 +1,202 @@
+//! The server scorecard: each assertion of the SMART App Launch 2.2 IG (and the Inferno test kit)
+//! that a real launch can observe, evaluated from the evidence the flow recorded (discovery
+//! document and its content type, token response headers and body, id_token header and claims,
+//! refresh and introspection answers). Pure functions; a failed check is also a warn diagnosis.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::Diagnosis;
+use super::catalog::Entry;
+use crate::smart::discovery::{Discovered, Source};
+
+/// How much a failed check weighs: `required` by the IG, or a `warning` where Inferno is
+/// stricter than the IG (`expires_in` required, RS256 only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Required,
+    Warning,
+}
+
+/// One evaluated assertion: `{"id": "server.…", "passed", "detail", "rule", "level"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub id: String,
+    pub passed: bool,
+    pub detail: String,
+    /// The rule's link (the catalogue entry's first rule).
+    pub rule: String,
+    pub level: Level,
+}
+
+impl Check {
+    pub(crate) fn from_entry(
+        entry: &'static Entry,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> Self {
+        Check {
+            id: entry.id.to_string(),
+            passed,
+            detail: detail.into(),
+            rule: entry.spec.first().map(|s| s.1).unwrap_or_default().into(),
+            level: Level::Required,
+        }
+    }
+
+    fn warning(mut self) -> Self {
+        self.level = Level::Warning;
+        self
+    }
+
+    /// The catalogue title (what the check is about).
+    pub fn title(&self) -> &'static str {
+        super::catalog::entry(&self.id).title
+    }
+}
+
+/// Older findings that already name what a check finds: when one of them is among a launch's
+/// diagnoses, the failed check stays on the scorecard but is not said twice.
+const SAID_BY: &[(&str, &str)] = &[
+    ("server.discovery_endpoints", "discovery.legacy_metadata"),
+    ("server.discovery_endpoints", "discovery.incomplete"),
+    ("server.discovery_capabilities", "discovery.incomplete"),
+    ("server.discovery_grant_types", "discovery.incomplete"),
+    (
+        "server.discovery_pkce_supported",
+        "discovery.pkce_not_advertised",
+    ),
+    (
+        "server.discovery_pkce_plain",
+        "discovery.pkce_not_advertised",
+    ),
+    ("server.token_no_store", "token.cache_headers"),
+    ("server.refresh_scope_subset", "refresh.scope_widened"),
+];
+
+/// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail,
+/// except those an older finding in `already` names.
+pub fn diagnoses_besides(checks: &[Check], already: &[Diagnosis]) -> Vec<Diagnosis> {
+    let said = |id: &str| {
+        SAID_BY
+            .iter()
+            .any(|(c, by)| *c == id && already.iter().any(|d| d.id() == *by))
+    };
+    checks
+        .iter()
+        .filter(|c| !c.passed && !said(&c.id))
+        .map(|c| Diagnosis::new(super::catalog::entry(&c.id), c.detail.clone()))
+        .collect()
+}
+
+/// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail.
+pub fn diagnoses(checks: &[Check]) -> Vec<Diagnosis> {
+    diagnoses_besides(checks, &[])
+}
+
+fn strings(doc: &Value, key: &str) -> Option<Vec<String>> {
+    let a = doc.get(key)?.as_array()?;
+    a.iter().map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+/// What discovery shows: content type, endpoints, capabilities, grant types, PKCE methods,
+/// OpenID Connect members.
+pub fn discovery(d: &Discovered) -> Vec<Check> {
+    if d.source == Source::CapabilityStatement {
+        return vec![Check::from_entry(
+            id!("server.discovery_endpoints"),
+            false,
+            "No .well-known/smart-configuration: the endpoints came from the CapabilityStatement.",
+        )];
+    }
+    let empty = Value::Object(Map::new());
+    let doc = d.document.as_ref().unwrap_or(&empty);
+    let mut out = Vec::new();
+    let media = d.content_type.split(';').next().unwrap_or("").trim();
+    out.push(Check::from_entry(
+        id!("server.discovery_content_type"),
+        media.eq_ignore_ascii_case("application/json"),
+        format!(
+            "Content-Type: {}",
+            if d.content_type.is_empty() {
+                "(none)"
+            } else {
+                &d.content_type
+            }
+        ),
+    ));
+    out.push(Check::from_entry(
+        id!("server.discovery_endpoints"),
+        d.resolved.is_empty(),
+        if d.resolved.is_empty() {
+            format!(
+                "authorization_endpoint {}, token_endpoint {}",
+                d.authorization_endpoint, d.token_endpoint
+            )
+        } else {
+            format!("Relative URLs: {}", d.resolved.join("; "))
+        },
+    ));
+    let caps = strings(doc, "capabilities");
+    out.push(Check::from_entry(
+        id!("server.discovery_capabilities"),
+        caps.is_some(),
+        match (&caps, doc.get("capabilities")) {
+            (Some(c), _) => format!("capabilities: {}", c.join(", ")),
+            (None, None) => "capabilities is absent".into(),
+            (None, Some(v)) => format!("capabilities is not an array of strings: {v}"),
+        },
+    ));
+    let grants = strings(doc, "grant_types_supported");
+    out.push(Check::from_entry(
+        id!("server.discovery_grant_types"),
+        grants
+            .as_ref()
+            .is_some_and(|g| g.iter().any(|x| x == "authorization_code")),
+        match &grants {
+            Some(g) => format!("grant_types_supported: {}", g.join(", ")),
+            None => "grant_types_supported is absent".into(),
+        },
+    ));
+    let pkce = strings(doc, "code_challenge_methods_supported").unwrap_or_default();
+    let shown = format!("code_challenge_methods_supported: {pkce:?}");
+    out.push(Check::from_entry(
+        id!("server.discovery_pkce_supported"),
+        pkce.iter().any(|m| m == "S256"),
+        shown.clone(),
+    ));
+    out.push(Check::from_entry(
+        id!("server.discovery_pkce_plain"),
+        !pkce.iter().any(|m| m == "plain"),
+        shown,
+    ));
+    if caps
+        .as_ref()
+        .is_some_and(|c| c.iter().any(|x| x == "sso-openid-connect"))
+    {
+        let missing: Vec<&str> = ["issuer", "jwks_uri"]
+            .into_iter()
+            .filter(|k| doc.get(*k).and_then(Value::as_str).is_none())
+            .collect();
+        out.push(Check::from_entry(
+            id!("server.discovery_openid"),
+            missing.is_empty(),
+            if missing.is_empty() {
+                "sso-openid-connect with issuer and jwks_uri".to_string()
+            } else {
+                format!("sso-openid-connect listed; missing: {}", missing.join(", "))
+            },
+        ));
+    }
+    out
+}
+
+mod identity;
+mod token;
+
+pub use identity::id_token;
+pub use token::{refresh, token};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! The result page's scorecard, launch context, granular scopes and introspection, as views
+//! and as the JSON twin's members (`conformance`, `launch_context`, `introspection`,
+//! `scopes.granular`).
+
+use serde_json::{Value, json};
+
+use crate::diagnosis::conformance::Check;
+use crate::diagnosis::launch_context::{self, ContextField};
+use crate::diagnosis::scopes::{self, Granular};
+use crate::record::LaunchRecord;
+use crate::smart::context::{ContextRead, StyleFetch};
+
+/// One scorecard row.
+pub struct CheckRow<'a> {
+    pub check: &'a Check,
+    pub title: &'static str,
+}
+
+/// What the partials `_scorecard.html` and `_context.html` show.
+pub struct LaunchExtras<'a> {
+    pub checks: Vec<CheckRow<'a>>,
+    pub passed: usize,
+    pub failed: usize,
+    pub context: Vec<ContextField>,
+    pub reads: &'a [ContextRead],
+    pub style: Option<&'a StyleFetch>,
+    pub granular: Vec<Granular>,
+    /// (endpoint, status, pretty-printed answer or error).
+    pub introspection: Option<(String, String, String)>,
+}
+
+/// The scopes of `scope` that are clinical-data scopes, broken down.
+fn granular(scope: &str) -> Vec<Granular> {
+    scope
+        .split_whitespace()
+        .filter_map(scopes::granular)
+        .collect()
+}
+
+impl<'a> LaunchExtras<'a> {
+    pub fn of(r: &'a LaunchRecord) -> Self {
+        let passed = r.conformance.iter().filter(|c| c.passed).count();
+        let (reads, style) = match &r.context {
+            Some(c) => (c.reads.as_slice(), c.style.as_ref()),
+            None => (&[][..], None),
+        };
+        LaunchExtras {
+            checks: r
+                .conformance
+                .iter()
+                .map(|c| CheckRow {
+                    check: c,
+                    title: c.title(),
+                })
+                .collect(),
+            passed,
+            failed: r.conformance.len() - passed,
+            context: r
+                .token_response
+                .as_ref()
+                .map(launch_context::fields)
+                .unwrap_or_default(),
+            reads,
+            style,
+            granular: if r.token_response.is_some() {
+                granular(r.granted_scope())
+            } else {
+                granular(&r.requested_scope)
+            },
+            introspection: r.introspection.as_ref().map(|i| {
+                let status = i
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "no answer".into());
+                let shown = match (&i.answer, &i.error) {
+                    (Some(a), _) => serde_json::to_string_pretty(a).unwrap_or_default(),
+                    (None, Some(e)) => e.clone(),
+                    (None, None) => "the answer is not a JSON object".into(),
+                };
+                (i.endpoint.clone(), status, shown)
+            }),
+        }
+    }
+}
+
+/// The JSON twin's members for the same facts.
+pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 3] {
+    let fields = r
+        .token_response
+        .as_ref()
+        .map(launch_context::fields)
+        .unwrap_or_default();
+    [
+        ("conformance", json!(r.conformance)),
+        ("introspection", json!(r.introspection)),
+        (
+            "launch_context",
+            json!({
+                "fields": fields,
+                "reads": r.context.as_ref().map(|c| &c.reads),
+                "style": r.context.as_ref().and_then(|c| c.style.as_ref()),
+            }),
+        ),
+    ]
+}
+
+/// `scopes.granular` of the JSON twin.
+pub fn json_granular(r: &LaunchRecord) -> Value {
+    json!(LaunchExtras::of(r).granular)
+}
