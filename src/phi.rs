@@ -35,6 +35,21 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 /// What replaces a withheld FHIR response body in a shared transcript.
 pub const WITHHELD: &str = "[withheld: a FHIR resource may hold patient data; only the browser that made the launch sees it]";
 
+/// The introspection members kept in a shared view (RFC 7662 token facts and SMART context ids).
+const INTROSPECTION_FACTS: &[&str] = &[
+    "active",
+    "scope",
+    "client_id",
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "aud",
+    "iss",
+    "patient",
+    "encounter",
+];
+
 /// The record without patient or user display data: names and birth dates removed (references
 /// kept), id_token claims limited to protocol claims, FHIR response bodies withheld.
 pub fn minimized(r: &LaunchRecord) -> LaunchRecord {
@@ -51,6 +66,18 @@ pub fn minimized(r: &LaunchRecord) -> LaunchRecord {
         if let Value::Object(claims) = &mut i.id_token.claims {
             claims.retain(|k, _| PROTOCOL_CLAIMS.contains(&k.as_str()));
         }
+    }
+    if let Some(c) = m.context.as_mut() {
+        for read in &mut c.reads {
+            read.name = None;
+        }
+    }
+    if let Some(read) = m.backend.as_mut().and_then(|b| b.read.as_mut()) {
+        strip(read);
+    }
+    // Introspection may name the user (`username`, `sub`…): keep the token's facts only.
+    if let Some(Value::Object(answer)) = m.introspection.as_mut().and_then(|i| i.answer.as_mut()) {
+        answer.retain(|k, _| INTROSPECTION_FACTS.contains(&k.as_str()));
     }
     for x in &mut m.transcript {
         if x.step == "fhir" && x.response_body.is_some() {

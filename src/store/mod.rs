@@ -152,6 +152,11 @@ const SEALED: &[&str] = &[
     "encounter",
     "refreshes",
     "transcript",
+    // The introspection answer (patient, user), fhirContext reads (resource names) and a
+    // Backend Services run's read can hold patient or user data too.
+    "introspection",
+    "context",
+    "backend",
 ];
 
 /// A record as stored outside process memory: its private parts sealed under `"sealed"`.
