@@ -66,6 +66,9 @@ async fn run_uncounted(
     record.transcript = discovery_transcript(&d, rec.exchanges(), false);
     record.endpoints = Some(endpoints(&d));
     record.diagnoses.extend(classify::discovery_warnings(&d));
+    // The server scorecard's discovery part, as on every launch; the Backend Services rules
+    // join it below.
+    super::scorecard::discovery(&d, &mut record);
     record.diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,
@@ -140,6 +143,11 @@ async fn run_uncounted(
         }
     }
     record.diagnoses.extend(found);
+    record.conformance.extend(
+        checks
+            .iter()
+            .map(crate::diagnosis::conformance::Check::from_backend),
+    );
     let report = record.backend.get_or_insert_with(BackendReport::default);
     report.checks = checks;
     match read {

@@ -120,6 +120,26 @@ async fn backend_run_against_the_practice_ehr_passes_every_rule_and_reads_a_bund
     let all = checks(&json);
     assert_eq!(all.len(), 5, "{all:?}");
     assert!(all.iter().all(|(_, passed)| *passed), "{all:?}");
+    // The scorecard holds discovery's checks and the Backend Services rules, all passed.
+    let card: Vec<(&str, bool)> = json["conformance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["passed"] == true))
+        .collect();
+    assert!(
+        card.iter()
+            .any(|(id, _)| id.starts_with("server.discovery_")),
+        "{card:?}"
+    );
+    assert_eq!(
+        card.iter()
+            .filter(|(id, _)| id.starts_with("server.backend_"))
+            .count(),
+        5,
+        "{card:?}"
+    );
+    assert!(card.iter().all(|(_, passed)| *passed), "{card:?}");
     let steps: Vec<&str> = json["transcript"]
         .as_array()
         .unwrap()

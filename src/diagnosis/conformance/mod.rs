@@ -45,6 +45,22 @@ impl Check {
         }
     }
 
+    /// A Backend Services rule as a scorecard check: `expires_in` ≤ 300 is a SHOULD (warning).
+    pub fn from_backend(c: &crate::diagnosis::classify::backend::Check) -> Self {
+        let check = Check {
+            id: c.id.clone(),
+            passed: c.passed,
+            detail: c.detail.clone(),
+            rule: c.rule.clone(),
+            level: Level::Required,
+        };
+        if c.id == "server.backend_expires_in_long" {
+            check.warning()
+        } else {
+            check
+        }
+    }
+
     fn warning(mut self) -> Self {
         self.level = Level::Warning;
         self
