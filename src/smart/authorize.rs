@@ -1,6 +1,8 @@
 //! The authorization request: PKCE S256, a fresh single-use `state`, `aud` = the FHIR base,
 //! `launch` on an EHR launch only.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use sha2::{Digest, Sha256};
@@ -51,33 +53,67 @@ pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
     })
 }
 
-/// The URL: the endpoint (its own query kept) plus the parameters in RFC 6749 §4.1.1 order,
-/// built in one pass over one parse (this runs on every launch).
+/// The URL: the endpoint (its own query kept) plus the parameters of RFC 6749 §4.1.1 and SMART.
+/// Everything but `state`, `code_challenge` and `launch` depends only on the endpoint and the
+/// registration, so that part is parsed and encoded once (see [`prefix`]) and each launch appends
+/// its own three values.
 fn request(p: &AuthorizeParams<'_>, challenge: &str, state: &str) -> Result<String, String> {
-    let mut url = url::Url::parse(p.authorization_endpoint)
-        .map_err(|e| format!("authorization_endpoint {:?}: {e}", p.authorization_endpoint))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "authorization_endpoint {:?} is not an http(s) URL",
-            p.authorization_endpoint
-        ));
+    let prefix = prefix(p)?;
+    let launch_len = p.launch.map_or(0, |l| l.len() * 3 + 8);
+    let mut url = String::with_capacity(prefix.len() + 80 + state.len() + launch_len);
+    url.push_str(&prefix);
+    // The query starts after the prefix's `?` (it always has one: the prefix appended pairs).
+    let query_start = prefix.find('?').map_or(prefix.len(), |i| i + 1);
+    let mut q = url::form_urlencoded::Serializer::for_suffix(url, query_start);
+    q.append_pair("state", state)
+        .append_pair("code_challenge", challenge);
+    if let Some(launch) = p.launch {
+        q.append_pair("launch", launch);
     }
-    let scope = p.scope.split_whitespace().collect::<Vec<_>>().join(" ");
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
+    Ok(q.finish())
+}
+
+/// Authorization URLs without their per-launch values, by endpoint and registration (a pure
+/// function of its key, so one table serves the whole process; bounded).
+static PREFIXES: std::sync::LazyLock<moka::sync::Cache<Box<str>, Prefix>> =
+    std::sync::LazyLock::new(|| moka::sync::Cache::new(1_000));
+
+/// A prefix, or why the endpoint is unusable.
+type Prefix = Result<Arc<str>, String>;
+
+/// The endpoint with `response_type`, `client_id`, `code_challenge_method`, `redirect_uri`,
+/// `scope` and `aud` appended, or why the endpoint is unusable. A fragment is dropped: an
+/// authorization endpoint must not have one (RFC 6749 §3.1), and browsers never send it.
+fn prefix(p: &AuthorizeParams<'_>) -> Result<Arc<str>, String> {
+    let key: Box<str> = [
+        p.authorization_endpoint,
+        p.client_id,
+        p.redirect_uri,
+        p.scope,
+        p.aud,
+    ]
+    .join("\0")
+    .into();
+    PREFIXES.get_with(key, || {
+        let mut url = url::Url::parse(p.authorization_endpoint)
+            .map_err(|e| format!("authorization_endpoint {:?}: {e}", p.authorization_endpoint))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "authorization_endpoint {:?} is not an http(s) URL",
+                p.authorization_endpoint
+            ));
+        }
+        url.set_fragment(None);
+        let scope = p.scope.split_whitespace().collect::<Vec<_>>().join(" ");
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
             .append_pair("client_id", p.client_id)
-            .append_pair("state", state)
-            .append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256")
             .append_pair("redirect_uri", p.redirect_uri)
             .append_pair("scope", &scope)
             .append_pair("aud", p.aud);
-        if let Some(launch) = p.launch {
-            q.append_pair("launch", launch);
-        }
-    }
-    Ok(url.into())
+        Ok(Arc::from(String::from(url)))
+    })
 }
 
 #[cfg(test)]
@@ -114,6 +150,33 @@ mod tests {
         assert_eq!(q["launch"], "L1");
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["tenant"], "t1", "existing query parameters are kept");
+    }
+
+    #[test]
+    fn each_launch_appends_its_own_values_to_the_shared_part() {
+        let p = AuthorizeParams {
+            authorization_endpoint: "https://ehr.example/auth?x=1#frag",
+            client_id: "a b",
+            redirect_uri: "http://127.0.0.1:8080/callback",
+            scope: "openid",
+            aud: "https://ehr.example/fhir",
+            launch: Some("L&1"),
+        };
+        let (one, two) = (build(&p).unwrap(), build(&p).unwrap());
+        assert_ne!(one.url, two.url, "fresh state and challenge each time");
+        assert!(!one.url.contains('#'), "fragment dropped: {}", one.url);
+        let url = url::Url::parse(&one.url).unwrap();
+        let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["x"], "1");
+        assert_eq!(q["client_id"], "a b");
+        assert_eq!(q["launch"], "L&1");
+        assert_eq!(q["state"], one.state);
+        assert_eq!(q["code_challenge"], challenge(&one.verifier));
+        let bad = AuthorizeParams {
+            authorization_endpoint: "ftp://ehr.example/auth",
+            ..p
+        };
+        assert!(build(&bad).is_err());
     }
 
     #[test]
