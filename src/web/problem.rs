@@ -181,15 +181,19 @@ pub async fn render(mut req: Request, next: Next) -> Response {
     let json = wants_json(req.headers());
     let request_id = current_request_id(req.extensions());
     let resp = next.run(req).await;
+    // Only an answer with no body and no type is ours to fill in: the practice EHR's deliberate
+    // 500 (a gallery fault) has its own body and must reach the app as the EHR sent it.
+    let bare = resp.headers().get(header::CONTENT_TYPE).is_none()
+        && http_body::Body::size_hint(resp.body()).exact() == Some(0);
     let problem = match resp.extensions().get::<Problem>() {
         Some(p) => p.clone(),
         // The session layer writes the session once, after the handler; when the store fails it
         // answers a bare 500, replaced here by the diagnosed page.
-        None if resp.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+        None if bare && resp.status() == StatusCode::INTERNAL_SERVER_ERROR => {
             Problem::session_store_unavailable()
         }
         // The router's own answers carry no body: give them a page (the `Allow` header stays).
-        None if resp.status() == StatusCode::METHOD_NOT_ALLOWED => Problem::plain(
+        None if bare && resp.status() == StatusCode::METHOD_NOT_ALLOWED => Problem::plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
             "This address does not answer that HTTP method.",
