@@ -49,15 +49,21 @@ pub fn id_token(
             .nth(1)
             .unwrap_or_default();
         let allowed = ["Patient", "Practitioner", "RelatedPerson", "Person"].contains(&ty);
-        let read_ok = fhir_user_read == Some(ty);
-        out.push(Check::from_entry(
-            id!("server.fhir_user"),
-            allowed && read_ok,
-            match fhir_user_read {
-                Some(read) => format!("fhirUser {user}: a {ty}; the read returned a {read}"),
-                None => format!("fhirUser {user}: a {ty}; not read"),
-            },
-        ));
+        // Not read (the app stops after a bad signature, or the read failed): only the type
+        // can be judged; a check the server had no chance to pass is not listed.
+        match (allowed, fhir_user_read) {
+            (true, None) => {}
+            (_, Some(read)) => out.push(Check::from_entry(
+                id!("server.fhir_user"),
+                allowed && read == ty,
+                format!("fhirUser {user}: a {ty}; the read returned a {read}"),
+            )),
+            (false, None) => out.push(Check::from_entry(
+                id!("server.fhir_user"),
+                false,
+                format!("fhirUser {user}: a {ty}, not one of Patient, Practitioner, RelatedPerson, Person"),
+            )),
+        }
     }
     out
 }

@@ -121,6 +121,19 @@ fn id_token_checks_grade_rs256_as_a_warning_and_read_fhir_user_back() {
 }
 
 #[test]
+fn a_fhir_user_the_app_did_not_read_is_judged_by_its_type_only() {
+    let claims = |u: &str| json!({"sub": "u", "fhirUser": u});
+    let header = json!({"alg": "RS256", "kid": "k"});
+    let unread = id_token(&header, &claims("Practitioner/1"), false, None);
+    assert!(
+        !unread.iter().any(|c| c.id == "server.fhir_user"),
+        "not evaluated: {unread:?}"
+    );
+    let wrong = id_token(&header, &claims("Device/1"), false, None);
+    assert_eq!(failed(&wrong), ["server.fhir_user"]);
+}
+
+#[test]
 fn refresh_checks_name_a_widened_scope() {
     let body = json!({"access_token": "a", "token_type": "Bearer", "expires_in": 1,
         "scope": "patient/*.rs user/*.*"});
