@@ -115,7 +115,8 @@ const BACKEND: (&str, &str) = (
     "SMART App Launch 2.2: Backend Services",
     "https://hl7.org/fhir/smart-app-launch/STU2.2/backend-services.html",
 );
-const WORKS: &str = "The sign-in worked; the note below is for the app's developers.";
+const WORKS: &str =
+    "This alone does not stop a sign-in; the note below is for the app's developers.";
 
 macro_rules! e {
     ($id:literal, $sev:expr, $title:literal, $plain:expr, [$($c:literal),* $(,)?], [$($f:literal),* $(,)?], [$($s:expr),* $(,)?]) => {
@@ -282,9 +283,12 @@ pub static ENTRIES: &[Entry] = &[
     e!(
         "discovery.pkce_not_advertised",
         Warn,
-        "PKCE S256 is not advertised",
+        "Discovery does not advertise PKCE S256 alone",
         WORKS,
-        ["Stale metadata"],
+        [
+            "S256 missing from code_challenge_methods_supported (stale metadata)",
+            "plain still offered next to S256"
+        ],
         ["PKCE S256 is sent anyway, as SMART 2 requires"],
         [CONFORMANCE, PKCE]
     ),
@@ -343,7 +347,7 @@ pub static ENTRIES: &[Entry] = &[
     e!(
         "launch.missing_launch",
         Error,
-        "The launch request has an iss but no launch parameter",
+        "The launch request has no single launch parameter",
         "The EHR opened this app without the launch information it needs. Start the app again from the EHR; if it keeps happening, tell your EHR administrator how the app is set up to open.",
         ["The EHR is configured to open the app without a launch context"],
         ["Check the app's launch configuration in the EHR"],
@@ -352,7 +356,7 @@ pub static ENTRIES: &[Entry] = &[
     e!(
         "launch.invalid_iss",
         Error,
-        "iss is not an absolute http(s) URL",
+        "iss is not one usable http(s) URL",
         "The address that opened this app is damaged or incomplete. Start the app again from the EHR; if it keeps happening, tell your EHR administrator.",
         [
             "Corrupted, truncated or hand-edited launch URL",
@@ -506,7 +510,7 @@ pub static ENTRIES: &[Entry] = &[
         "authorize.never_returned",
         Error,
         "The launch never came back to this app",
-        ASK_APP_ADMIN,
+        "The sign-in did not come back to this app. If you closed the sign-in window, start again; if the EHR showed an error page, or this keeps happening, tell the app's administrator: the app's registration with the EHR needs checking.",
         [
             "redirect_uri is not an exact match of the registered one (scheme, host, port, trailing slash)",
             "Unknown client_id (the server must not redirect then)"
@@ -1545,7 +1549,7 @@ pub enum Actor {
     User,
     AppAdmin,
     EhrAdmin,
-    /// The sign-in worked; the note is for developers.
+    /// Nothing to do: it does not stop a sign-in; the note is for developers.
     Nobody,
 }
 
@@ -1555,7 +1559,7 @@ impl Actor {
             Actor::User => "the user",
             Actor::AppAdmin => "the app's administrator",
             Actor::EhrAdmin => "the EHR's administrator",
-            Actor::Nobody => "nobody: the sign-in worked",
+            Actor::Nobody => "nobody: it does not stop a sign-in",
         }
     }
 }
@@ -1564,7 +1568,7 @@ impl Entry {
     /// Who acts, read from the plain sentence itself, so the two can never disagree.
     pub fn acts(&self) -> Actor {
         let plain = self.plain.to_ascii_lowercase();
-        if plain.contains("sign-in worked") {
+        if plain.contains("does not stop a sign-in") || plain.contains("got its token") {
             Actor::Nobody
         } else if plain.contains("ehr administrator") || plain.contains("ehr's administrator") {
             Actor::EhrAdmin

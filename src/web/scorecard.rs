@@ -25,6 +25,8 @@ pub struct LaunchExtras<'a> {
     pub reads: &'a [ContextRead],
     pub style: Option<&'a StyleFetch>,
     pub granular: Vec<Granular>,
+    /// Whether `granular` is what the server granted (else: what was requested, nothing granted).
+    pub granted: bool,
     /// (endpoint, status, pretty-printed answer or error).
     pub introspection: Option<(String, String, String)>,
 }
@@ -67,6 +69,7 @@ impl<'a> LaunchExtras<'a> {
             } else {
                 granular(&r.requested_scope)
             },
+            granted: r.token_response.is_some(),
             introspection: r.introspection.as_ref().map(|i| {
                 let status = i
                     .status
