@@ -4,9 +4,10 @@
 //! variable holding a token (else the routes do not exist: 404).
 //!
 //! Access: `Authorization: Bearer TOKEN`, or the sign-in form (`/admin/login`, CSRF-protected)
-//! that sets the `sld_admin` cookie (HttpOnly, SameSite=Strict, Path=/admin, 8 hours). The
-//! cookie holds an HMAC of a fixed label keyed with the token, never the token: it stops working
-//! when the token changes. Every comparison is constant time (`subtle`).
+//! that sets the `sld_admin` cookie (HttpOnly, SameSite=Strict, Path=/admin, 8 hours). Each
+//! sign-in gets its own value (issue time, random nonce, HMAC keyed with the token; never the
+//! token): the server refuses it after 8 hours, after `POST /admin/logout`, or once the token
+//! changes (see `admin_token`). Every comparison is constant time (`subtle`).
 //!
 //! No patient data and no names of people: the records go through `phi::minimized` and the
 //! redaction gate; the list shows ids, times, outcomes, steps and catalogue ids only.
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use super::admin_token::AdminToken;
+use super::admin_token::LIFETIME_SECS;
 use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
@@ -305,8 +307,8 @@ pub async fn login(
         ""
     };
     let value = format!(
-        "{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=28800{secure}",
-        admin.cookie()
+        "{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}",
+        admin.issue()
     );
     let mut resp = Redirect::to(LAUNCHES).into_response();
     if let Ok(v) = HeaderValue::from_str(&value) {
@@ -315,8 +317,12 @@ pub async fn login(
     Ok(resp)
 }
 
-/// `POST /admin/logout`: forgets the cookie.
-pub async fn logout() -> Response {
+/// `POST /admin/logout`: signs the cookie out on the server (its value is refused from now on)
+/// and asks the browser to forget it.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(admin) = &state.admin {
+        admin.revoke(&headers);
+    }
     let mut resp = Redirect::to(LOGIN).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,

@@ -374,6 +374,138 @@ async fn the_sign_in_form_sets_a_strict_admin_cookie() {
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Signs in with a fresh browser; the `sld_admin` value set.
+async fn sign_in(app: &TestApp) -> String {
+    let b = browser();
+    let form = b.get(app.url("/admin/login")).send().await.unwrap();
+    let page = form.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let ok = b
+        .post(app.url("/admin/login"))
+        .form(&[("csrf", csrf.as_str()), ("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let set = ok.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(set.contains("Max-Age=28800"), "{set}");
+    set.strip_prefix("sld_admin=")
+        .and_then(|s| s.split(';').next())
+        .unwrap()
+        .to_string()
+}
+
+/// The status of `/admin/launches` for a cookie-less client sending `sld_admin=value`.
+async fn list_with_cookie(app: &TestApp, value: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/admin/launches?format=json"))
+        .header(header::COOKIE, format!("sld_admin={value}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// A cookie value as the server would issue it at `issued` (Unix seconds), signed with `token`.
+fn crafted(token: &str, issued: u64, nonce: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, token.as_bytes());
+    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+    ctx.update(b"smart-launch-doctor support view cookie v2");
+    ctx.update(format!("|{issued}|{nonce}").as_bytes());
+    format!("v2.{issued}.{nonce}.{}", B64.encode(ctx.sign().as_ref()))
+}
+
+#[tokio::test]
+async fn each_sign_in_gets_its_own_cookie_refused_after_logout_or_8_hours() {
+    let app = with_support_view("SLD_TEST_ADMIN_TOKEN_F", "").await;
+    let (one, two) = (sign_in(&app).await, sign_in(&app).await);
+    assert_ne!(one, two, "two sign-ins, two values");
+    assert_eq!(list_with_cookie(&app, &one).await, StatusCode::OK);
+    assert_eq!(list_with_cookie(&app, &two).await, StatusCode::OK);
+
+    // Signing out revokes that value on the server, even when replayed from elsewhere.
+    let out = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/admin/logout"))
+        .header(header::COOKIE, format!("sld_admin={one}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(
+        out.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(list_with_cookie(&app, &one).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_with_cookie(&app, &two).await,
+        StatusCode::OK,
+        "only that one"
+    );
+
+    // The format as crafted here is the server's: a fresh value signed with the token opens it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let nonce = "Y3JhZnRlZC1pbi10aGUtdGVzdA";
+    assert_eq!(
+        list_with_cookie(&app, &crafted(TOKEN, now - 60, nonce)).await,
+        StatusCode::OK
+    );
+    // Expired (issued 8 hours and a minute ago), though correctly signed: 401.
+    let old = crafted(TOKEN, now - 8 * 3600 - 60, nonce);
+    assert_eq!(list_with_cookie(&app, &old).await, StatusCode::UNAUTHORIZED);
+    // Forged: signed with another key, or a live value with its time moved: 401.
+    let other_key = crafted("not-the-support-token-at-all", now - 60, nonce);
+    assert_eq!(
+        list_with_cookie(&app, &other_key).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let issued = two.split('.').nth(1).unwrap();
+    let moved = two.replacen(issued, &(now + 3600).to_string(), 1);
+    assert_eq!(
+        list_with_cookie(&app, &moved).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // The value of the old format (an HMAC of a fixed label) opens nothing any more.
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, TOKEN.as_bytes());
+    let v1: String = aws_lc_rs::hmac::sign(&key, b"smart-launch-doctor support view cookie v1")
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(list_with_cookie(&app, &v1).await, StatusCode::UNAUTHORIZED);
+
+    // Bearer: the scheme in any case (RFC 7235), the token exact.
+    for (auth, want) in [
+        (format!("Bearer {TOKEN}"), StatusCode::OK),
+        (format!("bearer {TOKEN}"), StatusCode::OK),
+        (format!("BEARER {TOKEN}"), StatusCode::OK),
+        (format!("Basic {TOKEN}"), StatusCode::UNAUTHORIZED),
+        (format!("bearer {TOKEN}x"), StatusCode::UNAUTHORIZED),
+    ] {
+        let r = reqwest::Client::new()
+            .get(app.url("/admin/launches?format=json"))
+            .header(header::AUTHORIZATION, &auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{}", auth.replace(TOKEN, "TOKEN"));
+    }
+}
+
 #[tokio::test]
 async fn reports_carry_no_patient_data_unless_the_owner_asks() {
     let app = TestApp::start(Setup::new(Auth::None)).await;
