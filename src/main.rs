@@ -7,11 +7,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use smart_launch_doctor::config::{Config, PRACTICE_ID};
+use smart_launch_doctor::config::Config;
 use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
 use smart_launch_doctor::{AppState, app};
 use tracing_subscriber::EnvFilter;
+
+mod local_practice;
+use local_practice::LocalPractice;
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +79,11 @@ enum Command {
         format: String,
     },
 }
+
+/// `check` and `backend` log warnings only, and none from an in-process practice EHR: what it
+/// notes is the other side of the wire (e.g. the deliberate `client_assertion_type` probe), not a
+/// finding about the registration. `RUST_LOG` overrides.
+const CLI_LOG: &str = "warn,smart_launch_doctor::practice=error";
 
 fn init_tracing(json: bool, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
@@ -147,7 +155,7 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
             return ExitCode::from(2);
         }
     };
-    init_tracing(false, "warn");
+    init_tracing(false, CLI_LOG);
     if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
         eprintln!("check: no registration has the id {unknown:?}");
         return ExitCode::from(2);
@@ -166,17 +174,18 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
             return ExitCode::from(2);
         }
     };
-    let practice = if selected.iter().any(|r| r.id == PRACTICE_ID) {
-        practice_in_process(config_path.as_deref()).await
-    } else {
-        None
-    };
+    let ids = selected.iter().map(|r| r.id.as_str());
+    let practice = LocalPractice::start(config_path.as_deref(), ids, "check", "this check").await;
     let mut reports = Vec::new();
     for reg in &selected {
-        let key = state.config.key(&reg.id).cloned();
-        let report = match practice.as_ref().filter(|_| reg.id == PRACTICE_ID) {
-            Some((p, reg)) => smart_launch_doctor::check::check(&p.core, reg, None, false).await,
-            None => smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await,
+        let report = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
+            Some((core, reg, key)) => {
+                smart_launch_doctor::check::check(core, &reg, key.as_deref(), false).await
+            }
+            None => {
+                let key = state.config.key(&reg.id).cloned();
+                smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await
+            }
         };
         reports.push(report);
     }
@@ -201,44 +210,21 @@ async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitC
     }
 }
 
-/// The built-in practice EHR for `check practice`, started in-process on a free loopback port
-/// (no running `serve` needed), with the practice registration as it is there. `None` when the
-/// practice EHR is off or `public_url` is set: then the registration is checked where it points.
-async fn practice_in_process(
-    path: Option<&std::path::Path>,
-) -> Option<(AppState, smart_launch_doctor::config::Registration)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
-    let addr = listener.local_addr().ok()?;
-    let config = Config::load(path, addr).ok()?;
-    let reg = config.registration(PRACTICE_ID)?.clone();
-    if !config.practice_ehr || !reg.iss.starts_with(&format!("http://{addr}/")) {
-        return None;
-    }
-    let state = AppState::new(config).ok()?;
-    let router = app(state.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    eprintln!(
-        "check: started the practice EHR in-process at http://{addr}/practice for this check"
-    );
-    Some((state, reg))
-}
-
 /// `backend`: one Backend Services run; exit 0 without error-severity findings, 1 with, 2 on
 /// usage or configuration errors. Nothing is stored.
 async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
     use smart_launch_doctor::check::backend as out;
     use smart_launch_doctor::record::AppRef;
     let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let config = match Config::load(config.as_deref(), listen) {
+    let config_path = config;
+    let config = match Config::load(config_path.as_deref(), listen) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);
         }
     };
-    init_tracing(false, "warn");
+    init_tracing(false, CLI_LOG);
     let Some(reg) = config.registration(id).cloned() else {
         eprintln!("backend: no registration has the id {id:?}");
         return ExitCode::from(2);
@@ -258,7 +244,19 @@ async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
         }
     };
     let app = AppRef::Registered(reg.id.clone());
-    let record = smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await;
+    let practice = LocalPractice::start(
+        config_path.as_deref(),
+        std::iter::once(id),
+        "backend",
+        "this run",
+    )
+    .await;
+    let record = match practice.as_ref().and_then(|p| p.registration(id)) {
+        Some((core, reg, key)) => {
+            smart_launch_doctor::flow::backend::run(core, app, &reg, key.as_deref()).await
+        }
+        None => smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await,
+    };
     if format == "json" {
         println!(
             "{}",

@@ -474,3 +474,49 @@ async fn authorize_post_answers_a_form_the_ehr_accepts_and_the_launch_completes(
     assert!(posted);
     t.assert_no_violations();
 }
+
+/// The README's example exactly as written (no `--config`, run where no configuration file is,
+/// no server running): the practice EHR is started in-process and knows the practice-backend key.
+#[tokio::test]
+async fn cli_backend_practice_backend_runs_without_a_server() {
+    let dir = std::env::temp_dir().join(format!(
+        "sld-backend-practice-{}-{}",
+        std::process::id(),
+        oauth2::CsrfToken::new_random().secret()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = tokio::process::Command::new(BIN)
+        .args(["backend", "practice-backend", "--format", "json"])
+        .current_dir(&dir)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["kind"], "backend");
+    assert_eq!(json["outcome"], "success", "{json:#}");
+    assert_eq!(json["registration"]["id"], "practice-backend");
+    assert_eq!(json["backend"]["read"]["resource_type"], "Bundle");
+    assert!(
+        checks(&json).iter().all(|(_, passed)| *passed),
+        "{:?}",
+        checks(&json)
+    );
+    assert_eq!(error_ids(&json), Vec::<String>::new(), "{json:#}");
+    assert!(
+        stderr.starts_with("backend: started the practice EHR in-process at http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "only the note: {stderr}");
+
+    // With the practice EHR off there is no such registration: a usage error, nothing started.
+    let (code, _, err) = cli("practice_ehr = false", &["practice-backend"]).await;
+    assert_eq!(code, Some(2));
+    assert!(!err.contains("started the practice EHR"), "{err}");
+}

@@ -343,3 +343,46 @@ async fn an_unreachable_registration_is_listed_as_failed_with_its_reason() {
     assert!(last.trim_start().starts_with("gone"), "{out}");
     assert!(last.contains("failed (net."), "{out}");
 }
+
+#[tokio::test]
+async fn check_practice_backend_needs_no_running_server_and_its_key_is_accepted() {
+    let (code, out, err) = cli("", &["practice-backend", "--format", "json"]).await;
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let reg = &json["registrations"][0];
+    assert_eq!(reg["id"], "practice-backend");
+    assert_eq!(reg["credentials"]["method"], "private_key_jwt");
+    assert_eq!(reg["credentials"]["verdict"], "accepted", "{reg:#}");
+    assert_eq!(
+        reg["credentials"]["client_credentials"], "accepted",
+        "{reg:#}"
+    );
+    assert!(err.contains("started the practice EHR in-process"), "{err}");
+
+    // Both practice registrations in one check: one practice EHR, started once.
+    let (code, out, err) = cli("", &["practice", "practice-backend"]).await;
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(err.matches("started the practice EHR").count(), 1, "{err}");
+    for id in ["practice ", "practice-backend "] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(id) && l.ends_with("ok")),
+            "{id}: {out}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_public_url_set_the_practice_registrations_are_checked_where_it_points() {
+    // A port where nothing listens: the registrations point there and fail to connect.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let toml = format!("public_url = \"http://127.0.0.1:{port}\"\n");
+    let (code, out, err) = cli(&toml, &["practice-backend"]).await;
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(!err.contains("started the practice EHR"), "{err}");
+    assert!(out.contains(&format!("127.0.0.1:{port}")), "{out}");
+    assert!(out.contains("failed (net.connect)"), "{out}");
+}
