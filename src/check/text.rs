@@ -126,6 +126,12 @@ pub fn render(reports: &[Report], colour: bool) -> String {
     }
     // The verdict per registration in one place, so an offline run says what failed and why.
     let _ = writeln!(out, "checked {} registration(s):", reports.len());
+    let width = reports
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     for r in reports {
         let errors: Vec<&str> = r
             .diagnoses
@@ -138,7 +144,7 @@ pub fn render(reports: &[Report], colour: bool) -> String {
         } else {
             format!("{} ({})", p.c("31", "failed"), errors.join(", "))
         };
-        let _ = writeln!(out, "  {:<12} {verdict}", r.id);
+        let _ = writeln!(out, "  {:<width$} {verdict}", r.id);
     }
     out
 }
