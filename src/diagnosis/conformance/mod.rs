@@ -88,6 +88,7 @@ const SAID_BY: &[(&str, &str)] = &[
         "discovery.pkce_not_advertised",
     ),
     ("server.token_no_store", "token.cache_headers"),
+    ("server.token_patient", "token.missing_context"),
     ("server.refresh_scope_subset", "refresh.scope_widened"),
 ];
 
