@@ -8,22 +8,14 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use smart_launch_doctor::config::Config;
 use smart_launch_doctor::practice::{CannedAnswer, Faults};
-use smart_launch_doctor::{AppState, app};
 
+use crate::support::practice_app::{hidden, serve_practice};
 use crate::support::{
     Auth, CLIENT_ID, SCOPE, Setup, TestApp, browser, config_toml, diagnosis_ids, error_ids,
     evidence, key_file, location,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_smart-launch-doctor");
-
-/// The value of the hidden input `name` in an HTML page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len());
-    let start = start.unwrap_or_else(|| panic!("no {name} in {html}"));
-    html[start..].split('"').next().unwrap_or("").to_string()
-}
 
 /// A backend registration at the fake EHR: private_key_jwt (ES384), `system/*.read`.
 fn backend_setup() -> Setup {
@@ -99,18 +91,8 @@ fn checks(json: &Value) -> Vec<(String, bool)> {
 
 #[tokio::test]
 async fn backend_run_against_the_practice_ehr_passes_every_rule_and_reads_a_bundle() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://127.0.0.1:{}", addr.port());
-    let toml = format!("public_url = \"{base}\"\nhttp_timeout_seconds = 3\n");
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    let (base, state) = serve_practice("http_timeout_seconds = 3").await;
     let ehr = state.practice.clone().unwrap();
-    tokio::spawn({
-        let state = state.clone();
-        async move {
-            let _ = axum::serve(listener, app(state)).await;
-        }
-    });
     let b = browser();
     let (json, html) = result(&b, &base, run(&b, &base, "practice-backend").await).await;
     assert_eq!(json["kind"], "backend", "{json:#}");

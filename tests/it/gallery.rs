@@ -3,36 +3,18 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use smart_launch_doctor::config::Config;
 use smart_launch_doctor::gallery;
-use smart_launch_doctor::{AppState, app};
 
+use crate::support::practice_app::{csrf_of, hidden, serve_practice};
 use crate::support::{browser, location};
-
-/// The value of the hidden input `name` in an HTML page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len());
-    let start = start.unwrap_or_else(|| panic!("no {name} in {html}"));
-    html[start..].split('"').next().unwrap_or("").to_string()
-}
 
 #[tokio::test]
 async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://127.0.0.1:{}", addr.port());
-    let toml = format!(
-        "public_url = \"{base}\"\npractice_ehr = true\nlaunch_rate_limit_per_minute = 0\nhttp_timeout_seconds = 2\n"
-    );
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app(state)).await;
-    });
+    let (base, _) =
+        serve_practice("launch_rate_limit_per_minute = 0\nhttp_timeout_seconds = 2").await;
     for entry in gallery::entries() {
         let b = browser();
-        let page = b.get(format!("{base}/gallery")).send().await.unwrap();
-        let csrf = hidden(&page.text().await.unwrap(), "csrf");
+        let csrf = csrf_of(&b, &base, "/gallery").await;
         let r = b
             .post(format!("{base}/gallery/{}", entry.id))
             .form(&[("csrf", csrf.as_str())])

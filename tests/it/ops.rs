@@ -4,10 +4,8 @@ use std::collections::HashSet;
 
 use reqwest::{StatusCode, header};
 use serde_json::Value;
-use smart_launch_doctor::config::Config;
 use smart_launch_doctor::metrics::FIXED_LABEL_VALUES;
 use smart_launch_doctor::practice::Faults;
-use smart_launch_doctor::{AppState, app};
 
 use crate::support::{Auth, Setup, TestApp, browser, error_ids, location};
 
@@ -579,13 +577,7 @@ async fn sqlite_keeps_no_patient_data_or_tokens_in_clear_and_lists_recent_launch
 
 /// The app on its own listener with a configuration of its own (the practice EHR on).
 async fn serve(toml: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = Config::from_toml(toml, "test", addr).unwrap();
-    let router = app(AppState::new(config).unwrap())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}")
+    crate::support::practice_app::serve_practice(toml).await.0
 }
 
 #[tokio::test]

@@ -1,87 +1,27 @@
 //! The server scorecard, introspection, launch context and granular scopes, from real launches
 //! against the built-in practice EHR (conformant), its sloppy twin and a gallery fault.
 
-use reqwest::StatusCode;
 use serde_json::Value;
-use smart_launch_doctor::config::Config;
-use smart_launch_doctor::{AppState, app};
 
-use crate::support::{browser, location};
+use crate::support::browser;
+use crate::support::practice_app::{csrf_of, serve_practice, sign_in_and_follow};
 
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).map(|i| i + marker.len());
-    let start = start.unwrap_or_else(|| panic!("no {name} in {html}"));
-    html[start..].split('"').next().unwrap_or("").to_string()
-}
-
-/// The app with the practice EHRs on 127.0.0.1:0; its base URL.
+/// The app with the practice EHRs, no launch limit; its base URL.
 async fn serve() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://127.0.0.1:{}", addr.port());
-    let toml = format!(
-        "public_url = \"{base}\"\npractice_ehr = true\nlaunch_rate_limit_per_minute = 0\nhttp_timeout_seconds = 5\n"
-    );
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app(state)).await;
-    });
-    base
-}
-
-/// Starts a launch with `start` (a POST form or GET URL answered 303), signs in at the practice
-/// EHR under `prefix`, and returns the result page URL and its JSON twin.
-async fn launch(
-    b: &reqwest::Client,
-    base: &str,
-    start: reqwest::Response,
-    prefix: &str,
-) -> (String, Value) {
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
-    let login = b
-        .get(location(&start))
-        .send()
+    serve_practice("launch_rate_limit_per_minute = 0\nhttp_timeout_seconds = 5")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = b
-        .post(format!("{base}{prefix}/auth/login"))
-        .form(&[
-            ("pending", hidden(&login, "pending").as_str()),
-            ("decision", "approve"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-in");
-    let r = b.get(location(&r)).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "callback");
-    let result = format!("{base}{}", location(&r));
-    let json = b
-        .get(&result)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (result, json)
+        .0
 }
 
 async fn gallery(b: &reqwest::Client, base: &str, id: &str, prefix: &str) -> (String, Value) {
-    let page = b.get(format!("{base}/gallery")).send().await.unwrap();
-    let csrf = hidden(&page.text().await.unwrap(), "csrf");
+    let csrf = csrf_of(b, base, "/gallery").await;
     let start = b
         .post(format!("{base}/gallery/{id}"))
         .form(&[("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
-    launch(b, base, start, prefix).await
+    sign_in_and_follow(b, base, start, prefix).await
 }
 
 fn checks(json: &Value) -> Vec<(String, bool)> {
@@ -116,7 +56,7 @@ async fn a_practice_launch_has_a_full_passing_scorecard_introspection_and_contex
         .send()
         .await
         .unwrap();
-    let (page_url, json) = launch(&b, &base, start, "/practice").await;
+    let (page_url, json) = sign_in_and_follow(&b, &base, start, "/practice").await;
     assert_eq!(json["outcome"], "success", "{json:#}");
     let checks = checks(&json);
     assert!(checks.len() >= 15, "{checks:?}");
@@ -293,21 +233,15 @@ async fn check_reports_the_discovery_scorecard_without_a_login() {
 #[tokio::test]
 async fn a_registration_needing_an_unlisted_capability_gets_capability_missing_in_check_and_launch()
 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://127.0.0.1:{}", addr.port());
     // The practice EHR lists neither permission-online nor permission-user.
-    let toml = format!(
-        "public_url = \"{base}\"\npractice_ehr = true\nlaunch_rate_limit_per_minute = 0\n\
+    let (base, _) = serve_practice(
+        "launch_rate_limit_per_minute = 0\n\
          [[registration]]\nid = \"online\"\nname = \"Online\"\niss = \"{base}/practice/fhir\"\n\
          client_id = \"practice-app\"\nauth = \"none\"\n\
          scope = \"launch openid fhirUser user/*.rs online_access\"\n\
-         standalone_scope = \"launch/patient openid fhirUser patient/*.rs user/Patient.rs online_access\"\n"
-    );
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app(state)).await;
-    });
+         standalone_scope = \"launch/patient openid fhirUser patient/*.rs user/Patient.rs online_access\"\n",
+    )
+    .await;
     let b = browser();
     let report: Value = b
         .get(format!("{base}/check/online"))
@@ -338,7 +272,7 @@ async fn a_registration_needing_an_unlisted_capability_gets_capability_missing_i
         .send()
         .await
         .unwrap();
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    assert_eq!(start.status(), reqwest::StatusCode::SEE_OTHER);
     let json: Value = b
         .get(format!("{base}/launches"))
         .header("accept", "application/json")

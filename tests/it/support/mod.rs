@@ -3,6 +3,7 @@
 //! actions.
 #![allow(dead_code)]
 
+pub mod practice_app;
 pub mod upstream;
 
 use std::net::SocketAddr;
