@@ -143,11 +143,7 @@ async fn run_uncounted(
         }
     }
     record.diagnoses.extend(found);
-    record.conformance.extend(
-        checks
-            .iter()
-            .map(crate::diagnosis::conformance::Check::from_backend),
-    );
+    record.conformance.extend(checks.iter().cloned());
     let report = record.backend.get_or_insert_with(BackendReport::default);
     report.checks = checks;
     match read {

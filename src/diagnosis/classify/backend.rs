@@ -4,7 +4,6 @@
 //! `client_assertion_type` (400 or 401). Each rule is a named check; a failed one is also a warn
 //! diagnosis. Pure: evidence in, checks and diagnoses out.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::diagnosis::{Diagnosis, Entry, excerpt};
@@ -14,14 +13,8 @@ pub const RULE: &str = "https://hl7.org/fhir/smart-app-launch/STU2.2/backend-ser
 /// The longest access token lifetime Backend Services recommends, in seconds.
 pub const MAX_EXPIRES_IN: i64 = 300;
 
-/// One rule as observed: `{ "id", "passed", "detail", "rule" }`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub id: String,
-    pub passed: bool,
-    pub detail: String,
-    pub rule: String,
-}
+/// One rule as observed: a scorecard check (`expires_in` ≤ 300 is a SHOULD: a warning).
+pub use crate::diagnosis::conformance::Check;
 
 /// What a probe's answer was: its status and the start of its body (no tokens: a probe that
 /// got a token is reported by status only).
@@ -32,12 +25,11 @@ pub struct ProbeAnswer {
 }
 
 fn check(entry: &'static Entry, passed: bool, detail: String) -> (Check, Option<Diagnosis>) {
-    let c = Check {
-        id: entry.id.to_string(),
-        passed,
-        detail: detail.clone(),
-        rule: RULE.to_string(),
-    };
+    let mut c = Check::from_entry(entry, passed, detail.clone());
+    c.rule = RULE.to_string();
+    if entry.id == "server.backend_expires_in_long" {
+        c = c.warning();
+    }
     let d = (!passed).then(|| Diagnosis::new(entry, detail));
     (c, d)
 }

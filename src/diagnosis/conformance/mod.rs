@@ -12,9 +12,10 @@ use crate::smart::discovery::{Discovered, Source};
 
 /// How much a failed check weighs: `required` by the IG, or a `warning` where Inferno is
 /// stricter than the IG (`expires_in` required, RS256 only).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    #[default]
     Required,
     Warning,
 }
@@ -27,6 +28,8 @@ pub struct Check {
     pub detail: String,
     /// The rule's link (the catalogue entry's first rule).
     pub rule: String,
+    /// Absent in records stored before levels existed: required.
+    #[serde(default)]
     pub level: Level,
 }
 
@@ -45,23 +48,7 @@ impl Check {
         }
     }
 
-    /// A Backend Services rule as a scorecard check: `expires_in` ≤ 300 is a SHOULD (warning).
-    pub fn from_backend(c: &crate::diagnosis::classify::backend::Check) -> Self {
-        let check = Check {
-            id: c.id.clone(),
-            passed: c.passed,
-            detail: c.detail.clone(),
-            rule: c.rule.clone(),
-            level: Level::Required,
-        };
-        if c.id == "server.backend_expires_in_long" {
-            check.warning()
-        } else {
-            check
-        }
-    }
-
-    fn warning(mut self) -> Self {
+    pub(crate) fn warning(mut self) -> Self {
         self.level = Level::Warning;
         self
     }
