@@ -33,6 +33,7 @@ pub fn json(r: &LaunchRecord) -> Value {
         "diagnoses": r.diagnoses,
         "token_response": token_response,
         "backend": r.backend,
+        "conformance": r.conformance,
         "transcript": r.transcript,
     })
 }
@@ -95,6 +96,29 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
                 p("33", "failed")
             };
             let _ = writeln!(out, "  rule         {mark} {}  {}", c.id, c.detail);
+        }
+    }
+    // The rest of the server scorecard (discovery's checks); the rules are listed above.
+    let others: Vec<_> = r
+        .conformance
+        .iter()
+        .filter(|c| !c.id.starts_with("server.backend_"))
+        .collect();
+    if !others.is_empty() {
+        let passed = others.iter().filter(|c| c.passed).count();
+        let _ = writeln!(
+            out,
+            "  scorecard    discovery: {passed} of {} server checks passed",
+            others.len()
+        );
+        for c in others.iter().filter(|c| !c.passed) {
+            let _ = writeln!(
+                out,
+                "  check        {} {}  {}",
+                p("33", "failed"),
+                c.id,
+                c.detail
+            );
         }
     }
     for d in &r.diagnoses {

@@ -491,6 +491,13 @@ async fn cli_backend_practice_backend_runs_without_a_server() {
         checks(&json)
     );
     assert_eq!(error_ids(&json), Vec::<String>::new(), "{json:#}");
+    // The CLI's JSON carries the scorecard as the result page's does: discovery's checks too.
+    let card = json["conformance"].as_array().unwrap();
+    assert!(
+        card.iter()
+            .any(|c| c["id"] == "server.discovery_content_type" && c["passed"] == true),
+        "{json:#}"
+    );
     assert!(
         stderr.starts_with("backend: started the practice EHR in-process at http://127.0.0.1:"),
         "{stderr}"
