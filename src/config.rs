@@ -14,6 +14,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::smart::client_auth::SigningKey;
+use crate::smart::net_policy::{Loopback, NetPolicy, PrivateHost};
 
 /// The configuration file read from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "smart-launch-doctor.toml";
@@ -249,6 +250,12 @@ pub struct Config {
     /// Let unregistered FHIR bases (the ad-hoc form) reach loopback, private and link-local
     /// addresses. Off by default (SSRF); registered FHIR bases are always trusted.
     pub allow_private_networks: bool,
+    /// Host names, addresses and networks (`ehr.local`, `10.0.0.5`, `10.0.0.0/8`) any request
+    /// may reach although private: an on-premises EHR whose servers are on several hosts.
+    pub allow_private_hosts: Vec<PrivateHost>,
+    /// Test seam, never read from the configuration file (see [`Loopback`]).
+    #[doc(hidden)]
+    pub loopback: Loopback,
     /// Serve Prometheus metrics at `GET /metrics` (off by default).
     pub metrics: bool,
     /// Serve `/metrics` on this address only (not on the main listener); needs `metrics`.
@@ -276,6 +283,7 @@ struct RawConfig {
     launch_rate_limit_per_minute: Option<u32>,
     frame_ancestors: Option<Vec<String>>,
     allow_private_networks: Option<bool>,
+    allow_private_hosts: Option<Vec<String>>,
     session_store: Option<String>,
     sealing_key_env: Option<String>,
     allow_unregistered_iss: Option<bool>,
@@ -354,6 +362,15 @@ impl Config {
     pub fn registration_for_iss(&self, iss: &str) -> Option<&Registration> {
         let iss = iss.trim_end_matches('/');
         self.registrations.iter().find(|r| r.iss == iss)
+    }
+
+    /// The outbound address policy these settings make.
+    pub fn net_policy(&self) -> NetPolicy {
+        NetPolicy {
+            allow_all: self.allow_private_networks,
+            allowed: self.allow_private_hosts.clone(),
+            loopback: self.loopback,
+        }
     }
 
     pub fn registration(&self, id: &str) -> Option<&Registration> {
@@ -438,6 +455,10 @@ impl Config {
             launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),
             frame_ancestors: validate_frame_ancestors(raw.frame_ancestors.unwrap_or_default())?,
             allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+            allow_private_hosts: validate_private_hosts(
+                raw.allow_private_hosts.unwrap_or_default(),
+            )?,
+            loopback: Loopback::Standard,
             session_store: validate_session_store(raw.session_store)?,
             sealing_key_env: validate_env_name(raw.sealing_key_env, "sealing_key_env")?,
             allow_unregistered_iss: raw.allow_unregistered_iss.unwrap_or(false),
@@ -601,6 +622,15 @@ fn validate_frame_ancestors(list: Vec<String>) -> Result<Vec<String>, ConfigErro
         }
     }
     Ok(list)
+}
+
+fn validate_private_hosts(list: Vec<String>) -> Result<Vec<PrivateHost>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            PrivateHost::parse(h).map_err(|why| invalid(format!("allow_private_hosts[{i}]"), why))
+        })
+        .collect()
 }
 
 /// The id and client id of the built-in practice registration.

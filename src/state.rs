@@ -17,10 +17,11 @@ pub struct CoreInner {
     pub config: Config,
     /// Our `redirect_uri`, computed once.
     pub redirect_uri: String,
-    /// For registered FHIR bases (trusted by the operator).
-    pub http: Outbound,
-    /// For FHIR bases nobody registered: private targets refused unless allowed.
-    pub http_unregistered: Outbound,
+    /// The outbound clients under the address policy, trusting no origin: for FHIR bases
+    /// nobody registered. See [`CoreInner::outbound_for`].
+    http: Outbound,
+    /// The same, trusting one registered FHIR base's origin each (practice EHRs included).
+    trusted: Vec<(String, Outbound)>,
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
     /// Prometheus counters (no-ops unless `metrics = true`).
@@ -34,14 +35,34 @@ impl Deref for Core {
     }
 }
 
+impl CoreInner {
+    /// The client for every request of a launch (or check) of the FHIR base `iss`. A base the
+    /// operator registered (or a practice EHR's) is trusted for its own origin only: what its
+    /// documents name on other hosts gets the address policy like any unregistered URL. Any
+    /// other `iss` gets no trust at all, so no argument can widen what is allowed.
+    pub fn outbound_for(&self, iss: &str) -> &Outbound {
+        let iss = iss.trim_end_matches('/');
+        self.trusted
+            .iter()
+            .find(|(base, _)| base == iss)
+            .map_or(&self.http, |(_, client)| client)
+    }
+}
+
 impl Core {
     pub fn new(config: Config) -> Result<Self, StateError> {
-        let http = Outbound::new(config.http.clone())?;
-        let http_unregistered = if config.allow_private_networks {
-            http.clone()
-        } else {
-            Outbound::guarded(config.http.clone())?
-        };
+        let http = Outbound::new(config.http.clone(), config.net_policy())?;
+        let mut bases: Vec<String> = config.registrations.iter().map(|r| r.iss.clone()).collect();
+        if config.practice_ehr {
+            bases.push(config.practice_sloppy_fhir_base());
+        }
+        let trusted = bases
+            .into_iter()
+            .map(|iss| {
+                let client = http.trusting(&iss);
+                (iss, client)
+            })
+            .collect();
         let discovery = discovery::Cache::new(config.discovery_cache);
         let oidc = id_token::Cache::new(config.discovery_cache);
         let metrics = crate::metrics::Metrics::new(config.metrics);
@@ -50,19 +71,10 @@ impl Core {
             redirect_uri: config.redirect_uri(),
             config,
             http,
-            http_unregistered,
+            trusted,
             discovery,
             oidc,
         })))
-    }
-
-    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
-    pub fn http_for(&self, iss: &str) -> &Outbound {
-        if self.config.registration_for_iss(iss).is_some() || self.config.is_practice_base(iss) {
-            &self.http
-        } else {
-            &self.http_unregistered
-        }
     }
 }
 

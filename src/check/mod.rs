@@ -158,7 +158,8 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let mut diagnoses = redirect_uri_findings(&redirect_uri);
     // A fresh look: the check must not answer from the launch cache.
     let fresh = discovery::Cache::new(Duration::ZERO);
-    let discovered = discovery::discover(state.http_for(&reg.iss), &fresh, &reg.iss, &rec).await;
+    let discovered =
+        discovery::discover(state.outbound_for(&reg.iss), &fresh, &reg.iss, &rec).await;
     let jwks = key.map(|k| client_auth::jwks([k]));
     let method = reg.auth.as_str();
     let mut report = Report {
@@ -322,7 +323,7 @@ async fn probe(
     redirect_uri: &str,
     rec: &Recorder,
 ) -> (Credentials, Vec<Diagnosis>) {
-    let http = state.http_for(&reg.iss);
+    let http = state.outbound_for(&reg.iss);
     let encoded = probes::invalid_code(http, creds, redirect_uri, rec).await;
     let (status, body) = answer(&encoded);
     let mut reading = reading_of(&encoded);

@@ -76,7 +76,7 @@ async fn run_uncounted(
         &reg.scope,
     ));
     record.step = Step::Token;
-    let http = core.http_for(&reg.iss);
+    let http = core.outbound_for(&reg.iss);
     let creds = credentials(reg, key, &d.token_endpoint);
     let rec = Recorder::default();
     let result = backend::token(http, &creds, &reg.scope, &rec).await;

@@ -161,7 +161,7 @@ pub async fn exchange(
         redirect_uri: &record.redirect_uri,
     };
     let result = token::request(
-        core.http_for(&record.app.iss),
+        core.outbound_for(&record.app.iss),
         &credentials(reg, key.as_deref(), &d.token_endpoint),
         &grant,
         "token",
@@ -212,7 +212,7 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             now: now(),
         };
         let (mut report, checked) = id_token::check(
-            core.http_for(&record.app.iss),
+            core.outbound_for(&record.app.iss),
             &core.oidc,
             &expected,
             &id_token,
@@ -257,7 +257,7 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
                 record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
             }
             Ok((_, url)) => {
-                match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
+                match fhir::read(core.outbound_for(&record.app.iss), &url, &access, &rec).await {
                     Ok(r) => {
                         if let Some(i) = record.identity.as_mut() {
                             i.user = Some(r);
@@ -293,7 +293,7 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
                 continue;
             }
         };
-        match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
+        match fhir::read(core.outbound_for(&record.app.iss), &url, &access, &rec).await {
             Ok(r) if key == "patient" => record.patient = Some(r),
             Ok(r) => record.encounter = Some(r),
             Err(f) => failures.push((
@@ -355,7 +355,7 @@ pub async fn refresh(
         refresh_token: &refresh_token,
     };
     let result = token::request(
-        core.http_for(&record.app.iss),
+        core.outbound_for(&record.app.iss),
         &credentials(&reg, key.as_deref(), &token_endpoint),
         &grant,
         "refresh",

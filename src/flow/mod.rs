@@ -27,7 +27,7 @@ pub async fn discover(
     iss: &str,
     rec: &Recorder,
 ) -> Result<Arc<Discovered>, Diagnosis> {
-    let found = discovery::discover(core.http_for(iss), &core.discovery, iss, rec).await;
+    let found = discovery::discover(core.outbound_for(iss), &core.discovery, iss, rec).await;
     core.metrics.discovery(&rec.exchanges());
     found.map_err(|f| classify::discovery_failure(&f))
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
-use crate::diagnosis::{introspection, launch_context};
+use crate::diagnosis::{classify, introspection, launch_context};
 use crate::record::{LaunchRecord, now};
 use crate::smart::client_auth::SigningKey;
 use crate::smart::context::{self, ContextEvidence};
@@ -64,7 +64,7 @@ pub async fn after_token(
         ));
     }
     let rec = Recorder::default();
-    let http = core.http_for(&record.app.iss);
+    let http = core.outbound_for(&record.app.iss);
     let access = body
         .get("access_token")
         .and_then(Value::as_str)
@@ -79,6 +79,9 @@ pub async fn after_token(
             key,
         };
         let answer = introspect::introspect(http, &endpoint, &access, &creds, &rec).await;
+        if let Some(e) = &answer.refused {
+            record.diagnoses.push(classify::net(e, &endpoint));
+        }
         let expected = introspection::Expected {
             token: &body,
             granted: record.granted_scope(),
@@ -99,7 +102,12 @@ pub async fn after_token(
             context::read_references(http, &record.app.iss, &references, &access, &rec).await;
     }
     if let Some(url) = body.get("smart_style_url").and_then(Value::as_str) {
-        evidence.style = Some(context::fetch_style(http, url, &rec).await);
+        let style = context::fetch_style(http, url, &rec).await;
+        if let Some(e) = &style.refused {
+            // Named, never fatal: the launch itself succeeded.
+            record.diagnoses.push(classify::net(e, url));
+        }
+        evidence.style = Some(style);
     }
     if !evidence.reads.is_empty() || evidence.style.is_some() {
         record.context = Some(evidence);

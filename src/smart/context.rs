@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::fhir::{self, ReadFailure};
-use super::http::{Outbound, Recorder};
+use super::http::{NetError, Outbound, Recorder};
 
 /// One `fhirContext` reference and what reading it gave.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,9 @@ pub struct StyleFetch {
     /// The JSON object's members (name, value), first 30; empty when it was not a JSON object.
     pub members: Vec<(String, String)>,
     pub error: Option<String>,
+    /// The address policy refused the URL (not stored: the diagnosis made of it is).
+    #[serde(skip)]
+    pub refused: Option<NetError>,
 }
 
 /// The launch context evidence a record keeps.
@@ -87,6 +90,7 @@ pub async fn fetch_style(http: &Outbound, url: &str, rec: &Recorder) -> StyleFet
         status: None,
         members: Vec::new(),
         error: None,
+        refused: None,
     };
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         out.error = Some("not an http(s) URL; not fetched".into());
@@ -112,7 +116,10 @@ pub async fn fetch_style(http: &Outbound, url: &str, rec: &Recorder) -> StyleFet
                 _ => out.error = Some("the answer is not a JSON object".into()),
             }
         }
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => {
+            out.error = Some(e.to_string());
+            out.refused = matches!(e, NetError::PrivateTarget { .. }).then_some(e);
+        }
     }
     out
 }

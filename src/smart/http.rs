@@ -1,12 +1,16 @@
-//! The one outbound HTTP client: redirects never followed (SSRF, RFC 9700 §4.11), connect and
+//! The one outbound HTTP client: redirects never followed (SSRF, RFC 9700 §4.11), every URL
+//! checked against the address policy (`net_policy`) before any connection, connect and
 //! total timeouts, a response size cap, TLS always verified. Every exchange is recorded,
 //! redacted, into the launch's [`Recorder`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::net_policy::NetPolicy;
 use super::transcript::{self, Exchange};
 use crate::config::HttpSettings;
+
+pub use super::net_policy::is_private;
 
 /// Why no usable response came back.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -23,66 +27,47 @@ pub enum NetError {
     TooLarge(usize),
     #[error("the answer broke off: {0}")]
     Incomplete(String),
+    /// Refused before any connection: `url` as written, `address` the address it means.
     #[error(
-        "refused: {0} is a loopback, private or link-local address (allow_private_networks is off)"
+        "refused before connecting: {url} means {address}, a loopback, private or link-local address (allow_private_networks is off)"
     )]
-    PrivateTarget(String),
+    PrivateTarget { url: String, address: String },
     #[error("request failed: {0}")]
     Other(String),
 }
 
-/// The shared client and its limits. A guarded client (for FHIR bases nobody registered)
-/// refuses loopback, private and link-local targets, checked on the resolved addresses so DNS
-/// cannot point it inside the network.
+/// The shared clients and their limits. Every request goes through [`Outbound::send`] (or
+/// [`Outbound::get`]), which parses the URL once (WHATWG), checks it against the one
+/// [`NetPolicy`] and hands reqwest that same parsed URL. A handle trusts at most one origin,
+/// a registered FHIR base's ([`Outbound::trusting`]); everything else gets the policy.
 #[derive(Clone)]
 pub struct Outbound {
-    client: reqwest::Client,
+    shared: Arc<Shared>,
+    trusted: Option<url::Origin>,
+}
+
+struct Shared {
+    /// For the trusted origin and allowed hosts: no address check.
+    open: reqwest::Client,
+    /// For everything else: the resolver refuses names answering with refused addresses.
+    guarded: reqwest::Client,
+    policy: Arc<NetPolicy>,
     settings: HttpSettings,
-    guarded: bool,
 }
 
-/// Addresses an unregistered URL must not reach (SSRF): loopback, private, link-local, CGNAT,
-/// unspecified, multicast, and their IPv4-mapped IPv6 forms.
-pub fn is_private(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// A resolver that refuses names resolving to private addresses.
-struct GuardedResolver;
+/// A resolver that refuses names resolving to addresses the policy refuses.
+struct GuardedResolver(Arc<NetPolicy>);
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
+        let policy = self.0.clone();
         Box::pin(async move {
             let addrs: Vec<std::net::SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
+            if let Some(bad) = addrs.iter().find_map(|a| policy.refuses(a.ip())) {
                 let e: Box<dyn std::error::Error + Send + Sync> =
-                    format!("private target {host} -> {}", bad.ip()).into();
+                    format!("private target {host} -> {bad}").into();
                 return Err(e);
             }
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
@@ -120,44 +105,56 @@ pub struct PeerCertificate(pub Vec<u8>);
 pub type Response = http::Response<Vec<u8>>;
 
 impl Outbound {
-    pub fn new(settings: HttpSettings) -> Result<Self, reqwest::Error> {
-        Self::build(settings, false)
+    /// The clients, with redirects off, the timeouts and the CA bundle of `settings`, under
+    /// `policy`. No origin trusted yet.
+    pub fn new(settings: HttpSettings, policy: NetPolicy) -> Result<Self, reqwest::Error> {
+        let policy = Arc::new(policy);
+        let open = Self::client(&settings, reqwest::Client::builder())?;
+        // No proxy from HTTP(S)_PROXY/ALL_PROXY: through a proxy the resolver would only see
+        // the proxy's name, never the target's, and the address check would not hold.
+        let guarded = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+            .no_proxy();
+        let guarded = Self::client(&settings, guarded)?;
+        Ok(Outbound {
+            shared: Arc::new(Shared {
+                open,
+                guarded,
+                policy,
+                settings,
+            }),
+            trusted: None,
+        })
     }
 
-    /// The client for FHIR bases nobody registered: private targets refused.
-    pub fn guarded(settings: HttpSettings) -> Result<Self, reqwest::Error> {
-        Self::build(settings, true)
-    }
-
-    fn build(settings: HttpSettings, guarded: bool) -> Result<Self, reqwest::Error> {
-        let mut builder = reqwest::Client::builder();
-        if guarded {
-            // No proxy from HTTP(S)_PROXY/ALL_PROXY: through a proxy the resolver would only see
-            // the proxy's name, never the target's, and the private-address check would not hold.
-            builder = builder
-                .dns_resolver(std::sync::Arc::new(GuardedResolver))
-                .no_proxy();
-        }
+    fn client(
+        settings: &HttpSettings,
+        mut builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::Client, reqwest::Error> {
         if let Some(pem) = &settings.ca_pem {
             for cert in reqwest::Certificate::from_pem_bundle(pem)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let client = builder
+        builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("smart-launch-doctor/", env!("CARGO_PKG_VERSION")))
             .tls_info(true)
-            .build()?;
-        Ok(Outbound {
-            client,
-            settings,
-            guarded,
-        })
+            .build()
     }
 
-    /// `GET url` with an `Accept` header.
+    /// The same clients trusting the origin (scheme, host, port) of `base` and nothing else:
+    /// for a FHIR base the operator registered. Only `Core` decides which base that is.
+    pub(crate) fn trusting(&self, base: &str) -> Outbound {
+        Outbound {
+            shared: self.shared.clone(),
+            trusted: url::Url::parse(base).ok().map(|u| u.origin()),
+        }
+    }
+
+    /// `GET url` (as written by whoever named it) with an `Accept` header.
     pub async fn get(
         &self,
         url: &str,
@@ -165,11 +162,12 @@ impl Outbound {
         step: &str,
         rec: &Recorder,
     ) -> Result<Response, NetError> {
-        let req = http::Request::get(url)
-            .header(http::header::ACCEPT, accept)
-            .body(Vec::new())
-            .map_err(|e| NetError::Other(e.to_string()))?;
-        self.send(req, step, rec).await
+        let mut headers = http::HeaderMap::new();
+        let accept =
+            http::HeaderValue::from_str(accept).map_err(|e| NetError::Other(e.to_string()))?;
+        headers.insert(http::header::ACCEPT, accept);
+        self.exchange(http::Method::GET, url, headers, Vec::new(), step, rec)
+            .await
     }
 
     /// Sends `req`, reads the body up to the cap, records the exchange (redacted).
@@ -179,14 +177,29 @@ impl Outbound {
         step: &str,
         rec: &Recorder,
     ) -> Result<Response, NetError> {
+        let (parts, body) = req.into_parts();
+        let url = parts.uri.to_string();
+        self.exchange(parts.method, &url, parts.headers, body, step, rec)
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: http::Method,
+        written: &str,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+        step: &str,
+        rec: &Recorder,
+    ) -> Result<Response, NetError> {
         let started = Instant::now();
         let mut exchange = Exchange {
             step: step.to_string(),
-            method: req.method().to_string(),
-            url: transcript::redact_request_url(&req.uri().to_string()),
-            request_headers: header_pairs(req.headers()),
-            request_body: (!req.body().is_empty())
-                .then(|| transcript::redact_body(&String::from_utf8_lossy(req.body()))),
+            method: method.to_string(),
+            url: transcript::redact_request_url(written),
+            request_headers: header_pairs(&headers),
+            request_body: (!body.is_empty())
+                .then(|| transcript::redact_body(&String::from_utf8_lossy(&body))),
             status: None,
             response_headers: Vec::new(),
             response_body: None,
@@ -194,7 +207,17 @@ impl Outbound {
             error: None,
             cached: false,
         };
-        let result = self.send_inner(req).await;
+        let result = match self.target(written) {
+            Ok((url, client)) => {
+                let mut req = reqwest::Request::new(method, url);
+                *req.headers_mut() = headers;
+                if !body.is_empty() {
+                    *req.body_mut() = Some(body.into());
+                }
+                self.send_inner(client, req, written).await
+            }
+            Err(e) => Err(e),
+        };
         exchange.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(resp) => {
@@ -210,22 +233,62 @@ impl Outbound {
         result
     }
 
-    async fn send_inner(&self, req: http::Request<Vec<u8>>) -> Result<Response, NetError> {
-        // IP literals never reach the resolver: check them here.
-        if self.guarded
-            && let Some(host) = req.uri().host()
-            && let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>()
-            && is_private(ip)
-        {
-            return Err(NetError::PrivateTarget(host.to_string()));
+    /// The URL parsed once (WHATWG: numeric, octal, hex and short IPv4 forms and trailing dots
+    /// become the address they mean), its fragment dropped, checked against the policy, and
+    /// the client to send it with. The same `Url` is what reqwest connects to.
+    fn target(&self, written: &str) -> Result<(url::Url, &reqwest::Client), NetError> {
+        let mut url = url::Url::parse(written.trim())
+            .map_err(|e| NetError::Other(format!("not a usable URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(NetError::Other(format!(
+                "not an http(s) URL: {}",
+                url.scheme()
+            )));
         }
-        let req = reqwest::Request::try_from(req).map_err(|e| NetError::Other(e.to_string()))?;
-        let mut resp = self
-            .client
+        url.set_fragment(None);
+        let policy = &self.shared.policy;
+        if policy.allow_all || self.trusted.as_ref() == Some(&url.origin()) {
+            return Ok((url, &self.shared.open));
+        }
+        let refused = |address: String| NetError::PrivateTarget {
+            url: written.to_string(),
+            address,
+        };
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
+            Some(url::Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
+            Some(url::Host::Domain(d)) => {
+                let name = d.trim_end_matches('.').to_ascii_lowercase();
+                if policy.allows_name(&name) {
+                    return Ok((url, &self.shared.open));
+                }
+                // `localhost` is loopback by definition (RFC 6761), whatever DNS says.
+                if name == "localhost" || name.ends_with(".localhost") {
+                    return Err(refused(format!("{name} (loopback)")));
+                }
+                // Judged on its DNS answers by the guarded resolver.
+                return Ok((url, &self.shared.guarded));
+            }
+            None => return Err(NetError::Other("the URL has no host".into())),
+        };
+        match policy.refuses(ip) {
+            Some(r) => Err(refused(r.to_string())),
+            // Literal addresses never reach a resolver: this was the check.
+            None => Ok((url, &self.shared.open)),
+        }
+    }
+
+    async fn send_inner(
+        &self,
+        client: &reqwest::Client,
+        req: reqwest::Request,
+        written: &str,
+    ) -> Result<Response, NetError> {
+        let mut resp = client
             .execute(req)
             .await
-            .map_err(|e| self.classify(&e))?;
-        let cap = self.settings.max_body_bytes;
+            .map_err(|e| self.classify(&e, written))?;
+        let cap = self.shared.settings.max_body_bytes;
         if resp.content_length().is_some_and(|n| n as usize > cap) {
             return Err(NetError::TooLarge(cap));
         }
@@ -242,7 +305,7 @@ impl Outbound {
         }
         let mut body = Vec::new();
         // Headers arrived: a failure now is a body that broke off (or a timeout).
-        let body_error = |e: reqwest::Error| match self.classify(&e) {
+        let body_error = |e: reqwest::Error| match self.classify(&e, written) {
             NetError::Timeout(s) => NetError::Timeout(s),
             other => NetError::Incomplete(other.to_string()),
         };
@@ -257,8 +320,8 @@ impl Outbound {
             .map_err(|e| NetError::Other(e.to_string()))
     }
 
-    /// Names the failure from reqwest's error and its causes.
-    fn classify(&self, e: &reqwest::Error) -> NetError {
+    /// Names the failure from reqwest's error and its causes; a refusal names `written`.
+    fn classify(&self, e: &reqwest::Error, written: &str) -> NetError {
         let mut chain = Vec::new();
         let mut io_timeout = false;
         let mut cur: Option<&dyn std::error::Error> = Some(e);
@@ -269,12 +332,18 @@ impl Outbound {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
             cur = err.source();
         }
-        classify_chain(
+        match classify_chain(
             e.is_timeout() || io_timeout,
             e.is_connect(),
             &chain,
-            self.settings.timeout.as_secs(),
-        )
+            self.shared.settings.timeout.as_secs(),
+        ) {
+            NetError::PrivateTarget { address, .. } => NetError::PrivateTarget {
+                url: written.to_string(),
+                address,
+            },
+            other => other,
+        }
     }
 }
 
@@ -291,8 +360,12 @@ pub fn classify_chain(
     }
     let detail = chain.last().cloned().unwrap_or_default();
     if let Some(c) = chain.iter().find(|c| c.contains("private target ")) {
-        let target = c.split("private target ").nth(1).unwrap_or("").to_string();
-        return NetError::PrivateTarget(target);
+        let target = c.split("private target ").nth(1).unwrap_or("");
+        let (host, address) = target.split_once(" -> ").unwrap_or((target, ""));
+        return NetError::PrivateTarget {
+            url: host.to_string(),
+            address: address.to_string(),
+        };
     }
     let all = chain.join(": ").to_ascii_lowercase();
     let any = |words: &[&str]| words.iter().any(|w| all.contains(w));
@@ -328,130 +401,4 @@ fn header_pairs(h: &http::HeaderMap) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chain(parts: &[&str]) -> Vec<String> {
-        parts.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn lookup_failures_are_dns() {
-        let c = chain(&[
-            "error sending request",
-            "client error (Connect)",
-            "dns error",
-            "failed to lookup address information: Name or service not known",
-        ]);
-        assert!(matches!(
-            classify_chain(false, true, &c, 5),
-            NetError::Dns(_)
-        ));
-    }
-
-    #[test]
-    fn certificate_failures_are_tls() {
-        let c = chain(&[
-            "error sending request",
-            "client error (Connect)",
-            "invalid peer certificate: UnknownIssuer",
-        ]);
-        assert!(matches!(
-            classify_chain(false, true, &c, 5),
-            NetError::Tls(_)
-        ));
-    }
-
-    #[test]
-    fn refused_connections_are_connect_and_timeouts_win() {
-        let c = chain(&[
-            "error sending request",
-            "tcp connect error",
-            "Connection refused (os error 111)",
-        ]);
-        assert_eq!(
-            classify_chain(false, true, &c, 5),
-            NetError::Connect("Connection refused (os error 111)".into())
-        );
-        assert_eq!(classify_chain(true, true, &c, 5), NetError::Timeout(5));
-    }
-}
-
-#[cfg(test)]
-mod private_tests {
-    use super::is_private;
-
-    /// A proxy in the environment must not carry the guarded client past its check: with the
-    /// proxy honoured the resolver would only see the proxy's address.
-    #[tokio::test]
-    async fn guarded_client_ignores_proxy_environment() {
-        let settings = crate::config::HttpSettings {
-            ca_pem: None,
-            connect_timeout: std::time::Duration::from_secs(2),
-            timeout: std::time::Duration::from_secs(3),
-            max_body_bytes: 1024,
-        };
-        // nextest runs each test in its own process: the variables touch no other test. They are
-        // removed again right after the client is built (reqwest reads them at build time).
-        let proxy = "http://93.184.216.34:3128";
-        let names = [
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-        ];
-        // SAFETY: no other thread of this test reads the environment meanwhile.
-        unsafe {
-            for n in names {
-                std::env::set_var(n, proxy);
-            }
-            std::env::remove_var("NO_PROXY");
-            std::env::remove_var("no_proxy");
-        }
-        let guarded = super::Outbound::guarded(settings);
-        // SAFETY: as above.
-        unsafe {
-            for n in names {
-                std::env::remove_var(n);
-            }
-        }
-        let guarded = guarded.unwrap();
-        let rec = super::Recorder::default();
-        let err = guarded
-            .get(
-                "http://localhost:9/fhir/metadata",
-                "application/json",
-                "discovery",
-                &rec,
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, super::NetError::PrivateTarget(_)),
-            "a private target behind a proxy setting: {err:?}"
-        );
-    }
-
-    #[test]
-    fn private_loopback_link_local_and_mapped_addresses_are_refused() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
-        }
-    }
-}
+mod tests;

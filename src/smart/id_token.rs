@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::flights::Flights;
-use super::http::{Outbound, Recorder};
+use super::http::{NetError, Outbound, Recorder};
+use super::net_policy::append_path;
 
 /// Algorithms accepted for id_tokens: never `none`, never HMAC.
 const ALLOWED: [&str; 4] = ["RS256", "RS384", "ES256", "ES384"];
@@ -43,6 +44,8 @@ pub enum IdTokenFailure {
     Malformed,
     /// The OpenID configuration at `url`, or the JWKS at `url`, could not be fetched or used.
     ConfigUnavailable { url: String, why: String },
+    /// The OpenID configuration or JWKS URL points at an address the policy refuses.
+    Refused { url: String, error: NetError },
     /// The signature cannot be trusted: an algorithm not accepted, no key for it, or it does not
     /// verify. `header` is the token's decoded header.
     BadSignature {
@@ -102,18 +105,24 @@ pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
     (header.is_object() && claims.is_object()).then_some((header, claims))
 }
 
-async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value, String> {
+async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value, IdTokenFailure> {
     let resp = http
         .get(url, "application/json", "id_token", rec)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            NetError::PrivateTarget { .. } => IdTokenFailure::Refused {
+                url: url.to_string(),
+                error: e,
+            },
+            e => unavailable(url, e.to_string()),
+        })?;
     if !resp.status().is_success() {
-        return Err(format!("HTTP {}", resp.status().as_u16()));
+        return Err(unavailable(url, format!("HTTP {}", resp.status().as_u16())));
     }
     serde_json::from_slice::<Value>(resp.body())
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| "the answer is not a JSON object".to_string())
+        .ok_or_else(|| unavailable(url, "the answer is not a JSON object".to_string()))
 }
 
 fn unavailable(url: &str, why: String) -> IdTokenFailure {
@@ -130,13 +139,9 @@ async fn jwks_uri(
     rec: &Recorder,
 ) -> Result<String, IdTokenFailure> {
     let load = || async {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let doc = json_object(http, &url, rec)
-            .await
-            .map_err(|why| unavailable(&url, why))?;
+        // Joined to the issuer's path: a `#` or `?` in it cannot swallow the suffix.
+        let url = append_path(issuer, "/.well-known/openid-configuration");
+        let doc = json_object(http, &url, rec).await?;
         doc.get("jwks_uri")
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -159,9 +164,7 @@ async fn jwks(
         cache.jwks.forget_if(uri, stale, Arc::ptr_eq).await;
     }
     let load = || async {
-        let doc = json_object(http, uri, rec)
-            .await
-            .map_err(|why| unavailable(uri, why))?;
+        let doc = json_object(http, uri, rec).await?;
         let set: JwkSet = serde_json::from_value(doc)
             .map_err(|e| unavailable(uri, format!("not a JWKS: {e}")))?;
         Ok(Arc::new(set))

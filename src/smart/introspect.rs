@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client_auth::ASSERTION_TYPE;
-use super::http::{Outbound, Recorder};
+use super::http::{NetError, Outbound, Recorder};
 use super::token::ClientCredentials;
 use crate::config::AuthMethod;
 
@@ -22,6 +22,9 @@ pub struct Introspection {
     pub answer: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The address policy refused the endpoint (not stored: the diagnosis made of it is).
+    #[serde(skip)]
+    pub refused: Option<NetError>,
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -45,6 +48,7 @@ pub async fn introspect(
         status: None,
         answer: None,
         error: None,
+        refused: None,
     };
     let mut pairs: Vec<(&str, String)> = vec![
         ("token", access_token.to_string()),
@@ -113,7 +117,10 @@ pub async fn introspect(
                     v
                 });
         }
-        Err(e) => out.error = Some(e.to_string()),
+        Err(e) => {
+            out.error = Some(e.to_string());
+            out.refused = matches!(e, NetError::PrivateTarget { .. }).then_some(e);
+        }
     }
     out
 }

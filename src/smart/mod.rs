@@ -10,6 +10,7 @@ pub mod flights;
 pub mod http;
 pub mod id_token;
 pub mod introspect;
+pub mod net_policy;
 pub mod probe;
 pub mod tls;
 pub mod token;

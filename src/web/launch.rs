@@ -21,6 +21,7 @@ use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
 use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
+use crate::smart::net_policy::NetPolicy;
 
 /// The scope of developer-mode launches of unregistered FHIR servers.
 const UNREGISTERED_SCOPE: &str = "launch openid fhirUser patient/*.read";
@@ -245,10 +246,10 @@ pub fn adhoc_registration(
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
     let checked = validate_adhoc(&form).and_then(|reg| {
-        // A registered FHIR base is trusted wherever it is (the same rule as `Core::http_for`).
-        let allowed = state.config.allow_private_networks
-            || state.config.registration_for_iss(&reg.iss).is_some();
-        match private_target(&reg.iss, allowed) {
+        // A registered FHIR base is trusted wherever it is (as `outbound_for` trusts its origin).
+        let registered = state.config.registration_for_iss(&reg.iss).is_some();
+        let policy = state.config.net_policy();
+        match private_target(&form.iss, &reg.iss, &policy).filter(|_| !registered) {
             Some(why) => Err(vec![("iss".to_string(), why)]),
             None => Ok(reg),
         }
@@ -273,25 +274,32 @@ pub fn adhoc_registration(
     }
 }
 
-/// Why an ad-hoc FHIR base is refused before anything is sent: a literal loopback, private or
-/// link-local address (or `localhost`) while `allow_private_networks` is off. Names that resolve
-/// to such addresses are refused by the guarded client when the launch runs.
-pub fn private_target(iss: &str, allowed: bool) -> Option<String> {
-    if allowed {
-        return None;
-    }
+/// Why an ad-hoc FHIR base is refused before anything is sent: a literal address the policy
+/// refuses (in any WHATWG form: `2130706433`, `0x7f.1`, `[::ffff:…]`) or `localhost`. `written`
+/// is the base as typed, `iss` the normalized one. Names that resolve to refused addresses are
+/// refused by the guarded resolver when the launch runs.
+pub fn private_target(written: &str, iss: &str, policy: &NetPolicy) -> Option<String> {
     let url = url::Url::parse(iss).ok()?;
-    let private = match url.host()? {
-        url::Host::Ipv4(ip) => crate::smart::http::is_private(ip.into()),
-        url::Host::Ipv6(ip) => crate::smart::http::is_private(ip.into()),
+    let meant = match url.host()? {
+        url::Host::Ipv4(ip) => policy.refuses(ip.into())?.to_string(),
+        url::Host::Ipv6(ip) => policy.refuses(ip.into())?.to_string(),
         url::Host::Domain(d) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
+            let local = d == "localhost" || d.ends_with(".localhost");
+            (local && !policy.allows_name(&d)).then_some(format!("{d} (loopback)"))?
         }
     };
-    private.then(|| format!(
-        "{} is a loopback, private or link-local address: this server does not contact those for apps typed into this form (allow_private_networks is off). Register the FHIR base in the configuration, or ask the administrator to allow private networks for a local test server",
-        url.host_str().unwrap_or_default()
+    let host = url.host_str().unwrap_or_default();
+    let as_written = if written.trim() == iss {
+        String::new()
+    } else {
+        format!(
+            " ({} as written; it means {meant})",
+            without_userinfo(written.trim())
+        )
+    };
+    Some(format!(
+        "{host} is a loopback, private or link-local address{as_written}: this server does not contact those for apps typed into this form (net.private_target; allow_private_networks is off). Register the FHIR base in the configuration, or ask the administrator to allow private networks for a local test server"
     ))
 }
 

@@ -10,7 +10,6 @@ use crate::config::{AuthMethod, Config, PRACTICE_BACKEND_ID, PRACTICE_CLIENT_ID}
 use crate::gallery;
 use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
 use crate::seal::Sealer;
-use crate::smart::http::Outbound;
 use crate::state::{Core, CoreInner, StateError};
 use crate::store::{Backend, Limits};
 
@@ -55,11 +54,6 @@ impl Deref for Inner {
 pub const MAX_MEMORY_LAUNCHES: u64 = 50_000;
 
 impl AppState {
-    /// The client for requests on behalf of the FHIR base `iss`: a registered one is trusted.
-    pub fn http_for(&self, iss: &str) -> &Outbound {
-        self.core.http_for(iss)
-    }
-
     pub fn new(config: Config) -> Result<Self, StateError> {
         let sealer = match &config.sealing_key_env {
             Some(var) => {

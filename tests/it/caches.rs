@@ -9,6 +9,7 @@ use base64::Engine as _;
 use smart_launch_doctor::config::HttpSettings;
 use smart_launch_doctor::diagnosis::{Diagnosis, classify};
 use smart_launch_doctor::smart::http::{Outbound, Recorder};
+use smart_launch_doctor::smart::net_policy::NetPolicy;
 use smart_launch_doctor::smart::{discovery, id_token};
 use tokio::io::AsyncWriteExt;
 
@@ -16,14 +17,19 @@ use crate::support::upstream::{RawRequest, raw, response};
 
 const CALLERS: usize = 20;
 
+/// A client allowed to reach the loopback servers these tests run (`allow_private_networks`).
 fn outbound() -> Outbound {
-    Outbound::new(HttpSettings {
+    let settings = HttpSettings {
         ca_pem: None,
         connect_timeout: Duration::from_secs(5),
         timeout: Duration::from_secs(10),
         max_body_bytes: 1 << 20,
-    })
-    .unwrap()
+    };
+    let policy = NetPolicy {
+        allow_all: true,
+        ..NetPolicy::default()
+    };
+    Outbound::new(settings, policy).unwrap()
 }
 
 /// A server that answers each request after `delay` (long enough for every caller to be

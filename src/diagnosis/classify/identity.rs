@@ -23,6 +23,7 @@ pub fn id_token_failure(failure: &IdTokenFailure) -> Diagnosis {
     match failure {
         IdTokenFailure::Malformed => malformed(),
         IdTokenFailure::ConfigUnavailable { url, why } => config_unavailable(url, why),
+        IdTokenFailure::Refused { url, error } => net(error, url),
         IdTokenFailure::BadSignature {
             why,
             header,

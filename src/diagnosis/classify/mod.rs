@@ -27,12 +27,21 @@ pub fn net(e: &NetError, url: &str) -> Diagnosis {
         NetError::Tls(_) => id!("net.tls"),
         NetError::Timeout(_) => id!("net.timeout"),
         NetError::TooLarge(_) => id!("net.too_large"),
-        NetError::PrivateTarget(_) => id!("net.private_target"),
+        NetError::PrivateTarget { .. } => id!("net.private_target"),
         NetError::Incomplete(_) => id!("net.incomplete"),
     };
-    Diagnosis::new(id, format!("The request to {url} failed: {e}."))
+    let d = Diagnosis::new(id, format!("The request to {url} failed: {e}."))
         .with("URL", url)
-        .with("Failure", e.to_string())
+        .with("Failure", e.to_string());
+    match e {
+        NetError::PrivateTarget {
+            url: written,
+            address,
+        } => d
+            .with("URL as written", written.as_str())
+            .with("Address it means", address.as_str()),
+        _ => d,
+    }
 }
 
 /// A 3xx answer to an outbound request (redirects are never followed).
