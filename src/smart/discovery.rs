@@ -281,7 +281,8 @@ fn strings(doc: &Value, key: &str) -> Option<Vec<String>> {
 /// Resolves a possibly relative endpoint against the issuer; notes when it had to.
 fn endpoint(iss: &str, raw: &str, resolved: &mut Vec<String>) -> Option<String> {
     if let Ok(u) = url::Url::parse(raw) {
-        return matches!(u.scheme(), "http" | "https").then(|| u.to_string());
+        // Kept as written: a refusal then shows the URL the way the server wrote it.
+        return matches!(u.scheme(), "http" | "https").then(|| raw.to_string());
     }
     let base = url::Url::parse(&format!("{iss}/")).ok()?;
     let joined = base.join(raw).ok()?;

@@ -109,12 +109,18 @@ impl Outbound {
     /// `policy`. No origin trusted yet.
     pub fn new(settings: HttpSettings, policy: NetPolicy) -> Result<Self, reqwest::Error> {
         let policy = Arc::new(policy);
-        let open = Self::client(&settings, reqwest::Client::builder())?;
+        let mut open = reqwest::Client::builder();
         // No proxy from HTTP(S)_PROXY/ALL_PROXY: through a proxy the resolver would only see
         // the proxy's name, never the target's, and the address check would not hold.
-        let guarded = reqwest::Client::builder()
+        let mut guarded = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
             .no_proxy();
+        #[cfg(target_os = "linux")]
+        if policy.loopback == super::net_policy::Loopback::TestPublic127001 {
+            // The test seam's belt: even a broken check cannot send a packet off this machine.
+            (open, guarded) = (open.interface("lo"), guarded.interface("lo"));
+        }
+        let open = Self::client(&settings, open)?;
         let guarded = Self::client(&settings, guarded)?;
         Ok(Outbound {
             shared: Arc::new(Shared {

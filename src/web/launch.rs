@@ -290,16 +290,9 @@ pub fn private_target(written: &str, iss: &str, policy: &NetPolicy) -> Option<St
         }
     };
     let host = url.host_str().unwrap_or_default();
-    let as_written = if written.trim() == iss {
-        String::new()
-    } else {
-        format!(
-            " ({} as written; it means {meant})",
-            without_userinfo(written.trim())
-        )
-    };
+    let written = without_userinfo(written.trim());
     Some(format!(
-        "{host} is a loopback, private or link-local address{as_written}: this server does not contact those for apps typed into this form (net.private_target; allow_private_networks is off). Register the FHIR base in the configuration, or ask the administrator to allow private networks for a local test server"
+        "{host} is a loopback, private or link-local address ({written} as written; it means {meant}): this server does not contact those for apps typed into this form (net.private_target; allow_private_networks is off). Register the FHIR base in the configuration, or ask the administrator to allow private networks for a local test server"
     ))
 }
 

@@ -19,6 +19,7 @@ mod check;
 mod diagnoses;
 mod gallery;
 mod hardening;
+mod hostile;
 mod identity;
 mod launch;
 mod load;

@@ -3,6 +3,7 @@
 //! actions.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod practice_app;
 pub mod upstream;
 
@@ -14,6 +15,7 @@ use smart_launch_doctor::config::Config;
 use smart_launch_doctor::practice::{
     self, ClientAuth, Faults, PracticeClient, PracticeOptions, RunningEhr,
 };
+use smart_launch_doctor::smart::net_policy::Loopback;
 use smart_launch_doctor::{AppState, app};
 
 /// A secret with every character RFC 6749 §2.3.1 form-encoding changes.
@@ -73,6 +75,9 @@ pub struct Setup {
     pub registration_extra: &'static str,
     /// The app's outbound timeout (3 s unless a test needs the default's patience).
     pub http_timeout_secs: u64,
+    /// Which loopback addresses the address policy counts as private (the hostile-EHR tests
+    /// make 127.0.0.1 public and keep the rest of 127.0.0.0/8 private).
+    pub loopback: Loopback,
 }
 
 impl Setup {
@@ -88,6 +93,7 @@ impl Setup {
             client_id: None,
             registration_extra: "",
             http_timeout_secs: 3,
+            loopback: Loopback::Standard,
         }
     }
 }
@@ -200,7 +206,8 @@ impl TestApp {
                 &format!("scope = \"{scope}\""),
             );
         }
-        let config = Config::from_toml(&toml, "test", addr).expect("config");
+        let mut config = Config::from_toml(&toml, "test", addr).expect("config");
+        config.loopback = setup.loopback;
         let state = AppState::new(config).expect("state");
         let router = app(state.clone());
         // Served as the binary serves it: hyper's own 414/431 get bodies.
