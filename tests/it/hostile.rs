@@ -185,12 +185,14 @@ async fn a_jwks_uri_or_a_redirect_towards_a_private_address_is_not_followed() {
     )
     .await;
     for drive in [Drive::AdHoc, Drive::Unregistered] {
-        let mut f = Faults::default();
-        f.well_known_patch = vec![("issuer".into(), json!(side))];
-        f.token_patch = vec![(
-            "smart_style_url".into(),
-            Some(json!(format!("{side}/style"))),
-        )];
+        let f = Faults {
+            well_known_patch: vec![("issuer".into(), json!(side))],
+            token_patch: vec![(
+                "smart_style_url".into(),
+                Some(json!(format!("{side}/style"))),
+            )],
+            ..Faults::default()
+        };
         let ehr = hostile_ehr(&app, f).await;
         let json = launch(&app, &ehr, drive).await;
         targets.assert_untouched(&format!("{drive:?}"));
@@ -206,8 +208,10 @@ async fn fhir_context_references_to_a_private_address_are_not_read() {
     let app = seam_app(Loopback::TestPublic127001).await;
     for drive in [Drive::AdHoc, Drive::Unregistered] {
         for (url, _) in targets.spellings("/Patient/p1") {
-            let mut f = Faults::default();
-            f.token_patch = vec![("fhirContext".into(), Some(json!([{"reference": url}])))];
+            let f = Faults {
+                token_patch: vec![("fhirContext".into(), Some(json!([{"reference": url}])))],
+                ..Faults::default()
+            };
             let ehr = hostile_ehr(&app, f).await;
             let json = launch(&app, &ehr, drive).await;
             targets.assert_untouched(&format!("{drive:?} {url}"));
