@@ -29,6 +29,8 @@ pub struct Entry {
     pub backend: bool,
     /// Runs against the sloppy practice EHR (`/practice-sloppy`, [`sloppy_faults`]).
     pub sloppy: bool,
+    /// The launch signs in although `expect` is an error: a refused side fetch.
+    pub signs_in: bool,
 }
 
 /// The scope of the gallery's backend clients.
@@ -54,6 +56,7 @@ fn entry(
         faults,
         backend: false,
         sloppy: false,
+        signs_in: false,
     }
 }
 
@@ -310,6 +313,22 @@ fn scorecard_entries() -> Vec<Entry> {
             "Discovery as text/plain without capabilities, plain PKCE offered, a token answer without scope, expires_in or no-store: the launch succeeds and the scorecard names each deviation.",
             Faults::default(),
         )),
+        Entry {
+            signs_in: true,
+            ..entry(
+                "style-url-internal",
+                "EHR points its style URL at an internal address",
+                "net.private_target",
+                "The token response's smart_style_url is http://2852039166/latest/meta-data/: one decimal number that URL parsers read as 169.254.169.254, the cloud metadata service. The launch signs in; the style document is not fetched (not even a connection is attempted) and the result names the address the URL means.",
+                Faults {
+                    token_patch: vec![(
+                        "smart_style_url".into(),
+                        Some(json!("http://2852039166/latest/meta-data/")),
+                    )],
+                    ..Faults::default()
+                },
+            )
+        },
         entry(
             "introspection-mismatch",
             "Introspection disagrees with the token",

@@ -223,10 +223,13 @@ pub static ENTRIES: &[Entry] = &[
         ASK_APP_ADMIN,
         [
             "A FHIR base typed into the ad-hoc form (not registered) that resolves to a loopback, private or link-local address",
-            "A discovered endpoint of such a server pointing inside the network"
+            "A discovered endpoint of such a server pointing inside the network",
+            "A URL an EHR's answers name (smart_style_url, issuer, jwks_uri, introspection_endpoint) on another host that is private, perhaps spelled as a number (http://2852039166/ is 169.254.169.254)",
+            "An on-premises EHR whose authorization server is on another private host than its FHIR base"
         ],
         [
-            "Register the FHIR base in the configuration",
+            "Register the FHIR base in the configuration (its own origin is then trusted)",
+            "For an on-premises EHR's other hosts: allow_private_hosts = [\"auth.ehr.local\", \"10.0.0.0/8\"]",
             "For a local test server: allow_private_networks = true"
         ],
         [SSRF]

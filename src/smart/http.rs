@@ -10,8 +10,6 @@ use super::net_policy::NetPolicy;
 use super::transcript::{self, Exchange};
 use crate::config::HttpSettings;
 
-pub use super::net_policy::is_private;
-
 /// Why no usable response came back.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NetError {

@@ -35,6 +35,9 @@ async fn app_for(iss: Option<String>, faults: Faults) -> TestApp {
         iss_override: iss,
         faults,
         http_timeout_secs: TIMEOUT_SECS,
+        // Misbehaving endpoints live on other loopback ports than the registered FHIR base:
+        // allowed deliberately, as an on-premises EHR's other hosts would be.
+        extra_toml: "allow_private_hosts = [\"127.0.0.1\"]".into(),
         ..Setup::new(Auth::None)
     })
     .await

@@ -444,7 +444,14 @@ async fn unreachable_openid_configuration_is_id_token_config_unavailable() {
         well_known_patch: vec![("issuer".into(), serde_json::json!(issuer))],
         ..Faults::default()
     };
-    let json = ehr_launch(&TestApp::with_faults(Auth::None, faults).await).await;
+    // The issuer is on another loopback port than the FHIR base: allowed deliberately.
+    let app = TestApp::start(Setup {
+        faults,
+        extra_toml: "allow_private_hosts = [\"127.0.0.1\"]".into(),
+        ..Setup::new(Auth::None)
+    })
+    .await;
+    let json = ehr_launch(&app).await;
     assert!(has(&json, "id_token.config_unavailable"), "{json:#}");
     assert!(
         evidence(&json, "id_token.config_unavailable", "URL")

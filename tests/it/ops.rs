@@ -812,8 +812,11 @@ async fn sigterm_during_a_slow_token_exchange_lets_it_finish_and_exits_0() {
     let dir = std::env::temp_dir().join(format!("sld-ops-term-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("config.toml");
-    let toml = crate::support::config_toml(port, &ehr.fhir_base(), Auth::None, None)
+    // The token endpoint is on another loopback port than the registered FHIR base: allowed
+    // deliberately, as an on-premises EHR's other hosts would be.
+    let registration = crate::support::config_toml(port, &ehr.fhir_base(), Auth::None, None)
         .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60");
+    let toml = format!("allow_private_hosts = [\"127.0.0.1\"]\n{registration}");
     std::fs::write(&config, toml).unwrap();
     let mut child = binary(
         &[

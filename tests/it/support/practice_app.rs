@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use smart_launch_doctor::config::Config;
+use smart_launch_doctor::smart::net_policy::Loopback;
 use smart_launch_doctor::{AppState, app};
 
 use super::location;
@@ -21,12 +22,20 @@ pub fn hidden(html: &str, name: &str) -> String {
 /// state. Served with the peer address,
 /// as `main` serves it, so the per-address limits see a client.
 pub async fn serve_practice(extra: &str) -> (String, AppState) {
+    serve_practice_with(extra, Loopback::Standard).await
+}
+
+/// [`serve_practice`] with the address policy's loopback rule `loopback` (the test seam binds
+/// outbound connections to `lo`: nothing can leave this machine even if a check were broken).
+pub async fn serve_practice_with(extra: &str, loopback: Loopback) -> (String, AppState) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     let extra = extra.replace("{base}", &base);
     let toml = format!("public_url = \"{base}\"\npractice_ehr = true\n{extra}\n");
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    let mut config = Config::from_toml(&toml, "test", addr).unwrap();
+    config.loopback = loopback;
+    let state = AppState::new(config).unwrap();
     let router = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
     (base, state)
