@@ -107,30 +107,34 @@ fn quick() -> HttpSettings {
 }
 
 /// The host is read the way reqwest connects (WHATWG), whatever the URL's spelling; the error
-/// keeps the URL as written and names the address it means. Port 9 on loopback only, so even
-/// a broken check sends nothing off this machine.
+/// keeps the URL as written and names the address it means. Under the test seam (127.0.0.2
+/// private, connections bound to lo), so even a broken check sends nothing off this machine.
 #[tokio::test]
 async fn every_spelling_of_a_private_address_is_refused_before_connecting() {
-    let out = Outbound::new(quick(), NetPolicy::default()).unwrap();
+    let seam = NetPolicy {
+        loopback: crate::smart::net_policy::Loopback::TestPublic127001,
+        ..NetPolicy::default()
+    };
+    let out = Outbound::new(quick(), seam).unwrap();
     for (url, meant) in [
-        ("http://2130706433:9/latest/meta-data/", "127.0.0.1"),
-        ("http://0x7f000001:9/", "127.0.0.1"),
-        ("http://0177.0.0.1:9/", "127.0.0.1"),
-        ("http://127.1:9/", "127.0.0.1"),
-        ("http://127.0.0.1.:9/", "127.0.0.1"),
+        ("http://2130706434:9/latest/meta-data/", "127.0.0.2"),
+        ("http://0x7f000002:9/", "127.0.0.2"),
+        ("http://0177.0.0.2:9/", "127.0.0.2"),
+        ("http://127.2:9/", "127.0.0.2"),
+        ("http://127.0.0.2.:9/", "127.0.0.2"),
         ("http://0:9/", "0.0.0.0"),
         (
-            "http://[::ffff:127.0.0.1]:9/",
-            "127.0.0.1 (inside ::ffff:127.0.0.1)",
+            "http://[::ffff:127.0.0.2]:9/",
+            "127.0.0.2 (inside ::ffff:127.0.0.2)",
         ),
-        ("http://[::127.0.0.1]:9/", "127.0.0.1 (inside ::7f00:1)"),
+        ("http://[::127.0.0.2]:9/", "127.0.0.2 (inside ::7f00:2)"),
         (
-            "http://[64:ff9b::7f00:1]:9/",
-            "127.0.0.1 (inside 64:ff9b::7f00:1)",
+            "http://[64:ff9b::7f00:2]:9/",
+            "127.0.0.2 (inside 64:ff9b::7f00:2)",
         ),
         (
-            "http://[2002:7f00:1::]:9/",
-            "127.0.0.1 (inside 2002:7f00:1::)",
+            "http://[2002:7f00:2::]:9/",
+            "127.0.0.2 (inside 2002:7f00:2::)",
         ),
         ("http://[::1]:9/#fragment", "::1"),
         ("http://LOCALHOST.:9/", "localhost (loopback)"),
