@@ -310,6 +310,8 @@ fn rejection(
         now: SystemTime::now(),
         auth_methods_supported: &d.token_endpoint_auth_methods_supported,
         sent: Some(&x.sent),
+        // A probe has no authorize step before it: nothing proved the client id known.
+        client_known: false,
     };
     classify::token_failure(&answer, &ctx)
 }

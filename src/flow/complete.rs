@@ -17,7 +17,7 @@ use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::id_token::{self, Expected};
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
-use crate::smart::{Step, fhir};
+use crate::smart::{LaunchKind, Step, fhir};
 use crate::state::Core;
 
 /// Why a launch's app cannot be used any more.
@@ -109,6 +109,8 @@ pub(crate) fn classify_answer(
         now: SystemTime::now(),
         auth_methods_supported: methods,
         sent: Some(&x.sent),
+        // A code (or an earlier token, for a refresh) was issued to this client id.
+        client_known: record.kind != LaunchKind::Backend,
     };
     if x.response.status().is_success() && std::str::from_utf8(x.response.body()).is_err() {
         // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.

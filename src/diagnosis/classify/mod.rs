@@ -1,8 +1,10 @@
 //! Pure functions from collected evidence to diagnoses, step by step: network, discovery,
 //! launch and authorization here; the token step in [`token`].
 
+pub mod answer;
 pub mod backend;
 pub mod identity;
+pub mod lexicon;
 pub mod probe;
 pub mod refresh;
 mod self_check;

@@ -20,6 +20,7 @@ fn ctx(secret: Option<&Secret>) -> TokenContext<'_> {
         now: SystemTime::now(),
         auth_methods_supported: &[],
         sent: None,
+        client_known: true,
     }
 }
 
@@ -61,9 +62,41 @@ fn plain_invalid_client_is_bad_client_credentials() {
         headers: &headers,
         body: r#"{"error":"invalid_client"}"#,
     };
+    let secret = Secret::new("s3cret");
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id(),
+        token_failure(&answer, &ctx(Some(&secret)))[0].id(),
         "token.bad_client_credentials"
+    );
+}
+
+#[test]
+fn bare_invalid_client_without_a_secret_is_a_client_type_question_not_a_wrong_secret() {
+    // django-oauth-toolkit, a public app registered as confidential there: 401, this body.
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 401,
+        headers: &headers,
+        body: r#"{"error": "invalid_client"}"#,
+    };
+    // After an authorize step that issued a code: the server knows the id.
+    let d = &token_failure(&answer, &ctx(None))[0];
+    assert_eq!(d.id(), "token.client_type_mismatch");
+    assert!(
+        d.summary.contains("No secret is configured"),
+        "{}",
+        d.summary
+    );
+    // A probe (no authorize step): unknown id or confidential, the id is the likelier reading.
+    let probe = TokenContext {
+        client_known: false,
+        ..ctx(None)
+    };
+    let d = &token_failure(&answer, &probe)[0];
+    assert_eq!(d.id(), "token.unknown_client");
+    assert!(
+        d.causes()[1].contains("registered as confidential"),
+        "{:?}",
+        d.causes()
     );
 }
 
@@ -76,9 +109,12 @@ fn keycloak_unauthorized_client_is_read_as_bad_credentials() {
         headers: &headers,
         body,
     };
+    let secret = Secret::new("s3cret");
+    let d = &token_failure(&answer, &ctx(Some(&secret)))[0];
+    assert_eq!(d.id(), "token.bad_client_credentials");
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id(),
-        "token.bad_client_credentials"
+        ev(d, "Matched phrase"),
+        "\u{201c}Invalid client credentials\u{201d}"
     );
 }
 
@@ -114,9 +150,10 @@ fn success_without_patient_or_refresh_token_warns() {
             "token.scopes_reduced",
             "token.missing_context",
             "token.no_id_token",
-            "token.no_refresh_token"
         ]
     );
+    // offline_access was not granted: scopes_reduced says so, and no refresh token follows.
+    assert!(ev(&warnings[0], "Not granted").contains("offline_access"));
 }
 
 #[test]
