@@ -379,6 +379,15 @@ async fn probe(
             )),
         };
     }
+    if reg.auth == AuthMethod::None
+        && reading.verdict == Verdict::Rejected
+        && reading.note.is_none()
+    {
+        // No secret is configured, so "secret or method wrong" cannot be the reading.
+        reading.note = Some(
+            "no secret is configured, so none can be wrong: the server does not know this client id, or has it registered as confidential".into(),
+        );
+    }
     let mut accepted_method = None;
     match reading.verdict {
         Verdict::Rejected => {

@@ -195,6 +195,7 @@ pub async fn exchange(
 
 /// id_token check and proof reads. A failure is diagnosed but never hides the token response.
 async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &mut LaunchRecord) {
+    let received_at = now();
     let rec = Recorder::default();
     let token = |k: &str| {
         record
@@ -317,7 +318,12 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             None => merged.push((step, d)),
         }
     }
-    let failures = merged;
+    // A refusal is read with the clock: had the token's own lifetime passed?
+    let left = identity::lifetime_left(record.token_response.as_ref(), now() - received_at);
+    let failures: Vec<_> = merged
+        .into_iter()
+        .map(|(s, d)| (s, identity::with_clock(d, left)))
+        .collect();
     match failures.first().map(|(s, _)| *s) {
         Some(step) => record.fail(step, failures.into_iter().map(|(_, d)| d), now()),
         None => {

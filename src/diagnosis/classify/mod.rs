@@ -15,7 +15,7 @@ pub use token::{
 };
 
 use super::vendor::CernerError;
-use super::{Diagnosis, excerpt};
+use super::{Diagnosis, Id, excerpt};
 use crate::config::AuthMethod;
 use crate::smart::LaunchKind;
 use crate::smart::discovery::{Attempt, Discovered, DiscoveryFailure, Source};
@@ -312,6 +312,7 @@ pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>
     let desc = description.unwrap_or("").to_ascii_lowercase();
     let mentions = |words: &[&str]| words.iter().any(|w| desc.contains(w));
     let oracle = |suffixes: &[&str]| suffixes.iter().any(|s| cerner_code.ends_with(s));
+    let read = authorize_meaning(error, description.unwrap_or(""));
     let id = match error {
         _ if oracle(&["empty-scopes"]) => id!("authorize.invalid_scope"),
         _ if oracle(&["invalid-launch-code"]) => id!("authorize.invalid_request"),
@@ -322,6 +323,8 @@ pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>
             id!("authorize.redirect_uri_mismatch")
         }
         _ if oracle(&["unknown-client"]) => id!("authorize.unknown_client"),
+        // What the words (or an Entra code) say wins over the code.
+        _ if read.is_some() => read.as_ref().map(|r| r.0).unwrap_or(id!("authorize.other")),
         // Entra: AADSTS50011 (reply URL mismatch); others name the parameter in the description.
         "invalid_request" | "invalid_client" | "unauthorized_client"
             if mentions(&[
@@ -362,6 +365,13 @@ pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>
     .with("error", error)
     .with("error_description", description.unwrap_or(""))
     .with("error_uri", uri.unwrap_or(""));
+    if let Some((_, said)) = &read {
+        d = d.with("What the answer says", said.0.as_str());
+        d = match &said.1 {
+            Some(phrase) => d.with("Matched phrase", format!("\u{201c}{phrase}\u{201d}")),
+            None => d,
+        };
+    }
     // The description names what it objects to: that cause goes first.
     if id == id!("authorize.invalid_request") {
         let named = [
@@ -389,6 +399,43 @@ pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>
         }
     }
     with_cerner(d, cerner.as_ref())
+}
+
+/// What an authorization error's description (or its Entra code) says, as an authorize id, the
+/// meaning, and the matched words (none when the code decided).
+fn authorize_meaning(
+    error: &str,
+    description: &str,
+) -> Option<(Id, (lexicon::Meaning, Option<String>))> {
+    use lexicon::Meaning::*;
+    let id_of = |m: lexicon::Meaning| match m {
+        RedirectMismatch => Some(id!("authorize.redirect_uri_mismatch")),
+        ClientUnknown => Some(id!("authorize.unknown_client")),
+        ScopeInvalid => Some(id!("authorize.invalid_scope")),
+        GrantNotAllowed => Some(id!("authorize.unauthorized_client")),
+        _ => None,
+    };
+    let entra = description
+        .strip_prefix("AADSTS")
+        .or_else(|| description.find("AADSTS").map(|i| &description[i + 6..]))
+        .and_then(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .and_then(lexicon::aadsts);
+    if let Some(m) = entra {
+        return id_of(m).map(|id| (id, (m, None)));
+    }
+    // A user's refusal is what it says, whatever words come with it.
+    if error == "access_denied" {
+        return None;
+    }
+    lexicon::ranked(description, error)
+        .into_iter()
+        .find_map(|f| id_of(f.meaning).map(|id| (id, (f.meaning, Some(f.phrase)))))
 }
 
 fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {
