@@ -263,6 +263,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
             "client does not exist",
             "client was not identified",
             "invalid client_id",
+            "invalid client identifier",
             "invalid client id",
             "client_id is invalid",
             "was not found in the directory",

@@ -307,3 +307,95 @@ fn a_scope_granted_in_v2_spelling_or_by_wildcard_is_not_reported_missing() {
     assert!(!granted(&format!("{all} patient/*.*")).contains(&"token.scopes_reduced"));
     assert!(granted(&format!("{all} patient/Patient.rs")).contains(&"token.scopes_reduced"));
 }
+
+#[test]
+fn authorize_errors_are_read_for_their_words_and_entra_codes() {
+    // Entra: scope not on the resource, under error=invalid_client.
+    let d = authorize_error(
+        "invalid_client",
+        Some(
+            "AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope patient/*.read is not valid.",
+        ),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.invalid_scope");
+    assert_eq!(
+        ev(&d, "What the answer says"),
+        lexicon::Meaning::ScopeInvalid.as_str()
+    );
+    // smart-launcher v2: an invalid_request that names the redirect URI.
+    let d = authorize_error(
+        "invalid_request",
+        Some("Invalid redirect_uri parameter"),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.redirect_uri_mismatch");
+    assert_eq!(ev(&d, "Matched phrase"), "\u{201c}redirect_uri\u{201d}");
+    // A user's refusal stays one whatever words come with it.
+    let d = authorize_error(
+        "access_denied",
+        Some("The user denied the scope request"),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.access_denied");
+    // Unknown words keep the code's id.
+    let d = authorize_error("invalid_request", Some("something else entirely"), None);
+    assert_eq!(d.id(), "authorize.invalid_request");
+}
+
+#[test]
+fn fhir_refusals_are_read_for_their_words_and_with_the_clock() {
+    let outcome = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"security","details":{"text":"Token does not contain a patient claim"}}]}"#;
+    let d = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        403,
+        None,
+        "application/fhir+json",
+        outcome,
+    );
+    assert_eq!(d.id(), "fhir.token_missing_launch_context");
+    assert_eq!(
+        ev(&d, "OperationOutcome"),
+        "Token does not contain a patient claim"
+    );
+    let challenge = r#"Bearer error="invalid_token", error_description="The access token expired""#;
+    let d = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        401,
+        Some(challenge),
+        "",
+        "",
+    );
+    assert_eq!(d.id(), "fhir.token_expired");
+    // A gateway fault and a bare 403: the status decides, the clock ranks.
+    let plain = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        403,
+        None,
+        "",
+        r#"{"message":"Forbidden"}"#,
+    );
+    assert_eq!(plain.id(), "fhir.forbidden");
+    assert_eq!(
+        identity::with_clock(plain.clone(), Some(-5)).id(),
+        "fhir.token_expired"
+    );
+    assert_eq!(
+        identity::with_clock(plain, Some(3540)).id(),
+        "fhir.forbidden"
+    );
+    let refused =
+        identity::fhir_read_failed("the patient", "https://f/Patient/1", 401, None, "", "");
+    let left = identity::with_clock(refused.clone(), Some(3540));
+    assert!(
+        !left.causes().iter().any(|c| c.contains("expired")),
+        "{:?}",
+        left.causes()
+    );
+    assert!(identity::with_clock(refused, None).causes()[0].starts_with("Token expired"));
+    let token = serde_json::json!({"expires_in": 3600});
+    assert_eq!(identity::lifetime_left(token.as_object(), 60), Some(3540));
+}

@@ -448,3 +448,5 @@ fn in_case(mut d: Diagnosis, ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Di
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vendor_tests;
