@@ -75,6 +75,12 @@ impl Meaning {
         }
     }
 
+    /// Whether this meaning says the client was not authenticated (its credentials, type,
+    /// method or identity), as opposed to a problem after authentication.
+    pub fn refuses_the_client(self) -> bool {
+        self.natural_code() == "invalid_client"
+    }
+
     /// The OAuth code a server would normally send with this meaning: an answer whose code
     /// agrees ranks this meaning first.
     fn natural_code(self) -> &'static str {
@@ -128,6 +134,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
             "must contain the following parameter: 'client_assertion' or 'client_secret'",
             "client_secret*required",
             "client secret is required",
+            "secret not provided",
             "client secret*missing",
             "missing client secret",
             "missing client_secret",
