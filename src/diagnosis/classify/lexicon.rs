@@ -173,6 +173,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
             "invalid authorization header",
             "authorization header*malformed",
             "authorization header*invalid",
+            "authorization header*cannot be empty",
             "could not decode client credentials",
             "invalid basic",
         ],
@@ -211,6 +212,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
         AssertionKey,
         &[
             "no matching key",
+            "no usable*key",
             "unable to find*key",
             "could not find*key",
             "key not found",
@@ -233,6 +235,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
         SecretWrong,
         &[
             "invalid client secret",
+            "invalid client_secret",
             "invalid secret",
             "client secret is invalid",
             "client secret*does not match",
@@ -305,6 +308,7 @@ const LEXICON: &[(Meaning, &[&str])] = &[
             "refresh token*invalid",
             "refresh token*revoked",
             "invalid refresh token",
+            "expired refresh token",
             "refresh_token*invalid",
             "refresh token not found",
             "session not active",

@@ -83,6 +83,33 @@ const CASES: &[Case] = &[
         ),
         "code parameter",
     ),
+    said(
+        case(
+            401,
+            r#"{"error":"invalid_client","error_description":"Invalid client_secret in the basic auth header"}"#,
+            Basic,
+            "token.bad_client_credentials",
+        ),
+        "Invalid client_secret",
+    ),
+    said(
+        case(
+            401,
+            r#"{"error":"invalid_client","error_description":"Invalid client_id in the basic auth header"}"#,
+            Basic,
+            "token.unknown_client",
+        ),
+        "Invalid client_id",
+    ),
+    said(
+        case(
+            401,
+            r#"{"error":"invalid_client","error_description":"None of the keys found in the JWKS have kid equal to k1"}"#,
+            Jwt,
+            "token.bad_client_assertion",
+        ),
+        "JWKS",
+    ),
     // oidc-provider
     said(
         case(
