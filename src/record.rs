@@ -236,6 +236,15 @@ impl LaunchRecord {
         self.outcome = Outcome::Error;
         self.finished_at = Some(now);
         self.diagnoses.extend(diagnoses);
+        // A warning the failure raised to an error is said once, as the error.
+        let raised: Vec<_> = self
+            .diagnoses
+            .iter()
+            .filter(|d| d.raised)
+            .map(|d| d.entry)
+            .collect();
+        self.diagnoses
+            .retain(|d| d.raised || !raised.contains(&d.entry));
     }
 }
 

@@ -311,6 +311,8 @@ fn rejection(
         now: SystemTime::now(),
         auth_methods_supported: &d.token_endpoint_auth_methods_supported,
         sent: Some(&x.sent),
+        // A probe has no authorize step before it: nothing proved the client id known.
+        client_known: false,
     };
     classify::token_failure(&answer, &ctx)
 }
@@ -377,6 +379,15 @@ async fn probe(
                 probe::CODE_FIRST
             )),
         };
+    }
+    if reg.auth == AuthMethod::None
+        && reading.verdict == Verdict::Rejected
+        && reading.note.is_none()
+    {
+        // No secret is configured, so "secret or method wrong" cannot be the reading.
+        reading.note = Some(
+            "no secret is configured, so none can be wrong: the server does not know this client id, or has it registered as confidential".into(),
+        );
     }
     let mut accepted_method = None;
     match reading.verdict {

@@ -300,7 +300,10 @@ pub static ENTRIES: &[Entry] = &[
         Warn,
         "The configured client authentication method is not advertised",
         WORKS,
-        ["The app is registered as another client type than configured"],
+        [
+            "The app is registered as another client type than configured",
+            "An error (it leads) when the token endpoint then rejects the client: the unadvertised method is the likely cause"
+        ],
         ["Configure the method the server supports, or re-register the app"],
         [CONFORMANCE]
     ),
@@ -1054,10 +1057,41 @@ pub static ENTRIES: &[Entry] = &[
         ASK_APP_ADMIN,
         [
             "Token for another host or tenant (Cerner tenant-mismatch)",
-            "Token expired"
+            "The FHIR server does not trust this authorization server's tokens (a separate OAuth server not configured at the FHIR server)"
         ],
         ["Call only the aud base", "Refresh the token"],
         [FHIR_AUTH]
+    ),
+    e!(
+        "fhir.token_expired",
+        Error,
+        "The access token had expired when the FHIR server was asked",
+        "The app's access to the EHR ran out before it read the data. Start the launch again; if it happens every time, tell the app's administrator.",
+        [
+            "The token's lifetime (expires_in) had passed before the read: a very short lifetime, or a slow step before the read",
+            "The FHIR server's clock is ahead of the authorization server's"
+        ],
+        [
+            "Refresh the token (or launch again) and read within its lifetime",
+            "If expires_in is only seconds, ask the EHR's administrators to lengthen the token lifetime"
+        ],
+        [FHIR_AUTH, TOKEN_OK]
+    ),
+    e!(
+        "fhir.token_missing_launch_context",
+        Error,
+        "The FHIR server wants the launch context inside the access token",
+        "The EHR's data service refused the app because the sign-in did not carry the patient it was launched for. Tell the app's administrator; the details below are for them.",
+        [
+            "The FHIR server enforces the patient compartment from a claim in the access token (patient, launch context), and the authorization server does not put one there",
+            "A generic OAuth server in front of a FHIR server that expects SMART launch context in its tokens",
+            "The launch scope (launch or launch/patient) was not requested or not granted, so no patient was bound to the token"
+        ],
+        [
+            "Configure the authorization server to add the patient (launch context) claim to access tokens",
+            "Request launch/patient (standalone) or launch (EHR launch) and make sure it is granted"
+        ],
+        [SCOPES, FHIR_AUTH]
     ),
     e!(
         "fhir.forbidden",
@@ -1375,6 +1409,21 @@ pub static ENTRIES: &[Entry] = &[
         [REFRESH]
     ),
     e!(
+        "introspection.refused",
+        Warn,
+        "The introspection endpoint refused this app",
+        WORKS,
+        [
+            "The server lets only resource servers (or specially authorised clients) introspect tokens",
+            "Introspection wants another client authentication than the token endpoint",
+            "The app's credentials are not accepted at the introspection endpoint"
+        ],
+        [
+            "Nothing to do for launches; to check tokens with introspection, ask the EHR's administrators which clients may call it and how they authenticate"
+        ],
+        [INTROSPECTION]
+    ),
+    e!(
         "server.introspection_fields",
         Warn,
         "Introspection lacks active, scope, client_id or exp",
@@ -1488,6 +1537,16 @@ static FALLBACK: Entry = e!(
     [],
     []
 );
+
+/// The plain sentence of a warning raised to lead a failure (see `Diagnosis::raised`).
+pub fn raised_plain(e: &Entry) -> &'static str {
+    match e.id {
+        "discovery.auth_method_unsupported" => {
+            "The EHR does not accept the way this app proves who it is. Tell the app's administrator: the app must use an authentication method the EHR supports; the details below are for them."
+        }
+        _ => ASK_APP_ADMIN,
+    }
+}
 
 const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

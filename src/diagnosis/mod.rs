@@ -70,6 +70,9 @@ pub struct Diagnosis {
     pub first_fixes: Vec<String>,
     /// Fixes specific to this case, after the catalogue's.
     pub last_fixes: Vec<String>,
+    /// A warning finding that the rest of the case shows to be what stopped the launch: it is
+    /// an error here, and leads (see [`Diagnosis::raised`]).
+    pub raised: bool,
 }
 
 impl Diagnosis {
@@ -82,7 +85,16 @@ impl Diagnosis {
             first_causes: Vec::new(),
             first_fixes: Vec::new(),
             last_fixes: Vec::new(),
+            raised: false,
         }
+    }
+
+    /// Raised to an error: this warning is what stopped the launch in this case (e.g. the
+    /// method discovery does not list, once the token endpoint rejected the client). Its plain
+    /// sentence is then the catalogue's [`catalog::raised_plain`].
+    pub fn raised(mut self) -> Self {
+        self.raised = true;
+        self
     }
 
     /// Adds one piece of evidence (empty values are skipped).
@@ -109,7 +121,11 @@ impl Diagnosis {
     }
 
     pub fn severity(&self) -> Severity {
-        self.entry.severity
+        if self.raised {
+            Severity::Error
+        } else {
+            self.entry.severity
+        }
     }
 
     pub fn title(&self) -> &'static str {
@@ -118,7 +134,11 @@ impl Diagnosis {
 
     /// The same in words a clinician can act on, including whom to ask.
     pub fn plain(&self) -> &'static str {
-        self.entry.plain
+        if self.raised && self.entry.severity == Severity::Warn {
+            catalog::raised_plain(self.entry)
+        } else {
+            self.entry.plain
+        }
     }
 
     /// Likely causes, most frequent first.
@@ -148,7 +168,7 @@ impl Diagnosis {
     }
 
     pub fn is_error(&self) -> bool {
-        self.entry.severity == Severity::Error
+        self.severity() == Severity::Error
     }
 }
 
@@ -184,6 +204,8 @@ struct Stored {
     first_fixes: Vec<String>,
     #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
     last_fixes: Vec<String>,
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    raised: bool,
 }
 
 /// `#[serde(with = "crate::diagnosis::stored")]` on a `Vec<Diagnosis>` kept in a store.
@@ -205,6 +227,7 @@ pub mod stored {
                 first_causes: d.first_causes.clone(),
                 first_fixes: d.first_fixes.clone(),
                 last_fixes: d.last_fixes.clone(),
+                raised: d.raised,
             })
             .collect::<Vec<_>>()
             .serialize(s)
@@ -224,6 +247,7 @@ pub mod stored {
                 first_causes: s.first_causes,
                 first_fixes: s.first_fixes,
                 last_fixes: s.last_fixes,
+                raised: s.raised,
             })
             .collect())
     }

@@ -105,6 +105,7 @@ async fn run_uncounted(
         checks.push(c);
         found.extend(d);
     }
+    let received_at = now();
     let access = token
         .get("access_token")
         .and_then(Value::as_str)
@@ -115,6 +116,7 @@ async fn run_uncounted(
     let rec = Recorder::default();
     let url = format!("{}/{}", reg.iss.trim_end_matches('/'), reg.backend_read);
     let read = fhir::read(http, &url, &access, &rec).await;
+    let read_after = now() - received_at;
     record.transcript.extend(rec.exchanges());
     // The probes come last, so their answers never stand between the token and its proof.
     if let Some(key) = key {
@@ -154,7 +156,9 @@ async fn run_uncounted(
         }
         Err(f) => {
             let what = format!("the Backend Services proof read ({})", reg.backend_read);
-            record.fail(Step::Fhir, [identity::fhir_read(&what, &f)], now());
+            let left = identity::lifetime_left(record.token_response.as_ref(), read_after);
+            let d = identity::with_clock(identity::fhir_read(&what, &f), left);
+            record.fail(Step::Fhir, [d], now());
         }
     }
     record

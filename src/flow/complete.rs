@@ -17,7 +17,7 @@ use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::id_token::{self, Expected};
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
-use crate::smart::{Step, fhir};
+use crate::smart::{LaunchKind, Step, fhir};
 use crate::state::Core;
 
 /// Why a launch's app cannot be used any more.
@@ -109,6 +109,8 @@ pub(crate) fn classify_answer(
         now: SystemTime::now(),
         auth_methods_supported: methods,
         sent: Some(&x.sent),
+        // A code (or an earlier token, for a refresh) was issued to this client id.
+        client_known: record.kind != LaunchKind::Backend,
     };
     if x.response.status().is_success() && std::str::from_utf8(x.response.body()).is_err() {
         // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.
@@ -193,6 +195,7 @@ pub async fn exchange(
 
 /// id_token check and proof reads. A failure is diagnosed but never hides the token response.
 async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &mut LaunchRecord) {
+    let received_at = now();
     let rec = Recorder::default();
     let token = |k: &str| {
         record
@@ -315,7 +318,12 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             None => merged.push((step, d)),
         }
     }
-    let failures = merged;
+    // A refusal is read with the clock: had the token's own lifetime passed?
+    let left = identity::lifetime_left(record.token_response.as_ref(), now() - received_at);
+    let failures: Vec<_> = merged
+        .into_iter()
+        .map(|(s, d)| (s, identity::with_clock(d, left)))
+        .collect();
     match failures.first().map(|(s, _)| *s) {
         Some(step) => record.fail(step, failures.into_iter().map(|(_, d)| d), now()),
         None => {

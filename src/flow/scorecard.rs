@@ -87,6 +87,7 @@ pub async fn after_token(
             granted: record.granted_scope(),
             client_id: &reg.client_id,
             received_at,
+            now: now(),
         };
         checks.extend(introspection::checks(
             answer.status.unwrap_or(0),
@@ -114,6 +115,11 @@ pub async fn after_token(
     }
     record.transcript.extend(rec.exchanges());
     add(record, checks);
+    let answer = record
+        .introspection
+        .as_ref()
+        .and_then(|i| i.answer.as_ref());
+    introspection::reconcile(&mut record.diagnoses, answer, &body);
 }
 
 /// A refresh answer's checks, added to the scorecard; the failed ones are returned as the

@@ -69,6 +69,12 @@ pub struct Faults {
     /// Every FHIR read answers this status: 401 with the Bearer challenge, anything else with an
     /// OperationOutcome. Wins over [`Faults::fhir_not_fhir`].
     pub fhir_status: Option<u16>,
+    /// Every FHIR read is answered with this, verbatim (wins over [`Faults::fhir_status`]):
+    /// for a server's own refusal bodies (an OperationOutcome naming the missing launch context).
+    pub fhir_answer: Option<CannedAnswer>,
+    /// The introspection endpoint answers this, verbatim, to every request (a refusal of the
+    /// app, or `{"active": false}`).
+    pub introspection_answer: Option<CannedAnswer>,
     /// Every FHIR read answers 200 with an HTML page instead of FHIR JSON.
     pub fhir_not_fhir: bool,
     /// Each refresh returns a new refresh_token and invalidates the one it used. Without this

@@ -29,6 +29,9 @@ pub(super) async fn read(
         let client = bearer_token(&headers).and_then(|t| s.access_tokens.get(t));
         s.faults_for(client.map(|grant| grant.client_id.as_str()))
     });
+    if let Some(canned) = faults.fhir_answer {
+        return super::token::canned_response(canned);
+    }
     if let Some(status) = faults.fhir_status {
         return status_fault(status);
     }

@@ -49,6 +49,9 @@ pub(super) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(canned) = ehr.with(|s| s.faults_for(None).introspection_answer) {
+        return super::token::canned_response(canned);
+    }
     let params = Params::parse(&body);
     let Some(token) = params.get("token").map(str::to_owned) else {
         ehr.with(|s| s.violation("introspect: token parameter is missing (RFC 7662 §2.1)"));

@@ -131,7 +131,7 @@ fn form_problem(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A canned answer, verbatim: no header is added but those it lists.
-fn canned_response(canned: CannedAnswer) -> Response {
+pub(super) fn canned_response(canned: CannedAnswer) -> Response {
     let Ok(status) = StatusCode::from_u16(canned.status) else {
         return broken_fault(format!("invalid HTTP status {}", canned.status));
     };

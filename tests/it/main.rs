@@ -26,6 +26,7 @@ mod load;
 mod ops;
 mod pages;
 mod peer;
+mod reasoning;
 mod results;
 mod scorecard;
 mod secrets;

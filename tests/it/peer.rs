@@ -77,6 +77,8 @@ struct PeerSetup {
     auth: Auth,
     /// The app's secret; the peer always holds `TRICKY_SECRET`.
     app_secret: &'static str,
+    /// How the peer registers the client, when not as the app is configured.
+    registered_as: Option<Auth>,
 }
 
 impl PeerSetup {
@@ -84,6 +86,7 @@ impl PeerSetup {
         PeerSetup {
             auth,
             app_secret: TRICKY_SECRET,
+            registered_as: None,
         }
     }
 }
@@ -100,7 +103,7 @@ impl World {
             "redirect_uris": [format!("{base}/callback")],
         });
         let mut app_secret = None;
-        match setup.auth {
+        match setup.registered_as.unwrap_or(setup.auth) {
             Auth::None => client["token_endpoint_auth_method"] = json!("none"),
             Auth::Basic | Auth::Post => {
                 let method = if matches!(setup.auth, Auth::Basic) {
@@ -123,6 +126,9 @@ impl World {
                     json!(kid)
                 ));
             }
+        }
+        if matches!(setup.auth, Auth::None) {
+            app_secret = None;
         }
         let peer = spawn_peer(json!([client])).await;
         let toml = config_toml(addr.port(), &peer.origin, setup.auth, app_secret.as_deref());
@@ -319,6 +325,22 @@ async fn peer_rejecting_a_wrong_secret_is_token_bad_client_credentials() {
     assert_eq!(json["outcome"], "error");
     assert_eq!(json["step"], "token");
     assert!(has(&json, "token.bad_client_credentials"), "{json:#}");
+}
+
+#[tokio::test]
+#[ignore = "needs the node peer: tests/run.sh installs it"]
+async fn peer_public_app_registered_as_confidential_is_client_type_mismatch() {
+    // The peer has the client as client_secret_basic; the app is configured public. The peer
+    // issues a code for it, then answers the secret-less exchange with a bare invalid_client.
+    let world = World::start(PeerSetup {
+        registered_as: Some(Auth::Basic),
+        ..PeerSetup::new(Auth::None)
+    })
+    .await;
+    let json = world.standalone_result().await;
+    assert_eq!(json["step"], "token", "{json:#}");
+    assert!(has(&json, "token.client_type_mismatch"), "{json:#}");
+    assert!(!has(&json, "token.bad_client_credentials"), "{json:#}");
 }
 
 /// `check` against the peer: the credential probe tells right from wrong, for each method.

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::super::vendor::Challenge;
-use super::super::{Diagnosis, excerpt};
+use super::super::{Diagnosis, Id, excerpt};
+use super::{answer, lexicon};
 use super::{net, redirected};
 use crate::smart::fhir::ReadFailure;
 use crate::smart::id_token::{Checked, IdTokenFailure, SignedClaims};
@@ -178,7 +179,8 @@ pub fn fhir_read(what: &str, failure: &ReadFailure) -> Diagnosis {
     }
 }
 
-/// A FHIR read that did not give a resource.
+/// A FHIR read that did not give a resource, named from its status and what its answer says
+/// (OperationOutcome, the Bearer challenge, gateway faults, plain text: see `answer`).
 pub fn fhir_read_failed(
     what: &str,
     url: &str,
@@ -187,13 +189,23 @@ pub fn fhir_read_failed(
     content_type: &str,
     body: &str,
 ) -> Diagnosis {
-    let id = match status {
+    let a = answer::read(status, www_authenticate, body);
+    let by_status = match status {
         401 => id!("fhir.invalid_token"),
         403 => id!("fhir.forbidden"),
         404 => id!("fhir.not_found"),
         200..=299 => id!("fhir.not_fhir"),
         _ => id!("fhir.server_error"),
     };
+    // Only a refusal (401/403, or a 400 some servers send) is read for its words.
+    let found = matches!(status, 400 | 401 | 403)
+        .then(|| {
+            lexicon::ranked(&a.text(), &a.code)
+                .into_iter()
+                .find_map(|f| fhir_id(f.meaning).map(|id| (id, f)))
+        })
+        .flatten();
+    let id = found.as_ref().map(|(id, _)| *id).unwrap_or(by_status);
     let mut d = Diagnosis::new(
         id,
         format!("Reading {what} with the access token answered HTTP {status}."),
@@ -209,23 +221,74 @@ pub fn fhir_read_failed(
                 c.param("error_description").unwrap_or(""),
             );
     }
-    if let Ok(v) = serde_json::from_str::<Value>(body)
-        && let Some(issues) = v.get("issue").and_then(Value::as_array)
-    {
-        let text: Vec<String> = issues
+    if a.shape == answer::Shape::OperationOutcome {
+        let text: Vec<&str> = a
+            .texts
             .iter()
-            .filter_map(|i| {
-                i.pointer("/diagnostics")
-                    .or_else(|| i.pointer("/details/text"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
+            .filter(|(from, _)| from.starts_with("issue"))
+            .map(|(_, t)| t.as_str())
             .collect();
         d = d.with("OperationOutcome", text.join("; "));
     } else {
         d = d.with("Body (first bytes)", excerpt(body, 200));
     }
+    if let Some((_, f)) = &found {
+        d = d
+            .with("What the answer says", f.meaning.as_str())
+            .with("Matched phrase", format!("\u{201c}{}\u{201d}", f.phrase));
+    }
     d
+}
+
+/// What a meaning names at a FHIR read.
+fn fhir_id(m: lexicon::Meaning) -> Option<Id> {
+    use lexicon::Meaning::*;
+    match m {
+        TokenExpired => Some(id!("fhir.token_expired")),
+        TokenMissingContext => Some(id!("fhir.token_missing_launch_context")),
+        ScopeInvalid => Some(id!("fhir.forbidden")),
+        _ => None,
+    }
+}
+
+/// Seconds of the access token's lifetime left when a read was refused: `expires_in` from the
+/// token response minus the seconds since it arrived; `None` without `expires_in`.
+pub fn lifetime_left(token: Option<&serde_json::Map<String, Value>>, elapsed: i64) -> Option<i64> {
+    let expires_in = token?.get("expires_in")?;
+    let expires_in = expires_in
+        .as_i64()
+        .or_else(|| expires_in.as_str().and_then(|s| s.trim().parse().ok()))?;
+    Some(expires_in - elapsed)
+}
+
+/// A refused read ranked with the clock: a refusal after the token's own lifetime had passed is
+/// the expired token; before it, expiry is ruled out (and said so); without `expires_in` it is
+/// named as a possibility.
+pub fn with_clock(mut d: Diagnosis, left: Option<i64>) -> Diagnosis {
+    let refusal = matches!(d.id(), "fhir.invalid_token" | "fhir.forbidden");
+    match left {
+        Some(left) if left <= 0 && refusal => {
+            let mut e = Diagnosis::new(
+                id!("fhir.token_expired"),
+                format!(
+                    "{} The token's own lifetime (expires_in) had passed {} s before: the token had expired.",
+                    d.summary, -left
+                ),
+            );
+            e.evidence = d.evidence;
+            e.with("Token lifetime left at the read", format!("{left} s (expired)"))
+        }
+        Some(left) if left > 0 && d.id() == "fhir.invalid_token" => {
+            d.summary.push_str(&format!(
+                " The token was not expired: {left} s of its lifetime were left."
+            ));
+            d.with("Token lifetime left at the read", format!("{left} s"))
+        }
+        None if d.id() == "fhir.invalid_token" => d.with_first_cause(
+            "Token expired (the token response gave no expires_in, so the clock cannot rule it out)",
+        ),
+        _ => d,
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
 //! Pure functions from collected evidence to diagnoses, step by step: network, discovery,
 //! launch and authorization here; the token step in [`token`].
 
+pub mod answer;
+mod authorize;
 pub mod backend;
 pub mod identity;
+pub mod lexicon;
 pub mod probe;
 pub mod refresh;
 mod self_check;
 mod token;
+
+pub use authorize::authorize_error;
 
 pub use token::{
     Accepted, TokenAnswer, TokenContext, reserved_chars, token_failure, token_success,
@@ -310,92 +315,6 @@ pub fn registration_vs_discovery(
         }
     }
     out
-}
-
-/// An `error` returned to our callback by the authorization server.
-pub fn authorize_error(error: &str, description: Option<&str>, uri: Option<&str>) -> Diagnosis {
-    let cerner = uri.and_then(CernerError::parse);
-    let cerner_code = cerner.as_ref().map(|c| c.code.as_str()).unwrap_or("");
-    let desc = description.unwrap_or("").to_ascii_lowercase();
-    let mentions = |words: &[&str]| words.iter().any(|w| desc.contains(w));
-    let oracle = |suffixes: &[&str]| suffixes.iter().any(|s| cerner_code.ends_with(s));
-    let id = match error {
-        _ if oracle(&["empty-scopes"]) => id!("authorize.invalid_scope"),
-        _ if oracle(&["invalid-launch-code"]) => id!("authorize.invalid_request"),
-        _ if oracle(&["client-persona-mismatch"]) => id!("authorize.persona_mismatch"),
-        _ if oracle(&["invalid-redirect-uri", "redirect-uri-not-registered"])
-            || cerner_code.contains("invalid-redirect-uri") =>
-        {
-            id!("authorize.redirect_uri_mismatch")
-        }
-        _ if oracle(&["unknown-client"]) => id!("authorize.unknown_client"),
-        // Entra: AADSTS50011 (reply URL mismatch); others name the parameter in the description.
-        "invalid_request" | "invalid_client" | "unauthorized_client"
-            if mentions(&[
-                "aadsts50011",
-                "redirect_uri",
-                "redirect uri",
-                "reply url",
-                "reply address",
-            ]) =>
-        {
-            id!("authorize.redirect_uri_mismatch")
-        }
-        // Not an authorization-endpoint error in RFC 6749, but servers send it for unknown ids.
-        "invalid_client" => id!("authorize.unknown_client"),
-        "invalid_request" | "unauthorized_client"
-            if mentions(&[
-                "aadsts700016",
-                "unknown client",
-                "client not found",
-                "invalid client",
-                "client_id is invalid",
-            ]) =>
-        {
-            id!("authorize.unknown_client")
-        }
-        "access_denied" => id!("authorize.access_denied"),
-        "invalid_scope" => id!("authorize.invalid_scope"),
-        "invalid_request" => id!("authorize.invalid_request"),
-        "unauthorized_client" => id!("authorize.unauthorized_client"),
-        "unsupported_response_type" => id!("authorize.unsupported_response_type"),
-        "server_error" | "temporarily_unavailable" => id!("authorize.server_error"),
-        _ => id!("authorize.other"),
-    };
-    let mut d = Diagnosis::new(
-        id,
-        format!("The authorization server sent the browser back with error={error}."),
-    )
-    .with("error", error)
-    .with("error_description", description.unwrap_or(""))
-    .with("error_uri", uri.unwrap_or(""));
-    // The description names what it objects to: that cause goes first.
-    if id == id!("authorize.invalid_request") {
-        let named = [
-            (
-                &["aud", "audience"][..],
-                "The server objects to aud: it must be the FHIR base URL exactly (iss), without a trailing slash difference",
-            ),
-            (
-                &["launch"][..],
-                "The server objects to the launch parameter: a stale or reused EHR launch code, or launch sent on a standalone launch",
-            ),
-            (
-                &["code_challenge", "pkce"][..],
-                "The server objects to PKCE: it wants code_challenge_method=S256 with a code_challenge",
-            ),
-            (&["scope"][..], "The server objects to the scope parameter"),
-            (&["state"][..], "The server objects to the state parameter"),
-            (
-                &["response_type"][..],
-                "The server objects to response_type",
-            ),
-        ];
-        if let Some((_, cause)) = named.iter().find(|(words, _)| mentions(words)) {
-            d = d.with_first_cause(*cause);
-        }
-    }
-    with_cerner(d, cerner.as_ref())
 }
 
 fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {

@@ -151,8 +151,19 @@ impl Reading {
 
 /// What an error answer says about authentication, for either probe.
 fn read_error(status: u16, error: &str, desc: &str, grant: &str) -> Reading {
+    // What the words say first: an unauthorized_client whose description refuses the client
+    // (Keycloak's "Client secret not provided in request") was no authentication at all.
+    let said = super::lexicon::ranked(desc, error)
+        .into_iter()
+        .next()
+        .map(|f| f.meaning);
     match error {
         _ if keycloak_bad_client(error, desc) => Reading::plain(Verdict::Rejected),
+        "unauthorized_client" | "invalid_request"
+            if said.is_some_and(|m| m.refuses_the_client()) =>
+        {
+            Reading::plain(Verdict::Rejected)
+        }
         "invalid_client" if about_the_code(desc) => Reading::noted(
             Verdict::Inconclusive,
             format!(
@@ -372,6 +383,14 @@ mod tests {
         assert_eq!(
             client_credentials(400, r#"{"error":"invalid_request"}"#),
             Verdict::Inconclusive
+        );
+        // Keycloak, a confidential client that sent no secret: not authenticated at all.
+        assert_eq!(
+            client_credentials(
+                401,
+                r#"{"error":"unauthorized_client","error_description":"Client secret not provided in request"}"#
+            ),
+            Verdict::Rejected
         );
     }
 

@@ -20,6 +20,7 @@ fn ctx(secret: Option<&Secret>) -> TokenContext<'_> {
         now: SystemTime::now(),
         auth_methods_supported: &[],
         sent: None,
+        client_known: true,
     }
 }
 
@@ -61,9 +62,41 @@ fn plain_invalid_client_is_bad_client_credentials() {
         headers: &headers,
         body: r#"{"error":"invalid_client"}"#,
     };
+    let secret = Secret::new("s3cret");
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id(),
+        token_failure(&answer, &ctx(Some(&secret)))[0].id(),
         "token.bad_client_credentials"
+    );
+}
+
+#[test]
+fn bare_invalid_client_without_a_secret_is_a_client_type_question_not_a_wrong_secret() {
+    // django-oauth-toolkit, a public app registered as confidential there: 401, this body.
+    let headers = http::HeaderMap::new();
+    let answer = TokenAnswer {
+        status: 401,
+        headers: &headers,
+        body: r#"{"error": "invalid_client"}"#,
+    };
+    // After an authorize step that issued a code: the server knows the id.
+    let d = &token_failure(&answer, &ctx(None))[0];
+    assert_eq!(d.id(), "token.client_type_mismatch");
+    assert!(
+        d.summary.contains("No secret is configured"),
+        "{}",
+        d.summary
+    );
+    // A probe (no authorize step): unknown id or confidential, the id is the likelier reading.
+    let probe = TokenContext {
+        client_known: false,
+        ..ctx(None)
+    };
+    let d = &token_failure(&answer, &probe)[0];
+    assert_eq!(d.id(), "token.unknown_client");
+    assert!(
+        d.causes()[1].contains("registered as confidential"),
+        "{:?}",
+        d.causes()
     );
 }
 
@@ -76,9 +109,12 @@ fn keycloak_unauthorized_client_is_read_as_bad_credentials() {
         headers: &headers,
         body,
     };
+    let secret = Secret::new("s3cret");
+    let d = &token_failure(&answer, &ctx(Some(&secret)))[0];
+    assert_eq!(d.id(), "token.bad_client_credentials");
     assert_eq!(
-        token_failure(&answer, &ctx(None))[0].id(),
-        "token.bad_client_credentials"
+        ev(d, "Matched phrase"),
+        "\u{201c}Invalid client credentials\u{201d}"
     );
 }
 
@@ -114,9 +150,10 @@ fn success_without_patient_or_refresh_token_warns() {
             "token.scopes_reduced",
             "token.missing_context",
             "token.no_id_token",
-            "token.no_refresh_token"
         ]
     );
+    // offline_access was not granted: scopes_reduced says so, and no refresh token follows.
+    assert!(ev(&warnings[0], "Not granted").contains("offline_access"));
 }
 
 #[test]
@@ -269,4 +306,96 @@ fn a_scope_granted_in_v2_spelling_or_by_wildcard_is_not_reported_missing() {
     assert!(!granted(&format!("{all} patient/*.rs")).contains(&"token.scopes_reduced"));
     assert!(!granted(&format!("{all} patient/*.*")).contains(&"token.scopes_reduced"));
     assert!(granted(&format!("{all} patient/Patient.rs")).contains(&"token.scopes_reduced"));
+}
+
+#[test]
+fn authorize_errors_are_read_for_their_words_and_entra_codes() {
+    // Entra: scope not on the resource, under error=invalid_client.
+    let d = authorize_error(
+        "invalid_client",
+        Some(
+            "AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope patient/*.read is not valid.",
+        ),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.invalid_scope");
+    assert_eq!(
+        ev(&d, "What the answer says"),
+        lexicon::Meaning::ScopeInvalid.as_str()
+    );
+    // smart-launcher v2: an invalid_request that names the redirect URI.
+    let d = authorize_error(
+        "invalid_request",
+        Some("Invalid redirect_uri parameter"),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.redirect_uri_mismatch");
+    assert_eq!(ev(&d, "Matched phrase"), "\u{201c}redirect_uri\u{201d}");
+    // A user's refusal stays one whatever words come with it.
+    let d = authorize_error(
+        "access_denied",
+        Some("The user denied the scope request"),
+        None,
+    );
+    assert_eq!(d.id(), "authorize.access_denied");
+    // Unknown words keep the code's id.
+    let d = authorize_error("invalid_request", Some("something else entirely"), None);
+    assert_eq!(d.id(), "authorize.invalid_request");
+}
+
+#[test]
+fn fhir_refusals_are_read_for_their_words_and_with_the_clock() {
+    let outcome = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"security","details":{"text":"Token does not contain a patient claim"}}]}"#;
+    let d = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        403,
+        None,
+        "application/fhir+json",
+        outcome,
+    );
+    assert_eq!(d.id(), "fhir.token_missing_launch_context");
+    assert_eq!(
+        ev(&d, "OperationOutcome"),
+        "Token does not contain a patient claim"
+    );
+    let challenge = r#"Bearer error="invalid_token", error_description="The access token expired""#;
+    let d = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        401,
+        Some(challenge),
+        "",
+        "",
+    );
+    assert_eq!(d.id(), "fhir.token_expired");
+    // A gateway fault and a bare 403: the status decides, the clock ranks.
+    let plain = identity::fhir_read_failed(
+        "the patient",
+        "https://f/Patient/1",
+        403,
+        None,
+        "",
+        r#"{"message":"Forbidden"}"#,
+    );
+    assert_eq!(plain.id(), "fhir.forbidden");
+    assert_eq!(
+        identity::with_clock(plain.clone(), Some(-5)).id(),
+        "fhir.token_expired"
+    );
+    assert_eq!(
+        identity::with_clock(plain, Some(3540)).id(),
+        "fhir.forbidden"
+    );
+    let refused =
+        identity::fhir_read_failed("the patient", "https://f/Patient/1", 401, None, "", "");
+    let left = identity::with_clock(refused.clone(), Some(3540));
+    assert!(
+        !left.causes().iter().any(|c| c.contains("expired")),
+        "{:?}",
+        left.causes()
+    );
+    assert!(identity::with_clock(refused, None).causes()[0].starts_with("Token expired"));
+    let token = serde_json::json!({"expires_in": 3600});
+    assert_eq!(identity::lifetime_left(token.as_object(), 60), Some(3540));
 }

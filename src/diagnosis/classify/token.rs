@@ -5,11 +5,17 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::{probe, redirected, self_check, with_cerner};
+mod ids;
+mod success;
+
+pub use success::{Accepted, missing_required, token_success};
+
+use super::answer::{self, Shape};
+use super::{lexicon, probe, redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
 use crate::diagnosis::transcript::fingerprint;
 use crate::diagnosis::vendor::{CernerError, Challenge, entra_code};
-use crate::diagnosis::{Diagnosis, Id, excerpt};
+use crate::diagnosis::{Diagnosis, excerpt};
 use crate::smart::LaunchKind;
 use crate::smart::token::SentCredentials;
 
@@ -26,6 +32,9 @@ pub struct TokenContext<'a> {
     pub auth_methods_supported: &'a [String],
     /// What actually went out, for the self-check (in memory only).
     pub sent: Option<&'a SentCredentials>,
+    /// An earlier step proved the server knows this client id (the authorize step issued a
+    /// code for it, or tokens were issued before a refresh).
+    pub client_known: bool,
 }
 
 /// The facts of the token endpoint's answer the diagnosis reads.
@@ -108,193 +117,6 @@ fn httpdate_parse(s: &str) -> Option<i64> {
     time::OffsetDateTime::parse(&s.replace("GMT", "+0000"), &fmt)
         .ok()
         .map(|t| t.unix_timestamp())
-}
-
-fn token_error_id_for(
-    error: &str,
-    desc: &str,
-    body: &Value,
-    cerner: Option<&CernerError>,
-    ctx_auth: AuthMethod,
-    raw: &str,
-) -> Id {
-    if ctx_auth.uses_secret() && probe::names_other_method(ctx_auth, raw).is_some() {
-        return id!("token.auth_method_refused");
-    }
-    let id = token_error_id(error, desc, body, cerner);
-    // With private_key_jwt every credential failure is about the assertion.
-    if ctx_auth == AuthMethod::PrivateKeyJwt
-        && matches!(
-            id.id,
-            "token.bad_client_credentials" | "token.unknown_client"
-        )
-    {
-        id!("token.bad_client_assertion")
-    } else {
-        id
-    }
-}
-
-/// Oracle Health token URNs (the part after `urn:cerner:error:authorization-server:`) and what
-/// each means, in a sentence that becomes the first cause.
-fn oracle_health_urn(code: &str) -> Option<(Id, &'static str)> {
-    let last = code.rsplit(':').next().unwrap_or("");
-    if code.contains("refresh-token") {
-        return Some((
-            id!("token.invalid_grant"),
-            "Oracle Health: the refresh token is invalid, expired or revoked (the user's grant ended, or the app's access was removed)",
-        ));
-    }
-    Some(match last {
-        "invalid-authorization-header" => (
-            id!("token.bad_auth_header"),
-            "Oracle Health: the Authorization header is not a well-formed Basic header",
-        ),
-        "invalid-tenant" | "unknown-tenant" => (
-            id!("token.invalid_tenant"),
-            "Oracle Health: the tenant in the token URL does not exist (wrong tenant id, or a sandbox tenant used against production)",
-        ),
-        "unauthorized-client-for-tenant" => (
-            id!("token.invalid_tenant"),
-            "Oracle Health: the app is registered but not enabled for this tenant; the organisation must enable it",
-        ),
-        "empty-scopes" => (
-            id!("token.invalid_scope"),
-            "Oracle Health: no requested scope is granted to this app (none registered, or none left after filtering)",
-        ),
-        "invalid-signature" => (
-            id!("token.bad_client_assertion"),
-            "Oracle Health: the client assertion's signature does not verify against the registered key",
-        ),
-        "code-invalid-or-expired" => (
-            id!("token.invalid_grant"),
-            "Oracle Health: the authorization code is invalid or expired (codes live briefly and are single-use)",
-        ),
-        "terminated-client" => (
-            id!("token.client_disabled"),
-            "Oracle Health: the app's registration was terminated in the Code Console",
-        ),
-        _ => return None,
-    })
-}
-
-/// What a Microsoft Entra ID `AADSTS` code names, and a sentence for the first cause.
-fn entra(code: u64) -> Option<(Id, &'static str)> {
-    Some(match code {
-        700016 => (
-            id!("token.unknown_client"),
-            "Entra AADSTS700016: no application with this client_id in the tenant (wrong tenant, or the app was deleted)",
-        ),
-        90002 | 700005 => (
-            id!("token.invalid_tenant"),
-            "Entra: the tenant in the token URL is not the tenant the app or the code belongs to",
-        ),
-        7000215 => (
-            id!("token.bad_client_credentials"),
-            "Entra AADSTS7000215: the secret sent is not a valid secret of this app (often the secret's id sent instead of its value)",
-        ),
-        7000222 => (
-            id!("token.client_secret_expired"),
-            "Entra AADSTS7000222: the client secret has expired",
-        ),
-        7000218 => (
-            id!("token.client_type_mismatch"),
-            "Entra AADSTS7000218: the app is registered as confidential but no client_secret or client_assertion was sent",
-        ),
-        700025 => (
-            id!("token.client_type_mismatch"),
-            "Entra AADSTS700025: the app is registered as public but credentials were sent",
-        ),
-        7000112 => (
-            id!("token.client_disabled"),
-            "Entra AADSTS7000112: the application is disabled",
-        ),
-        70011 | 28002 | 28003 => (
-            id!("token.invalid_scope"),
-            "Entra: the scope is invalid or empty for this app",
-        ),
-        65001 => (
-            id!("token.consent_required"),
-            "Entra AADSTS65001: the user or an administrator has not consented to the app",
-        ),
-        54005 => (
-            id!("token.code_reused"),
-            "Entra AADSTS54005: the code was already redeemed",
-        ),
-        501481 => (
-            id!("token.pkce_rejected"),
-            "Entra AADSTS501481: the code_verifier does not match the code_challenge",
-        ),
-        700024 | 700027 => (
-            id!("token.bad_client_assertion"),
-            "Entra: the client assertion is outside its validity window or its signature does not verify",
-        ),
-        _ => return None,
-    })
-}
-
-/// The vendor's own words for the failure, when a vendor code names it.
-fn vendor_cause(body: &Value, cerner: Option<&CernerError>) -> Option<&'static str> {
-    cerner
-        .and_then(|c| oracle_health_urn(&c.code))
-        .or_else(|| entra_code(body).and_then(entra))
-        .map(|(_, cause)| cause)
-}
-
-fn token_error_id(error: &str, desc: &str, body: &Value, cerner: Option<&CernerError>) -> Id {
-    let d = desc.to_ascii_lowercase();
-    if let Some(c) = cerner {
-        if let Some((id, _)) = oracle_health_urn(&c.code) {
-            return id;
-        }
-        if c.client_unknown() {
-            return id!("token.unknown_client");
-        }
-    }
-    if let Some((id, _)) = entra_code(body).and_then(entra) {
-        return id;
-    }
-    let mentions = |words: &[&str]| words.iter().any(|w| d.contains(w));
-    if mentions(&["for confidential apps", "for confidential clients"])
-        && mentions(&["client id is required", "client_id is required"])
-    {
-        // athenahealth: "Client ID is required in the Authorization header for confidential apps".
-        return id!("token.client_type_mismatch");
-    }
-    match error {
-        // Keycloak answers wrong credentials with a non-standard unauthorized_client.
-        "unauthorized_client" if mentions(&["unknown_client"]) => id!("token.unknown_client"),
-        "unauthorized_client" if mentions(&["invalid client"]) => {
-            id!("token.bad_client_credentials")
-        }
-        "invalid_client"
-            if mentions(&[
-                "unknown client",
-                "client not found",
-                "unknown_client",
-                "invalid client_id",
-                "invalid client id",
-            ]) =>
-        {
-            id!("token.unknown_client")
-        }
-        "invalid_client" => id!("token.bad_client_credentials"),
-        "invalid_grant" | "invalid_request"
-            if mentions(&["verifier", "pkce", "code_challenge"]) =>
-        {
-            id!("token.pkce_rejected")
-        }
-        "invalid_grant" if mentions(&["redirect"]) => id!("token.redirect_mismatch"),
-        "invalid_grant" if mentions(&["already", "used", "redeemed", "replay"]) => {
-            id!("token.code_reused")
-        }
-        "invalid_grant" => id!("token.invalid_grant"),
-        "invalid_request" => id!("token.invalid_request"),
-        "unauthorized_client" => id!("token.unauthorized_client"),
-        "unsupported_grant_type" => id!("token.unsupported_grant_type"),
-        "invalid_scope" => id!("token.invalid_scope"),
-        _ => id!("token.http_error"),
-    }
 }
 
 /// Oracle Health said `client=unknown`: it could not even tell which client this was.
@@ -418,15 +240,54 @@ fn html_title(body: &str) -> Option<String> {
     Some(excerpt(&body[open_end..close], 120))
 }
 
+/// The discovery finding that explains a credential failure when the configured method is not
+/// one the server advertises (a Backend Services client whose server lists no
+/// `private_key_jwt`): raised to lead the failure.
+fn unadvertised_method(ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Option<Diagnosis> {
+    let methods = ctx.auth_methods_supported;
+    let credential_failure = matches!(
+        chosen.id.id,
+        "token.bad_client_credentials" | "token.bad_client_assertion" | "token.unknown_client"
+    );
+    if !chosen.code_only
+        || !credential_failure
+        || ctx.auth == AuthMethod::None
+        || methods.is_empty()
+        || methods.iter().any(|m| m == ctx.auth.as_str())
+    {
+        return None;
+    }
+    let d = Diagnosis::new(
+        id!("discovery.auth_method_unsupported"),
+        format!(
+            "The token endpoint rejected the client, and its discovery does not list {}, the method this registration uses: the server most likely does not accept that method.",
+            ctx.auth.as_str()
+        ),
+    )
+    .raised()
+    .with("Configured method", ctx.auth.as_str())
+    .with("token_endpoint_auth_methods_supported", methods.join(", "))
+    .with_first_cause(format!(
+        "The server does not support {} for this client; it lists only {}",
+        ctx.auth.as_str(),
+        methods.join(", ")
+    ));
+    Some(d)
+}
+
 /// A token endpoint answer that is not a success.
 pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Diagnosis> {
     if (300..400).contains(&answer.status) {
         let d = redirected(ctx.token_endpoint, answer.status, answer.header("location"));
         return vec![sent_evidence(d, ctx)];
     }
-    let json: Option<Value> = serde_json::from_str(answer.body).ok();
-    let (error, desc) = probe::oauth_error(answer.body);
-    let Some(error) = Some(error).filter(|e| !e.is_empty()) else {
+    let a = answer::read(
+        answer.status,
+        answer.header("www-authenticate"),
+        answer.body,
+    );
+    let chosen = ids::choose(&a, ctx, answer.body);
+    if a.code.is_empty() && chosen.found.is_none() && chosen.vendor_cause.is_none() {
         let d = Diagnosis::new(
             id!("token.http_error"),
             format!(
@@ -439,12 +300,17 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
         .with("Page title", html_title(answer.body).unwrap_or_default())
         .with("Body (first bytes)", excerpt(answer.body, 300));
         return vec![sent_evidence(d, ctx)];
-    };
+    }
+    let json: Option<Value> = serde_json::from_str(answer.body).ok();
     let body = json.unwrap_or(Value::Null);
     let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
-    let cerner = CernerError::parse(field("error_uri"));
-    let error = error.as_str();
-    let id = token_error_id_for(error, &desc, &body, cerner.as_ref(), ctx.auth, answer.body);
+    let cerner = a.oracle.clone();
+    let error = if a.code.is_empty() {
+        "(none)"
+    } else {
+        a.code.as_str()
+    };
+    let id = chosen.id;
     let mut d = Diagnosis::new(
         id,
         format!(
@@ -454,10 +320,14 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     )
     .with("Status", answer.status.to_string())
     .with("error", error)
-    .with("error_description", desc.as_str())
+    .with("error_description", a.description())
     .with("error_uri", field("error_uri"));
+    if a.shape != Shape::OAuth {
+        d = d.with("Answer shape", a.shape.as_str());
+    }
+    d = with_meaning(d, chosen.found.as_ref());
     // athenahealth: "Invalid audience parameter" is about aud, sent with the authorization request.
-    if desc.to_ascii_lowercase().contains("audience") {
+    if a.text().to_ascii_lowercase().contains("audience") && ctx.auth != AuthMethod::PrivateKeyJwt {
         d = d.with_first_cause(
             "The server objects to the audience: aud in the authorization request must be this server's FHIR base URL exactly (iss, no trailing slash difference)",
         );
@@ -479,16 +349,17 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
                 c.param("error_description").unwrap_or(""),
             );
     }
-    if let Some(code) = entra_code(&body) {
+    if let Some(code) = a.aadsts {
         d = d
             .with("Entra ID error code", format!("AADSTS{code}"))
             .with("trace_id", field("trace_id"))
             .with("correlation_id", field("correlation_id"));
     }
-    if let Some(cause) = vendor_cause(&body, cerner.as_ref()) {
+    if let Some(cause) = chosen.vendor_cause {
         d = d.with_first_cause(cause);
     }
     d = explain(d, ctx, answer.body);
+    d = in_case(d, ctx, &chosen);
     if let Some(c) = cerner
         .as_ref()
         .filter(|c| c.client_unknown() && id == id!("token.unknown_client"))
@@ -505,7 +376,8 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
             d.evidence.push(e);
         }
     }
-    let mut out = vec![sent_evidence(d, ctx)];
+    let mut out: Vec<Diagnosis> = unadvertised_method(ctx, &chosen).into_iter().collect();
+    out.push(sent_evidence(d, ctx));
     if let Some(skew) = clock_skew(answer, ctx.now).filter(|s| s.abs() > 30) {
         out.push(
             Diagnosis::new(
@@ -519,148 +391,62 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     out
 }
 
-/// A usable token response and the warnings it carries.
-pub type Accepted = (serde_json::Map<String, Value>, Vec<Diagnosis>);
-
-/// The members RFC 6749 §5.1 requires that a token answer lacks (or has as non-strings).
-pub fn missing_required(map: &serde_json::Map<String, Value>) -> Vec<&'static str> {
-    ["access_token", "token_type"]
-        .into_iter()
-        .filter(|k| !map.get(*k).is_some_and(Value::is_string))
-        .collect()
+/// The meaning read from the answer's words, and the words, as evidence.
+pub(super) fn with_meaning(d: Diagnosis, found: Option<&lexicon::Found>) -> Diagnosis {
+    match found {
+        Some(f) => d
+            .with("What the answer says", f.meaning.as_str())
+            .with("Matched phrase", format!("\u{201c}{}\u{201d}", f.phrase)),
+        None => d,
+    }
 }
 
-/// A 2xx token answer: the parsed response and its warnings, or why it is unusable.
-pub fn token_success(
-    answer: &TokenAnswer<'_>,
-    ctx: &TokenContext<'_>,
-) -> Result<Accepted, Diagnosis> {
-    let Ok(json) = serde_json::from_str::<Value>(answer.body) else {
-        return Err(Diagnosis::new(
-            id!("token.not_json"),
-            format!(
-                "The token endpoint answered HTTP {} with a body that is not JSON.",
-                answer.status
-            ),
-        )
-        .with("Content-Type", answer.header("content-type").unwrap_or(""))
-        .with("Page title", html_title(answer.body).unwrap_or_default())
-        .with("Body (first bytes)", excerpt(answer.body, 300)));
-    };
-    let Value::Object(map) = json else {
-        return Err(Diagnosis::new(
-            id!("token.malformed_response"),
-            "The token response is JSON but not an object.",
-        ));
-    };
-    let missing = missing_required(&map);
-    if !missing.is_empty() {
-        return Err(Diagnosis::new(
-            id!("token.malformed_response"),
-            format!("The token response lacks {}.", missing.join(" and ")),
-        )
-        .with("Missing", missing.join(", "))
-        .with(
-            "Fields present",
-            map.keys().cloned().collect::<Vec<_>>().join(", "),
-        ));
+/// What the rest of the case settles when the answer's words did not.
+fn in_case(mut d: Diagnosis, ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Diagnosis {
+    if !chosen.code_only {
+        return d;
     }
-    Ok((map.clone(), token_warnings(&map, answer, ctx)))
-}
-
-fn token_warnings(
-    map: &serde_json::Map<String, Value>,
-    answer: &TokenAnswer<'_>,
-    ctx: &TokenContext<'_>,
-) -> Vec<Diagnosis> {
-    let mut out = Vec::new();
-    let s = |k: &str| map.get(k).and_then(Value::as_str);
-    let token_type = s("token_type").unwrap_or("");
-    if !token_type.eq_ignore_ascii_case("bearer") {
-        out.push(
-            Diagnosis::new(
-                id!("token.not_bearer"),
-                format!("token_type is {token_type:?}."),
+    match (ctx.auth, d.entry.id) {
+        (AuthMethod::None, "token.client_type_mismatch") => {
+            d.summary.push_str(
+                " No secret is configured, so none can be wrong; the authorization server had just accepted this client id at the authorize step, so it knows the client: it expects a confidential one.",
+            );
+            d.with(
+                "Client id known to the server",
+                "yes: the authorize step accepted it and issued a code",
             )
-            .with("token_type", token_type),
-        );
+        }
+        (AuthMethod::None, "token.unknown_client") => {
+            d.summary.push_str(
+                " No secret is configured, so none can be wrong: the server does not know this client id, or has it registered as confidential (nothing here proved which).",
+            );
+            d.first_causes.splice(
+                0..0,
+                [
+                    format!(
+                        "client_id {:?} is not registered at this server (another environment or tenant, or a typo)",
+                        ctx.client_id
+                    ),
+                    "The app is registered as confidential at the EHR but configured here as public: no secret was sent".to_string(),
+                ],
+            );
+            d
+        }
+        (_, "token.unauthorized_client") if ctx.kind == LaunchKind::Backend => {
+            d.summary.push_str(
+                " No code is sent with client_credentials: the client was authenticated, but the server does not allow it this grant (it is not enabled for the client).",
+            );
+            d.first_fixes.insert(
+                0,
+                "Ask the EHR's administrator to enable the client_credentials (Backend Services) grant for this client".into(),
+            );
+            d.with_first_cause("The client_credentials grant is not enabled for this client")
+        }
+        _ => d,
     }
-    let cache = answer.header("cache-control").unwrap_or("");
-    if !cache.to_ascii_lowercase().contains("no-store") {
-        out.push(
-            Diagnosis::new(
-                id!("token.cache_headers"),
-                "The token response may be cached: Cache-Control lacks no-store.",
-            )
-            .with(
-                "Cache-Control",
-                if cache.is_empty() { "(absent)" } else { cache },
-            ),
-        );
-    }
-    let requested: Vec<&str> = ctx.requested_scope.split_whitespace().collect();
-    // RFC 6749 §5.1: no scope in the answer means the requested scope was granted.
-    let granted: Vec<&str> = s("scope")
-        .map(|g| g.split_whitespace().collect())
-        .unwrap_or_else(|| requested.clone());
-    // Wildcards and v1/v2 spellings count: `patient/*.rs` grants `patient/Patient.read`.
-    let not_granted: Vec<&str> = requested
-        .iter()
-        .copied()
-        .filter(|r| !crate::diagnosis::scopes::covered(&granted, r))
-        .collect();
-    if !not_granted.is_empty() {
-        out.push(
-            Diagnosis::new(
-                id!("token.scopes_reduced"),
-                format!(
-                    "{} of {} requested scopes were not granted.",
-                    not_granted.len(),
-                    requested.len()
-                ),
-            )
-            .with("Not granted", not_granted.join(" "))
-            .with("Granted", granted.join(" ")),
-        );
-    }
-    let has = |scope: &str| granted.contains(&scope);
-    let patient_wanted = has("launch/patient") || (ctx.kind == LaunchKind::Ehr && has("launch"));
-    if patient_wanted && s("patient").is_none() {
-        out.push(
-            Diagnosis::new(
-                id!("token.missing_context"),
-                "Patient context was granted but the token response has no patient.",
-            )
-            .with("Missing", "patient")
-            .with("Granted scope", granted.join(" ")),
-        );
-    }
-    if has("launch/encounter") && s("encounter").is_none() {
-        out.push(
-            Diagnosis::new(
-                id!("token.missing_context"),
-                "Encounter context was granted but the token response has no encounter.",
-            )
-            .with("Missing", "encounter")
-            .with("Granted scope", granted.join(" ")),
-        );
-    }
-    if requested.contains(&"openid") && s("id_token").is_none() {
-        out.push(Diagnosis::new(
-            id!("token.no_id_token"),
-            "openid was requested but the token response has no id_token.",
-        ));
-    }
-    if (requested.contains(&"offline_access") || requested.contains(&"online_access"))
-        && s("refresh_token").is_none()
-    {
-        out.push(Diagnosis::new(
-            id!("token.no_refresh_token"),
-            "Offline or online access was requested but no refresh_token came back.",
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vendor_tests;
