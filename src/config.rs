@@ -948,6 +948,29 @@ mod tests {
     }
 
     #[test]
+    fn allow_private_hosts_takes_names_addresses_and_networks_and_names_a_bad_entry() {
+        let c =
+            load("allow_private_hosts = [\"ehr.local\", \"10.0.0.5\", \"10.0.0.0/8\"]").unwrap();
+        let policy = c.net_policy();
+        assert!(policy.allows_name("ehr.local"));
+        assert!(policy.refuses("10.9.9.9".parse().unwrap()).is_none());
+        assert!(policy.refuses("192.168.0.1".parse().unwrap()).is_some());
+        assert_eq!(
+            c.loopback,
+            Loopback::Standard,
+            "the test seam is never configured"
+        );
+        let err = load("allow_private_hosts = [\"ehr.local\", \"http://x/\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("allow_private_hosts[1]"), "{err}");
+        let err = load("loopback = \"TestPublic127001\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loopback"), "not a configuration key: {err}");
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = load("public_urll = \"http://x\"").unwrap_err().to_string();
         assert!(err.contains("public_urll"), "{err}");
