@@ -284,6 +284,42 @@ pub fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
     }
 }
 
+/// Counts bytes and the separators between values (`,`), keeping none.
+#[derive(Default)]
+struct CountItems {
+    bytes: usize,
+    items: usize,
+}
+
+impl std::io::Write for CountItems {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes += buf.len();
+        self.items += buf.iter().filter(|b| **b == b',').count();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes of memory charged per value held (a `String` or `Value` and its allocation), beyond its
+/// serialized bytes: a list of a million one-letter strings is 4 MB as JSON but ten times that
+/// in memory.
+const PER_ITEM: usize = 48;
+
+/// What holding `v` in memory costs, roughly: its compact JSON plus [`PER_ITEM`] for each value
+/// in it; as a cache weight (moka's are `u32`), saturating.
+pub fn weight<T: Serialize + ?Sized>(v: &T) -> u32 {
+    let mut count = CountItems::default();
+    if serde_json::to_writer(&mut count, v).is_err() {
+        return u32::MAX;
+    }
+    let w = count
+        .bytes
+        .saturating_add(count.items.saturating_mul(PER_ITEM));
+    u32::try_from(w).unwrap_or(u32::MAX)
+}
+
 /// Shrinks `v` until its compact JSON is at most `cap` bytes (roughly: a note is a few dozen
 /// bytes): the largest members or elements are shrunk first, so small ones (tokens, ids) stay
 /// whole while a hostile one is cut; strings keep their head and a note; members or elements

@@ -24,10 +24,25 @@ struct Failed<E> {
 const MAX_ENTRIES: u64 = 10_000;
 
 impl<V: Clone + Send + Sync + 'static> Flights<V> {
+    /// At most [`MAX_ENTRIES`] values, whatever their size.
     pub fn new(ttl: Duration) -> Self {
         Flights((!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build()
+        }))
+    }
+
+    /// Values weighed by `weigh` (bytes; its key is added), at most `budget` bytes in all: the
+    /// least used go first beyond it. A value heavier than the whole budget is never kept.
+    pub fn weighted(ttl: Duration, budget: u64, weigh: fn(&V) -> u32) -> Self {
+        Flights((!ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(budget)
+                .weigher(move |k: &String, v: &V| {
+                    weigh(v).saturating_add(u32::try_from(k.len()).unwrap_or(u32::MAX))
+                })
                 .time_to_live(ttl)
                 .build()
         }))
@@ -68,6 +83,11 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
             }
             failed.error.clone()
         })
+    }
+
+    /// Whether values are kept at all (a zero time to live turns caching off).
+    pub fn enabled(&self) -> bool {
+        self.0.is_some()
     }
 
     /// The cached value for `key`, if any (never loads).
