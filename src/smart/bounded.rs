@@ -7,8 +7,8 @@
 //! measured by counting serialized bytes, never by building the text ([`json_len`]).
 
 use serde::Serialize;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// Text kept up to a cap; everything beyond it only counted.
 struct Capped {
@@ -180,6 +180,9 @@ impl<'de> Visitor<'de> for Emit<'_, '_> {
         {
             lead = ",\n";
             any = true;
+            if self.out.full {
+                return Err(serde::de::Error::custom(FULL));
+            }
         }
         if any {
             self.out.newline(self.depth);
@@ -208,6 +211,9 @@ impl<'de> Visitor<'de> for Emit<'_, '_> {
                 lead: None,
             })?;
             any = true;
+            if self.out.full {
+                return Err(serde::de::Error::custom(FULL));
+            }
         }
         if any {
             self.out.newline(self.depth);
@@ -217,24 +223,52 @@ impl<'de> Visitor<'de> for Emit<'_, '_> {
     }
 }
 
+/// The error that stops printing once the text is full.
+const FULL: &str = "the printed text reached its cap";
+
+/// The byte offset of serde_json's (1-based) line and column in `text`.
+fn offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column).min(text.len())
+}
+
 /// `body` pretty-printed (serde_json's layout), string members replaced where `redact` says so,
-/// cut after `cap` bytes with a note saying how many bytes were cut. `None` when `body` is not
-/// one JSON value (or nests deeper than serde_json's limit of 128). Time and memory are bounded
-/// by the body's length, whatever its nesting.
+/// cut after `cap` bytes with a note saying how many bytes of the body were not shown. `None`
+/// when `body` is not one JSON value (or nests deeper than serde_json's limit of 128). Parsing
+/// stops where the text is full, so the cost is that of the part shown, whatever the body's
+/// length and nesting.
 pub fn pretty_body(body: &str, cap: usize, redact: Option<Redact<'_>>) -> Option<String> {
     let mut out = Capped::new(cap);
     let mut de = serde_json::Deserializer::from_str(body);
-    Emit {
+    let emitted = Emit {
         out: &mut out,
         depth: 0,
         member: None,
         redact,
         lead: None,
     }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
-    Some(out.finish())
+    .deserialize(&mut de);
+    match emitted {
+        Ok(()) => {
+            de.end().ok()?;
+            Some(out.finish())
+        }
+        Err(e) if out.full && e.to_string().starts_with(FULL) => {
+            let read = offset(body, e.line(), e.column());
+            Some(format!(
+                "{}\n… [cut after {} bytes pretty-printed: {} of the body's {} bytes not shown]",
+                out.text,
+                out.text.len(),
+                body.len() - read,
+                body.len()
+            ))
+        }
+        Err(_) => None,
+    }
 }
 
 /// A value pretty-printed for a page, cut after `cap` bytes with a note.
@@ -259,6 +293,34 @@ pub fn cap_text(text: &str, cap: usize) -> String {
     let mut out = Capped::new(cap);
     out.push(text);
     out.finish()
+}
+
+/// The members named `names` of a JSON object `body`, the others skipped unparsed (serde's
+/// `IgnoredAny`: no value built, nothing kept), so a large or deeply nested body costs one pass
+/// and no memory beyond what is asked for. `None` when `body` is not one JSON object.
+pub fn json_members(body: &str, names: &[&str]) -> Option<Map<String, Value>> {
+    struct Members<'n>(&'n [&'n str]);
+    impl<'de> Visitor<'de> for Members<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if self.0.contains(&key.as_str()) {
+                    out.insert(key, map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(body);
+    let members = de.deserialize_map(Members(names)).ok()?;
+    de.end().ok()?;
+    Some(members)
 }
 
 /// Counts bytes written; keeps none.
@@ -460,21 +522,33 @@ mod tests {
         let took = started.elapsed();
         assert!(out.len() < 16 * 1024 + 200, "{}", out.len());
         assert!(out.starts_with("[\n  [\n    ["));
-        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
-        // The note counts exactly what serde_json would have printed.
-        let body = nested(120, 4_000);
-        let full = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&body).unwrap())
-            .unwrap()
-            .len();
-        let out = pretty_body(&body, 16 * 1024, None).unwrap();
+        // Parsing stops with the text: far less than the whole body's parse even unoptimised.
+        assert!(took < std::time::Duration::from_millis(100), "{took:?}");
         let (kept, note) = out.rsplit_once("\n… [").unwrap();
-        let expected = format!(
-            "{} bytes cut: {full} bytes in all, the first {} kept]",
-            full - kept.len(),
-            kept.len()
-        );
-        assert_eq!(note, expected);
         assert!(kept.len() <= 16 * 1024 && kept.len() > 15 * 1024);
+        // The zeros shown and the zeros cut add up to the body.
+        let shown = kept.matches('0').count();
+        let (cut, total) = note
+            .strip_prefix(&format!("cut after {} bytes pretty-printed: ", kept.len()))
+            .and_then(|n| n.strip_suffix(" bytes not shown]"))
+            .and_then(|n| n.split_once(" of the body's "))
+            .unwrap();
+        assert_eq!(total, body.len().to_string());
+        let cut: usize = cut.parse().unwrap();
+        let accounted = shown * 2 + 120 + cut;
+        assert!(
+            accounted.abs_diff(body.len()) <= 4,
+            "{accounted} for {note}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_grows_past_the_cap_only_at_its_end_counts_what_was_cut() {
+        let v = json!({"a": "x".repeat(100), "b": [1, 2, 3]});
+        let full = serde_json::to_string_pretty(&v).unwrap();
+        let out = pretty_body(&v.to_string(), 100, None).unwrap();
+        assert!(out.starts_with(&full[..90]), "{out}");
+        assert!(out.contains(" bytes"), "{out}");
     }
 
     #[test]
@@ -496,6 +570,26 @@ mod tests {
         assert!(
             out.contains("AT3"),
             "array items have no member name: {out}"
+        );
+    }
+
+    #[test]
+    fn named_members_are_read_and_the_rest_skipped() {
+        let body = format!(
+            r#"{{"resourceType":"Patient","junk":{},"name":[{{"text":"Amy"}}]}}"#,
+            nested(100, 1000)
+        );
+        let m = json_members(&body, &["resourceType", "name"]).unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"resourceType": "Patient", "name": [{"text": "Amy"}]})
+        );
+        assert_eq!(json_members(&nested(100, 1000), &["resourceType"]), None);
+        assert_eq!(json_members("{\"a\":1} x", &["a"]), None);
+        assert_eq!(
+            json_members("{\"a\":[1,}", &["b"]),
+            None,
+            "the rest is still checked"
         );
     }
 

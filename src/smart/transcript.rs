@@ -57,17 +57,19 @@ pub struct Exchange {
 }
 
 /// Shortens upstream text for evidence: at most `max` characters, control characters removed.
+/// Only the head is looked at: an excerpt of a megabyte costs what one of a line does.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
+    let blank = |c: char| c.is_whitespace() || c.is_control();
+    let mut chars = text.trim_start_matches(blank).chars();
+    let head: String = chars
+        .by_ref()
+        .take(max)
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect();
-    let clean = clean.trim();
-    if clean.chars().count() <= max {
-        clean.to_string()
+    if chars.as_str().trim_end_matches(blank).is_empty() {
+        head.trim_end().to_string()
     } else {
-        let cut: String = clean.chars().take(max).collect();
-        format!("{cut}…")
+        format!("{head}…")
     }
 }
 

@@ -208,7 +208,7 @@ pub fn fhir_read_failed(
                 c.param("error_description").unwrap_or(""),
             );
     }
-    if let Ok(v) = serde_json::from_str::<Value>(body)
+    if let Some(v) = crate::smart::bounded::json_members(body, &["issue"])
         && let Some(issues) = v.get("issue").and_then(Value::as_array)
     {
         let text: Vec<String> = issues

@@ -3,6 +3,7 @@
 //! actions.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod practice_app;
 pub mod upstream;
 
@@ -73,6 +74,8 @@ pub struct Setup {
     pub registration_extra: &'static str,
     /// The app's outbound timeout (3 s unless a test needs the default's patience).
     pub http_timeout_secs: u64,
+    /// Wraps the fake EHR's router (a layer that delays or replaces answers: see `hostile`).
+    pub wrap_ehr: fn(axum::Router) -> axum::Router,
 }
 
 impl Setup {
@@ -88,6 +91,7 @@ impl Setup {
             client_id: None,
             registration_extra: "",
             http_timeout_secs: 3,
+            wrap_ehr: |router| router,
         }
     }
 }
@@ -151,7 +155,7 @@ impl TestApp {
             (Auth::Jwt(_), Some((_, _, jwks))) => ClientAuth::PrivateKeyJwt { jwks: jwks.clone() },
             _ => ClientAuth::None,
         };
-        let ehr = practice::spawn(PracticeOptions {
+        let options = PracticeOptions {
             clients: vec![PracticeClient {
                 client_id: CLIENT_ID.into(),
                 auth,
@@ -159,9 +163,10 @@ impl TestApp {
             }],
             faults: setup.faults,
             path_prefix: String::new(),
-        })
-        .await
-        .expect("fake EHR");
+        };
+        let ehr = practice::spawn_with(options, setup.wrap_ehr)
+            .await
+            .expect("fake EHR");
         let iss = setup
             .iss_override
             .clone()
