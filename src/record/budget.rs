@@ -120,3 +120,59 @@ impl LaunchRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(exchanges: usize, body: &str) -> LaunchRecord {
+        let x = json!({
+            "step": "fhir", "method": "GET", "url": "https://ehr/fhir/Patient/p",
+            "request_headers": [], "request_body": null, "status": 200,
+            "response_headers": [], "response_body": body, "duration_ms": 1, "error": null,
+        });
+        let junk: Value =
+            serde_json::from_str(&format!("{}0{}", "[".repeat(60), "]".repeat(60))).unwrap();
+        serde_json::from_value(json!({
+            "id": "l1", "kind": "standalone",
+            "app": {"id": "a", "name": "A", "iss": "https://ehr/fhir", "client_id": "c",
+                    "auth": "none", "adhoc": false},
+            "started_at": 0, "finished_at": null, "outcome": "success", "step": "fhir",
+            "requested_scope": "openid", "redirect_uri": "http://127.0.0.1/callback",
+            "endpoints": null, "authorize_url": null, "diagnoses": [],
+            "token_response": {"access_token": "a".repeat(3000), "junk": vec![junk; 2000]},
+            "transcript": vec![x; exchanges],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_record_over_budget_drops_its_latest_bodies_and_keeps_its_tokens() {
+        let body = "x".repeat(16 * 1024);
+        let mut r = record(40, &body);
+        assert!(r.weight() > RECORD_BUDGET);
+        r.fit_budget();
+        assert!(r.weight() <= RECORD_BUDGET, "{}", r.weight());
+        let bodies: Vec<&str> = r
+            .transcript
+            .iter()
+            .filter_map(|x| x.response_body.as_deref())
+            .collect();
+        assert_eq!(bodies[0], body, "the earliest bodies stay");
+        assert_eq!(bodies[39], BODY_DROPPED, "the latest go first");
+        let token = r.token_response.as_ref().unwrap();
+        assert_eq!(token["access_token"].as_str().map(str::len), Some(3000));
+        assert!(json_len(token) <= TOKEN_RESPONSE_CAP + 64);
+    }
+
+    #[test]
+    fn a_record_within_budget_is_left_alone() {
+        let mut r = record(3, "{}");
+        r.token_response = None;
+        let before = serde_json::to_string(&r).unwrap();
+        r.fit_budget();
+        assert_eq!(serde_json::to_string(&r).unwrap(), before);
+        assert_eq!(r.weight(), before.len());
+    }
+}
