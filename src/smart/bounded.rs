@@ -284,6 +284,11 @@ pub fn pretty_value(v: &Value, cap: usize) -> String {
     .deserialize(v);
     match emitted {
         Ok(()) => out.finish(),
+        Err(_) if out.full => format!(
+            "{}\n… [cut after {} bytes pretty-printed]",
+            out.text,
+            out.text.len()
+        ),
         Err(_) => String::new(),
     }
 }
@@ -549,6 +554,15 @@ mod tests {
         let out = pretty_body(&v.to_string(), 100, None).unwrap();
         assert!(out.starts_with(&full[..90]), "{out}");
         assert!(out.contains(" bytes"), "{out}");
+    }
+
+    #[test]
+    fn a_large_value_on_a_page_is_cut_with_a_note() {
+        let v: Value = serde_json::from_str(&nested(50, 20_000)).unwrap();
+        let out = pretty_value(&v, 4096);
+        assert!(out.len() < 4096 + 64, "{}", out.len());
+        assert!(out.starts_with("[\n  ["), "{out}");
+        assert!(out.ends_with(" bytes pretty-printed]"), "{out}");
     }
 
     #[test]
