@@ -228,6 +228,9 @@ pub struct Config {
     pub session_idle: Duration,
     pub discovery_cache: Duration,
     pub http: HttpSettings,
+    /// Everything after the token (id_token check, proof reads, introspection, context, style)
+    /// runs concurrently and is settled after this long with what has come back.
+    pub after_token_deadline: Duration,
     /// Whether the home page offers the ad-hoc form for apps not in the configuration.
     pub adhoc_launch: bool,
     /// A launch with no callback after this long is flagged `authorize.never_returned`.
@@ -277,6 +280,7 @@ struct RawConfig {
     http_connect_timeout_seconds: Option<u64>,
     http_timeout_seconds: Option<u64>,
     http_max_body_bytes: Option<usize>,
+    after_token_deadline_seconds: Option<u64>,
     adhoc_launch: Option<bool>,
     never_returned_after_seconds: Option<u64>,
     practice_ehr: Option<bool>,
@@ -444,6 +448,11 @@ impl Config {
                 timeout: secs(raw.http_timeout_seconds, "http_timeout_seconds", 15)?,
                 max_body_bytes: raw.http_max_body_bytes.unwrap_or(1024 * 1024),
             },
+            after_token_deadline: secs(
+                raw.after_token_deadline_seconds,
+                "after_token_deadline_seconds",
+                30,
+            )?,
             adhoc_launch: raw.adhoc_launch.unwrap_or(true),
             never_returned_after: secs(
                 raw.never_returned_after_seconds,

@@ -17,6 +17,9 @@ use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::IdTokenReport;
 use crate::smart::{LaunchKind, Step};
 
+mod budget;
+pub use budget::{BODY_DROPPED, RECORD_BUDGET};
+
 /// How a launch ended (so far).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -28,7 +28,8 @@ pub async fn run(
     key: Option<&SigningKey>,
 ) -> LaunchRecord {
     core.metrics.launch_started(&app, LaunchKind::Backend);
-    let record = run_uncounted(core, app, reg, key).await;
+    let mut record = run_uncounted(core, app, reg, key).await;
+    record.fit_budget();
     core.metrics.launch_finished(&record);
     record
 }

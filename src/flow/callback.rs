@@ -31,7 +31,8 @@ pub async fn complete(
     flow: &PendingFlow,
     params: &CallbackParams,
 ) -> LaunchRecord {
-    let record = complete_uncounted(core, sealer, flow, params).await;
+    let mut record = complete_uncounted(core, sealer, flow, params).await;
+    record.fit_budget();
     core.metrics.launch_finished(&record);
     record
 }

@@ -1,23 +1,21 @@
 //! Completing a launch after the callback: the code exchange, then the proof that the token
-//! works (id_token check, `fhirUser` and patient reads); and later refreshes. Orchestration only:
+//! works (`prove`: id_token check, `fhirUser` and patient reads, all at once); and later
+//! refreshes. Orchestration only:
 //! requests are built in `smart/`, named in `diagnosis/`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::Value;
-
 use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
-use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, identity};
-use crate::record::{AppRef, Identity, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
+use crate::diagnosis::classify::{self, TokenAnswer, TokenContext};
+use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
 use crate::seal::Sealer;
 use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
-use crate::smart::id_token::{self, Expected};
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
-use crate::smart::{LaunchKind, Step, fhir};
+use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
 /// Why a launch's app cannot be used any more.
@@ -183,152 +181,11 @@ pub async fn exchange(
         Ok((response, warnings)) => {
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
-            prove(core, d.issuer.as_deref(), reg, record).await;
-            super::scorecard::after_token(core, (reg, key.as_deref()), d, &result, record).await;
+            super::prove::after_token(core, (reg, key.as_deref()), d, &result, record).await;
         }
         Err(ds) => {
             record.fail(Step::Token, ds, now());
             super::scorecard::discovery(d, record);
-        }
-    }
-}
-
-/// id_token check and proof reads. A failure is diagnosed but never hides the token response.
-async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &mut LaunchRecord) {
-    let received_at = now();
-    let rec = Recorder::default();
-    let token = |k: &str| {
-        record
-            .token_response
-            .as_ref()
-            .and_then(|t| t.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
-    let mut fhir_user = None;
-    if let Some(id_token) = token("id_token") {
-        record.step = Step::IdToken;
-        let expected = Expected {
-            issuer: issuer.unwrap_or(&record.app.iss),
-            client_id: &reg.client_id,
-            now: now(),
-        };
-        let (mut report, checked) = id_token::check(
-            core.outbound_for(&record.app.iss),
-            &core.oidc,
-            &expected,
-            &id_token,
-            &rec,
-        )
-        .await;
-        let ds = identity::id_token(&checked);
-        if checked.is_ok() && ds.iter().all(|d| !d.is_error()) {
-            report.trust();
-        }
-        for d in ds {
-            if d.is_error() {
-                failures.push((Step::IdToken, d))
-            } else {
-                record.diagnoses.push(d)
-            }
-        }
-        fhir_user = report.fhir_user.clone();
-        if report.verified
-            && fhir_user.is_none()
-            && record
-                .granted_scope()
-                .split_whitespace()
-                .any(|s| s == "fhirUser")
-        {
-            record.diagnoses.push(identity::fhiruser_unresolved(
-                "fhirUser was granted but the id_token has no fhirUser claim.",
-                None,
-            ));
-        }
-        record.identity = Some(Identity {
-            id_token: report,
-            user: None,
-        });
-    }
-    record.step = Step::Fhir;
-    let base = record.app.iss.clone();
-    let access = token("access_token").unwrap_or_default();
-    if let Some(user) = fhir_user {
-        match fhir::resolve(&base, &user) {
-            Ok((ty, _)) if !identity::FHIR_USER_TYPES.contains(&ty.as_str()) => {
-                record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
-            }
-            Ok((_, url)) => {
-                match fhir::read(core.outbound_for(&record.app.iss), &url, &access, &rec).await {
-                    Ok(r) => {
-                        if let Some(i) = record.identity.as_mut() {
-                            i.user = Some(r);
-                        }
-                    }
-                    Err(f) => failures.push((
-                        Step::Fhir,
-                        identity::fhir_read("the signed-in user (fhirUser)", &f),
-                    )),
-                }
-            }
-            Err(why) => record
-                .diagnoses
-                .push(identity::fhiruser_unresolved(&why, Some(&user))),
-        }
-    }
-    for (key, what) in [("patient", "Patient"), ("encounter", "Encounter")] {
-        let Some(id) = token(key) else { continue };
-        let url = match fhir::resolve(&base, &format!("{what}/{id}")) {
-            Ok((_, url)) => url,
-            Err(why) => {
-                failures.push((
-                    Step::Fhir,
-                    identity::fhir_read_failed(
-                        &format!("the {key} in context"),
-                        &why,
-                        0,
-                        None,
-                        "",
-                        "",
-                    ),
-                ));
-                continue;
-            }
-        };
-        match fhir::read(core.outbound_for(&record.app.iss), &url, &access, &rec).await {
-            Ok(r) if key == "patient" => record.patient = Some(r),
-            Ok(r) => record.encounter = Some(r),
-            Err(f) => failures.push((
-                Step::Fhir,
-                identity::fhir_read(&format!("the {key} in context"), &f),
-            )),
-        }
-    }
-    record.transcript.extend(rec.exchanges());
-    // The same finding on several reads (a 401 on the user and on the patient) is one diagnosis
-    // with the evidence of each.
-    let mut merged: Vec<(Step, Diagnosis)> = Vec::new();
-    for (step, d) in failures {
-        match merged
-            .iter_mut()
-            .find(|(s, m)| *s == step && m.entry == d.entry)
-        {
-            Some((_, m)) => m.evidence.extend(d.evidence),
-            None => merged.push((step, d)),
-        }
-    }
-    // A refusal is read with the clock: had the token's own lifetime passed?
-    let left = identity::lifetime_left(record.token_response.as_ref(), now() - received_at);
-    let failures: Vec<_> = merged
-        .into_iter()
-        .map(|(s, d)| (s, identity::with_clock(d, left)))
-        .collect();
-    match failures.first().map(|(s, _)| *s) {
-        Some(step) => record.fail(step, failures.into_iter().map(|(_, d)| d), now()),
-        None => {
-            record.outcome = Outcome::Success;
-            record.finished_at = Some(now());
         }
     }
 }
@@ -403,6 +260,7 @@ pub async fn refresh(
         }
     }
     record.refreshes.push(entry);
+    record.fit_budget();
     core.metrics.refreshed(record, &made);
     Ok(())
 }

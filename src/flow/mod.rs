@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod callback;
 pub mod complete;
+pub mod prove;
 pub mod scorecard;
 pub mod start;
 

@@ -3,19 +3,22 @@
 //! and the `smart_style_url` fetch. The checks themselves are `diagnosis::conformance`'s;
 //! failed ones are added to the record as warn diagnoses.
 
-use serde_json::Value;
+use futures_util::future::join_all;
+use serde_json::{Map, Value};
 
 use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
 use crate::diagnosis::{classify, introspection, launch_context};
 use crate::record::{LaunchRecord, now};
 use crate::smart::client_auth::SigningKey;
-use crate::smart::context::{self, ContextEvidence};
+use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
-use crate::smart::http::{Recorder, Response};
-use crate::smart::introspect;
+use crate::smart::http::{Outbound, Recorder, Response};
+use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
-use crate::state::Core;
+use crate::smart::transcript::Exchange;
+
+use super::prove::Deadline;
 
 /// At most this many `fhirContext` references are read.
 const MAX_CONTEXT_READS: usize = 5;
@@ -31,13 +34,112 @@ pub fn discovery(d: &Discovered, record: &mut LaunchRecord) {
     add(record, conformance::discovery(d));
 }
 
-/// The whole scorecard after a successful code exchange and the proof reads.
-pub async fn after_token(
-    core: &Core,
+/// The scorecard's evidence beyond the proof reads, with the exchanges that fetched it (in a
+/// fixed order: introspection, `fhirContext` reads, style).
+pub struct Extras {
+    introspection: Option<Introspection>,
+    context: Option<ContextEvidence>,
+    exchanges: Vec<Exchange>,
+}
+
+/// Fetches the introspection, the `fhirContext` reads and the style document at once, each
+/// settled by `deadline` (a request not finished by then is evidence that says so).
+pub async fn gather(
+    http: &Outbound,
     (reg, key): (&Registration, Option<&SigningKey>),
+    d: &Discovered,
+    body: &Map<String, Value>,
+    base: &str,
+    deadline: &Deadline,
+) -> Extras {
+    let access = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let unfinished = |rec: &Recorder, step: &str, method: &str, url: &str| {
+        rec.extend(&[deadline.unfinished(step, method, url)]);
+        Some(deadline.why())
+    };
+    let introspection_rec = Recorder::default();
+    let introspection = async {
+        let endpoint = d.introspection_endpoint().filter(|_| !access.is_empty())?;
+        let creds = ClientCredentials {
+            token_endpoint: &d.token_endpoint,
+            client_id: &reg.client_id,
+            auth: reg.auth,
+            secret: reg.client_secret.as_ref(),
+            key,
+        };
+        let rec = &introspection_rec;
+        let asked = introspect::introspect(http, &endpoint, access, &creds, rec);
+        Some(match deadline.run(asked).await {
+            Some(answer) => answer,
+            None => Introspection {
+                error: unfinished(rec, "introspection", "POST", &endpoint),
+                endpoint,
+                status: None,
+                answer: None,
+                refused: None,
+            },
+        })
+    };
+    let references = launch_context::references(body, MAX_CONTEXT_READS);
+    let read_recs: Vec<Recorder> = references.iter().map(|_| Recorder::default()).collect();
+    let reads = join_all(
+        references
+            .iter()
+            .zip(&read_recs)
+            .map(|(r, rec)| async move {
+                let read = context::read_reference(http, base, r, access, rec);
+                match deadline.run(read).await {
+                    Some(read) => read,
+                    None => ContextRead {
+                        reference: r.clone(),
+                        resource_type: String::new(),
+                        name: None,
+                        error: unfinished(rec, "fhir", "GET", &format!("{base}/{r}")),
+                    },
+                }
+            }),
+    );
+    let style_rec = Recorder::default();
+    let style = async {
+        let url = body.get("smart_style_url").and_then(Value::as_str)?;
+        let rec = &style_rec;
+        Some(
+            match deadline.run(context::fetch_style(http, url, rec)).await {
+                Some(fetched) => fetched,
+                None => StyleFetch {
+                    url: url.to_string(),
+                    status: None,
+                    members: Vec::new(),
+                    error: unfinished(rec, "style", "GET", url),
+                    refused: None,
+                },
+            },
+        )
+    };
+    let (introspection, reads, style) = tokio::join!(introspection, reads, style);
+    let evidence = ContextEvidence { reads, style };
+    let exchanges = std::iter::once(&introspection_rec)
+        .chain(&read_recs)
+        .chain(std::iter::once(&style_rec))
+        .flat_map(Recorder::exchanges)
+        .collect();
+    Extras {
+        introspection,
+        context: (!evidence.reads.is_empty() || evidence.style.is_some()).then_some(evidence),
+        exchanges,
+    }
+}
+
+/// The whole scorecard after a successful code exchange and the proof reads, with the evidence
+/// [`gather`] fetched alongside them.
+pub fn after_token(
     d: &Discovered,
     result: &Result<Exchanged, ExchangeError>,
     record: &mut LaunchRecord,
+    extras: Extras,
 ) {
     let Some(body) = record.token_response.clone() else {
         discovery(d, record);
@@ -63,29 +165,15 @@ pub async fn after_token(
             read,
         ));
     }
-    let rec = Recorder::default();
-    let http = core.outbound_for(&record.app.iss);
-    let access = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if let Some(endpoint) = d.introspection_endpoint().filter(|_| !access.is_empty()) {
-        let creds = ClientCredentials {
-            token_endpoint: &d.token_endpoint,
-            client_id: &reg.client_id,
-            auth: reg.auth,
-            secret: reg.client_secret.as_ref(),
-            key,
-        };
-        let answer = introspect::introspect(http, &endpoint, &access, &creds, &rec).await;
+    if let Some(answer) = extras.introspection {
+        let client_id = record.app.client_id.clone();
         if let Some(e) = &answer.refused {
-            record.diagnoses.push(classify::net(e, &endpoint));
+            record.diagnoses.push(classify::net(e, &answer.endpoint));
         }
         let expected = introspection::Expected {
             token: &body,
             granted: record.granted_scope(),
-            client_id: &reg.client_id,
+            client_id: &client_id,
             received_at,
             now: now(),
         };
@@ -96,24 +184,14 @@ pub async fn after_token(
         ));
         record.introspection = Some(answer);
     }
-    let mut evidence = ContextEvidence::default();
-    let references = launch_context::references(&body, MAX_CONTEXT_READS);
-    if !references.is_empty() {
-        evidence.reads =
-            context::read_references(http, &record.app.iss, &references, &access, &rec).await;
+    if let Some(style) = extras.context.as_ref().and_then(|c| c.style.as_ref())
+        && let Some(e) = &style.refused
+    {
+        // Named, never fatal: the launch itself succeeded.
+        record.diagnoses.push(classify::net(e, &style.url));
     }
-    if let Some(url) = body.get("smart_style_url").and_then(Value::as_str) {
-        let style = context::fetch_style(http, url, &rec).await;
-        if let Some(e) = &style.refused {
-            // Named, never fatal: the launch itself succeeded.
-            record.diagnoses.push(classify::net(e, url));
-        }
-        evidence.style = Some(style);
-    }
-    if !evidence.reads.is_empty() || evidence.style.is_some() {
-        record.context = Some(evidence);
-    }
-    record.transcript.extend(rec.exchanges());
+    record.context = extras.context;
+    record.transcript.extend(extras.exchanges);
     add(record, checks);
     let answer = record
         .introspection

@@ -6,6 +6,7 @@ use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
 use crate::smart::http::Recorder;
+use crate::smart::id_token;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
@@ -54,11 +55,15 @@ async fn start_uncounted(
             return Started::Failed(r);
         }
     };
+    let scope = super::requested_scope(reg, kind);
+    if scope.split_whitespace().any(|s| s == "openid") {
+        warm_oidc(core, &reg.iss, d.issuer.as_deref().unwrap_or(&reg.iss)).await;
+    }
     let built = authorize::build(&AuthorizeParams {
         authorization_endpoint: &d.authorization_endpoint,
         client_id: &reg.client_id,
         redirect_uri: &core.redirect_uri,
-        scope: super::requested_scope(reg, kind),
+        scope,
         aud: &reg.iss,
         launch,
     });
@@ -87,4 +92,15 @@ async fn start_uncounted(
             Started::Failed(r)
         }
     }
+}
+
+/// Starts fetching the issuer's OpenID configuration and JWKS in the background when they are
+/// not cached, so the callback (a user's sign-in later) finds them warm. Never awaited: the
+/// browser's redirect does not wait for it.
+async fn warm_oidc(core: &Core, iss: &str, issuer: &str) {
+    if !id_token::needs_warming(&core.oidc, issuer).await {
+        return;
+    }
+    let (core, iss, issuer) = (core.clone(), iss.to_string(), issuer.to_string());
+    tokio::spawn(async move { id_token::warm(core.outbound_for(&iss), &core.oidc, &issuer).await });
 }

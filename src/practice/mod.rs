@@ -46,7 +46,7 @@ use axum::routing::{any, get, post};
 use url::Url;
 
 pub use faults::{CannedAnswer, Faults, IdTokenFault};
-pub use serve::{RunningEhr, spawn};
+pub use serve::{RunningEhr, spawn, spawn_with};
 pub use state::RecordedRequest;
 
 use state::{EhrState, IssuedCode, LaunchContext, RefreshGrant};

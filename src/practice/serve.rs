@@ -75,12 +75,21 @@ impl RunningEhr {
 
 /// Binds 127.0.0.1:0, sets the origin, serves in a tokio task and returns at once.
 pub async fn spawn(opts: PracticeOptions) -> std::io::Result<RunningEhr> {
+    spawn_with(opts, |router| router).await
+}
+
+/// [`spawn`], serving `wrap(router)`: tests and benchmarks put a layer around the fake (answers
+/// delayed, or replaced by hostile ones) without the fake knowing.
+pub async fn spawn_with(
+    opts: PracticeOptions,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> std::io::Result<RunningEhr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let origin = Url::parse(&format!("http://{address}")).map_err(std::io::Error::other)?;
     let ehr = Ehr::new(opts);
     ehr.set_origin(origin.clone());
-    let app = ehr.router();
+    let app = wrap(ehr.router());
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::warn!(%error, "fake EHR stopped serving");

@@ -52,35 +52,31 @@ fn failure(f: &ReadFailure) -> String {
     }
 }
 
-/// Reads each reference (relative `Type/id`) under `base` with the access token.
-pub async fn read_references(
+/// Reads one reference (relative `Type/id`) under `base` with the access token.
+pub async fn read_reference(
     http: &Outbound,
     base: &str,
-    references: &[String],
+    reference: &str,
     access_token: &str,
     rec: &Recorder,
-) -> Vec<ContextRead> {
-    let mut out = Vec::new();
-    for reference in references {
-        let mut read = ContextRead {
-            reference: reference.clone(),
-            resource_type: String::new(),
-            name: None,
-            error: None,
-        };
-        match fhir::resolve(base, reference) {
-            Err(why) => read.error = Some(why),
-            Ok((_, url)) => match fhir::read(http, &url, access_token, rec).await {
-                Ok(r) => {
-                    read.resource_type = r.resource_type;
-                    read.name = r.name;
-                }
-                Err(f) => read.error = Some(failure(&f)),
-            },
-        }
-        out.push(read);
+) -> ContextRead {
+    let mut read = ContextRead {
+        reference: reference.to_string(),
+        resource_type: String::new(),
+        name: None,
+        error: None,
+    };
+    match fhir::resolve(base, reference) {
+        Err(why) => read.error = Some(why),
+        Ok((_, url)) => match fhir::read(http, &url, access_token, rec).await {
+            Ok(r) => {
+                read.resource_type = r.resource_type;
+                read.name = r.name;
+            }
+            Err(f) => read.error = Some(failure(&f)),
+        },
     }
-    out
+    read
 }
 
 /// Fetches the style document (http or https only; no credentials sent).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::bounded;
 use super::flights::Flights;
 use super::http::{NetError, Outbound, PeerCertificate, Recorder, Response};
 use super::tls::CertInfo;
@@ -95,10 +96,20 @@ pub struct Cache {
     entries: Flights<Arc<Discovered>>,
 }
 
+/// Most bytes the discovery cache holds, weighed as [`bounded::weight`] (a document and the
+/// exchanges that fetched it, each body capped at 16 KiB, the `.well-known` JSON at
+/// [`DOCUMENT_CAP`]): about a thousand ordinary issuers, a few dozen hostile ones.
+pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The `.well-known` document is kept (for the scorecard) up to this size; larger members are cut.
+const DOCUMENT_CAP: usize = 64 * 1024;
+
 impl Cache {
     pub fn new(ttl: Duration) -> Self {
         Cache {
-            entries: Flights::new(ttl),
+            entries: Flights::weighted(ttl, CACHE_BYTES, |d: &Arc<Discovered>| {
+                bounded::weight(&**d)
+            }),
         }
     }
 
@@ -239,7 +250,9 @@ async fn fetch(
             Ok(mut d) => {
                 d.certificate = certificate;
                 d.content_type = content_type;
-                d.document = Some(doc.clone());
+                let mut kept = doc.clone();
+                bounded::shrink(&mut kept, DOCUMENT_CAP);
+                d.document = Some(kept);
                 let abort = metadata_task.abort_handle();
                 if let Ok(Ok((_, Some(cap)))) =
                     tokio::time::timeout(METADATA_GRACE, metadata_task).await

@@ -112,9 +112,11 @@ pub async fn read(
             location: header(http::header::LOCATION),
         });
     }
-    let resource = serde_json::from_str::<Value>(&body)
-        .ok()
-        .filter(|v| v.get("resourceType").is_some());
+    // Only the members shown are parsed: a hostile body costs one pass, not a tree of values.
+    let resource =
+        super::bounded::json_members(&body, &["resourceType", "id", "name", "birthDate"])
+            .map(Value::Object)
+            .filter(|v| v.get("resourceType").is_some());
     match resource {
         Some(r) if resp.status().is_success() => Ok(ReadResource {
             reference: url.to_string(),

@@ -1,5 +1,5 @@
-//! A bounded TTL cache whose loads are single-flight per key (moka's `try_get_with`), for the
-//! discovery documents, OpenID configurations and JWKS.
+//! A TTL cache bounded in bytes whose loads are single-flight per key (moka's `try_get_with`),
+//! for the discovery documents, OpenID configurations and JWKS.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::http::Recorder;
 use super::transcript::Exchange;
 
-/// A bounded TTL cache whose loads are single-flight per key (moka's `try_get_with`).
+/// A TTL cache bounded in bytes (moka's `weigher`) whose loads are single-flight per key
+/// (moka's `try_get_with`).
 ///
 /// A failed load is handed to every caller that was waiting for it, with the exchanges it made
 /// (each launch's transcript shows the requests behind its diagnosis), and is not cached: the
@@ -20,14 +21,16 @@ struct Failed<E> {
     exchanges: Vec<Exchange>,
 }
 
-/// Most keys (issuers, JWKS URIs) a cache holds; the least used go first beyond that.
-const MAX_ENTRIES: u64 = 10_000;
-
 impl<V: Clone + Send + Sync + 'static> Flights<V> {
-    pub fn new(ttl: Duration) -> Self {
+    /// Values weighed by `weigh` (bytes; its key is added), at most `budget` bytes in all: the
+    /// least used go first beyond it. A value heavier than the whole budget is never kept.
+    pub fn weighted(ttl: Duration, budget: u64, weigh: fn(&V) -> u32) -> Self {
         Flights((!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
-                .max_capacity(MAX_ENTRIES)
+                .max_capacity(budget)
+                .weigher(move |k: &String, v: &V| {
+                    weigh(v).saturating_add(u32::try_from(k.len()).unwrap_or(u32::MAX))
+                })
                 .time_to_live(ttl)
                 .build()
         }))
@@ -70,6 +73,11 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
         })
     }
 
+    /// Whether values are kept at all (a zero time to live turns caching off).
+    pub fn enabled(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// The cached value for `key`, if any (never loads).
     pub async fn peek(&self, key: &str) -> Option<V> {
         self.0.as_ref()?.get(key).await
@@ -93,5 +101,36 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
                 std::future::ready(op)
             })
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_weighted_cache_keeps_no_more_bytes_than_its_budget() {
+        let cache: Flights<String> =
+            Flights::weighted(Duration::from_secs(60), 1000, |v: &String| v.len() as u32);
+        let rec = Recorder::default();
+        for i in 0..10 {
+            let v = cache
+                .get_or_load(&format!("k{i}"), &rec, || async {
+                    Ok::<_, String>("x".repeat(300))
+                })
+                .await;
+            assert_eq!(v.map(|v| v.len()), Ok(300));
+        }
+        let inner = cache.0.as_ref().unwrap();
+        inner.run_pending_tasks().await;
+        assert!(inner.weighted_size() <= 1000, "{}", inner.weighted_size());
+        assert!(inner.entry_count() <= 3, "{}", inner.entry_count());
+        // Heavier than the whole budget: served, never kept.
+        let big = cache
+            .get_or_load("big", &rec, || async { Ok::<_, String>("x".repeat(5000)) })
+            .await;
+        assert_eq!(big.map(|v| v.len()), Ok(5000));
+        inner.run_pending_tasks().await;
+        assert!(cache.peek("big").await.is_none());
     }
 }

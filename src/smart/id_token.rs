@@ -27,11 +27,21 @@ pub struct Cache {
     jwks: Flights<Arc<JwkSet>>,
 }
 
+/// Most bytes the JWKS cache holds (weighed as `bounded::weight`): a few thousand ordinary
+/// key sets; the configurations (one `jwks_uri` each) get [`CONFIG_CACHE_BYTES`].
+pub const JWKS_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Most bytes of cached `jwks_uri`s (the OpenID configurations keep nothing else).
+pub const CONFIG_CACHE_BYTES: u64 = 1024 * 1024;
+
 impl Cache {
     pub fn new(ttl: Duration) -> Self {
         Cache {
-            configs: Flights::new(ttl),
-            jwks: Flights::new(ttl),
+            configs: Flights::weighted(ttl, CONFIG_CACHE_BYTES, |uri: &String| {
+                super::bounded::weight(uri.as_str())
+            }),
+            jwks: Flights::weighted(ttl, JWKS_CACHE_BYTES, |set: &Arc<JwkSet>| {
+                super::bounded::weight(&**set)
+            }),
         }
     }
 }
@@ -170,6 +180,28 @@ async fn jwks(
         Ok(Arc::new(set))
     };
     cache.jwks.get_or_load(uri, rec, load).await
+}
+
+/// Whether `issuer`'s OpenID configuration or JWKS is missing from the cache (never when
+/// caching is off: a warm-up would be thrown away).
+pub async fn needs_warming(cache: &Cache, issuer: &str) -> bool {
+    if !cache.configs.enabled() {
+        return false;
+    }
+    match cache.configs.peek(issuer).await {
+        Some(uri) => cache.jwks.peek(&uri).await.is_none(),
+        None => true,
+    }
+}
+
+/// Fetches `issuer`'s OpenID configuration and JWKS into the cache, so the callback of a launch
+/// that asked for `openid` finds them there. A failure is not kept: the callback tries again and
+/// diagnoses it.
+pub async fn warm(http: &Outbound, cache: &Cache, issuer: &str) {
+    let rec = Recorder::default();
+    if let Ok(uri) = jwks_uri(http, cache, issuer, &rec).await {
+        let _ = jwks(http, cache, &uri, None, &rec).await;
+    }
 }
 
 /// The key for `kid`, or with no `kid` the only key of the right type.

@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod backend;
+pub mod bounded;
 pub mod client_auth;
 pub mod context;
 pub mod discovery;

@@ -57,17 +57,19 @@ pub struct Exchange {
 }
 
 /// Shortens upstream text for evidence: at most `max` characters, control characters removed.
+/// Only the head is looked at: an excerpt of a megabyte costs what one of a line does.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
+    let blank = |c: char| c.is_whitespace() || c.is_control();
+    let mut chars = text.trim_start_matches(blank).chars();
+    let head: String = chars
+        .by_ref()
+        .take(max)
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect();
-    let clean = clean.trim();
-    if clean.chars().count() <= max {
-        clean.to_string()
+    if chars.as_str().trim_end_matches(blank).is_empty() {
+        head.trim_end().to_string()
     } else {
-        let cut: String = clean.chars().take(max).collect();
-        format!("{cut}…")
+        format!("{head}…")
     }
 }
 
@@ -209,15 +211,19 @@ pub fn redact_header(name: &str, value: &str) -> String {
 
 /// Redacts token members of a JSON body, at any depth (`code` members stay: in JSON they are
 /// FHIR codes); a form body is redacted as a token request; other text is only capped.
+///
+/// What is kept is at most [`BODY_CAP`] bytes *after* pretty-printing and redaction, with a note
+/// saying how many bytes were cut: JSON is printed straight from the parser and stops growing
+/// at the cap (see [`super::bounded`]), so a deeply nested body costs no more than its length.
 pub fn redact_body(body: &str) -> String {
-    let capped = cap(body);
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(mut v) => {
-            redact_json(&mut v);
-            serde_json::to_string_pretty(&v).unwrap_or(capped)
-        }
-        Err(_) if looks_like_form(body) => redact_form(body),
-        Err(_) => capped,
+    let redact = |name: &str, value: &str| is_secret_field(name).then(|| marker_for(name, value));
+    if let Some(pretty) = super::bounded::pretty_body(body, BODY_CAP, Some(&redact)) {
+        return pretty;
+    }
+    if looks_like_form(body) {
+        cap(&redact_form(body))
+    } else {
+        cap(body)
     }
 }
 
@@ -247,14 +253,7 @@ fn looks_like_form(body: &str) -> bool {
 }
 
 fn cap(body: &str) -> String {
-    if body.len() <= BODY_CAP {
-        return body.to_string();
-    }
-    let mut end = BODY_CAP;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… [{} bytes in all]", &body[..end], body.len())
+    super::bounded::cap_text(body, BODY_CAP)
 }
 
 /// Claim and member names whose values are secrets whatever their value (compared without case,

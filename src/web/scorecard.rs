@@ -76,7 +76,7 @@ impl<'a> LaunchExtras<'a> {
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "no answer".into());
                 let shown = match (&i.answer, &i.error) {
-                    (Some(a), _) => serde_json::to_string_pretty(a).unwrap_or_default(),
+                    (Some(a), _) => super::views::pretty(a),
                     (None, Some(e)) => e.clone(),
                     (None, None) => "the answer is not a JSON object".into(),
                 };

@@ -316,9 +316,10 @@ pub fn render_page<T: Template>(page: &T) -> Result<axum::response::Response, su
         })
 }
 
-/// JSON for a `<pre>`.
+/// JSON for a `<pre>`, cut after the transcript's body cap (a page never grows with what an EHR
+/// sends).
 pub fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
+    crate::smart::bounded::pretty_value(v, crate::smart::transcript::BODY_CAP)
 }
 
 /// `2026-11-28 17:02:11 UTC`.

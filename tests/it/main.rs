@@ -11,6 +11,7 @@ mod adhoc;
 mod backend;
 mod binary;
 mod browser;
+mod bytes;
 mod caches;
 mod callback;
 mod catalogue;

@@ -78,6 +78,8 @@ pub struct Setup {
     /// Which loopback addresses the address policy counts as private (the hostile-EHR tests
     /// make 127.0.0.1 public and keep the rest of 127.0.0.0/8 private).
     pub loopback: Loopback,
+    /// Wraps the fake EHR's router (a layer that delays or replaces answers: see `hostile`).
+    pub wrap_ehr: fn(axum::Router) -> axum::Router,
 }
 
 impl Setup {
@@ -94,6 +96,7 @@ impl Setup {
             registration_extra: "",
             http_timeout_secs: 3,
             loopback: Loopback::Standard,
+            wrap_ehr: |router| router,
         }
     }
 }
@@ -157,7 +160,7 @@ impl TestApp {
             (Auth::Jwt(_), Some((_, _, jwks))) => ClientAuth::PrivateKeyJwt { jwks: jwks.clone() },
             _ => ClientAuth::None,
         };
-        let ehr = practice::spawn(PracticeOptions {
+        let options = PracticeOptions {
             clients: vec![PracticeClient {
                 client_id: CLIENT_ID.into(),
                 auth,
@@ -165,9 +168,10 @@ impl TestApp {
             }],
             faults: setup.faults,
             path_prefix: String::new(),
-        })
-        .await
-        .expect("fake EHR");
+        };
+        let ehr = practice::spawn_with(options, setup.wrap_ehr)
+            .await
+            .expect("fake EHR");
         let iss = setup
             .iss_override
             .clone()
