@@ -17,6 +17,7 @@ mod catalogue;
 mod chaos;
 mod check;
 mod diagnoses;
+mod faults;
 mod gallery;
 mod hardening;
 mod identity;

