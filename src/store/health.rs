@@ -1,7 +1,7 @@
 //! Whether the store answers, as a circuit breaker: the first failed command (or probe) opens
 //! it, and while it is open every request fails at once instead of waiting out the command
-//! timeout; a probe in the background (see `Backend::open`) closes it again as soon as the store
-//! answers. `/readyz` reports the same state.
+//! timeout; the probe in the background (see `Backend::open`) closes it again as soon as the
+//! store answers (SQLite: takes a record-sized write). `/readyz` reports the same state.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -70,16 +70,16 @@ impl Health {
         }
     }
 
-    /// Runs `op` unless the breaker is open, and notes how it went.
+    /// Runs `op` unless the breaker is open; a failure opens it. Only the probe closes it: a
+    /// read that succeeds says nothing about writes (a full disk still serves reads).
     pub async fn guard<T>(
         &self,
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         self.check()?;
         let out = op.await;
-        match &out {
-            Ok(_) => self.answered(),
-            Err(e) => self.failed(e),
+        if let Err(e) = &out {
+            self.failed(e);
         }
         out
     }
@@ -97,7 +97,7 @@ mod tests {
         assert!(r.is_err());
         let fast = h.guard(async { Ok(()) }).await;
         assert!(fast.unwrap_err().0.contains("boom"), "fails at once");
-        h.answered();
+        h.answered(); // the probe
         assert!(h.guard(async { Ok(()) }).await.is_ok());
     }
 }

@@ -115,3 +115,47 @@ impl MemoryBackend {
         self.launches.weighted_size()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::diagnosis::transcript::Exchange;
+
+    /// A completed launch weighing about what the issue measured (~28 KB stored).
+    fn completed(id: usize) -> LaunchRecord {
+        let mut r = super::super::sample_record(&format!("launch-{id}"));
+        r.transcript.push(Exchange {
+            step: "patient".into(),
+            method: "GET".into(),
+            url: "https://ehr.example/fhir/Patient/1".into(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: Some(200),
+            response_headers: Vec::new(),
+            response_body: Some("x".repeat(28_000)),
+            duration_ms: 10,
+            error: None,
+            cached: false,
+        });
+        r
+    }
+
+    #[test]
+    fn ten_thousand_completed_launches_stay_within_the_byte_budget() {
+        let budget = 64 << 20;
+        let store = MemoryBackend::new(Limits {
+            max_bytes: budget,
+            ..Limits::new(Duration::from_secs(3600))
+        });
+        for i in 0..10_000 {
+            store.put(&completed(i));
+        }
+        let (bytes, count) = (store.launch_bytes(), store.launch_count());
+        assert!(bytes <= budget, "{bytes} bytes held, budget {budget}");
+        assert!(count < 10_000 && count > 1_000, "{count} records held");
+        assert!(store.get("launch-9999").is_some(), "the newest is kept");
+        assert!(store.get("launch-0").is_none(), "the oldest went first");
+    }
+}

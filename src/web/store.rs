@@ -155,7 +155,7 @@ async fn guarded<T>(
     health.check().map_err(backend_error)?;
     let out = op.await;
     match &out {
-        Ok(_) | Err(session_store::Error::Decode(_)) => health.answered(),
+        Ok(_) | Err(session_store::Error::Decode(_)) => {}
         Err(e) => health.failed(&StoreError(e.to_string())),
     }
     out

@@ -430,3 +430,161 @@ async fn a_client_holding_half_sent_headers_is_disconnected_within_the_header_ti
         started.elapsed()
     );
 }
+
+/// A whole launch on `base` with a fresh browser: its outcome ("success") or what failed.
+async fn full_launch(base: &str) -> Result<(), String> {
+    let b = browser();
+    let r = b
+        .get(format!("{base}/standalone/app"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() != StatusCode::SEE_OTHER {
+        return Err(format!("launch answered {}", r.status()));
+    }
+    let r = b
+        .get(location(&r))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = b
+        .get(location(&r))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() != StatusCode::SEE_OTHER {
+        return Err(format!("callback answered {}", r.status()));
+    }
+    let (_, result) = json(&b, &format!("{base}{}", location(&r))).await;
+    match result["outcome"].as_str() {
+        Some("success") => Ok(()),
+        _ => Err(format!("{result}")),
+    }
+}
+
+/// Tries whole launches until one succeeds: how long it took (`None`: not within `limit`).
+async fn launches_succeed_within(base: &str, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if full_launch(base).await.is_ok() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// A small tmpfs, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = temp_dir("tmpfs");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(Tmpfs(dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// SQLite on a full disk: launches fail (diagnosed 503, `/readyz` says so); once space is freed
+/// they succeed again within 5 s, without a restart.
+#[tokio::test]
+async fn sqlite_recovers_from_a_full_disk_within_5_seconds_without_a_restart() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        eprintln!("skipped: mounting a tmpfs needs root here");
+        return;
+    };
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let ehr = crate::support::public_ehr(&public).await;
+    let extra = format!(
+        "session_store = \"sqlite://{}\"",
+        disk.0.join("sld.db").display()
+    );
+    let (base, _state) = instance(port, &ehr.fhir_base(), &extra).await;
+    full_launch(&base).await.unwrap();
+    // Fill the disk to the last byte.
+    let filler = disk.0.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        while f.write_all(&[0]).is_ok() {}
+    }
+    // New launches fail until space is back; the failure opens the breaker.
+    let mut failed = false;
+    for _ in 0..20 {
+        if full_launch(&base).await.is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "a full disk fails launches");
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/readyz says so"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let took = launches_succeed_within(&base, Duration::from_secs(5)).await;
+    assert!(
+        took.is_some(),
+        "no launch succeeded within 5 s of freeing space"
+    );
+    assert!(
+        readyz_becomes(&base, StatusCode::OK, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+}
+
+/// The SQLite file is deleted under the running server: within 5 s it is created again and
+/// launches succeed (they are not written into the deleted file).
+#[tokio::test]
+async fn a_deleted_sqlite_database_is_created_again_within_5_seconds() {
+    let dir = temp_dir("sqlite-deleted");
+    let db = dir.join("sld.db");
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let ehr = crate::support::public_ehr(&public).await;
+    let extra = format!("session_store = \"sqlite://{}\"", db.display());
+    let (base, _state) = instance(port, &ehr.fhir_base(), &extra).await;
+    full_launch(&base).await.unwrap();
+    assert!(db.exists());
+    for f in ["sld.db", "sld.db-wal", "sld.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    let start = Instant::now();
+    while !db.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the database file was not created again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = launches_succeed_within(&base, Duration::from_secs(5)).await;
+    assert!(
+        took.is_some(),
+        "no launch succeeded after the file was deleted"
+    );
+    assert!(
+        readyz_becomes(&base, StatusCode::OK, Duration::from_secs(1))
+            .await
+            .is_some()
+    );
+}
