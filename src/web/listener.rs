@@ -286,21 +286,25 @@ pub async fn serve(
         grace_seconds = ops.shutdown_grace.as_secs(),
         "no longer accepting; open connections may finish"
     );
-    let drained = tokio::time::timeout_at(deadline, graceful.shutdown())
-        .await
-        .is_ok();
+    let mut drain = std::pin::pin!(graceful.shutdown());
+    let drained = tokio::time::timeout_at(deadline, &mut drain).await.is_ok();
     state.callbacks.settle(deadline).await;
+    if !drained {
+        // Settled callbacks answer their browsers; then the rest are closed.
+        let _ = tokio::time::timeout(ANSWER_SETTLED, &mut drain).await;
+        tracing::warn!("shutdown grace over: closing the connections still open");
+    }
     if !state.store.flush().await {
         tracing::error!(
             waiting = state.store.waiting(),
             "results still waiting for the store are lost at exit"
         );
     }
-    if !drained {
-        tracing::warn!("shutdown grace over: closing the connections still open");
-    }
     Ok(())
 }
+
+/// After the grace, how long settled callbacks have to answer their browsers.
+const ANSWER_SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The router with the client's address in each request's extensions (the rate limit reads it).
 #[derive(Clone)]

@@ -588,3 +588,103 @@ async fn a_deleted_sqlite_database_is_created_again_within_5_seconds() {
             .is_some()
     );
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_smart-launch-doctor");
+
+/// The binary serving `config` on `port`, in an empty directory; waits until it answers.
+async fn binary(config: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(config)
+        .current_dir(temp_dir("bin"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(
+        readyz_becomes(
+            &format!("http://127.0.0.1:{port}"),
+            StatusCode::OK,
+            Duration::from_secs(30)
+        )
+        .await
+        .is_some(),
+        "the binary started"
+    );
+    child
+}
+
+/// SIGTERM while a client holds half-sent headers and a token exchange is held past the grace:
+/// the process exits within `shutdown_grace_seconds` (plus the time to settle), the held
+/// callback is settled (`callback.interrupted`), answered and stored: a new process on the same
+/// SQLite file shows it to the browser.
+#[tokio::test]
+async fn sigterm_exits_within_the_grace_and_stores_the_callbacks_it_settled() {
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (ehr, mut gate) = gated_ehr(&public).await;
+    let dir = temp_dir("sigterm");
+    let config = dir.join("config.toml");
+    let toml = format!(
+        "session_store = \"sqlite://{}\"\nshutdown_grace_seconds = 2\n{}",
+        dir.join("sld.db").display(),
+        config_toml(port, &ehr.fhir_base(), Auth::None, None)
+            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+    );
+    std::fs::write(&config, toml).unwrap();
+    let mut child = binary(&config, port).await;
+    let b = browser();
+    let callback = to_callback(&b, &public).await;
+    let pending = tokio::spawn({
+        let b = b.clone();
+        async move { b.get(callback).send().await }
+    });
+    gate.arrived.recv().await.unwrap();
+    // A client that never finishes its request.
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    let term = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the process exits although a client holds half-sent headers")
+        .unwrap();
+    let took = term.elapsed();
+    assert_eq!(status.code(), Some(0));
+    // 2 s of grace, then up to 3 s for settled callbacks to store and a last write: generous
+    // for a loaded machine, far from "never".
+    assert!(took < Duration::from_secs(10), "exited after {took:?}");
+    let r = pending.await.unwrap().unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the held callback was answered"
+    );
+    let result = location(&r);
+    drop(gate.release);
+
+    let _again = binary(&config, port).await;
+    let (status, shown) = json(&b, &format!("{public}{result}")).await;
+    assert_eq!(status, StatusCode::OK, "{shown:#}");
+    assert_eq!(shown["outcome"], "error", "{shown:#}");
+    assert!(
+        diagnosis_ids(&shown).contains(&"callback.interrupted".to_string()),
+        "{shown:#}"
+    );
+}
