@@ -688,3 +688,52 @@ async fn sigterm_exits_within_the_grace_and_stores_the_callbacks_it_settled() {
         "{shown:#}"
     );
 }
+
+/// The instance is killed (SIGKILL) during the token exchange: its callback consumed the state
+/// but left no result. Once late, the launch reads `callback.result_not_kept`, not
+/// `authorize.never_returned`: the EHR did answer.
+#[tokio::test]
+async fn a_launch_whose_instance_was_killed_mid_exchange_is_not_said_never_to_have_returned() {
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (ehr, mut gate) = gated_ehr(&public).await;
+    let dir = temp_dir("sigkill");
+    let config = dir.join("config.toml");
+    let toml = format!(
+        "session_store = \"sqlite://{}\"\nnever_returned_after_seconds = 1\n{}",
+        dir.join("sld.db").display(),
+        config_toml(port, &ehr.fhir_base(), Auth::None, None)
+            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+    );
+    std::fs::write(&config, toml).unwrap();
+    let mut child = binary(&config, port).await;
+    let b = browser();
+    let callback = to_callback(&b, &public).await;
+    let pending = tokio::spawn({
+        let b = b.clone();
+        async move { b.get(callback).send().await }
+    });
+    gate.arrived.recv().await.unwrap();
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(
+        pending.await.unwrap().is_err(),
+        "the connection died with it"
+    );
+
+    let _again = binary(&config, port).await;
+    // `never_returned_after_seconds = 1`: wait until the launch is late, then look.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, list) = json(&b, &format!("{public}/launches")).await;
+        assert_eq!(status, StatusCode::OK, "{list:#}");
+        let ids = list["launches"][0]["diagnoses"].to_string();
+        if list["launches"][0]["outcome"] == "error" {
+            assert!(ids.contains("callback.result_not_kept"), "{list:#}");
+            assert!(!ids.contains("never_returned"), "{list:#}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{list:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
