@@ -737,3 +737,32 @@ async fn a_launch_whose_instance_was_killed_mid_exchange_is_not_said_never_to_ha
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `max_connections`: beyond it, a connection waits to be served until another closes.
+#[tokio::test]
+async fn connections_beyond_max_connections_wait_until_one_closes() {
+    let port = free_port();
+    let (base, _state) = instance(port, "http://127.0.0.1:9/fhir", "max_connections = 1").await;
+    let held = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    // Served by now: the one connection allowed (the server accepts at once).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    assert!(
+        client.get(format!("{base}/healthz")).send().await.is_err(),
+        "a second connection is not served while the first is open"
+    );
+    drop(held);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
