@@ -56,7 +56,9 @@ impl RedisBackend {
             pool,
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
             sealer,
-            probe_timeout: limits.command_timeout,
+            // A PING answers in a millisecond; waiting for it longer than half a second only
+            // delays noticing that Redis is gone (a queued command waits for the reconnection).
+            probe_timeout: limits.command_timeout.min(Duration::from_millis(500)),
         })
     }
 
@@ -65,8 +67,11 @@ impl RedisBackend {
         encode(record, &self.sealer)
     }
 
-    /// Whether Redis answers a `PING` within the command timeout.
+    /// Whether Redis answers a `PING` within the command timeout (at most half a second).
     pub async fn ping(&self) -> Result<(), StoreError> {
+        if !self.pool.clients().iter().any(|c| c.is_connected()) {
+            return Err(StoreError("redis: not connected".into()));
+        }
         match tokio::time::timeout(self.probe_timeout, self.pool.ping::<()>(None)).await {
             Ok(r) => r.map_err(err),
             Err(_) => Err(StoreError("redis: no answer to PING".into())),

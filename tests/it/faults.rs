@@ -379,10 +379,15 @@ async fn readyz_follows_redis_and_requests_fail_fast_during_an_outage() {
     let problem: Value = r.json().await.unwrap();
     assert_eq!(diagnosis_ids(&problem), ["session.store_unavailable"]);
     assert!(took < Duration::from_millis(100), "failed in {took:?}");
+    eprintln!(
+        "readyz 503 after {went:?} ({}); a request during the outage failed in {took:?}",
+        why["reason"]
+    );
 
     redis.restart().await;
     let back = readyz_becomes(&base, StatusCode::OK, Duration::from_secs(10)).await;
     assert!(back.is_some_and(|t| t < Duration::from_secs(2)), "{back:?}");
+    eprintln!("readyz 200 {back:?} after redis-server started again");
     let r = b.get(format!("{base}/launches")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "recovered by itself");
 }
