@@ -219,6 +219,27 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
 }
 
+/// What keeps a store fault or a slow client from losing a result or pinning the server.
+#[derive(Clone, Debug)]
+pub struct Operations {
+    /// `store_connect_timeout_ms`: how long connecting to Redis may take (default 1000).
+    pub store_connect_timeout: Duration,
+    /// `store_command_timeout_ms`: how long one Redis command may take (default 1000).
+    pub store_command_timeout: Duration,
+    /// `memory_store_max_mb`: stored size of the launch records kept in memory (default 256).
+    pub memory_store_max_bytes: u64,
+    /// `store_waiting_max_mb`: results kept in memory while Redis or SQLite does not answer,
+    /// written when it does (default 32; 0: none are kept).
+    pub store_waiting_max_bytes: usize,
+    /// `shutdown_grace_seconds`: after SIGTERM, how long open connections may finish (default 30).
+    pub shutdown_grace: Duration,
+    /// `header_read_timeout_seconds`: how long a client may take to send a request's headers,
+    /// and how long an idle keep-alive connection stays open (default 30).
+    pub header_read_timeout: Duration,
+    /// `max_connections`: connections served at once; more wait to be accepted (default 1024).
+    pub max_connections: usize,
+}
+
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -265,6 +286,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// The environment variable holding the support view's token; `None`: `/admin` is off (404).
     pub admin_token_env: Option<String>,
+    /// The launch store's and the listener's limits (fault tolerance).
+    pub operations: Operations,
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
@@ -296,6 +319,13 @@ struct RawConfig {
     metrics: Option<bool>,
     metrics_listen: Option<String>,
     admin_token_env: Option<String>,
+    store_connect_timeout_ms: Option<u64>,
+    store_command_timeout_ms: Option<u64>,
+    memory_store_max_mb: Option<u64>,
+    store_waiting_max_mb: Option<usize>,
+    shutdown_grace_seconds: Option<u64>,
+    header_read_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -425,6 +455,11 @@ impl Config {
             Some(n) => Ok(Duration::from_secs(n)),
             None => Ok(Duration::from_secs(default)),
         };
+        let positive = |v: Option<u64>, key: &str, default: u64| match v {
+            Some(0) => Err(invalid(key, "must be greater than 0")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
         let config = Config {
             public_url,
             cookie_same_site,
@@ -474,6 +509,35 @@ impl Config {
             metrics: raw.metrics.unwrap_or(false),
             metrics_listen: validate_metrics_listen(raw.metrics_listen, raw.metrics, listen)?,
             admin_token_env: validate_env_name(raw.admin_token_env, "admin_token_env")?,
+            operations: Operations {
+                store_connect_timeout: Duration::from_millis(positive(
+                    raw.store_connect_timeout_ms,
+                    "store_connect_timeout_ms",
+                    1000,
+                )?),
+                store_command_timeout: Duration::from_millis(positive(
+                    raw.store_command_timeout_ms,
+                    "store_command_timeout_ms",
+                    1000,
+                )?),
+                memory_store_max_bytes: positive(
+                    raw.memory_store_max_mb,
+                    "memory_store_max_mb",
+                    256,
+                )? << 20,
+                store_waiting_max_bytes: raw.store_waiting_max_mb.unwrap_or(32) << 20,
+                shutdown_grace: secs(raw.shutdown_grace_seconds, "shutdown_grace_seconds", 30)?,
+                header_read_timeout: secs(
+                    raw.header_read_timeout_seconds,
+                    "header_read_timeout_seconds",
+                    30,
+                )?,
+                max_connections: positive(
+                    raw.max_connections.map(|n| n as u64),
+                    "max_connections",
+                    1024,
+                )? as usize,
+            },
             unregistered_client_id: raw
                 .unregistered_client_id
                 .unwrap_or_else(|| "smart-launch-doctor".into()),

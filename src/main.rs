@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use smart_launch_doctor::AppState;
 use smart_launch_doctor::config::Config;
 use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
-use smart_launch_doctor::{AppState, app};
 use tracing_subscriber::EnvFilter;
 
 mod local_practice;
@@ -345,13 +345,10 @@ async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
         }
     };
     tracing::info!(%listen, %public_url, registrations, "smart-launch-doctor listening; open {public_url}");
-    let service = app(state)
-        .into_make_service_with_connect_info::<smart_launch_doctor::web::listener::Peer>();
-    // Guarded: hyper's own 414/431 refusals get a page or JSON body like every other error.
-    let listener = smart_launch_doctor::web::listener::Guarded(listener);
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    // Header-read timeout, connection bound, graceful shutdown with a deadline; hyper's own
+    // 414/431 refusals get a page or JSON body like every other error (see `listener`).
+    let result =
+        smart_launch_doctor::web::listener::serve(listener, state, shutdown_signal()).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1452,6 +1452,35 @@ pub static ENTRIES: &[Entry] = &[
         []
     ),
     e!(
+        "callback.result_not_kept",
+        Error,
+        "The EHR answered, but the result could not be kept",
+        "The EHR answered this sign-in and may have issued tokens, but this server could not keep the result: its store did not answer, or the server stopped first. Start the launch again; if it keeps happening, tell the app's administrator.",
+        [
+            "The session store (Redis or SQLite) was down or full while the result was written",
+            "The server instance stopped or was killed during the token exchange"
+        ],
+        [
+            "Start the launch again",
+            "Check the session store; see /readyz and the README's fault tolerance section"
+        ],
+        []
+    ),
+    e!(
+        "callback.interrupted",
+        Error,
+        "The server shut down during the token exchange",
+        "This server was shutting down and stopped the sign-in before the EHR answered; the EHR may have issued tokens all the same. Start the launch again.",
+        [
+            "A restart or deployment while the token endpoint was slow to answer (shutdown_grace_seconds passed)"
+        ],
+        [
+            "Start the launch again",
+            "Give slow token endpoints more time with shutdown_grace_seconds"
+        ],
+        []
+    ),
+    e!(
         "session.sealed_secret_unavailable",
         Error,
         "The ad-hoc app's secret could not be opened on this server instance",

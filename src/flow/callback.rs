@@ -106,9 +106,42 @@ async fn complete_uncounted(
     record
 }
 
+/// The record of a launch whose callback was stopped by the server shutting down before the
+/// token endpoint answered (counted in the metrics): stored, so the launch does not read as
+/// never returned.
+pub fn interrupted(core: &Core, flow: &PendingFlow) -> LaunchRecord {
+    let mut r = base(core, flow);
+    let d = Diagnosis::new(
+        id!("callback.interrupted"),
+        "The server shut down while the callback was being completed; the token endpoint may have issued tokens.",
+    )
+    .with("Callback for", &flow.launch_id);
+    r.fail(Step::Token, [d], now());
+    core.metrics.launch_finished(&r);
+    r
+}
+
+/// A launch whose callback arrived (its state was used) but whose result was never kept: it
+/// failed then, it did not "never return".
+pub fn not_kept(mut r: LaunchRecord) -> LaunchRecord {
+    let d = Diagnosis::new(
+        id!("callback.result_not_kept"),
+        "The callback reached this server and its state was used, but no result was kept: the store did not take it, or the server stopped first.",
+    );
+    r.fail(Step::Token, [d], r.started_at);
+    r
+}
+
 /// A record for a launch whose app can no longer be used.
 fn gone(core: &Core, flow: &PendingFlow, why: AppGone) -> LaunchRecord {
-    let mut r = match super::flow_registration(core, flow) {
+    let mut r = base(core, flow);
+    r.fail(Step::Callback, [complete::app_gone(why)], now());
+    r
+}
+
+/// The launch's record before its callback, also when its registration is gone.
+fn base(core: &Core, flow: &PendingFlow) -> LaunchRecord {
+    match super::flow_registration(core, flow) {
         Some(reg) => super::pending_record(
             core,
             &flow.launch_id,
@@ -147,7 +180,5 @@ fn gone(core: &Core, flow: &PendingFlow, why: AppGone) -> LaunchRecord {
             };
             r
         }
-    };
-    r.fail(Step::Callback, [complete::app_gone(why)], now());
-    r
+    }
 }

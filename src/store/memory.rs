@@ -1,32 +1,63 @@
-//! The launch store in process memory: bounded, entries expire (moka).
+//! The launch store in process memory: bounded by the stored size of its records (moka's
+//! weigher), least recently written out first; entries expire.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
 use super::{Consumed, Limits};
 use crate::record::LaunchRecord;
 
+/// Each record with the sequence number of its last write (newest first in `recent`) and its
+/// weight.
+type Entry = (u64, u32, Arc<LaunchRecord>);
+
 /// Records and consumed states of this process.
 #[derive(Clone, Debug)]
 pub struct MemoryBackend {
-    /// Each record with the sequence number of its last write (newest first in `recent`).
-    launches: Cache<String, (u64, Arc<LaunchRecord>)>,
+    launches: Cache<String, Entry>,
     consumed: Cache<String, Arc<str>>,
     writes: Arc<AtomicU64>,
+}
+
+/// What an entry costs besides its JSON: the key, the cache's own bookkeeping.
+const ENTRY_OVERHEAD: u64 = 256;
+
+/// The size of `record` as stored (its compact JSON), plus [`ENTRY_OVERHEAD`].
+pub fn weight(record: &LaunchRecord) -> u32 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(ENTRY_OVERHEAD);
+    // Serialising into a counter cannot fail but for a map with non-string keys (none here).
+    let _ = serde_json::to_writer(&mut count, record);
+    u32::try_from(count.0).unwrap_or(u32::MAX)
 }
 
 impl MemoryBackend {
     pub fn new(limits: Limits) -> Self {
         MemoryBackend {
             launches: Cache::builder()
-                .max_capacity(limits.max_records)
+                .max_capacity(limits.max_bytes)
+                .weigher(|_, (_, w, _): &Entry| *w)
+                // A new result always gets in (TinyLFU would turn a newcomer away when full).
+                .eviction_policy(EvictionPolicy::lru())
                 .time_to_live(limits.ttl)
                 .build(),
             // A state is worth remembering as long as its flow could still be presented.
             consumed: Cache::builder()
-                .max_capacity(limits.max_records.saturating_mul(4))
+                .max_capacity(limits.max_bytes / 8)
+                .weigher(|k: &String, v: &Arc<str>| (k.len() + v.len() + 64) as u32)
+                .eviction_policy(EvictionPolicy::lru())
                 .time_to_live(limits.ttl)
                 .build(),
             writes: Arc::default(),
@@ -35,12 +66,13 @@ impl MemoryBackend {
 
     pub fn put(&self, record: &LaunchRecord) {
         let seq = self.writes.fetch_add(1, Ordering::Relaxed);
+        let w = weight(record);
         self.launches
-            .insert(record.id.clone(), (seq, Arc::new(record.clone())));
+            .insert(record.id.clone(), (seq, w, Arc::new(record.clone())));
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<LaunchRecord>> {
-        self.launches.get(id).map(|(_, r)| r)
+        self.launches.get(id).map(|(_, _, r)| r)
     }
 
     /// Atomic per key: of concurrent callers, exactly one inserts.
@@ -62,8 +94,11 @@ impl MemoryBackend {
 
     /// The `limit` records written last, newest first.
     pub fn recent(&self, limit: usize) -> Vec<Arc<LaunchRecord>> {
-        let mut all: Vec<(u64, Arc<LaunchRecord>)> =
-            self.launches.iter().map(|(_, entry)| entry).collect();
+        let mut all: Vec<(u64, Arc<LaunchRecord>)> = self
+            .launches
+            .iter()
+            .map(|(_, (seq, _, r))| (seq, r))
+            .collect();
         all.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         all.into_iter().take(limit).map(|(_, r)| r).collect()
     }
@@ -72,5 +107,55 @@ impl MemoryBackend {
     pub fn launch_count(&self) -> u64 {
         self.launches.run_pending_tasks();
         self.launches.entry_count()
+    }
+
+    /// The summed weight of the records held now (see [`weight`]).
+    pub fn launch_bytes(&self) -> u64 {
+        self.launches.run_pending_tasks();
+        self.launches.weighted_size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::diagnosis::transcript::Exchange;
+
+    /// A completed launch weighing about what the issue measured (~28 KB stored).
+    fn completed(id: usize) -> LaunchRecord {
+        let mut r = super::super::sample_record(&format!("launch-{id}"));
+        r.transcript.push(Exchange {
+            step: "patient".into(),
+            method: "GET".into(),
+            url: "https://ehr.example/fhir/Patient/1".into(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: Some(200),
+            response_headers: Vec::new(),
+            response_body: Some("x".repeat(28_000)),
+            duration_ms: 10,
+            error: None,
+            cached: false,
+        });
+        r
+    }
+
+    #[test]
+    fn ten_thousand_completed_launches_stay_within_the_byte_budget() {
+        let budget = 64 << 20;
+        let store = MemoryBackend::new(Limits {
+            max_bytes: budget,
+            ..Limits::new(Duration::from_secs(3600))
+        });
+        for i in 0..10_000 {
+            store.put(&completed(i));
+        }
+        let (bytes, count) = (store.launch_bytes(), store.launch_count());
+        assert!(bytes <= budget, "{bytes} bytes held, budget {budget}");
+        assert!(count < 10_000 && count > 1_000, "{count} records held");
+        assert!(store.get("launch-9999").is_some(), "the newest is kept");
+        assert!(store.get("launch-0").is_none(), "the oldest went first");
     }
 }

@@ -13,6 +13,9 @@
 //! stays in clear (ids, registration, times, outcome, step, diagnoses) is what the support view
 //! lists. A record sealed with another key reads back without its results.
 
+mod codec;
+mod health;
+mod kept;
 mod memory;
 mod redis;
 mod sqlite;
@@ -22,7 +25,10 @@ use std::time::Duration;
 
 use crate::record::LaunchRecord;
 use crate::seal::Sealer;
+use codec::{decode, encode};
 
+pub use health::Health;
+pub use kept::WriteBehind;
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
 pub use sqlite::SqliteBackend;
@@ -41,12 +47,22 @@ pub enum Consumed {
     Before(String),
 }
 
-/// The configured backend, shared by the session store and the launch store.
+/// Where records live: the configured backend, shared by the session store and the launch store.
 #[derive(Clone, Debug)]
-pub enum Backend {
+pub enum Kind {
     Memory(MemoryBackend),
     Redis(RedisBackend),
     Sqlite(SqliteBackend),
+}
+
+/// The launch store: the backend, its breaker, and the results waiting for it (write-behind).
+/// Every read sees a waiting result as if it were stored.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub kind: Kind,
+    /// Open while the backend does not answer: requests fail at once (see `health`).
+    pub health: Health,
+    waiting: WriteBehind,
 }
 
 /// Limits of the launch store.
@@ -54,60 +70,182 @@ pub enum Backend {
 pub struct Limits {
     /// How long a record (and a consumed state) is kept.
     pub ttl: Duration,
-    /// In memory: records kept at most, oldest first out.
-    pub max_records: u64,
+    /// In memory: the stored size of the records kept at most (least recently written out
+    /// first); used states take at most an eighth more.
+    pub max_bytes: u64,
+    /// Results waiting for Redis or SQLite to answer, at most (stored size).
+    pub waiting_bytes: usize,
+    /// Redis: how long connecting may take, and one command.
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+impl Limits {
+    /// The defaults of the configuration keys (see `config`).
+    pub fn new(ttl: Duration) -> Self {
+        Limits {
+            ttl,
+            max_bytes: 256 << 20,
+            waiting_bytes: 32 << 20,
+            connect_timeout: Duration::from_secs(1),
+            command_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How [`Backend::keep`] kept a record.
+#[derive(Debug)]
+pub enum Kept {
+    /// In the store.
+    Stored,
+    /// In this process, waiting for the store to answer; written as soon as it does.
+    Waiting,
+    /// Nowhere: the store did not answer and no room was left to wait.
+    Lost(StoreError),
 }
 
 impl Backend {
     /// Opens the backend for `session_store` (`None`: memory). Redis and SQLite connect lazily:
-    /// start-up never blocks on them, and a store that does not answer fails requests fast.
+    /// start-up never blocks on them, and while one does not answer requests fail at once
+    /// (the breaker), until the probe finds it answering again.
     /// `sealer` seals the private parts of records kept in Redis or SQLite.
     pub fn open(url: Option<&str>, limits: Limits, sealer: Sealer) -> Result<Self, String> {
-        match url {
-            None => Ok(Backend::Memory(MemoryBackend::new(limits))),
-            Some(u) if u.starts_with("sqlite:") => {
-                Ok(Backend::Sqlite(SqliteBackend::open(u, limits, sealer)?))
-            }
-            Some(u) => Ok(Backend::Redis(RedisBackend::open(u, limits, sealer)?)),
+        let (kind, health) = match url {
+            None => (
+                Kind::Memory(MemoryBackend::new(limits)),
+                Health::new("memory"),
+            ),
+            Some(u) if u.starts_with("sqlite:") => (
+                Kind::Sqlite(SqliteBackend::open(u, limits, sealer)?),
+                Health::new("sqlite"),
+            ),
+            Some(u) => (
+                Kind::Redis(RedisBackend::open(u, limits, sealer)?),
+                Health::new("redis"),
+            ),
+        };
+        let backend = Backend {
+            kind,
+            health,
+            waiting: WriteBehind::new(limits.waiting_bytes, limits.ttl),
+        };
+        if !matches!(backend.kind, Kind::Memory(_)) {
+            tokio::spawn(backend.clone().probe());
+            tokio::spawn(backend.clone().write_behind());
         }
+        Ok(backend)
     }
 
     /// The most recently stored records of every browser, newest first, at most `limit` (and at
-    /// most [`MAX_RECENT`]): for the support view.
+    /// most [`MAX_RECENT`]): for the support view. Results waiting for the store come first.
     pub async fn recent(&self, limit: usize) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
         let limit = limit.min(MAX_RECENT);
-        match self {
-            Backend::Memory(m) => Ok(m.recent(limit)),
-            Backend::Redis(r) => r.recent(limit).await,
-            Backend::Sqlite(s) => s.recent(limit).await,
+        let stored = match &self.kind {
+            Kind::Memory(m) => m.recent(limit),
+            Kind::Redis(r) => self.health.guard(r.recent(limit)).await?,
+            Kind::Sqlite(s) => self.health.guard(s.recent(limit)).await?,
+        };
+        let mut out: Vec<Arc<LaunchRecord>> = self
+            .waiting
+            .snapshot()
+            .into_iter()
+            .rev()
+            .map(|w| w.record)
+            .collect();
+        out.extend(stored.into_iter().filter(|r| !self.waiting.holds(&r.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Keeps a launch record: in the store, or, when the store does not answer, in this
+    /// process until it does.
+    pub async fn keep(&self, record: &LaunchRecord) -> Kept {
+        let text = match &self.kind {
+            Kind::Memory(m) => {
+                m.put(record);
+                return Kept::Stored;
+            }
+            Kind::Redis(r) => r.encode(record),
+            Kind::Sqlite(s) => s.encode(record),
+        };
+        let text: Arc<str> = match text {
+            Ok(t) => t.into(),
+            Err(e) => return Kept::Lost(e),
+        };
+        // Behind a waiting version of itself: written in order by the write-behind task.
+        if !self.waiting.holds(&record.id) {
+            match self.write(&record.id, &text).await {
+                Ok(()) => return Kept::Stored,
+                Err(e) => {
+                    tracing::warn!(launch = %record.id, error = %e, "result not stored; kept to write when the store answers")
+                }
+            }
+        }
+        if self.waiting.push(Arc::new(record.clone()), text) {
+            Kept::Waiting
+        } else {
+            tracing::error!(launch = %record.id, "result lost: the store does not answer and no room is left to keep it");
+            Kept::Lost(StoreError(
+                "the store does not answer and no room is left to keep the result".into(),
+            ))
+        }
+    }
+
+    /// Stores (or replaces) a launch record; `Err` only when it could not be kept at all (see
+    /// [`keep`](Self::keep)).
+    pub async fn put_launch(&self, record: &LaunchRecord) -> Result<(), StoreError> {
+        match self.keep(record).await {
+            Kept::Lost(e) => Err(e),
+            Kept::Stored | Kept::Waiting => Ok(()),
         }
     }
 
     // Redis and SQLite arms are boxed: their futures are kilobytes, and unboxed every caller's
     // future (the memory backend's too) would carry and move that state on each request.
 
-    /// Stores (or replaces) a launch record.
-    pub async fn put_launch(&self, record: &LaunchRecord) -> Result<(), StoreError> {
-        match self {
-            Backend::Memory(m) => {
-                m.put(record);
-                Ok(())
-            }
-            Backend::Redis(r) => Box::pin(r.put(record)).await,
-            Backend::Sqlite(s) => Box::pin(s.put(record)).await,
+    async fn write(&self, id: &str, text: &str) -> Result<(), StoreError> {
+        match &self.kind {
+            Kind::Memory(_) => Ok(()),
+            Kind::Redis(r) => Box::pin(self.health.guard(r.put(id, text))).await,
+            Kind::Sqlite(s) => Box::pin(self.health.guard(s.put(id, text))).await,
         }
     }
 
     /// The records among `ids` that are still kept, in the order of `ids`.
     pub async fn launches(&self, ids: &[String]) -> Result<Vec<Arc<LaunchRecord>>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let waiting: Vec<Option<Arc<LaunchRecord>>> =
+            ids.iter().map(|id| self.waiting.get(id)).collect();
+        let rest: Vec<String> = ids
+            .iter()
+            .zip(&waiting)
+            .filter(|(_, w)| w.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut stored = if rest.is_empty() {
+            Vec::new()
+        } else {
+            match &self.kind {
+                Kind::Memory(m) => rest.iter().filter_map(|id| m.get(id)).collect(),
+                Kind::Redis(r) => Box::pin(self.health.guard(r.get_many(&rest))).await?,
+                Kind::Sqlite(s) => Box::pin(self.health.guard(s.get_many(&rest))).await?,
+            }
         }
-        match self {
-            Backend::Memory(m) => Ok(ids.iter().filter_map(|id| m.get(id)).collect()),
-            Backend::Redis(r) => Box::pin(r.get_many(ids)).await,
-            Backend::Sqlite(s) => Box::pin(s.get_many(ids)).await,
+        .into_iter();
+        // Both lists follow the order of `ids`: merge them.
+        let mut out = Vec::with_capacity(ids.len());
+        let mut next = stored.next();
+        for (id, w) in ids.iter().zip(waiting) {
+            match w {
+                Some(r) => out.push(r),
+                None => {
+                    if next.as_ref().is_some_and(|r| &r.id == id) {
+                        out.extend(next.take());
+                        next = stored.next();
+                    }
+                }
+            }
         }
+        Ok(out)
     }
 
     /// One record.
@@ -121,85 +259,130 @@ impl Backend {
         state_hash: &str,
         launch_id: &str,
     ) -> Result<Consumed, StoreError> {
-        match self {
-            Backend::Memory(m) => Ok(m.consume(state_hash, launch_id)),
-            Backend::Redis(r) => Box::pin(r.consume(state_hash, launch_id)).await,
-            Backend::Sqlite(s) => Box::pin(s.consume(state_hash, launch_id)).await,
+        match &self.kind {
+            Kind::Memory(m) => Ok(m.consume(state_hash, launch_id)),
+            Kind::Redis(r) => Box::pin(self.health.guard(r.consume(state_hash, launch_id))).await,
+            Kind::Sqlite(s) => Box::pin(self.health.guard(s.consume(state_hash, launch_id))).await,
+        }
+    }
+
+    /// The launch that consumed `state_hash`, if one did (read only).
+    pub async fn consumed_by(&self, state_hash: &str) -> Result<Option<String>, StoreError> {
+        match &self.kind {
+            Kind::Memory(m) => Ok(m.consumed_by(state_hash)),
+            Kind::Redis(r) => Box::pin(self.health.guard(r.consumed_by(state_hash))).await,
+            Kind::Sqlite(s) => Box::pin(self.health.guard(s.consumed_by(state_hash))).await,
+        }
+    }
+
+    /// Whether a new launch can be kept now; `Err` says why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        match self.health.down() {
+            Some(why) => Err(format!("{} store not answering: {why}", self.health.kind())),
+            None => Ok(()),
+        }
+    }
+
+    /// Results waiting for the store now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Writes what waits, once each; true when nothing is left waiting.
+    pub async fn flush(&self) -> bool {
+        for w in self.waiting.snapshot() {
+            if self.health.check().is_err() {
+                break;
+            }
+            match self.write(&w.record.id, &w.text).await {
+                Ok(()) => {
+                    tracing::info!(launch = %w.record.id, "a result that waited for the store is stored");
+                    self.waiting.written(&w);
+                }
+                Err(_) => break,
+            }
+        }
+        self.waiting.is_empty()
+    }
+
+    /// The write-behind task: writes waiting results with backoff until the store takes them.
+    async fn write_behind(self) {
+        let (first, last) = kept::BACKOFF;
+        let mut delay = first;
+        loop {
+            if self.waiting.is_empty() {
+                self.waiting.pushed().await;
+                delay = first;
+            }
+            tokio::time::sleep(delay).await;
+            delay = if self.flush().await {
+                first
+            } else {
+                (delay * 2).min(last)
+            };
+        }
+    }
+
+    /// The probe task: asks the store every half second (a quarter while it is down), opening
+    /// or closing the breaker. SQLite is also watched for its file being deleted or replaced.
+    async fn probe(self) {
+        loop {
+            let down = self.health.down().is_some();
+            let pause = if down { 250 } else { 500 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            let answer = match &self.kind {
+                Kind::Memory(_) => return,
+                Kind::Redis(r) => r.ping().await,
+                Kind::Sqlite(s) => s.probe(down).await,
+            };
+            match answer {
+                Ok(()) => self.health.answered(),
+                Err(e) => self.health.failed(&e),
+            }
         }
     }
 }
 
-impl Backend {
-    /// The launch that consumed `state_hash`, if one did (read only).
-    pub async fn consumed_by(&self, state_hash: &str) -> Result<Option<String>, StoreError> {
-        match self {
-            Backend::Memory(m) => Ok(m.consumed_by(state_hash)),
-            Backend::Redis(r) => Box::pin(r.consumed_by(state_hash)).await,
-            Backend::Sqlite(s) => Box::pin(s.consumed_by(state_hash)).await,
-        }
+#[cfg(test)]
+pub(crate) fn sample_record(id: &str) -> LaunchRecord {
+    use crate::config::{AuthMethod, Registration};
+    let reg = Registration::simple(
+        "app",
+        "App",
+        "https://ehr.example/fhir",
+        "client",
+        AuthMethod::None,
+        None,
+        "openid",
+    );
+    LaunchRecord {
+        id: id.to_string(),
+        kind: crate::smart::LaunchKind::Standalone,
+        app: crate::record::AppSummary::of(&reg, false),
+        started_at: 1_800_000_000,
+        finished_at: None,
+        outcome: crate::record::Outcome::Pending,
+        step: crate::smart::Step::Authorize,
+        requested_scope: "openid".into(),
+        redirect_uri: "http://127.0.0.1/callback".into(),
+        endpoints: None,
+        authorize_url: None,
+        diagnoses: Vec::new(),
+        token_response: None,
+        transcript: Vec::new(),
+        identity: None,
+        patient: None,
+        encounter: None,
+        refreshes: Vec::new(),
+        app_ref: None,
+        owner: "browser".into(),
+        backend: None,
+        request_id: String::new(),
+        conformance: Vec::new(),
+        introspection: None,
+        context: None,
     }
 }
 
 /// Records the support view can list at most (newest first).
 pub const MAX_RECENT: usize = 1_000;
-
-/// The members of a stored record that are sealed: everything that may hold tokens, patient or
-/// user data.
-const SEALED: &[&str] = &[
-    "token_response",
-    "identity",
-    "patient",
-    "encounter",
-    "refreshes",
-    "transcript",
-    // The introspection answer (patient, user), fhirContext reads (resource names) and a
-    // Backend Services run's read can hold patient or user data too.
-    "introspection",
-    "context",
-    "backend",
-];
-
-/// A record as stored outside process memory: its private parts sealed under `"sealed"`.
-fn encode(record: &LaunchRecord, sealer: &Sealer) -> Result<String, StoreError> {
-    let mut value = serde_json::to_value(record).map_err(|e| StoreError(e.to_string()))?;
-    if let serde_json::Value::Object(map) = &mut value {
-        let private: serde_json::Map<String, serde_json::Value> = SEALED
-            .iter()
-            .filter_map(|k| map.remove(*k).map(|v| (k.to_string(), v)))
-            .collect();
-        let text = serde_json::Value::Object(private).to_string();
-        map.insert("sealed".into(), sealer.seal(&text).into());
-    }
-    Ok(value.to_string())
-}
-
-/// A record read back; one that no longer decodes (written by another version) is skipped.
-/// Private parts sealed with another key are left out (the record still lists).
-fn decode(id: &str, text: &str, sealer: &Sealer) -> Option<Arc<LaunchRecord>> {
-    let parsed = serde_json::from_str::<serde_json::Value>(text).and_then(|mut value| {
-        if let serde_json::Value::Object(map) = &mut value {
-            if let Some(serde_json::Value::String(sealed)) = map.remove("sealed") {
-                let opened = sealer
-                    .open(&sealed)
-                    .and_then(|t| serde_json::from_str::<serde_json::Map<_, _>>(&t).ok());
-                match opened {
-                    Some(private) => map.extend(private),
-                    None => tracing::warn!(
-                        launch = %id,
-                        "a stored launch was sealed with another key; its results are left out"
-                    ),
-                }
-            }
-            map.entry("transcript")
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-        }
-        serde_json::from_value(value)
-    });
-    match parsed {
-        Ok(r) => Some(Arc::new(r)),
-        Err(e) => {
-            tracing::warn!(launch = %id, error = %e, "a stored launch no longer decodes; skipped");
-            None
-        }
-    }
-}

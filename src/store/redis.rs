@@ -23,6 +23,7 @@ pub struct RedisBackend {
     pub pool: Pool,
     ttl_secs: i64,
     sealer: Sealer,
+    probe_timeout: Duration,
 }
 
 /// Milliseconds since the epoch: the recency score (seconds would tie within one second).
@@ -39,11 +40,11 @@ impl RedisBackend {
     pub fn open(url: &str, limits: Limits, sealer: Sealer) -> Result<Self, String> {
         let config = RedisConfig::from_url(url).map_err(|e| e.to_string())?;
         let perf = PerformanceConfig {
-            default_command_timeout: Duration::from_secs(2),
+            default_command_timeout: limits.command_timeout,
             ..Default::default()
         };
         let connection = ConnectionConfig {
-            connection_timeout: Duration::from_secs(2),
+            connection_timeout: limits.connect_timeout,
             max_command_attempts: 1,
             ..Default::default()
         };
@@ -55,30 +56,37 @@ impl RedisBackend {
             pool,
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
             sealer,
+            // A PING answers in a millisecond; waiting for it longer than half a second only
+            // delays noticing that Redis is gone (a queued command waits for the reconnection).
+            probe_timeout: limits.command_timeout.min(Duration::from_millis(500)),
         })
     }
 
-    pub async fn put(&self, record: &LaunchRecord) -> Result<(), StoreError> {
-        let key = format!("{LAUNCH_PREFIX}{}", record.id);
+    /// `record` as stored.
+    pub fn encode(&self, record: &LaunchRecord) -> Result<String, StoreError> {
+        encode(record, &self.sealer)
+    }
+
+    /// Whether Redis answers a `PING` within the command timeout (at most half a second).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        if !self.pool.clients().iter().any(|c| c.is_connected()) {
+            return Err(StoreError("redis: not connected".into()));
+        }
+        match tokio::time::timeout(self.probe_timeout, self.pool.ping::<()>(None)).await {
+            Ok(r) => r.map_err(err),
+            Err(_) => Err(StoreError("redis: no answer to PING".into())),
+        }
+    }
+
+    /// Stores record `id` in its stored form `text` (see `encode`).
+    pub async fn put(&self, id: &str, text: &str) -> Result<(), StoreError> {
+        let key = format!("{LAUNCH_PREFIX}{id}");
         self.pool
-            .set::<(), _, _>(
-                key,
-                encode(record, &self.sealer)?,
-                Some(Expiration::EX(self.ttl_secs)),
-                None,
-                false,
-            )
+            .set::<(), _, _>(key, text, Some(Expiration::EX(self.ttl_secs)), None, false)
             .await
             .map_err(err)?;
         self.pool
-            .zadd::<(), _, _>(
-                RECENT_KEY,
-                None,
-                None,
-                false,
-                false,
-                (now_millis(), record.id.clone()),
-            )
+            .zadd::<(), _, _>(RECENT_KEY, None, None, false, false, (now_millis(), id))
             .await
             .map_err(err)?;
         // Keep the newest MAX_RECENT; older ids (and those of expired records) fall off.

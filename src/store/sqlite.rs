@@ -1,11 +1,17 @@
-//! The launch store in SQLite: two tables beside the sessions, created on first use.
+//! The launch store in SQLite: two tables beside the sessions, created on first use. The
+//! database runs in WAL mode with a busy timeout. A write that fails (disk full, I/O error)
+//! replaces the pool, so no connection stuck in a failed state serves the next request, and a
+//! database file deleted or replaced under the running process is noticed by the probe and
+//! opened (created) afresh: the process heals without a restart.
 
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
+use tower_sessions_sqlx_store::SqliteStore;
 use tower_sessions_sqlx_store::sqlx::sqlite::{
-    SqliteConnectOptions, SqlitePool, SqlitePoolOptions,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
 };
 use tower_sessions_sqlx_store::sqlx::{self, Row};
 
@@ -13,13 +19,30 @@ use super::{Consumed, Limits, StoreError, decode, encode};
 use crate::record::{LaunchRecord, now};
 use crate::seal::Sealer;
 
-/// A SQLite pool, shared with the session store.
+/// A SQLite pool, shared with the session store; replaced after I/O errors.
 #[derive(Clone, Debug)]
-pub struct SqliteBackend {
-    pub pool: SqlitePool,
+pub struct SqliteBackend(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    options: SqliteConnectOptions,
+    /// The database file (`None` for an in-memory database).
+    path: Option<PathBuf>,
+    current: RwLock<Arc<Generation>>,
+    /// When the pool was last replaced (at most once a second).
+    reopened: Mutex<Instant>,
     ttl_secs: i64,
-    ready: Arc<tokio::sync::OnceCell<()>>,
     sealer: Sealer,
+}
+
+/// One pool and what was set up on it.
+#[derive(Debug)]
+struct Generation {
+    pool: SqlitePool,
+    ready: tokio::sync::OnceCell<()>,
+    sessions: tokio::sync::OnceCell<SqliteStore>,
+    /// The file (device, inode) the pool opened, once known.
+    file: std::sync::OnceLock<Option<(u64, u64)>>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -29,7 +52,24 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sld_launches (
     id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sld_states (
-    hash TEXT PRIMARY KEY NOT NULL, launch_id TEXT NOT NULL, expires INTEGER NOT NULL);";
+    hash TEXT PRIMARY KEY NOT NULL, launch_id TEXT NOT NULL, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sld_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+
+/// What the probe writes while the store is down: about one launch record.
+const PROBE_BYTES: u32 = 64 * 1024;
+
+/// The (device, inode) of `path`, if it exists.
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).ok().map(|_| (0, 0))
+    }
+}
 
 impl SqliteBackend {
     /// The pool connects lazily; the database file is created if missing.
@@ -37,16 +77,18 @@ impl SqliteBackend {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| e.to_string())?
             .create_if_missing(true)
-            .busy_timeout(Duration::from_secs(2));
-        let pool = SqlitePoolOptions::new()
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(options);
-        let backend = SqliteBackend {
-            pool,
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        let path = Some(options.get_filename().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty() && p.as_os_str() != ":memory:");
+        let backend = SqliteBackend(Arc::new(Inner {
+            current: RwLock::new(Arc::new(Generation::new(&options))),
+            options,
+            path,
+            reopened: Mutex::new(Instant::now()),
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
-            ready: Arc::default(),
             sealer,
-        };
+        }));
         // Expired records and states are deleted every minute.
         let sweeper = backend.clone();
         tokio::spawn(async move {
@@ -61,14 +103,84 @@ impl SqliteBackend {
         Ok(backend)
     }
 
-    async fn ready(&self) -> Result<&SqlitePool, StoreError> {
-        self.ready
+    fn current(&self) -> Arc<Generation> {
+        match self.0.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the pool (at most once a second): connections that met an I/O error, or a file
+    /// that is gone, are not used again.
+    fn reopen(&self, why: &str) {
+        if let Ok(mut at) = self.0.reopened.lock() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            *at = Instant::now();
+        }
+        tracing::warn!(why, "sqlite: opening the database afresh");
+        let fresh = Arc::new(Generation::new(&self.0.options));
+        let old = match self.0.current.write() {
+            Ok(mut g) => std::mem::replace(&mut *g, fresh),
+            Err(_) => return,
+        };
+        tokio::spawn(async move { old.pool.close().await });
+    }
+
+    /// The current pool, its tables created.
+    async fn ready(&self) -> Result<SqlitePool, StoreError> {
+        let g = self.current();
+        g.ready
+            .get_or_try_init(|| async { sqlx::raw_sql(SCHEMA).execute(&g.pool).await.map(|_| ()) })
+            .await
+            .map_err(|e| self.failed(err(e)))?;
+        if let Some(path) = &self.0.path {
+            g.file.get_or_init(|| identity(path));
+        }
+        Ok(g.pool.clone())
+    }
+
+    /// The session store on the current pool, its table created.
+    pub async fn sessions(&self) -> Result<SqliteStore, StoreError> {
+        let g = self.current();
+        g.sessions
             .get_or_try_init(|| async {
-                sqlx::raw_sql(SCHEMA).execute(&self.pool).await.map(|_| ())
+                let store = SqliteStore::new(g.pool.clone());
+                store.migrate().await.map(|_| store)
             })
             .await
-            .map_err(err)?;
-        Ok(&self.pool)
+            .cloned()
+            .map_err(|e| self.failed(err(e)))
+    }
+
+    /// A failure of the pool: replace it, and pass the error on.
+    fn failed(&self, e: StoreError) -> StoreError {
+        self.reopen(&e.0);
+        e
+    }
+
+    /// The probe: while the store is up, whether its file is still the one opened (a deleted or
+    /// replaced file is opened afresh); while it is down, whether a record-sized write succeeds.
+    pub async fn probe(&self, down: bool) -> Result<(), StoreError> {
+        let g = self.current();
+        if let (Some(path), Some(Some(opened))) = (&self.0.path, g.file.get())
+            && identity(path) != Some(*opened)
+        {
+            self.reopen("the database file was deleted or replaced");
+            // The fresh pool creates the file and its tables.
+            return self.ready().await.map(|_| ());
+        }
+        if !down {
+            return Ok(());
+        }
+        let pool = self.ready().await?;
+        sqlx::query("INSERT INTO sld_probe (id, data) VALUES (1, randomblob(?)) ON CONFLICT(id) DO UPDATE SET data = excluded.data")
+            .bind(PROBE_BYTES)
+            .execute(&pool)
+            .await
+            .map_err(|e| self.failed(err(e)))?;
+        Ok(())
     }
 
     async fn sweep(&self) -> Result<(), StoreError> {
@@ -76,24 +188,30 @@ impl SqliteBackend {
         for table in ["sld_launches", "sld_states"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires < ?"))
                 .bind(now())
-                .execute(pool)
+                .execute(&pool)
                 .await
                 .map_err(err)?;
         }
         Ok(())
     }
 
-    pub async fn put(&self, record: &LaunchRecord) -> Result<(), StoreError> {
+    /// `record` as stored.
+    pub fn encode(&self, record: &LaunchRecord) -> Result<String, StoreError> {
+        encode(record, &self.0.sealer)
+    }
+
+    /// Stores record `id` in its stored form `text`.
+    pub async fn put(&self, id: &str, text: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sld_launches (id, data, expires) VALUES (?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET data = excluded.data, expires = excluded.expires",
         )
-        .bind(&record.id)
-        .bind(encode(record, &self.sealer)?)
-        .bind(now() + self.ttl_secs)
-        .execute(self.ready().await?)
+        .bind(id)
+        .bind(text)
+        .bind(now() + self.0.ttl_secs)
+        .execute(&self.ready().await?)
         .await
-        .map_err(err)?;
+        .map_err(|e| self.failed(err(e)))?;
         Ok(())
     }
 
@@ -104,12 +222,12 @@ impl SqliteBackend {
             let row = sqlx::query("SELECT data FROM sld_launches WHERE id = ? AND expires >= ?")
                 .bind(id)
                 .bind(now())
-                .fetch_optional(pool)
+                .fetch_optional(&pool)
                 .await
-                .map_err(err)?;
+                .map_err(|e| self.failed(err(e)))?;
             if let Some(row) = row {
                 let text: String = row.try_get("data").map_err(err)?;
-                out.extend(decode(id, &text, &self.sealer));
+                out.extend(decode(id, &text, &self.0.sealer));
             }
         }
         Ok(out)
@@ -122,14 +240,14 @@ impl SqliteBackend {
         )
         .bind(now())
         .bind(limit as i64)
-        .fetch_all(self.ready().await?)
+        .fetch_all(&self.ready().await?)
         .await
-        .map_err(err)?;
+        .map_err(|e| self.failed(err(e)))?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.try_get("id").map_err(err)?;
             let text: String = row.try_get("data").map_err(err)?;
-            out.extend(decode(&id, &text, &self.sealer));
+            out.extend(decode(&id, &text, &self.0.sealer));
         }
         Ok(out)
     }
@@ -143,10 +261,10 @@ impl SqliteBackend {
         )
         .bind(state_hash)
         .bind(launch_id)
-        .bind(now() + self.ttl_secs)
-        .execute(pool)
+        .bind(now() + self.0.ttl_secs)
+        .execute(&pool)
         .await
-        .map_err(err)?
+        .map_err(|e| self.failed(err(e)))?
         .rows_affected();
         if inserted == 1 {
             return Ok(Consumed::Now);
@@ -154,17 +272,30 @@ impl SqliteBackend {
         let by: Option<String> =
             sqlx::query_scalar("SELECT launch_id FROM sld_states WHERE hash = ?")
                 .bind(state_hash)
-                .fetch_optional(pool)
+                .fetch_optional(&pool)
                 .await
-                .map_err(err)?;
+                .map_err(|e| self.failed(err(e)))?;
         Ok(Consumed::Before(by.unwrap_or_default()))
     }
 
     pub async fn consumed_by(&self, state_hash: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT launch_id FROM sld_states WHERE hash = ?")
             .bind(state_hash)
-            .fetch_optional(self.ready().await?)
+            .fetch_optional(&self.ready().await?)
             .await
-            .map_err(err)
+            .map_err(|e| self.failed(err(e)))
+    }
+}
+
+impl Generation {
+    fn new(options: &SqliteConnectOptions) -> Self {
+        Generation {
+            pool: SqlitePoolOptions::new()
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_lazy_with(options.clone()),
+            ready: tokio::sync::OnceCell::new(),
+            sessions: tokio::sync::OnceCell::new(),
+            file: std::sync::OnceLock::new(),
+        }
     }
 }

@@ -1,20 +1,23 @@
 //! `GET /callback`: the redirect URI. Checks the state (this browser's, single use: consumed in
 //! the shared store before anything else, so concurrent replays on any instance make one token
-//! request), hands the rest to `flow::callback`, stores the record and answers 303 to the result
-//! page so the code leaves the address bar.
+//! request), hands the rest to `flow::callback` in a task of its own (see `inflight`), keeps the
+//! record and answers 303 to the result page so the code leaves the address bar. When the store
+//! does not take the record, the result page is the answer itself, rendered from memory.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
+use super::inflight::Owner;
 use super::launch::Params;
+use super::results;
 use super::session::{BrowserSession, cookie_present};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
-use crate::flow::callback::{self, CallbackParams};
-use crate::record::state_hash;
-use crate::store::Consumed;
+use crate::flow::callback::CallbackParams;
+use crate::record::{Outcome, state_hash};
+use crate::store::{Consumed, Kept};
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
     Problem::diagnosed(status, d)
@@ -66,7 +69,7 @@ pub async fn callback(
         .map_err(|e| Problem::store(&e))?
     {
         Consumed::Now => {}
-        Consumed::Before(id) => return Err(reused(&id)),
+        Consumed::Before(id) => return already_completed(&state, &id).await,
     }
     let first = |n: &str| params.all(n).first().map(|s| s.to_string());
     let answer = CallbackParams {
@@ -77,19 +80,44 @@ pub async fn callback(
         code: first("code"),
         names: param_names(&params),
     };
-    let mut record = callback::complete(&state.core, &state.sealer, &flow, &answer).await;
-    record.owner = session.browser_id();
-    record.request_id = session.request_id.clone();
-    tracing::info!(launch = %record.id, outcome = ?record.outcome, step = record.step.as_str(), "launch finished");
-    state
-        .store
-        .put_launch(&record)
+    let owner = Owner {
+        browser: session.browser_id(),
+        request_id: session.request_id.clone(),
+    };
+    // In a task of its own: finished and kept even if this browser goes away meanwhile.
+    let (record, kept) = state
+        .callbacks
+        .complete(&state, flow, answer, owner)
         .await
-        .map_err(|e| Problem::store(&e))?;
-    // A new session id once tokens are held (session fixation); one session write.
-    session.cycle_id().await?;
-    session.save().await?;
-    Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
+        .map_err(|e| {
+            tracing::error!(error = %e, "callback task failed");
+            Problem::store(&crate::store::StoreError("the callback task failed".into()))
+        })?;
+    match kept {
+        Kept::Stored => {
+            // A new session id once tokens are held (session fixation); one session write.
+            session.cycle_id().await?;
+            session.save().await?;
+            Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
+        }
+        // The store did not take it: the browser gets its result from memory, and the session
+        // is left as it was (writing it would fail the same way).
+        Kept::Waiting => results::from_memory(&state, &headers, record, false),
+        Kept::Lost(_) => results::from_memory(&state, &headers, record, true),
+    }
+}
+
+/// A state this browser's pending launch `id` already used: the first callback's answer never
+/// reached it (the store failed, the connection dropped, a reload). The result it made is
+/// shown once kept (waiting for it here while it is in flight); else the state counts as reused.
+async fn already_completed(state: &AppState, id: &str) -> Result<Response, Problem> {
+    state.callbacks.wait(id).await;
+    match state.store.launch(id).await {
+        Ok(Some(r)) if r.outcome != Outcome::Pending => {
+            Ok(Redirect::to(&paths::launch_result(id)).into_response())
+        }
+        _ => Err(reused(id)),
+    }
 }
 
 fn param_names(params: &Params) -> String {

@@ -226,3 +226,101 @@ impl
         Peer(*stream.remote_addr())
     }
 }
+
+/// Serves `state`'s app on `listener` until `shutdown` resolves, then drains: see
+/// [`crate::config::Operations`]. Each connection has hyper's header-read timeout (which also
+/// closes idle keep-alive connections), at most `max_connections` are served at once, and after
+/// `shutdown` open connections get `shutdown_grace` to finish; callbacks still in flight then
+/// are settled and stored, results waiting for the store get a last write, and this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: super::AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+
+    let ops = state.config.operations.clone();
+    let router = super::router(state.clone());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(ops.header_read_timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(ops.header_read_timeout));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(ops.max_connections));
+    let mut listener = Guarded(listener);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A full house waits here: the kernel's backlog holds the next connections.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p,
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permit else { break };
+        let (io, addr) = tokio::select! {
+            c = listener.accept() => c,
+            () = &mut shutdown => break,
+        };
+        let service = WithPeer {
+            router: router.clone(),
+            peer: Peer(addr),
+        };
+        let conn = builder
+            .serve_connection(TokioIo::new(io), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let deadline = tokio::time::Instant::now() + ops.shutdown_grace;
+    tracing::info!(
+        grace_seconds = ops.shutdown_grace.as_secs(),
+        "no longer accepting; open connections may finish"
+    );
+    let mut drain = std::pin::pin!(graceful.shutdown());
+    let drained = tokio::time::timeout_at(deadline, &mut drain).await.is_ok();
+    state.callbacks.settle(deadline).await;
+    if !drained {
+        // Settled callbacks answer their browsers; then the rest are closed.
+        let _ = tokio::time::timeout(ANSWER_SETTLED, &mut drain).await;
+        tracing::warn!("shutdown grace over: closing the connections still open");
+    }
+    if !state.store.flush().await {
+        tracing::error!(
+            waiting = state.store.waiting(),
+            "results still waiting for the store are lost at exit"
+        );
+    }
+    Ok(())
+}
+
+/// After the grace, how long settled callbacks have to answer their browsers.
+const ANSWER_SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The router with the client's address in each request's extensions (the rate limit reads it).
+#[derive(Clone)]
+struct WithPeer {
+    router: axum::Router,
+    peer: Peer,
+}
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithPeer {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = axum::routing::future::RouteFuture<std::convert::Infallible>;
+
+    fn call(&self, mut req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(self.peer));
+        tower::Service::call(&mut self.router.clone(), req)
+    }
+}

@@ -10,6 +10,7 @@ mod check;
 mod csrf;
 mod gallery;
 mod home;
+mod inflight;
 mod launch;
 pub mod limit;
 pub mod listener;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut app = Router::new()
         .route(paths::HEALTHZ, get(assets::healthz))
+        .route(paths::READYZ, get(ops::readyz))
         .route(paths::JWKS, get(refresh::jwks))
         .route(paths::STYLESHEET, get(assets::stylesheet))
         .route(paths::SCRIPT, get(assets::script))

@@ -67,6 +67,31 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
 }
 
+/// `GET /readyz`: whether a new launch can be kept now, for load balancers and readiness probes
+/// (`/healthz` stays liveness: it answers while the process runs). 200
+/// `{"status": "ready", "store": …, "waiting": n}`; 503 with `Retry-After` and
+/// `{"status": "not_ready", "store": …, "reason": …, "waiting": n}` while Redis or SQLite does not
+/// answer (or fails writes) or the memory session store is full. `waiting`: results held in
+/// memory until the store takes them.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let store = state.store.health.kind();
+    let waiting = state.store.waiting();
+    match state
+        .store
+        .readiness()
+        .and_then(|()| state.sessions.readiness())
+    {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ready", "store": store, "waiting": waiting}))
+            .into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, super::problem::RETRY_AFTER_SECONDS.to_string())],
+            axum::Json(serde_json::json!({"status": "not_ready", "store": store, "reason": reason, "waiting": waiting})),
+        )
+            .into_response(),
+    }
+}
+
 /// Counts what error pages report (any route): their diagnoses (a callback that matches no
 /// launch, an `iss` nobody registered, …) and the requests that failed because a store did not
 /// answer. Launches that finish are counted in `flow` instead; their pages are no errors.

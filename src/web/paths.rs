@@ -12,6 +12,8 @@ pub const REPORT_MD: &str = "/launches/{id}/report.md";
 pub const REFRESH: &str = "/launches/{id}/refresh";
 pub const JWKS: &str = "/.well-known/jwks.json";
 pub const HEALTHZ: &str = "/healthz";
+/// Readiness: 503 while the store cannot keep a launch (see `ops::readyz`).
+pub const READYZ: &str = "/readyz";
 pub const CHECK: &str = "/check/{id}";
 pub const CHECK_ADHOC: &str = "/check";
 pub const GALLERY: &str = "/gallery";

@@ -12,6 +12,10 @@ use super::middleware::current_request_id;
 use super::views::ErrorPage;
 use crate::diagnosis::Diagnosis;
 
+/// What a 503 tells clients to wait before retrying (`Retry-After`): the store's probe notices
+/// a recovery within a second.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
 /// A failure to show: status, a headline, what to do, and the diagnoses behind it.
 #[derive(Clone, Debug)]
 pub struct Problem {
@@ -206,6 +210,11 @@ pub async fn render(mut req: Request, next: Next) -> Response {
     }
     let (mut parts, _) = resp.into_parts();
     parts.status = problem.status;
+    if problem.status == StatusCode::SERVICE_UNAVAILABLE {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
     // Kept for the layers outside (the metrics count failed stores).
     parts.extensions.insert(problem.clone());
     let body = if json {

@@ -20,7 +20,7 @@ use crate::config::PRACTICE_ID;
 use crate::diagnosis::transcript::Exchange;
 use crate::diagnosis::{Diagnosis, report};
 use crate::flow;
-use crate::record::{AppRef, LaunchRecord, Outcome, now};
+use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, now};
 use crate::smart::{LaunchKind, Step};
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -174,12 +174,24 @@ pub(super) async fn find(
         return Ok(r);
     }
     match session.flow(id) {
-        Some(f) => flow::pending_view(&state.core, f)
+        Some(f) => pending(state, f)
             .await
             .map(Arc::new)
             .ok_or_else(no_such_launch),
         None => Err(no_such_launch()),
     }
+}
+
+/// A launch with no record yet, as it stands: waiting for its callback, or, once it is late
+/// and its state was used, failed with `callback.result_not_kept`: the callback came back but
+/// its result was lost (store down, server killed), so it did not "never return".
+async fn pending(state: &AppState, f: &PendingFlow) -> Option<LaunchRecord> {
+    let r = flow::pending_view(&state.core, f).await?;
+    let late = now() - f.created_at >= state.config.never_returned_after.as_secs() as i64;
+    if late && let Ok(Some(_)) = state.store.consumed_by(&f.state_hash).await {
+        return Some(flow::callback::not_kept(r));
+    }
+    Some(r)
 }
 
 /// This browser's launches, newest first: one read of the launch store for all of them.
@@ -202,7 +214,7 @@ async fn this_browsers_launches(
             Some(r) => out.push(r.clone()),
             None => {
                 if let Some(f) = session.flow(id) {
-                    out.extend(flow::pending_view(&state.core, f).await.map(Arc::new));
+                    out.extend(pending(state, f).await.map(Arc::new));
                 }
             }
         }
@@ -313,15 +325,61 @@ pub async fn show(
     session: BrowserSession,
 ) -> Result<Response, Problem> {
     let found = find(&state, &session, &id).await?;
+    let page = render(
+        &state,
+        found,
+        query.as_deref(),
+        &headers,
+        Some(&csrf.token),
+        None,
+    )?;
+    Ok(csrf.attach(&state.config, page))
+}
+
+/// What the callback answers when the store did not take its result: the result page itself,
+/// from memory, saying so (`lost`: not even kept to write later). No refresh form: refreshing
+/// needs the stored record.
+pub(super) fn from_memory(
+    state: &AppState,
+    headers: &HeaderMap,
+    record: LaunchRecord,
+    lost: bool,
+) -> Result<Response, Problem> {
+    let notice = if lost {
+        "This result could not be kept: the launch store did not answer and this server had no room left to hold it. The EHR answered (tokens shown below were issued); this page is the only copy. Start the launch again for a result you can come back to."
+    } else {
+        "The launch store did not answer, so this result is shown from this server's memory. It is kept here and written to the store as soon as the store answers again; until then it may be missing from Your launches, and it is lost if this server stops first."
+    };
+    let mut resp = render(state, Arc::new(record), None, headers, None, Some(notice))?;
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+/// The result page (or its JSON twin) of `found`.
+fn render(
+    state: &AppState,
+    found: Arc<LaunchRecord>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+    notice: Option<&'static str>,
+) -> Result<Response, Problem> {
     let gate = gate_for(&state.config, &state.sealer, &found);
     let mut shown = through_gate(&found, &gate);
-    settle(&state, &mut shown.record);
+    settle(state, &mut shown.record);
     let r = &shown.record;
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query);
     let reveal = params.all("reveal").contains(&"tokens");
     let diagnoses = r.diagnoses.clone();
-    if wants_json(&headers) || params.all("format").contains(&"json") {
-        return Ok(Json(result_json(&shown, &diagnoses, reveal, &gate)).into_response());
+    if wants_json(headers) || params.all("format").contains(&"json") {
+        let mut json = result_json(&shown, &diagnoses, reveal, &gate);
+        if let (Some(n), Value::Object(map)) = (notice, &mut json) {
+            map.insert("not_stored".into(), Value::String(n.into()));
+        }
+        return Ok(Json(json).into_response());
     }
     let token_fields = |t: &serde_json::Map<String, Value>| {
         let mut t = Value::Object(t.clone());
@@ -369,7 +427,7 @@ pub async fn show(
         expires,
         reveal,
         wait_seconds: state.config.never_returned_after.as_secs(),
-        again: again(&state, r),
+        again: again(state, r),
         has_tokens: r.token_response.is_some(),
         transcript: &r.transcript,
         self_href: paths::launch_result(&r.id),
@@ -417,10 +475,11 @@ pub async fn show(
                 diagnoses: &f.diagnoses,
             })
             .collect(),
-        refresh_form: r
-            .newest("refresh_token")
-            .map(|_| (paths::refresh(&r.id), csrf.token.clone())),
+        refresh_form: csrf
+            .filter(|_| r.newest("refresh_token").is_some())
+            .map(|token| (paths::refresh(&r.id), token.to_string())),
         extra: super::scorecard::LaunchExtras::of(r),
+        notice,
     };
-    Ok(csrf.attach(&state.config, views::render_page(&page)?))
+    views::render_page(&page)
 }

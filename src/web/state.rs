@@ -34,6 +34,8 @@ pub struct Inner {
     pub practice_limiter: RateLimiter,
     /// The support view's token, when `admin_token_env` is set.
     pub admin: Option<super::admin::AdminToken>,
+    /// Callbacks whose work is in flight (see `inflight`).
+    pub callbacks: super::inflight::Inflight,
 }
 
 impl Deref for AppState {
@@ -50,9 +52,6 @@ impl Deref for Inner {
     }
 }
 
-/// Launch records kept in memory at most (the memory backend), oldest first out.
-pub const MAX_MEMORY_LAUNCHES: u64 = 50_000;
-
 impl AppState {
     pub fn new(config: Config) -> Result<Self, StateError> {
         let sealer = match &config.sealing_key_env {
@@ -64,9 +63,13 @@ impl AppState {
             }
             None => Sealer::random(),
         };
+        let ops = &config.operations;
         let limits = Limits {
-            ttl: config.session_idle.max(config.never_returned_after),
-            max_records: MAX_MEMORY_LAUNCHES,
+            max_bytes: ops.memory_store_max_bytes,
+            waiting_bytes: ops.store_waiting_max_bytes,
+            connect_timeout: ops.store_connect_timeout,
+            command_timeout: ops.store_command_timeout,
+            ..Limits::new(config.session_idle.max(config.never_returned_after))
         };
         let store = Backend::open(config.session_store.as_deref(), limits, sealer.clone())
             .map_err(StateError::SessionStore)?;
@@ -96,6 +99,7 @@ impl AppState {
             limiter,
             practice_limiter,
             admin,
+            callbacks: Default::default(),
         })))
     }
 }

@@ -19,7 +19,7 @@ use tower_sessions_redis_store::RedisStore;
 use tower_sessions_redis_store::fred::prelude::Pool;
 use tower_sessions_sqlx_store::SqliteStore;
 
-use crate::store::Backend;
+use crate::store::{Backend, Health, Kind, SqliteBackend, StoreError};
 
 /// Sessions kept in memory at most; beyond, the least recently used go first.
 pub const MAX_MEMORY_SESSIONS: u64 = 200_000;
@@ -88,49 +88,35 @@ impl MemorySessions {
     }
 }
 
-/// The configured store.
+/// The configured store. Redis and SQLite go through the launch store's breaker: while it is
+/// open, a session read or write fails at once (`session.store_unavailable`, 503).
 #[derive(Clone, Debug)]
 pub enum Store {
     Memory(MemorySessions),
-    Redis(RedisStore<Pool>),
-    Sqlite(SqliteSessions),
-}
-
-/// SQLite sessions; the table is created on first use (the pool connects lazily).
-#[derive(Clone, Debug)]
-pub struct SqliteSessions {
-    store: SqliteStore,
-    migrated: Arc<tokio::sync::OnceCell<()>>,
-}
-
-impl SqliteSessions {
-    async fn ready(&self) -> session_store::Result<&SqliteStore> {
-        self.migrated
-            .get_or_try_init(|| async { self.store.migrate().await })
-            .await
-            .map_err(|e| session_store::Error::Backend(e.to_string()))?;
-        Ok(&self.store)
-    }
+    Redis(RedisStore<Pool>, Health),
+    Sqlite(SqliteBackend, Health),
 }
 
 impl Store {
     /// The session store on `backend`; memory sessions expire after `idle`.
     pub fn on(backend: &Backend, idle: Duration) -> Self {
-        match backend {
-            Backend::Memory(_) => Store::Memory(MemorySessions::new(idle)),
-            Backend::Redis(r) => Store::Redis(RedisStore::new(r.pool.clone())),
-            Backend::Sqlite(s) => {
-                let store = SqliteStore::new(s.pool.clone());
-                // Expired sessions are deleted every minute.
-                tokio::spawn(
-                    store
-                        .clone()
-                        .continuously_delete_expired(tokio::time::Duration::from_secs(60)),
-                );
-                Store::Sqlite(SqliteSessions {
-                    store,
-                    migrated: Arc::default(),
-                })
+        let health = backend.health.clone();
+        match &backend.kind {
+            Kind::Memory(_) => Store::Memory(MemorySessions::new(idle)),
+            Kind::Redis(r) => Store::Redis(RedisStore::new(r.pool.clone()), health),
+            Kind::Sqlite(s) => {
+                // Expired sessions are deleted every minute (on whichever pool is current).
+                let sweeper = s.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(Duration::from_secs(60));
+                    loop {
+                        every.tick().await;
+                        if let Ok(store) = sweeper.sessions().await {
+                            let _ = store.delete_expired().await;
+                        }
+                    }
+                });
+                Store::Sqlite(s.clone(), health)
             }
         }
     }
@@ -142,9 +128,42 @@ impl Store {
                 m.0.run_pending_tasks();
                 Some(m.0.entry_count())
             }
-            Store::Redis(_) | Store::Sqlite(_) => None,
+            Store::Redis(..) | Store::Sqlite(..) => None,
         }
     }
+
+    /// Whether a new browser's session can be kept without pushing out another's pending launch.
+    pub fn readiness(&self) -> Result<(), String> {
+        match self.session_count() {
+            Some(n) if n >= MAX_MEMORY_SESSIONS => Err(format!(
+                "memory session store full ({n} sessions): a new one would push out a launch in progress"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn backend_error(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+/// Runs a Redis or SQLite session operation behind the breaker.
+async fn guarded<T>(
+    health: &Health,
+    op: impl Future<Output = session_store::Result<T>>,
+) -> session_store::Result<T> {
+    health.check().map_err(backend_error)?;
+    let out = op.await;
+    match &out {
+        Ok(_) | Err(session_store::Error::Decode(_)) => {}
+        Err(e) => health.failed(&StoreError(e.to_string())),
+    }
+    out
+}
+
+/// The SQLite session store on the current pool.
+async fn sqlite(s: &SqliteBackend) -> session_store::Result<SqliteStore> {
+    s.sessions().await.map_err(backend_error)
 }
 
 /// A record that does not decode is no session at all (the layer then starts a new one).
@@ -173,8 +192,10 @@ impl SessionStore for Store {
                 m.0.insert(record.id, Arc::new(Compact::of(record)));
                 Ok(())
             }
-            Store::Redis(s) => Box::pin(s.create(record)).await,
-            Store::Sqlite(s) => Box::pin(async { s.ready().await?.create(record).await }).await,
+            Store::Redis(s, h) => Box::pin(guarded(h, s.create(record))).await,
+            Store::Sqlite(s, h) => {
+                Box::pin(guarded(h, async { sqlite(s).await?.create(record).await })).await
+            }
         }
     }
 
@@ -184,8 +205,10 @@ impl SessionStore for Store {
                 m.0.insert(record.id, Arc::new(Compact::of(record)));
                 Ok(())
             }
-            Store::Redis(s) => Box::pin(s.save(record)).await,
-            Store::Sqlite(s) => Box::pin(async { s.ready().await?.save(record).await }).await,
+            Store::Redis(s, h) => Box::pin(guarded(h, s.save(record))).await,
+            Store::Sqlite(s, h) => {
+                Box::pin(guarded(h, async { sqlite(s).await?.save(record).await })).await
+            }
         }
     }
 
@@ -198,8 +221,10 @@ impl SessionStore for Store {
                     .filter(|c| c.expiry > now)
                     .map(|c| c.record(*id)))
             }
-            Store::Redis(s) => Box::pin(s.load(id)).await,
-            Store::Sqlite(s) => Box::pin(async { s.ready().await?.load(id).await }).await,
+            Store::Redis(s, h) => Box::pin(guarded(h, s.load(id))).await,
+            Store::Sqlite(s, h) => {
+                Box::pin(guarded(h, async { sqlite(s).await?.load(id).await })).await
+            }
         };
         absent_if_undecodable(loaded)
     }
@@ -210,8 +235,10 @@ impl SessionStore for Store {
                 m.0.invalidate(id);
                 Ok(())
             }
-            Store::Redis(s) => Box::pin(s.delete(id)).await,
-            Store::Sqlite(s) => Box::pin(async { s.ready().await?.delete(id).await }).await,
+            Store::Redis(s, h) => Box::pin(guarded(h, s.delete(id))).await,
+            Store::Sqlite(s, h) => {
+                Box::pin(guarded(h, async { sqlite(s).await?.delete(id).await })).await
+            }
         }
     }
 }

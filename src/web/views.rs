@@ -177,6 +177,8 @@ pub struct ResultPage<'a> {
     pub refresh_form: Option<(String, String)>,
     /// Scorecard, launch context, granular scopes, introspection.
     pub extra: super::scorecard::LaunchExtras<'a>,
+    /// Said above everything: the result was not stored (shown from memory by the callback).
+    pub notice: Option<&'static str>,
 }
 
 /// The id_token's verdict and the signed-in user.

@@ -18,6 +18,7 @@ mod catalogue;
 mod chaos;
 mod check;
 mod diagnoses;
+mod faults;
 mod gallery;
 mod hardening;
 mod hostile;

@@ -907,7 +907,7 @@ async fn a_store_that_does_not_answer_is_counted() {
 #[tokio::test]
 #[ignore = "needs redis-server: tests/run.sh installs it"]
 async fn redis_lists_recent_launches_of_every_instance_sealed() {
-    use smart_launch_doctor::store::Backend;
+    use smart_launch_doctor::store::Kind;
     use tower_sessions_redis_store::fred::prelude::KeysInterface;
 
     let (_redis, url) = crate::sessions::redis().await;
@@ -953,7 +953,7 @@ async fn redis_lists_recent_launches_of_every_instance_sealed() {
         owner.to_string().contains("Amy Shaw"),
         "opened for the owner"
     );
-    let Backend::Redis(r) = &one.state.store else {
+    let Kind::Redis(r) = &one.state.store.kind else {
         panic!("a Redis store")
     };
     for path in [&first, &second] {

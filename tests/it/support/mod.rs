@@ -11,12 +11,12 @@ use std::net::SocketAddr;
 
 use reqwest::{StatusCode, header};
 use serde_json::Value;
+use smart_launch_doctor::AppState;
 use smart_launch_doctor::config::Config;
 use smart_launch_doctor::practice::{
     self, ClientAuth, Faults, PracticeClient, PracticeOptions, RunningEhr,
 };
 use smart_launch_doctor::smart::net_policy::Loopback;
-use smart_launch_doctor::{AppState, app};
 
 /// A secret with every character RFC 6749 §2.3.1 form-encoding changes.
 pub const TRICKY_SECRET: &str = "s3:cr%t+ x";
@@ -105,6 +105,9 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        // Like a browser, idle connections are let go before the server's idle limit
+        // (`header_read_timeout_seconds`) closes them under a request.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .expect("client")
 }
@@ -213,12 +216,13 @@ impl TestApp {
         let mut config = Config::from_toml(&toml, "test", addr).expect("config");
         config.loopback = setup.loopback;
         let state = AppState::new(config).expect("state");
-        let router = app(state.clone());
-        // Served as the binary serves it: hyper's own 414/431 get bodies.
-        let listener = smart_launch_doctor::web::listener::Guarded(listener);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        // Served as the binary serves it: hyper's own 414/431 get bodies, header-read timeout,
+        // bounded connections.
+        tokio::spawn(smart_launch_doctor::web::listener::serve(
+            listener,
+            state.clone(),
+            std::future::pending(),
+        ));
         TestApp {
             state,
             base,
