@@ -1520,6 +1520,13 @@ pub fn entry(id: &str) -> &'static Entry {
     ENTRIES.iter().find(|e| e.id == id).unwrap_or(&FALLBACK)
 }
 
+/// Whether `url` is one of the catalogue's spec URLs: the only link targets a report writes.
+pub fn is_spec_url(url: &str) -> bool {
+    ENTRIES
+        .iter()
+        .any(|e| e.spec.iter().any(|&(_, u)| u == url))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

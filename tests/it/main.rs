@@ -20,6 +20,7 @@ mod diagnoses;
 mod gallery;
 mod hardening;
 mod identity;
+mod inert;
 mod launch;
 mod load;
 mod ops;
