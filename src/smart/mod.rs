@@ -11,6 +11,7 @@ pub mod http;
 pub mod id_token;
 pub mod introspect;
 pub mod probe;
+pub mod spelling;
 pub mod tls;
 pub mod token;
 pub mod transcript;
