@@ -256,8 +256,9 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
             Ok((ty, _)) if !identity::FHIR_USER_TYPES.contains(&ty.as_str()) => {
                 record.diagnoses.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&user)));
             }
-            Ok((_, url)) => {
-                match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
+            Ok((ty, url)) => {
+                match fhir::read_as(core.http_for(&record.app.iss), &url, &ty, &access, &rec).await
+                {
                     Ok(r) => {
                         if let Some(i) = record.identity.as_mut() {
                             i.user = Some(r);
@@ -293,7 +294,7 @@ async fn prove(core: &Core, issuer: Option<&str>, reg: &Registration, record: &m
                 continue;
             }
         };
-        match fhir::read(core.http_for(&record.app.iss), &url, &access, &rec).await {
+        match fhir::read_as(core.http_for(&record.app.iss), &url, what, &access, &rec).await {
             Ok(r) if key == "patient" => record.patient = Some(r),
             Ok(r) => record.encounter = Some(r),
             Err(f) => failures.push((

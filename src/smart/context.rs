@@ -41,6 +41,9 @@ fn failure(f: &ReadFailure) -> String {
         ReadFailure::Setup { why, .. } => why.clone(),
         ReadFailure::Net { error, .. } => error.to_string(),
         ReadFailure::Redirected { status, .. } => format!("{status} redirect (not followed)"),
+        ReadFailure::WrongType { expected, got, .. } => {
+            format!("answered a {got}, not the {expected} asked for")
+        }
         ReadFailure::Status {
             status,
             content_type,
@@ -67,7 +70,7 @@ pub async fn read_references(
         };
         match fhir::resolve(base, reference) {
             Err(why) => read.error = Some(why),
-            Ok((_, url)) => match fhir::read(http, &url, access_token, rec).await {
+            Ok((ty, url)) => match fhir::read_as(http, &url, &ty, access_token, rec).await {
                 Ok(r) => {
                     read.resource_type = r.resource_type;
                     read.name = r.name;

@@ -17,6 +17,7 @@ mod catalogue;
 mod chaos;
 mod check;
 mod diagnoses;
+mod fhir_reads;
 mod gallery;
 mod hardening;
 mod identity;
