@@ -16,6 +16,7 @@ mod callback;
 mod catalogue;
 mod chaos;
 mod check;
+mod csrf;
 mod diagnoses;
 mod fhir_reads;
 mod gallery;
