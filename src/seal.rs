@@ -13,6 +13,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 #[derive(Clone)]
 pub struct Sealer {
     key: std::sync::Arc<LessSafeKey>,
+    /// A MAC key derived from the sealing key (HMAC-SHA256 of a fixed label), for values that
+    /// must be bound, not hidden (the CSRF token to the session id): shared by every instance
+    /// that shares the sealing key.
+    mac: std::sync::Arc<aws_lc_rs::hmac::Key>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -26,9 +30,26 @@ impl Sealer {
     pub fn new(key: &[u8; 32]) -> Self {
         // A 32-byte key is always a valid AES-256 key.
         let unbound = UnboundKey::new(&AES_256_GCM, key).unwrap_or_else(|_| unreachable!());
+        let root = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let derived = aws_lc_rs::hmac::sign(&root, b"smart-launch-doctor mac key v1");
         Sealer {
             key: std::sync::Arc::new(LessSafeKey::new(unbound)),
+            mac: std::sync::Arc::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                derived.as_ref(),
+            )),
         }
+    }
+
+    /// HMAC-SHA256 of `parts` (each length-prefixed, so no two lists give the same input) under
+    /// the derived MAC key, as URL-safe base64.
+    pub fn mac(&self, parts: &[&str]) -> String {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.mac);
+        for p in parts {
+            ctx.update(&(p.len() as u64).to_be_bytes());
+            ctx.update(p.as_bytes());
+        }
+        B64.encode(ctx.sign().as_ref())
     }
 
     /// A fresh random key, for this process only.

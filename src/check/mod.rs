@@ -129,11 +129,12 @@ fn scrub(report: &mut Report, gate: &Gate) {
         {
             *v = gate.scrub(v);
         }
+        // Bodies through `scrub_value`: a JSON body is scrubbed decoded, before it is written again.
         for text in [&mut x.request_body, &mut x.response_body, &mut x.error]
             .into_iter()
             .flatten()
         {
-            *text = gate.scrub(text);
+            *text = gate.scrub_value(text);
         }
     }
     for d in &mut report.diagnoses {
@@ -149,6 +150,11 @@ fn scrub(report: &mut Report, gate: &Gate) {
     c.summary = gate.scrub(&c.summary);
     for check in &mut report.conformance {
         check.detail = gate.scrub(&check.detail);
+    }
+    // Discovered endpoints are the server's URLs: a query there may echo the secret too.
+    if let Some(e) = &mut report.endpoints {
+        e.authorization_endpoint = gate.scrub(&e.authorization_endpoint);
+        e.token_endpoint = gate.scrub(&e.token_endpoint);
     }
 }
 

@@ -74,6 +74,10 @@ const FHIR_AUTH: (&str, &str) = (
     "RFC 6750 §3: the Bearer WWW-Authenticate challenge",
     "https://www.rfc-editor.org/rfc/rfc6750#section-3",
 );
+const FHIR_READ: (&str, &str) = (
+    "FHIR R4 RESTful API: read (the resource of the type asked for)",
+    "https://hl7.org/fhir/R4/http.html#read",
+);
 const REDIRECT_URI: (&str, &str) = (
     "RFC 9700 §4.1: redirect URIs (https except loopback, exact match)",
     "https://www.rfc-editor.org/rfc/rfc9700#section-4.1",
@@ -1124,6 +1128,22 @@ pub static ENTRIES: &[Entry] = &[
         [FHIR_AUTH]
     ),
     e!(
+        "fhir.wrong_resource_type",
+        Error,
+        "The FHIR server answered a read with another type of resource",
+        ASK_EHR_ADMIN,
+        [
+            "The id in context is not a plain id (empty, `.` or `..`) and the server answered its search or base URL",
+            "The server answers errors as an OperationOutcome with status 200",
+            "The launch context names the wrong resource (a Practitioner's id as the patient)"
+        ],
+        [
+            "Put a plain FHIR id of the right type in the token response (patient, encounter) or the id_token (fhirUser)",
+            "Answer a failed read with an error status, not 200"
+        ],
+        [FHIR_READ, LAUNCH]
+    ),
+    e!(
         "fhir.server_error",
         Error,
         "The FHIR server failed the read",
@@ -1609,6 +1629,13 @@ pub const fn find(id: &str) -> &'static Entry {
 /// another version) gets a generic entry rather than a panic.
 pub fn entry(id: &str) -> &'static Entry {
     ENTRIES.iter().find(|e| e.id == id).unwrap_or(&FALLBACK)
+}
+
+/// Whether `url` is one of the catalogue's spec URLs: the only link targets a report writes.
+pub fn is_spec_url(url: &str) -> bool {
+    ENTRIES
+        .iter()
+        .any(|e| e.spec.iter().any(|&(_, u)| u == url))
 }
 
 #[cfg(test)]

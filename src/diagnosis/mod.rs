@@ -19,6 +19,7 @@ pub mod classify;
 pub mod conformance;
 pub mod introspection;
 pub mod launch_context;
+pub mod markdown;
 pub mod report;
 pub mod scopes;
 /// The redacted record of every exchange lives with the protocol code; re-exported for reports.

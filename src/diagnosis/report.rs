@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::Diagnosis;
+use super::markdown::{code, fenced, spec_link, text};
 use super::transcript::Exchange;
 use crate::record::LaunchRecord;
 
@@ -78,24 +79,19 @@ pub fn curl(x: &Exchange) -> String {
     header + &out
 }
 
-/// Keeps upstream text from breaking out of a Markdown code span.
-fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'").replace('\n', " "))
-}
-
 fn diagnosis_md(out: &mut String, d: &Diagnosis) {
     let sev = if d.is_error() { "error" } else { "warning" };
     let _ = writeln!(
         out,
         "### {} ({sev}): {}\n\n{}\n",
         code(d.id()),
-        d.title(),
-        d.summary
+        text(d.title()),
+        text(&d.summary)
     );
     if !d.evidence.is_empty() {
         out.push_str("Evidence:\n\n");
         for e in &d.evidence {
-            let _ = writeln!(out, "- {}: {}", e.label, code(&e.value));
+            let _ = writeln!(out, "- {}: {}", text(&e.label), code(&e.value));
         }
         out.push('\n');
     }
@@ -106,18 +102,17 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
         if !list.is_empty() {
             let _ = writeln!(out, "{title}:\n");
             for (i, c) in list.iter().enumerate() {
-                let _ = writeln!(out, "{}. {c}", i + 1);
+                let _ = writeln!(out, "{}. {}", i + 1, text(c));
             }
             out.push('\n');
         }
     }
     for s in d.spec_refs() {
-        let _ = writeln!(out, "- Rule: [{}]({})", s.label, s.url);
+        let _ = writeln!(out, "- Rule: {}", spec_link(s.label, s.url));
     }
     out.push('\n');
 }
 
-/// The launch as Markdown, for a support forum or a ticket.
 /// What a successful launch established: granted scopes, patient, identity.
 fn outcome_md(out: &mut String, r: &LaunchRecord) {
     out.push_str("## Result\n\n");
@@ -131,9 +126,13 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     let _ = writeln!(out, "- Granted scope: {}", code(granted));
     let patient = match (&r.patient, field("patient")) {
         (Some(p), _) => {
-            let name = p.name.clone().unwrap_or_else(|| p.reference.clone());
+            let name = p
+                .name
+                .as_deref()
+                .map(text)
+                .unwrap_or_else(|| code(&p.reference));
             match &p.birth_date {
-                Some(b) => format!("{name}, born {b} ({})", code(&p.reference)),
+                Some(b) => format!("{name}, born {} ({})", text(b), code(&p.reference)),
                 None => format!("{name} ({})", code(&p.reference)),
             }
         }
@@ -149,8 +148,11 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
             let who = match &i.user {
                 Some(u) => format!(
                     "{} ({})",
-                    u.name.clone().unwrap_or_else(|| u.reference.clone()),
-                    u.resource_type
+                    u.name
+                        .as_deref()
+                        .map(text)
+                        .unwrap_or_else(|| code(&u.reference)),
+                    text(&u.resource_type)
                 ),
                 None => i
                     .id_token
@@ -171,6 +173,9 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     let _ = writeln!(out, "- Signed in as: {identity}\n");
 }
 
+/// The launch as Markdown, for a support forum or a ticket. Inert: every value that did not come
+/// from this app is a code span or escaped text (see [`super::markdown`]); links go only to
+/// catalogue spec URLs.
 pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String {
     let mut out = String::new();
     let outcome = match r.outcome {
@@ -178,8 +183,12 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
         crate::record::Outcome::Error => format!("failed at the {} step", r.step.as_str()),
         crate::record::Outcome::Pending => "is waiting for the callback".to_string(),
     };
-    let _ = writeln!(out, "# SMART launch report: {} {outcome}\n", r.app.name);
-    let _ = writeln!(out, "- Started: {when}");
+    let _ = writeln!(
+        out,
+        "# SMART launch report: {} {outcome}\n",
+        text(&r.app.name)
+    );
+    let _ = writeln!(out, "- Started: {}", text(when));
     let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app.iss));
     let _ = writeln!(
         out,
@@ -193,7 +202,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
         let _ = writeln!(
             out,
             "- Token endpoint (discovered, from {}): {}",
-            e.source,
+            text(&e.source),
             code(&e.token_endpoint)
         );
     }
@@ -226,19 +235,19 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
         for c in r.conformance.iter().filter(|c| !c.passed) {
             let _ = writeln!(
                 out,
-                "- Failed {}: {} ([rule]({}))",
+                "- Failed {}: {} ({})",
                 code(&c.id),
-                c.detail,
-                c.rule
+                text(&c.detail),
+                spec_link("rule", &c.rule)
             );
         }
         out.push('\n');
     }
     // A success has no failing request to reproduce.
     if let Some(x) = failing_exchange(r).filter(|_| r.outcome != crate::record::Outcome::Success) {
-        out.push_str("## Reproduce\n\n```sh\n");
-        out.push_str(&curl(x));
-        out.push_str("\n```\n\n");
+        out.push_str("## Reproduce\n\n");
+        out.push_str(&fenced("sh", &curl(x)));
+        out.push('\n');
     }
     out.push_str("## Requests (secrets redacted to length and a fingerprint: SHA-256 for tokens, HMAC with a key private to the server for everything else)\n\n");
     for x in &r.transcript {
@@ -248,10 +257,11 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             .unwrap_or_else(|| x.error.clone().unwrap_or_default());
         let _ = writeln!(
             out,
-            "- {} {} {} → {status} ({} ms)",
-            x.step,
-            x.method,
+            "- {} {} {} → {} ({} ms)",
+            text(&x.step),
+            text(&x.method),
             code(&x.url),
+            text(&status),
             x.duration_ms
         );
     }

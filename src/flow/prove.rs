@@ -95,10 +95,16 @@ struct ReadCtx<'a> {
 
 impl ReadCtx<'_> {
     /// Reads `url` with the token; a read not finished in time is a timeout on `url`.
-    async fn read(&self, url: &str) -> Result<ReadResource, ReadFailure> {
+    async fn read(&self, url: &str, expected: &str) -> Result<ReadResource, ReadFailure> {
         match self
             .deadline
-            .run(fhir::read(self.http, url, self.access, &self.rec))
+            .run(fhir::read_as(
+                self.http,
+                url,
+                expected,
+                self.access,
+                &self.rec,
+            ))
             .await
         {
             Some(result) => result,
@@ -166,7 +172,7 @@ async fn identity_branch(
             Ok((ty, _)) if !identity::FHIR_USER_TYPES.contains(&ty.as_str()) => {
                 found.warnings.push(identity::fhiruser_unresolved(&format!("fhirUser is a {ty}, not a Patient, Practitioner, PractitionerRole, RelatedPerson or Person."), Some(&claim)));
             }
-            Ok((_, url)) => match ctx.read(&url).await {
+            Ok((ty, url)) => match ctx.read(&url, &ty).await {
                 Ok(r) => user = Some(r),
                 Err(f) => found.failures.push((
                     Step::Fhir,
@@ -202,7 +208,7 @@ async fn context_branch(
             return Err((Step::Fhir, d));
         }
     };
-    ctx.read(&url)
+    ctx.read(&url, what)
         .await
         .map(Some)
         .map_err(|f| (Step::Fhir, identity::fhir_read(&what_read, &f)))

@@ -77,6 +77,9 @@ pub struct Faults {
     pub introspection_answer: Option<CannedAnswer>,
     /// Every FHIR read answers 200 with an HTML page instead of FHIR JSON.
     pub fhir_not_fhir: bool,
+    /// Every successful FHIR read has these members replaced (e.g. `("resourceType",
+    /// json!("Bundle"))`, or a hostile `name`).
+    pub fhir_patch: Vec<(String, Value)>,
     /// Each refresh returns a new refresh_token and invalidates the one it used. Without this
     /// fault a refresh answer repeats the refresh_token it was given, which stays valid.
     pub refresh_rotation: bool,

@@ -42,7 +42,14 @@ pub(super) async fn read(
         return unauthorized(&why);
     }
     match resource(&ehr, &resource_type, &id) {
-        Some(resource) => fhir_json(StatusCode::OK, &resource),
+        Some(mut resource) => {
+            if let Some(members) = resource.as_object_mut() {
+                for (k, v) in &faults.fhir_patch {
+                    members.insert(k.clone(), v.clone());
+                }
+            }
+            fhir_json(StatusCode::OK, &resource)
+        }
         None => outcome(
             StatusCode::NOT_FOUND,
             "not-found",

@@ -44,6 +44,9 @@ fn failure(f: &ReadFailure) -> String {
         ReadFailure::Setup { why, .. } => why.clone(),
         ReadFailure::Net { error, .. } => error.to_string(),
         ReadFailure::Redirected { status, .. } => format!("{status} redirect (not followed)"),
+        ReadFailure::WrongType { expected, got, .. } => {
+            format!("answered a {got}, not the {expected} asked for")
+        }
         ReadFailure::Status {
             status,
             content_type,
@@ -68,7 +71,7 @@ pub async fn read_reference(
     };
     match fhir::resolve(base, reference) {
         Err(why) => read.error = Some(why),
-        Ok((_, url)) => match fhir::read(http, &url, access_token, rec).await {
+        Ok((ty, url)) => match fhir::read_as(http, &url, &ty, access_token, rec).await {
             Ok(r) => {
                 read.resource_type = r.resource_type;
                 read.name = r.name;

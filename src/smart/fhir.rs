@@ -30,6 +30,13 @@ pub enum ReadFailure {
         status: u16,
         location: Option<String>,
     },
+    /// `url` answered 2xx with a resource of another type than the one asked for (a Bundle or
+    /// an OperationOutcome for a Patient read).
+    WrongType {
+        url: String,
+        expected: String,
+        got: String,
+    },
     /// `url` answered, but not 2xx with a FHIR resource. `body` is the whole (bounded) body.
     Status {
         url: String,
@@ -58,10 +65,13 @@ pub fn resolve(base: &str, reference: &str) -> Result<(String, String), String> 
     let (Some(ty), Some(id), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!("{reference} is not a Type/id reference"));
     };
+    // `.` and `..` are FHIR-id characters but path segments: a URL parser resolves them, so
+    // `Patient/..` would send the token to the base itself.
     let valid = |s: &str| {
         !s.is_empty()
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+            && !s.chars().all(|c| c == '.')
     };
     if !valid(ty) || !valid(id) {
         return Err(format!("{reference} is not a Type/id reference"));
@@ -137,6 +147,26 @@ pub async fn read(
     }
 }
 
+/// [`read`], and the answer must be a `expected` resource: anything else (a Bundle, an
+/// OperationOutcome, another type) is [`ReadFailure::WrongType`], not the resource in context.
+pub async fn read_as(
+    http: &Outbound,
+    url: &str,
+    expected: &str,
+    access_token: &str,
+    rec: &Recorder,
+) -> Result<ReadResource, ReadFailure> {
+    let r = read(http, url, access_token, rec).await?;
+    if r.resource_type != expected {
+        return Err(ReadFailure::WrongType {
+            url: url.to_string(),
+            expected: expected.to_string(),
+            got: r.resource_type,
+        });
+    }
+    Ok(r)
+}
+
 /// A display name from a FHIR resource's `name` (HumanName list or string).
 pub fn display_name(resource: &Value) -> Option<String> {
     let name = resource.get("name")?;
@@ -184,6 +214,14 @@ mod tests {
         assert!(resolve(base, "https://ehr.example/fhir2/Patient/x").is_err());
         assert!(resolve(base, "Patient/../../x").is_err());
         assert!(resolve(base, "Patient").is_err());
+        for id in [".", "..", "..."] {
+            assert!(resolve(base, &format!("Patient/{id}")).is_err(), "{id}");
+            assert!(resolve(base, &format!("{id}/x")).is_err(), "{id}");
+        }
+        assert!(
+            resolve(base, "Patient/a.b").is_ok(),
+            "dots inside an id are fine"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod id_token;
 pub mod introspect;
 pub mod net_policy;
 pub mod probe;
+pub mod spelling;
 pub mod tls;
 pub mod token;
 pub mod transcript;

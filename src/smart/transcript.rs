@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::spelling::Spelled;
+
 /// Form fields, query parameters and JSON members whose values are secrets in any context.
 /// `code` is not among them: it is a secret only in the callback query and the token request
 /// (forms, see [`redact_form`]); FHIR resources carry `code` members that must stay readable.
@@ -284,22 +286,16 @@ const MIN_SCRUB_LEN: usize = 6;
 
 /// The one redaction gate: every output (result page, JSON twin, `report.json`, `report.md`)
 /// passes through it. It knows every configured client secret (and the launch's ad-hoc secret)
-/// and removes each in every form it may take: raw, percent- and form-encoded, base64 and
-/// base64url (also inside Basic credentials), and inside the claims of a JWT.
+/// and removes each in every form it may take: raw, base64 and base64url (also inside Basic
+/// credentials), and inside the claims of a JWT; each of them in any spelling an encoder gives
+/// it — percent- and form-encoded, JSON- and HTML-escaped, mixed and nested (see
+/// [`Spelled`](super::spelling::Spelled)).
 #[derive(Clone, Debug, Default)]
 pub struct Gate {
     /// The secrets themselves.
     secrets: Vec<String>,
-    /// (text to find, its marker), longest first.
-    needles: Vec<(String, String)>,
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    /// (a form of a secret in all its spellings, its marker), longest first.
+    patterns: Vec<(Spelled, String)>,
 }
 
 fn form_encode(s: &str) -> String {
@@ -316,6 +312,14 @@ impl Gate {
         gate
     }
 
+    fn push(&mut self, form: String, mark: String) {
+        if !self.patterns.iter().any(|(p, _)| p.source() == form) {
+            self.patterns.push((Spelled::new(&form), mark));
+        }
+        self.patterns
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.source().len()));
+    }
+
     /// Adds a secret and the forms it may take.
     pub fn add(&mut self, secret: &str) {
         if secret.is_empty() || self.secrets.iter().any(|s| s == secret) {
@@ -326,23 +330,15 @@ impl Gate {
             return;
         }
         let mark = marker(secret);
-        let form = form_encode(secret);
-        let mut forms = vec![
+        for form in [
             secret.to_string(),
-            form.clone(),
-            form.replace('+', "%20"),
             STANDARD.encode(secret),
             STANDARD_NO_PAD.encode(secret),
             URL_SAFE.encode(secret),
             URL_SAFE_NO_PAD.encode(secret),
-        ];
-        forms.extend(forms.clone().iter().map(|f| html_escape(f)));
-        for f in forms {
-            if !self.needles.iter().any(|(n, _)| *n == f) {
-                self.needles.push((f, mark.clone()));
-            }
+        ] {
+            self.push(form, mark.clone());
         }
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
     }
 
     /// Adds the Basic credential (`base64(form(id):form(secret))`) of a client, so a copied
@@ -358,23 +354,32 @@ impl Gate {
         ));
         let raw = STANDARD.encode(format!("{client_id}:{secret}"));
         for c in [cred, raw] {
-            if !self.needles.iter().any(|(n, _)| *n == c) {
-                self.needles.push((c.clone(), marker(&c)));
-            }
+            let mark = marker(&c);
+            self.push(c, mark);
         }
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.0.len()));
     }
 
     fn is_secret(&self, value: &str) -> bool {
         self.secrets.iter().any(|s| s == value)
     }
 
-    /// `text` with every known secret, in every form, replaced by its marker.
+    /// `text` with every known secret, in every form and spelling, replaced by its marker.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (needle, mark) in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), mark);
+        for (pattern, mark) in &self.patterns {
+            if let Some(replaced) = pattern.replace(&out, mark) {
+                out = replaced;
+            }
+        }
+        // A text cut short (`…`, see `excerpt` and the body cap) may end in part of a secret.
+        let cuts: Vec<usize> = out.match_indices('…').map(|(i, _)| i).collect();
+        for end in cuts.into_iter().rev() {
+            if let Some((start, mark)) = self
+                .patterns
+                .iter()
+                .find_map(|(p, mark)| p.cut_before(&out, end).map(|s| (s, mark)))
+            {
+                out.replace_range(start..end, mark);
             }
         }
         out
@@ -386,6 +391,20 @@ impl Gate {
     pub fn scrub_value(&self, value: &str) -> String {
         if self.is_secret(value) {
             return marker(value);
+        }
+        // A JSON document kept as text (a stored body): its strings are scrubbed decoded, before
+        // it is written again, so no escaping of the writer's can hide a secret; the text scrub
+        // below then catches what remains (a body cut short no longer parses).
+        if value.trim_start().starts_with(['{', '['])
+            && !self.secrets.is_empty()
+            && let Ok(mut doc) = serde_json::from_str::<Value>(value)
+        {
+            let before = doc.clone();
+            self.scrub_json(&mut doc);
+            if doc != before {
+                let again = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                return self.scrub(&again);
+            }
         }
         if let Some((_, claims)) = crate::smart::id_token::decode_unverified(value) {
             let mut masked = claims.clone();

@@ -93,6 +93,8 @@ pub struct AdminLaunchesPage {
     pub rows: Vec<AdminRow>,
     pub searched: String,
     pub limit: usize,
+    /// The sign-out form's CSRF token.
+    pub csrf: String,
 }
 
 #[derive(Template)]
@@ -143,6 +145,7 @@ pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    csrf: Csrf,
 ) -> Result<Response, Problem> {
     if let Err(resp) = admit(&state, &headers) {
         return Ok(resp);
@@ -195,11 +198,13 @@ pub async fn list(
             request_id: r.request_id.clone(),
         })
         .collect();
-    views::render_page(&AdminLaunchesPage {
+    let page = views::render_page(&AdminLaunchesPage {
         rows,
         searched,
+        csrf: csrf.token.clone(),
         limit: MAX_RECENT,
-    })
+    })?;
+    Ok(csrf.attach(&state.config, page))
 }
 
 /// `GET /admin/launches/{id}`: the developer view of any browser's launch, minimized.
@@ -287,7 +292,7 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let Form(form) = form.map_err(Problem::unreadable_form)?;
-    if !csrf::verify(&headers, &form.csrf) {
+    if !csrf::verify(&state, &headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -317,9 +322,36 @@ pub async fn login(
     Ok(resp)
 }
 
+#[derive(Deserialize, Default)]
+pub struct LogoutForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// `POST /admin/logout`: signs the cookie out on the server (its value is refused from now on)
-/// and asks the browser to forget it.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// and asks the browser to forget it. A browser's form carries the CSRF token (another site must
+/// not sign the support view out); a `Bearer` client needs none: it sends no ambient credential.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        });
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if !bearer && !csrf::verify(&state, &headers, &token) {
+        return Err(Problem::plain(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The sign-out form's security token did not match this browser. Reload the support view and sign out again.",
+        )
+        .link("Recent launches", LAUNCHES));
+    }
     if let Some(admin) = &state.admin {
         admin.revoke(&headers);
     }
@@ -328,5 +360,5 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         header::SET_COOKIE,
         HeaderValue::from_static("sld_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
-    resp
+    Ok(resp)
 }

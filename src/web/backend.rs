@@ -33,7 +33,7 @@ pub async fn run(
     form: Result<Form<RunForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let Form(form) = form.map_err(Problem::unreadable_form)?;
-    if !csrf::verify(&headers, &form.csrf) {
+    if !csrf::verify(&state, &headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,
             "Form expired",

@@ -87,7 +87,7 @@ pub async fn run(
         return Err(practice_off());
     }
     let Form(form) = form.map_err(Problem::unreadable_form)?;
-    if !csrf::verify(&headers, &form.csrf) {
+    if !csrf::verify(&state, &headers, &form.csrf) {
         return Err(Problem::plain(
             StatusCode::FORBIDDEN,
             "Form expired",

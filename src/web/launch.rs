@@ -242,7 +242,7 @@ pub fn adhoc_registration(
         ));
     }
     let Form(form) = form.map_err(Problem::unreadable_form)?;
-    if !csrf::verify(headers, &form.csrf) {
+    if !csrf::verify(state, headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the home page and try again.").link("Home", paths::HOME));
     }
     let checked = validate_adhoc(&form).and_then(|reg| {

@@ -32,7 +32,7 @@ pub async fn refresh(
     form: Result<Form<RefreshForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let Form(form) = form.map_err(Problem::unreadable_form)?;
-    if !csrf::verify(&headers, &form.csrf) {
+    if !csrf::verify(&state, &headers, &form.csrf) {
         return Err(Problem::plain(StatusCode::FORBIDDEN, "Form expired", "The form's security token did not match this browser's session. Reload the result page and try again.")
             .link("The launch", paths::launch_result(&id)));
     }

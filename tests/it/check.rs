@@ -155,7 +155,7 @@ async fn check_page_labels_the_probe_and_shows_the_verdict() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_smart-launch-doctor");
 
-async fn cli(config: &str, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) async fn cli(config: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let dir = std::env::temp_dir().join(format!(
         "sld-check-{}-{}",
         std::process::id(),

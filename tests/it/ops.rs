@@ -365,8 +365,15 @@ async fn the_sign_in_form_sets_a_strict_admin_cookie() {
     assert!(!cookie.contains(TOKEN), "the cookie is not the token");
     let list = b.get(app.url("/admin/launches")).send().await.unwrap();
     assert_eq!(list.status(), StatusCode::OK);
-    // The cookie is not sent outside /admin and opens nothing else.
-    let out = b.post(app.url("/admin/logout")).send().await.unwrap();
+    // The cookie is not sent outside /admin and opens nothing else. Signing out is a form with
+    // the CSRF token, like signing in.
+    let view = list.text().await.unwrap();
+    let out = b
+        .post(app.url("/admin/logout"))
+        .form(&[("csrf", hidden_csrf(&view).as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let after = b.get(app.url("/admin/launches")).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
@@ -395,6 +402,15 @@ async fn sign_in(app: &TestApp) -> String {
     set.strip_prefix("sld_admin=")
         .and_then(|s| s.split(';').next())
         .unwrap()
+        .to_string()
+}
+
+/// The value of a page's hidden `csrf` field.
+fn hidden_csrf(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a form with the CSRF token")
         .to_string()
 }
 
@@ -429,12 +445,24 @@ async fn each_sign_in_gets_its_own_cookie_refused_after_logout_or_8_hours() {
     assert_eq!(list_with_cookie(&app, &two).await, StatusCode::OK);
 
     // Signing out revokes that value on the server, even when replayed from elsewhere.
-    let out = reqwest::Client::builder()
+    let bare = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap()
-        .post(app.url("/admin/logout"))
+        .unwrap();
+    let view = bare
+        .get(app.url("/admin/launches"))
         .header(header::COOKIE, format!("sld_admin={one}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&view);
+    let out = bare
+        .post(app.url("/admin/logout"))
+        .header(header::COOKIE, format!("sld_admin={one}; sld_csrf={csrf}"))
+        .form(&[("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();

@@ -424,3 +424,217 @@ async fn the_private_key_appears_in_no_page_json_report_or_check() {
         }
     }
 }
+
+/// A secret with every character an encoding changes: JSON (`"`, `\`), percent and form (`%`,
+/// `+`, space, `&`), HTML (`&`, `<`, `>`), and a non-ASCII letter. Its letter runs are
+/// distinctive: any of them in an output means some encoding of the secret got through.
+const ESCAPE_PRONE_SECRET: &str = "Zq9Kx7\"Wv4Hj\\Ty2Mn%2B+ Lp8Fg&<Rp8Cd>é";
+const FRAGMENTS: [&str; 5] = ["Zq9Kx7", "Wv4Hj", "Ty2Mn", "Lp8Fg", "Rp8Cd"];
+
+fn assert_no_fragment(what: &str, text: &str) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    for f in FRAGMENTS {
+        if let Some(at) = text.find(f) {
+            let context: String = text[at.saturating_sub(60).min(at)..]
+                .chars()
+                .take(140)
+                .collect();
+            panic!("a piece of the secret ({f}) appears in {what}: …{context:?}…");
+        }
+    }
+    for b64 in [
+        STANDARD.encode(ESCAPE_PRONE_SECRET),
+        URL_SAFE_NO_PAD.encode(ESCAPE_PRONE_SECRET),
+    ] {
+        // Base64 of a long secret: its first 12 characters are as telling as the whole.
+        assert!(
+            !text.contains(&b64[..12]),
+            "the secret (base64) appears in {what}"
+        );
+    }
+}
+
+/// `%2B` → `%2b`.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::new();
+    let mut hex = 0u8;
+    for c in s.chars() {
+        out.push(if hex > 0 { c.to_ascii_lowercase() } else { c });
+        hex = if c == '%' { 2 } else { hex.saturating_sub(1) };
+    }
+    out
+}
+
+/// The encodings a server may echo a secret in.
+fn echoes(secret: &str) -> Vec<String> {
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap();
+    vec![
+        secret.to_string(),
+        form.clone(),
+        lower_hex(&form.replace('+', "%20")),
+        json.trim_matches('"').to_string(),
+        json.trim_matches('"').replace('/', "\\/"),
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;"),
+    ]
+}
+
+/// Every output of the app that may show `launch` (a result path), and the text of each.
+async fn outputs(app: &TestApp, launch: &str, admin: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for page in [
+        launch.to_string(),
+        format!("{launch}?reveal=tokens"),
+        format!("{launch}?format=json"),
+        format!("{launch}?format=json&reveal=tokens"),
+        format!("{launch}/report.json"),
+        format!("{launch}/report.md"),
+        format!("{launch}/report.md?reveal=patient"),
+        "/check/app".into(),
+        "/check/app?format=json".into(),
+    ] {
+        let text = app.get(&page).await.text().await.unwrap();
+        out.push((page, text));
+    }
+    let support = format!("/admin{launch}");
+    for accept in ["text/html", "application/json"] {
+        let resp = app
+            .browser
+            .get(app.url(&support))
+            .bearer_auth(admin)
+            .header(reqwest::header::ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::OK, "{support}");
+        out.push((format!("{support} ({accept})"), resp.text().await.unwrap()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_secret_with_quotes_backslashes_and_percents_echoed_in_any_encoding_shows_nowhere() {
+    use smart_launch_doctor::practice::{CannedAnswer, Faults};
+    const ADMIN: &str = "support-token-for-the-secrets-test";
+    // SAFETY: nextest runs every test in its own process; the variable is this test's own.
+    unsafe { std::env::set_var("SLD_TEST_SECRETS_ADMIN", ADMIN) };
+    let secret = ESCAPE_PRONE_SECRET;
+    let all = echoes(secret).join(" | ");
+    let json_answer = CannedAnswer {
+        status: 401,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-echo".into(), secret.into()),
+            ("x-echo-form".into(), echoes(secret)[1].clone()),
+        ],
+        body: serde_json::json!({
+            "error": "invalid_client",
+            "error_description": format!("client secret \"{secret}\" does not match"),
+            "echo": {"every": echoes(secret), "joined": all},
+        })
+        .to_string(),
+    };
+    let text_answer = CannedAnswer {
+        status: 400,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: format!("bad secret: {all}"),
+    };
+    let form_answer = CannedAnswer {
+        status: 400,
+        headers: vec![(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: format!("error=invalid_client&secret={}", echoes(secret)[1]),
+    };
+    for (name, answer) in [
+        ("JSON", Some(json_answer)),
+        ("text", Some(text_answer)),
+        ("form", Some(form_answer)),
+        ("query", None),
+    ] {
+        let app = TestApp::start(Setup {
+            app_secret: Some(secret.into()),
+            extra_toml: "admin_token_env = \"SLD_TEST_SECRETS_ADMIN\"".into(),
+            ..Setup::new(Auth::Basic)
+        })
+        .await;
+        let mut faults = Faults {
+            token_answer: answer,
+            ..Faults::default()
+        };
+        if name == "query" {
+            // The EHR names a token endpoint whose query carries the secret.
+            let well_known = format!("{}/.well-known/smart-configuration", app.ehr.fhir_base());
+            let doc: serde_json::Value = reqwest::get(&well_known)
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let token = doc["token_endpoint"].as_str().unwrap();
+            let with_query = format!(
+                "{token}?echo={}&raw={}",
+                echoes(secret)[1],
+                echoes(secret)[2]
+            );
+            faults
+                .well_known_patch
+                .push(("token_endpoint".into(), serde_json::json!(with_query)));
+        }
+        app.ehr.ehr.set_faults(faults);
+        let (_, resp) = app.through_authorize(app.open_ehr_launch().await).await;
+        let launch = location(&resp);
+        let (_, json) = app.get_json(&launch).await;
+        assert_eq!(json["outcome"], "error", "{name}: {json:#}");
+        assert!(
+            json.to_string().contains("[redacted: "),
+            "{name}: the echo is shown, redacted: {json:#}"
+        );
+        for (page, text) in outputs(&app, &launch, ADMIN).await {
+            assert_no_fragment(&format!("{page} ({name} echo)"), &text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_check_cli_prints_no_encoding_of_an_escape_prone_secret() {
+    use smart_launch_doctor::practice::{CannedAnswer, Faults};
+    let secret = ESCAPE_PRONE_SECRET;
+    let app = TestApp::with_faults(
+        Auth::Basic,
+        Faults {
+            token_answer: Some(CannedAnswer {
+                status: 401,
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-echo".into(), secret.into()),
+                ],
+                body: serde_json::json!({
+                    "error": "invalid_client",
+                    "error_description": format!("client secret \"{secret}\" does not match"),
+                    "echo": echoes(secret),
+                })
+                .to_string(),
+            }),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let toml = crate::support::config_toml(
+        app.addr.port(),
+        &app.ehr.fhir_base(),
+        Auth::Basic,
+        Some(secret),
+    );
+    for format in ["text", "json"] {
+        let (code, out, err) = crate::check::cli(&toml, &["--format", format]).await;
+        assert_eq!(code, Some(1), "{out}{err}");
+        assert_no_fragment(&format!("check --format {format}"), &out);
+        assert_no_fragment(&format!("check --format {format} (stderr)"), &err);
+    }
+}

@@ -162,6 +162,15 @@ pub fn fhir_read(what: &str, failure: &ReadFailure) -> Diagnosis {
             status,
             location,
         } => redirected(url, *status, location.as_deref()),
+        ReadFailure::WrongType { url, expected, got } => Diagnosis::new(
+            id!("fhir.wrong_resource_type"),
+            format!(
+                "Reading {what} answered a {got} resource, not the {expected} that was asked for."
+            ),
+        )
+        .with("URL", url)
+        .with("Asked for", expected)
+        .with("resourceType answered", got),
         ReadFailure::Status {
             url,
             status,
