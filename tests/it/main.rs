@@ -25,6 +25,7 @@ mod load;
 mod ops;
 mod pages;
 mod peer;
+mod readme;
 mod results;
 mod scorecard;
 mod secrets;
