@@ -130,13 +130,13 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     let granted = field("scope").unwrap_or(&r.requested_scope);
     let _ = writeln!(out, "- Granted scope: {}", code(granted));
     let patient = match (&r.patient, field("patient")) {
-        (Some(p), _) => {
-            let name = p.name.clone().unwrap_or_else(|| p.reference.clone());
-            match &p.birth_date {
-                Some(b) => format!("{name}, born {b} ({})", code(&p.reference)),
-                None => format!("{name} ({})", code(&p.reference)),
-            }
-        }
+        // Without a name (a shared report leaves it out) the reference is said once.
+        (Some(p), _) => match (&p.name, &p.birth_date) {
+            (Some(name), Some(b)) => format!("{name}, born {b} ({})", code(&p.reference)),
+            (Some(name), None) => format!("{name} ({})", code(&p.reference)),
+            (None, Some(b)) => format!("{}, born {b}", code(&p.reference)),
+            (None, None) => code(&p.reference),
+        },
         (None, Some(id)) => code(id),
         (None, None) => "none".into(),
     };

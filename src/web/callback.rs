@@ -66,7 +66,7 @@ pub async fn callback(
         .map_err(|e| Problem::store(&e))?
     {
         Consumed::Now => {}
-        Consumed::Before(id) => return Err(reused(&id)),
+        Consumed::Before(id) => return Err(reused(&id, session.owns(&id))),
     }
     let first = |n: &str| params.all(n).first().map(|s| s.to_string());
     let answer = CallbackParams {
@@ -114,7 +114,12 @@ fn with_error_received(d: Diagnosis, params: &Params) -> Diagnosis {
         .with("error_description received", first("error_description"))
 }
 
-fn reused(launch_id: &str) -> Problem {
+/// A callback whose state was used before. When this browser made that launch it is the Back
+/// button after a finished sign-in: a neutral page that leads to the result, not an alarm.
+fn reused(launch_id: &str, own: bool) -> Problem {
+    if own {
+        return super::views::sign_in_finished(launch_id);
+    }
     relaunch(
         StatusCode::BAD_REQUEST,
         Diagnosis::new(
@@ -134,7 +139,7 @@ async fn unmatched_state(
     hash: &str,
 ) -> Problem {
     if let Ok(Some(id)) = state.store.consumed_by(hash).await {
-        return reused(&id);
+        return reused(&id, session.owns(&id));
     }
     if !cookie_present(headers) {
         let d = Diagnosis::new(id!("callback.no_session"), "The browser sent no session cookie with the callback, so it cannot be tied to a launch.")

@@ -31,3 +31,4 @@ mod scorecard;
 mod secrets;
 mod token;
 mod upstream;
+mod words;
