@@ -169,7 +169,39 @@ pub struct HomePage {
     pub practice: bool,
 }
 
+/// The ad-hoc form's fields in page order: (field name, input id, label).
+const ADHOC_FIELDS: &[(&str, &str, &str)] = &[
+    ("iss", "f-iss", "FHIR base URL (iss)"),
+    ("client_id", "f-client", "Client id"),
+    ("auth", "f-auth", "Client authentication"),
+    ("client_secret", "f-secret", "Client secret"),
+    ("scope", "f-scope", "Scope"),
+];
+
 impl HomePage {
+    /// Whether `field` has an error (its input gets `aria-invalid` and `aria-describedby`).
+    pub fn invalid(&self, field: &str) -> bool {
+        self.errors.iter().any(|(f, _)| f == field)
+    }
+
+    /// The first field in page order with an error: it gets `autofocus`, so the browser opens
+    /// the page at it rather than at the top.
+    pub fn first_invalid(&self) -> &'static str {
+        ADHOC_FIELDS
+            .iter()
+            .find(|(f, _, _)| self.invalid(f))
+            .map_or("", |(f, _, _)| f)
+    }
+
+    /// The error summary's entries, in page order: (input id, label, message).
+    pub fn summary(&self) -> Vec<(&'static str, &'static str, String)> {
+        ADHOC_FIELDS
+            .iter()
+            .filter(|(f, _, _)| self.invalid(f))
+            .map(|(f, id, label)| (*id, *label, self.error_for(f)))
+            .collect()
+    }
+
     pub fn error_for(&self, field: &str) -> String {
         self.errors
             .iter()

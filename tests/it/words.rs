@@ -193,5 +193,8 @@ async fn the_browsers_own_request_is_not_printed_as_an_error() {
 #[test]
 fn a_name_that_does_not_resolve_is_not_told_to_wait() {
     let plain = smart_launch_doctor::diagnosis::catalog::entry("net.dns").plain;
-    assert!(!plain.contains("few minutes") && plain.contains("typo"), "{plain}");
+    assert!(
+        !plain.contains("few minutes") && plain.contains("typo"),
+        "{plain}"
+    );
 }
