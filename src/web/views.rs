@@ -13,7 +13,8 @@ use crate::smart::fhir::ReadResource;
 /// Template filters (askama finds them by this module's name where a template is derived).
 pub mod filters {
     /// Escapes an identifier, URL or scope and lets it wrap only after `.`, `_`, `-`, `/`, `?`,
-    /// `&` or `=` (a `<wbr>` there), never inside a word. Safe: it escapes everything itself.
+    /// `&`, `=` or `:` or before a `%` escape (a `<wbr>` there), never inside a word. Safe: it
+    /// escapes everything itself.
     #[askama::filter_fn]
     pub fn wbr(
         s: impl std::fmt::Display,
@@ -28,6 +29,10 @@ pub fn with_breaks(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 4);
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
+        // Percent-encoded text (`urn%3Acerner%3A…`) may wrap before each escape.
+        if c == '%' && !out.is_empty() && !out.ends_with("<wbr>") {
+            out.push_str("<wbr>");
+        }
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -36,7 +41,7 @@ pub fn with_breaks(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
-        let breaks_after = matches!(c, '.' | '_' | '-' | '/' | '?' | '&' | '=');
+        let breaks_after = matches!(c, '.' | '_' | '-' | '/' | '?' | '&' | '=' | ':');
         if breaks_after && chars.peek().is_some_and(|n| !n.is_whitespace()) {
             out.push_str("<wbr>");
         }
@@ -468,5 +473,6 @@ mod tests {
             "&lt;b a=<wbr>&quot;x&quot;&gt;&amp;<wbr>&#39;"
         );
         assert_eq!(super::with_breaks("a- b."), "a- b.");
+        assert_eq!(super::with_breaks("urn%3Ax:y"), "urn<wbr>%3Ax:<wbr>y");
     }
 }

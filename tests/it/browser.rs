@@ -11,9 +11,9 @@ use smart_launch_doctor::{AppState, app};
 use thirtyfour::prelude::*;
 use tokio::process::{Child, Command};
 
-struct Session {
-    base: String,
-    driver: WebDriver,
+pub(crate) struct Session {
+    pub(crate) base: String,
+    pub(crate) driver: WebDriver,
     _chromedriver: Child,
 }
 
@@ -31,7 +31,7 @@ async fn session() -> Session {
 }
 
 /// The same with `extra` appended to the configuration (`{base}` stands for the app's origin).
-async fn session_with(extra: &str) -> Session {
+pub(crate) async fn session_with(extra: &str) -> Session {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://127.0.0.1:{}", addr.port());
@@ -87,7 +87,7 @@ async fn session_with(extra: &str) -> Session {
 }
 
 impl Session {
-    async fn open(&self, path: &str) {
+    pub(crate) async fn open(&self, path: &str) {
         self.driver
             .goto(format!("{}{path}", self.base))
             .await
@@ -95,7 +95,7 @@ impl Session {
     }
 
     /// Clicks the element, waiting up to 15 s for it to appear (the page may still be loading).
-    async fn click(&self, xpath: &str) {
+    pub(crate) async fn click(&self, xpath: &str) {
         let elem = self
             .driver
             .query(By::XPath(xpath))
@@ -107,11 +107,11 @@ impl Session {
     }
 
     /// Signs in on the practice EHR's login page.
-    async fn sign_in(&self) {
+    pub(crate) async fn sign_in(&self) {
         self.click("//button[contains(., 'Sign in')]").await;
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         match self.driver.find(By::Tag("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -119,7 +119,7 @@ impl Session {
     }
 
     /// The page text once it contains `needle` (polled for up to 15 s).
-    async fn text_with(&self, needle: &str) -> String {
+    pub(crate) async fn text_with(&self, needle: &str) -> String {
         let mut text = String::new();
         for _ in 0..150 {
             text = self.text().await;
@@ -131,13 +131,13 @@ impl Session {
         panic!("{needle:?} never appeared on\n{text}");
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
         std::fs::create_dir_all(&dir).unwrap();
         self.driver.screenshot(&dir.join(name)).await.unwrap();
     }
 
-    async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let _ = self.driver.quit().await;
     }
 }
@@ -203,7 +203,7 @@ async fn gallery_faults_show_their_diagnosis_ids() {
 
 impl Session {
     /// The result page's outcome class (`success`, `error` or `pending`), once it shows one.
-    async fn headline_class(&self) -> Option<String> {
+    pub(crate) async fn headline_class(&self) -> Option<String> {
         let h = self.driver.find(By::Css("section.headline")).await.ok()?;
         let class = h.class_name().await.ok()??;
         class
@@ -213,7 +213,7 @@ impl Session {
     }
 
     /// Whether an element matching `xpath` is on the page now.
-    async fn has(&self, xpath: &str) -> bool {
+    pub(crate) async fn has(&self, xpath: &str) -> bool {
         self.driver
             .find_all(By::XPath(xpath))
             .await
@@ -221,7 +221,7 @@ impl Session {
     }
 
     /// Whether the page is wider than the window (horizontal scrolling).
-    async fn overflows(&self) -> (i64, i64) {
+    pub(crate) async fn overflows(&self) -> (i64, i64) {
         let v = self
             .driver
             .execute(
@@ -239,7 +239,7 @@ impl Session {
 /// EHR asks, presses Refresh when the entry's failure is the refresh, and, when the practice
 /// EHR refuses to send the browser back, follows its link to the launches and waits on the
 /// result until the launch has failed. Returns the headline class and the page text.
-async fn walk_gallery_entry(s: &Session, title: &str, expect: &str) -> (String, String) {
+pub(crate) async fn walk_gallery_entry(s: &Session, title: &str, expect: &str) -> (String, String) {
     s.open("/gallery").await;
     s.click(&format!("//tr[th[contains(., {title:?})]]//button"))
         .await;

@@ -21,6 +21,7 @@ mod gallery;
 mod hardening;
 mod identity;
 mod launch;
+mod layout;
 mod load;
 mod ops;
 mod pages;
