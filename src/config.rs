@@ -372,9 +372,16 @@ impl Config {
 
     /// Parses and validates TOML text; `origin` names the text in messages.
     pub fn from_toml(text: &str, origin: &str, listen: SocketAddr) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_string(),
-            message: e.message().to_string() + &line_hint(text, e.span()),
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // toml names an unknown key but not the key whose value has the wrong type: add it.
+            let message = match key_at(text, e.span()) {
+                Some(key) if !e.message().contains(&key) => format!("{key}: {}", e.message()),
+                _ => e.message().to_string(),
+            };
+            ConfigError::Parse {
+                path: origin.to_string(),
+                message: message + &line_hint(text, e.span()),
+            }
         })?;
         Self::validate(raw, listen)
     }
@@ -390,6 +397,38 @@ impl Config {
             "{}/callback",
             self.public_url.as_str().trim_end_matches('/')
         )
+    }
+
+    /// A start-up warning when an `http` `public_url` names another host or port than the one
+    /// the server listens on: every redirect_uri (the practice EHR's too) would then point
+    /// elsewhere, which is right only behind a proxy. An `https` one always means a proxy in front
+    /// (this server speaks plain HTTP), so it is not compared.
+    pub fn public_url_mismatch(&self, listen: SocketAddr) -> Option<String> {
+        let url = &self.public_url;
+        if url.scheme() != "http" {
+            return None;
+        }
+        let port_differs = url.port_or_known_default() != Some(listen.port());
+        let host_differs = !listen.ip().is_unspecified()
+            && match url.host() {
+                Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip) != listen.ip(),
+                Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip) != listen.ip(),
+                Some(url::Host::Domain(name)) => {
+                    !(name.eq_ignore_ascii_case("localhost") && listen.ip().is_loopback())
+                }
+                None => true,
+            };
+        let what = match (host_differs, port_differs) {
+            (true, true) => "host and port",
+            (true, false) => "host",
+            (false, true) => "port",
+            (false, false) => return None,
+        };
+        Some(format!(
+            "public_url {} differs from the listen address {listen} in {what}: browsers and EHRs are sent to public_url (redirect_uri {}), so unless a proxy forwards it here, launches will not come back; remove public_url to follow --listen",
+            url.as_str().trim_end_matches('/'),
+            self.redirect_uri()
+        ))
     }
 
     /// The registration whose `iss` equals `iss`, ignoring one trailing slash.
@@ -991,6 +1030,43 @@ fn validate_extras(
     Ok((backend, backend_read, authorize_method))
 }
 
+/// The key (with its table, e.g. `registration[0].client_id`) whose line holds the start of a
+/// parse error span, when that line is a `key = value` line.
+fn key_at(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let start = span?.start.min(text.len());
+    let mut table = String::new();
+    let mut registrations = 0usize;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed
+            .strip_prefix("[[")
+            .and_then(|t| t.split("]]").next())
+        {
+            let count = if name.trim() == "registration" {
+                registrations += 1;
+                registrations - 1
+            } else {
+                0
+            };
+            table = format!("{}[{count}].", name.trim());
+        } else if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.split(']').next()) {
+            table = format!("{}.", name.trim());
+        }
+        if start < offset + line.len() {
+            let (key, _) = line.split_once('=')?;
+            let key = key.trim().trim_matches('"');
+            let plain = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            return plain.then(|| format!("{table}{key}"));
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// " (line N)" for a parse error span, so the user can find the key.
 fn line_hint(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     match span {
@@ -1044,9 +1120,61 @@ mod tests {
     }
 
     #[test]
+    fn a_public_url_on_another_port_or_host_is_warned_about() {
+        let warn = |toml: &str, listen: &str| {
+            Config::from_toml(toml, "t", listen.parse().unwrap())
+                .unwrap()
+                .public_url_mismatch(listen.parse().unwrap())
+        };
+        let pinned = "public_url = \"http://127.0.0.1:8080\"";
+        let w = warn(pinned, "127.0.0.1:9305").unwrap();
+        assert!(
+            w.contains("public_url http://127.0.0.1:8080") && w.contains("in port"),
+            "{w}"
+        );
+        assert!(warn(pinned, "127.0.0.2:8080").unwrap().contains("in host"));
+        assert_eq!(warn(pinned, "127.0.0.1:8080"), None);
+        assert_eq!(
+            warn("", "127.0.0.1:9305"),
+            None,
+            "the default follows --listen"
+        );
+        assert_eq!(
+            warn("public_url = \"http://localhost:9305\"", "127.0.0.1:9305"),
+            None
+        );
+        assert_eq!(
+            warn("public_url = \"http://app.example:8080\"", "0.0.0.0:8080"),
+            None
+        );
+        assert_eq!(
+            warn("public_url = \"https://app.example\"", "127.0.0.1:8080"),
+            None
+        );
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = load("public_urll = \"http://x\"").unwrap_err().to_string();
         assert!(err.contains("public_urll"), "{err}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let err = load("session_idle_minutes = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("session_idle_minutes") && err.contains("line 1"),
+            "{err}"
+        );
+        let err = load("[[registration]]\nid = \"a\"\n\n[[registration]]\nid = 7\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("registration[1].id") && err.contains("line 5"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -310,6 +310,9 @@ fn keygen(alg: &str, out: &std::path::Path) -> ExitCode {
 
 async fn serve(config: Config, listen: SocketAddr) -> ExitCode {
     let public_url = config.public_url.clone();
+    if let Some(warning) = config.public_url_mismatch(listen) {
+        tracing::warn!("{warning}");
+    }
     let registrations = config.registrations.len();
     if config.practice_ehr && !listen.ip().is_loopback() {
         tracing::warn!(

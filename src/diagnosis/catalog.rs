@@ -109,6 +109,8 @@ const INFERNO: (&str, &str) = (
     "https://inferno.healthit.gov/test-kits/smart-app-launch/",
 );
 
+// A name that does not resolve is most often a typo: waiting does not fix it.
+const ASK_DNS: &str = "The EHR's server name could not be found, usually because the address this app was given has a typo. Trying again will not help: tell the app's administrator, who can check the address.";
 const ASK_NETWORK: &str = "The app could not reach the EHR's server. Try again in a few minutes; if it keeps happening, tell the app's administrator.";
 const ASK_APP_ADMIN: &str = "This app is not set up correctly for this EHR. Tell the app's administrator; the details below are for them.";
 const ASK_EHR_ADMIN: &str = "The EHR refused this app. Tell your EHR administrator which app you tried; the details below are for them.";
@@ -135,7 +137,7 @@ pub static ENTRIES: &[Entry] = &[
         "net.dns",
         Error,
         "The server's host name could not be resolved",
-        ASK_NETWORK,
+        ASK_DNS,
         [
             "Typo in the host name of iss or of a discovered endpoint",
             "An internal host name that does not resolve where this app runs"

@@ -125,17 +125,15 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     let granted = field("scope").unwrap_or(&r.requested_scope);
     let _ = writeln!(out, "- Granted scope: {}", code(granted));
     let patient = match (&r.patient, field("patient")) {
-        (Some(p), _) => {
-            let name = p
-                .name
-                .as_deref()
-                .map(text)
-                .unwrap_or_else(|| code(&p.reference));
-            match &p.birth_date {
-                Some(b) => format!("{name}, born {} ({})", text(b), code(&p.reference)),
-                None => format!("{name} ({})", code(&p.reference)),
+        // Without a name (a shared report leaves it out) the reference is said once.
+        (Some(p), _) => match (&p.name, &p.birth_date) {
+            (Some(name), Some(b)) => {
+                format!("{}, born {} ({})", text(name), text(b), code(&p.reference))
             }
-        }
+            (Some(name), None) => format!("{} ({})", text(name), code(&p.reference)),
+            (None, Some(b)) => format!("{}, born {}", code(&p.reference), text(b)),
+            (None, None) => code(&p.reference),
+        },
         (None, Some(id)) => code(id),
         (None, None) => "none".into(),
     };

@@ -27,7 +27,7 @@ use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
 use super::twin::{gate_for, through_gate};
-use super::views;
+use super::views::{self, filters};
 use super::{AppState, Problem};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::transcript::Exchange;
@@ -83,7 +83,8 @@ pub struct AdminRow {
     pub kind: &'static str,
     pub outcome: &'static str,
     pub step: &'static str,
-    pub ids: String,
+    /// Diagnosis ids, errors first; and the notes (findings expected in context).
+    pub ids: (String, String),
     pub request_id: String,
 }
 
@@ -189,12 +190,7 @@ pub async fn list(
             kind: kind(r),
             outcome: outcome(r),
             step: r.step.as_str(),
-            ids: r
-                .diagnoses
-                .iter()
-                .map(|d| d.id())
-                .collect::<Vec<_>>()
-                .join(", "),
+            ids: super::words::ids_line(&r.diagnoses),
             request_id: r.request_id.clone(),
         })
         .collect();

@@ -69,7 +69,7 @@ pub async fn callback(
         .map_err(|e| Problem::store(&e))?
     {
         Consumed::Now => {}
-        Consumed::Before(id) => return already_completed(&state, &id).await,
+        Consumed::Before(id) => return already_completed(&state, &id, session.owns(&id)).await,
     }
     let first = |n: &str| params.all(n).first().map(|s| s.to_string());
     let answer = CallbackParams {
@@ -110,14 +110,18 @@ pub async fn callback(
 /// A state this browser's pending launch `id` already used: the first callback's answer never
 /// reached it (the store failed, the connection dropped, a reload). The result it made is
 /// shown once kept (waiting for it here while it is in flight); else the state counts as reused.
-async fn already_completed(state: &AppState, id: &str) -> Result<Response, Problem> {
-    state.callbacks.wait(id).await;
-    match state.store.launch(id).await {
-        Ok(Some(r)) if r.outcome != Outcome::Pending => {
-            Ok(Redirect::to(&paths::launch_result(id)).into_response())
+/// A state used before: this browser's own launch goes to its result once there is one (a retry
+/// or Back never reads "already used" for a result that exists); another browser is told.
+async fn already_completed(state: &AppState, id: &str, own: bool) -> Result<Response, Problem> {
+    if own {
+        state.callbacks.wait(id).await;
+        if let Ok(Some(r)) = state.store.launch(id).await
+            && r.outcome != Outcome::Pending
+        {
+            return Ok(Redirect::to(&paths::launch_result(id)).into_response());
         }
-        _ => Err(reused(id)),
     }
+    Err(reused(id, own))
 }
 
 fn param_names(params: &Params) -> String {
@@ -142,7 +146,12 @@ fn with_error_received(d: Diagnosis, params: &Params) -> Diagnosis {
         .with("error_description received", first("error_description"))
 }
 
-fn reused(launch_id: &str) -> Problem {
+/// A callback whose state was used before. When this browser made that launch it is the Back
+/// button after a finished sign-in: a neutral page that leads to the result, not an alarm.
+fn reused(launch_id: &str, own: bool) -> Problem {
+    if own {
+        return super::views::sign_in_finished(launch_id);
+    }
     relaunch(
         StatusCode::BAD_REQUEST,
         Diagnosis::new(
@@ -162,7 +171,7 @@ async fn unmatched_state(
     hash: &str,
 ) -> Problem {
     if let Ok(Some(id)) = state.store.consumed_by(hash).await {
-        return reused(&id);
+        return reused(&id, session.owns(&id));
     }
     if !cookie_present(headers) {
         let d = Diagnosis::new(id!("callback.no_session"), "The browser sent no session cookie with the callback, so it cannot be tied to a launch.")

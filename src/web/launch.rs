@@ -156,6 +156,7 @@ fn not_registered(state: &AppState, iss: &str) -> Diagnosis {
         })
         .map(|r| r.iss.as_str())
         .collect();
+    let near = distinct(near);
     let mut d = Diagnosis::new(
         id!("launch.iss_not_registered"),
         "No registration matches this FHIR server, so the launch stops here; nothing was sent to it.",
@@ -168,8 +169,8 @@ fn not_registered(state: &AppState, iss: &str) -> Diagnosis {
             .registrations
             .iter()
             .map(|r| r.iss.as_str())
-            .take(10)
             .collect();
+        let all: Vec<&str> = distinct(all).into_iter().take(10).collect();
         d = d.with("Registered FHIR bases", all.join(", "));
     } else {
         d = d.with_first_cause(
@@ -177,6 +178,18 @@ fn not_registered(state: &AppState, iss: &str) -> Diagnosis {
         );
     }
     d
+}
+
+/// Each base once, in order: several registrations (e.g. `practice`, `practice-backend`) may
+/// share one FHIR base.
+fn distinct(bases: Vec<&str>) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::with_capacity(bases.len());
+    for b in bases {
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    out
 }
 
 /// `GET /standalone/{id}`: a standalone launch of a configured registration.

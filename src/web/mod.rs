@@ -26,6 +26,7 @@ pub mod state;
 pub mod store;
 mod twin;
 mod views;
+mod words;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -29,6 +29,9 @@ pub struct Problem {
     pub fields: Vec<(String, String)>,
     /// The store that failed ("session" or "launch"), for the metrics.
     pub failed_store: Option<&'static str>,
+    /// Not an alarm: nothing went wrong for the user (e.g. Back to a callback that already
+    /// finished). The page is in neutral colours, its diagnoses behind a disclosure.
+    pub notice: bool,
 }
 
 impl Problem {
@@ -42,6 +45,7 @@ impl Problem {
             links: Vec::new(),
             fields: Vec::new(),
             failed_store: None,
+            notice: false,
         }
     }
 
@@ -55,6 +59,7 @@ impl Problem {
             links: Vec::new(),
             fields: Vec::new(),
             failed_store: None,
+            notice: false,
         }
     }
 
@@ -239,6 +244,7 @@ pub async fn render(mut req: Request, next: Next) -> Response {
             request_id: &request_id,
             diagnoses: &problem.diagnoses,
             links: &problem.links,
+            notice: problem.notice,
         };
         match page.render() {
             Ok(html) => Html(html).into_response().into_body(),

@@ -12,7 +12,7 @@ use super::problem::wants_json;
 use super::session::BrowserSession;
 use super::twin::{gate_for, headline, result_json, through_gate};
 use super::views::{self, IdentityView, LaunchRow, LaunchesPage, RefreshView, ResultPage};
-use super::{Problem, paths};
+use super::{Problem, paths, words};
 use std::sync::Arc;
 
 use super::AppState;
@@ -136,15 +136,27 @@ pub async fn list(
             started: views::format_time(r.started_at),
             outcome: outcome_str(r.outcome),
             step: r.step.as_str(),
-            ids: r
-                .diagnoses
-                .iter()
-                .map(|d| d.id())
-                .collect::<Vec<_>>()
-                .join(", "),
+            ids: words::ids_line(&r.diagnoses),
         })
         .collect();
     views::render_page(&LaunchesPage { rows })
+}
+
+/// The result's heading: what happened in plain words; a failure names its step second.
+fn result_title(r: &LaunchRecord, ranked: &[&Diagnosis]) -> String {
+    let what = if r.backend.is_some() {
+        "Backend Services run"
+    } else {
+        "Launch"
+    };
+    match r.outcome {
+        Outcome::Success => format!("{what} succeeded"),
+        Outcome::Pending => format!("{what} in progress"),
+        Outcome::Error => {
+            let top = ranked.iter().find(|d| d.is_error()).map(|d| d.id());
+            words::failure_headline(r.step, top)
+        }
+    }
 }
 
 fn no_such_launch() -> Problem {
@@ -248,7 +260,7 @@ pub async fn report_json(
         .unwrap_or_default();
     Ok(download(
         "application/json",
-        &format!("launch-{id}.json"),
+        &download_name(&id, query.as_deref(), "json"),
         body,
     ))
 }
@@ -272,9 +284,21 @@ pub async fn report_md(
     ));
     Ok(download(
         "text/markdown; charset=utf-8",
-        &format!("launch-{id}.md"),
+        &download_name(&id, query.as_deref(), "md"),
         md,
     ))
+}
+
+/// `launch-{id}-redacted.json`, or `launch-{id}-with-patient.json` when the owner asked for the
+/// patient and user details: the two never overwrite each other, and the name warns before a
+/// file with a patient's name is posted anywhere.
+fn download_name(id: &str, query: Option<&str>, ext: &str) -> String {
+    let which = if Params::parse(query).all("reveal").contains(&"patient") {
+        "with-patient"
+    } else {
+        "redacted"
+    };
+    format!("launch-{id}-{which}.{ext}")
 }
 
 fn download(content_type: &'static str, filename: &str, body: String) -> Response {
@@ -405,15 +429,27 @@ fn render(
             let at = r.finished_at.unwrap_or(r.started_at) + s;
             (at, views::format_time(at))
         });
+    let ranked = words::ranked(&diagnoses);
     let page = ResultPage {
         r,
+        title: result_title(r, &ranked),
         headline: headline(r, &diagnoses),
         outcome: outcome_str(r.outcome),
         kind: kind_str(r.kind),
         started: views::format_time(r.started_at),
         steps: views::steps(r),
-        errors: diagnoses.iter().filter(|d| d.is_error()).collect(),
-        warnings: diagnoses.iter().filter(|d| !d.is_error()).collect(),
+        errors: ranked.iter().copied().filter(|d| d.is_error()).collect(),
+        warnings: ranked
+            .iter()
+            .copied()
+            .filter(|d| !d.is_error() && !words::is_note(d))
+            .collect(),
+        notes: ranked
+            .iter()
+            .copied()
+            .filter(|d| words::is_note(d))
+            .collect(),
+        personal: r.patient.is_some() || r.identity.is_some() || r.encounter.is_some(),
         fields: r
             .token_response
             .as_ref()

@@ -9,6 +9,8 @@ use crate::diagnosis::{Diagnosis, scopes};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::Step;
 use crate::smart::fhir::ReadResource;
+// askama finds the templates' filters (`|wbr`) by this name where a template is derived.
+pub use super::words::filters;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -19,6 +21,8 @@ pub struct ErrorPage<'a> {
     pub request_id: &'a str,
     pub diagnoses: &'a [Diagnosis],
     pub links: &'a [(String, String)],
+    /// Neutral colours and no alert role: see `Problem::notice`.
+    pub notice: bool,
 }
 
 #[derive(Template)]
@@ -28,6 +32,52 @@ pub struct CheckPage<'a> {
     pub errors: Vec<&'a Diagnosis>,
     pub warnings: Vec<&'a Diagnosis>,
     pub transcript: &'a [Exchange],
+}
+
+/// Back to a callback this browser's launch already finished with: a neutral page that says so
+/// and leads to the result. The JSON twin still names `callback.state_reused`.
+pub fn sign_in_finished(launch_id: &str) -> super::Problem {
+    let d = Diagnosis::new(
+        id!("callback.state_reused"),
+        "This callback was already used; its code cannot be exchanged twice.",
+    );
+    let mut p = super::Problem::diagnosed(axum::http::StatusCode::BAD_REQUEST, d);
+    p.title = "This sign-in already finished".into();
+    p.message = "The browser came back to the address the EHR returns to after a sign-in (the Back button does this). That sign-in finished earlier and its result is saved; nothing was sent to the EHR again.".into();
+    p.notice = true;
+    p.link("See the result", super::paths::launch_result(launch_id))
+        .link("Your launches", super::paths::LAUNCHES)
+}
+
+impl CheckPage<'_> {
+    /// What the credential probe learned, as a sentence: "The EHR knows client id `x` and
+    /// accepted its authentication …", not the verdict word alone.
+    pub fn verdict_sentence(&self) -> String {
+        use crate::diagnosis::classify::probe::Verdict;
+        let c = &self.r.credentials;
+        let id = &self.r.registration.client_id;
+        let public = c.method == "none";
+        match c.verdict {
+            Verdict::Accepted if public => format!(
+                "The EHR knows the public client id {id} (no client authentication): it refused the probe's deliberately invalid code as invalid_grant, as it should."
+            ),
+            Verdict::Accepted => format!(
+                "The EHR knows the client id {id} and accepted its authentication ({}): it then refused the probe's deliberately invalid code as invalid_grant, as it should.",
+                c.method
+            ),
+            Verdict::Rejected if public => format!(
+                "The EHR did not accept the public client id {id}: it answered invalid_client."
+            ),
+            Verdict::Rejected => format!(
+                "The EHR did not accept the client id {id} with its authentication ({}): it answered invalid_client.",
+                c.method
+            ),
+            Verdict::Inconclusive => format!(
+                "The probe could not tell whether the EHR accepts the client id {id}: its answer was neither invalid_grant nor invalid_client (see below)."
+            ),
+            Verdict::NotProbed => "The credentials were not probed: discovery failed, so there was no token endpoint to ask.".into(),
+        }
+    }
 }
 
 /// One gallery entry.
@@ -87,7 +137,39 @@ pub struct HomePage {
     pub practice: bool,
 }
 
+/// The ad-hoc form's fields in page order: (field name, input id, label).
+const ADHOC_FIELDS: &[(&str, &str, &str)] = &[
+    ("iss", "f-iss", "FHIR base URL (iss)"),
+    ("client_id", "f-client", "Client id"),
+    ("auth", "f-auth", "Client authentication"),
+    ("client_secret", "f-secret", "Client secret"),
+    ("scope", "f-scope", "Scope"),
+];
+
 impl HomePage {
+    /// Whether `field` has an error (its input gets `aria-invalid` and `aria-describedby`).
+    pub fn invalid(&self, field: &str) -> bool {
+        self.errors.iter().any(|(f, _)| f == field)
+    }
+
+    /// The first field in page order with an error: it gets `autofocus`, so the browser opens
+    /// the page at it rather than at the top.
+    pub fn first_invalid(&self) -> &'static str {
+        ADHOC_FIELDS
+            .iter()
+            .find(|(f, _, _)| self.invalid(f))
+            .map_or("", |(f, _, _)| f)
+    }
+
+    /// The error summary's entries, in page order: (input id, label, message).
+    pub fn summary(&self) -> Vec<(&'static str, &'static str, String)> {
+        ADHOC_FIELDS
+            .iter()
+            .filter(|(f, _, _)| self.invalid(f))
+            .map(|(f, id, label)| (*id, *label, self.error_for(f)))
+            .collect()
+    }
+
     pub fn error_for(&self, field: &str) -> String {
         self.errors
             .iter()
@@ -106,7 +188,8 @@ pub struct LaunchRow {
     pub started: String,
     pub outcome: &'static str,
     pub step: &'static str,
-    pub ids: String,
+    /// Diagnosis ids, errors first; and the notes (findings expected in context).
+    pub ids: (String, String),
 }
 
 #[derive(Template)]
@@ -128,6 +211,8 @@ pub struct TokenField {
     pub value: String,
     pub explanation: &'static str,
     pub masked: bool,
+    /// A token (masked or revealed): opaque, so it may wrap anywhere.
+    pub opaque: bool,
     pub known: bool,
 }
 
@@ -142,6 +227,8 @@ pub struct ScopeRow {
 #[template(path = "result.html")]
 pub struct ResultPage<'a> {
     pub r: &'a LaunchRecord,
+    /// The heading: "Launch succeeded", or a failure in plain words with its step second.
+    pub title: String,
     pub headline: String,
     pub outcome: &'static str,
     pub kind: &'static str,
@@ -149,6 +236,10 @@ pub struct ResultPage<'a> {
     pub steps: Vec<StepView>,
     pub errors: Vec<&'a Diagnosis>,
     pub warnings: Vec<&'a Diagnosis>,
+    /// Warnings expected in their context (plain http to this machine), shown as notes.
+    pub notes: Vec<&'a Diagnosis>,
+    /// Patient or user details exist: only then is there a download with them.
+    pub personal: bool,
     pub fields: Vec<TokenField>,
     pub scopes: Vec<ScopeRow>,
     /// Unix time the access token expires, and the same in words.
@@ -240,6 +331,7 @@ pub fn token_fields(resp: &serde_json::Map<String, Value>, reveal: bool) -> Vec<
                 explanation: explain(name)
                     .unwrap_or("Not defined by SMART or OAuth: a vendor extension."),
                 masked,
+                opaque: SECRET_FIELDS.contains(&name.as_str()),
                 known: explain(name).is_some(),
             }
         })

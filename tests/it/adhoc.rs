@@ -70,6 +70,59 @@ async fn adhoc_form_errors_are_shown_without_echoing_the_secret() {
 }
 
 #[tokio::test]
+async fn adhoc_form_errors_are_summarised_at_the_top_and_the_first_field_is_focused() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let token = csrf(&app).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("iss", "https://fhir.example.org/r4"),
+        ("client_id", ""),
+        ("auth", "none"),
+        ("scope", ""),
+    ];
+    let page = app
+        .post_form("/standalone", &form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let main = &page[page.find("<main").unwrap()..];
+    // The summary comes first in the page and links to each field in page order.
+    let summary = main
+        .find("class=\"error-summary\"")
+        .expect("an error summary");
+    assert!(
+        summary < main.find("<h1").unwrap(),
+        "the summary is at the top"
+    );
+    let client = main
+        .find("href=\"#f-client\"")
+        .expect("a link to the client id");
+    let scope = main.find("href=\"#f-scope\"").expect("a link to the scope");
+    assert!(client < scope);
+    assert!(
+        !main.contains("href=\"#f-iss\""),
+        "a valid field is not listed"
+    );
+    // Each invalid field says so and points at its message; only the first is focused.
+    let input = |id: &str| {
+        let at = main.find(&format!("id=\"{id}\"")).unwrap();
+        main[at..].split('>').next().unwrap().to_string()
+    };
+    let client = input("f-client");
+    assert!(
+        client.contains("aria-invalid=\"true\"")
+            && client.contains("aria-describedby=\"e-client_id\"")
+            && client.contains("autofocus"),
+        "{client}"
+    );
+    let scope = input("f-scope");
+    assert!(scope.contains("aria-invalid=\"true\"") && !scope.contains("autofocus"));
+    assert!(!input("f-iss").contains("aria-invalid"));
+    assert_eq!(main.matches("autofocus").count(), 1);
+}
+
+#[tokio::test]
 async fn adhoc_form_without_the_csrf_token_is_refused() {
     let app = TestApp::start(Setup::new(Auth::None)).await;
     let _ = csrf(&app).await;

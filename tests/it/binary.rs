@@ -29,6 +29,7 @@ fn write_config(text: &str) -> std::path::PathBuf {
 async fn config_errors_exit_2_naming_the_key() {
     let cases = [
         ("bogus_key = 1\n", "bogus_key"),
+        ("session_idle_minutes = \"x\"\n", "session_idle_minutes"),
         (
             "[[registration]]\nid = \"a\"\niss = \"https://h/fhir\"\nclient_id = \"c\"\nauth = \"client_secret_post\"\nscope = \"openid\"\n",
             "registration[0].client_secret",

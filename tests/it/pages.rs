@@ -360,7 +360,7 @@ async fn a_launch_that_never_returns_is_a_failure_after_never_returned_after_sec
     );
     let page = app.get(&path).await.text().await.unwrap();
     assert!(
-        page.contains("Launch failed at the authorize step"),
+        page.contains("The sign-in at the EHR did not finish (authorize step)"),
         "{page}"
     );
     assert!(page.contains("outcome-error"));
