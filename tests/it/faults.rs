@@ -165,8 +165,11 @@ async fn instance(port: u16, iss: &str, extra: &str) -> (String, AppState) {
     let addr = listener.local_addr().unwrap();
     let toml = format!(
         "{extra}\n{}",
-        config_toml(port, iss, Auth::None, None)
-            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+        config_toml(port, iss, Auth::None, None).replace(
+            "http_timeout_seconds = 3",
+            // The gated token endpoint is another loopback origin than the FHIR base.
+            "http_timeout_seconds = 60\nallow_private_hosts = [\"127.0.0.1\"]",
+        )
     );
     let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
     tokio::spawn(smart_launch_doctor::web::listener::serve(
@@ -243,7 +246,10 @@ async fn redis_killed_during_the_token_exchange_loses_no_result() {
                 .await
         }
     });
-    gate.arrived.recv().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), gate.arrived.recv())
+        .await
+        .expect("the token request reached the gated endpoint")
+        .unwrap();
     redis.kill().await;
     gate.release.notify_one();
     let r = pending.await.unwrap().unwrap();
@@ -314,7 +320,10 @@ async fn with_the_store_down_for_good_the_page_says_the_result_could_not_be_kept
         let b = b.clone();
         async move { b.get(callback).send().await }
     });
-    gate.arrived.recv().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), gate.arrived.recv())
+        .await
+        .expect("the token request reached the gated endpoint")
+        .unwrap();
     redis.kill().await;
     gate.release.notify_one();
     let r = pending.await.unwrap().unwrap();
@@ -639,8 +648,11 @@ async fn sigterm_exits_within_the_grace_and_stores_the_callbacks_it_settled() {
     let toml = format!(
         "session_store = \"sqlite://{}\"\nshutdown_grace_seconds = 2\n{}",
         dir.join("sld.db").display(),
-        config_toml(port, &ehr.fhir_base(), Auth::None, None)
-            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+        config_toml(port, &ehr.fhir_base(), Auth::None, None).replace(
+            "http_timeout_seconds = 3",
+            // The gated token endpoint is another loopback origin than the FHIR base.
+            "http_timeout_seconds = 60\nallow_private_hosts = [\"127.0.0.1\"]",
+        )
     );
     std::fs::write(&config, toml).unwrap();
     let mut child = binary(&config, port).await;
@@ -650,7 +662,10 @@ async fn sigterm_exits_within_the_grace_and_stores_the_callbacks_it_settled() {
         let b = b.clone();
         async move { b.get(callback).send().await }
     });
-    gate.arrived.recv().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), gate.arrived.recv())
+        .await
+        .expect("the token request reached the gated endpoint")
+        .unwrap();
     // A client that never finishes its request.
     let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -707,8 +722,11 @@ async fn a_launch_whose_instance_was_killed_mid_exchange_is_not_said_never_to_ha
     let toml = format!(
         "session_store = \"sqlite://{}\"\nnever_returned_after_seconds = 1\n{}",
         dir.join("sld.db").display(),
-        config_toml(port, &ehr.fhir_base(), Auth::None, None)
-            .replace("http_timeout_seconds = 3", "http_timeout_seconds = 60")
+        config_toml(port, &ehr.fhir_base(), Auth::None, None).replace(
+            "http_timeout_seconds = 3",
+            // The gated token endpoint is another loopback origin than the FHIR base.
+            "http_timeout_seconds = 60\nallow_private_hosts = [\"127.0.0.1\"]",
+        )
     );
     std::fs::write(&config, toml).unwrap();
     let mut child = binary(&config, port).await;
@@ -718,7 +736,10 @@ async fn a_launch_whose_instance_was_killed_mid_exchange_is_not_said_never_to_ha
         let b = b.clone();
         async move { b.get(callback).send().await }
     });
-    gate.arrived.recv().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), gate.arrived.recv())
+        .await
+        .expect("the token request reached the gated endpoint")
+        .unwrap();
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     assert!(

@@ -177,7 +177,7 @@ fn no_generated_request_gets_a_5xx_or_reaches_an_unregistered_iss() {
     });
     runner
         .run(&case(canary_port), |c| {
-            let before = app.ehr.ehr.requests().len();
+            let before = asked(&app);
             let status = rt.block_on(async {
                 let mut url = url::Url::parse(&app.url(&c.path))
                     .unwrap_or_else(|_| url::Url::parse(&app.url("/")).unwrap());
@@ -214,14 +214,20 @@ fn no_generated_request_gets_a_5xx_or_reaches_an_unregistered_iss() {
                 .iter()
                 .any(|(k, v)| k == "iss" && v.trim_end_matches('/') == registered);
             if !touched_registered && c.path != "/standalone/app" {
-                prop_assert_eq!(
-                    app.ehr.ehr.requests().len(),
-                    before,
-                    "no outbound request for {:?}",
-                    c
-                );
+                prop_assert_eq!(asked(&app), before, "no outbound request for {:?}", c);
             }
             Ok(())
         })
         .unwrap();
+}
+
+/// Requests the EHR received, less the OpenID documents: a launch that asks for `openid` warms
+/// those in the background, and that warm-up may land while a later case runs.
+fn asked(app: &TestApp) -> usize {
+    app.ehr
+        .ehr
+        .requests()
+        .iter()
+        .filter(|r| !r.path.contains("openid-configuration") && !r.path.contains("jwks"))
+        .count()
 }
