@@ -25,6 +25,10 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
         "a measurement (release build); clippy --all-targets compiles it",
     ),
     (
+        "cargo bench --bench slow_ehr",
+        "a measurement (release build); clippy --all-targets compiles it",
+    ),
+    (
         "cargo build --release",
         "part of the performance recipe (needs wrk)",
     ),
