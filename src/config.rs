@@ -256,6 +256,9 @@ pub struct Config {
     pub adhoc_launch: bool,
     /// A launch with no callback after this long is flagged `authorize.never_returned`.
     pub never_returned_after: Duration,
+    /// How long the callback waits for the token exchange before it answers with the waiting
+    /// page (2 s; not a configuration key: tests that hold the token endpoint set it).
+    pub waiting_page_after: Duration,
     /// Serve the built-in practice EHR under `/practice` (and its `practice` registration).
     pub practice_ehr: bool,
     /// Launches and checks per client IP and minute; 0 turns the limit off.
@@ -533,6 +536,7 @@ impl Config {
                 "never_returned_after_seconds",
                 300,
             )?,
+            waiting_page_after: Duration::from_secs(2),
             // A public interface gets no unauthenticated practice EHR unless asked for.
             practice_ehr: raw.practice_ehr.unwrap_or(listen.ip().is_loopback()),
             launch_rate_limit_per_minute: raw.launch_rate_limit_per_minute.unwrap_or(60),

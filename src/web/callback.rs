@@ -13,10 +13,11 @@ use super::inflight::Owner;
 use super::launch::Params;
 use super::results;
 use super::session::{BrowserSession, cookie_present};
+use super::waiting::{Finished, finish_or_wait};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
 use crate::flow::callback::CallbackParams;
-use crate::record::{Outcome, state_hash};
+use crate::record::{Outcome, now, state_hash};
 use crate::store::{Consumed, Kept};
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
@@ -84,15 +85,28 @@ pub async fn callback(
         browser: session.browser_id(),
         request_id: session.request_id.clone(),
     };
-    // In a task of its own: finished and kept even if this browser goes away meanwhile.
-    let (record, kept) = state
+    // In a task of its own: finished and kept even if this browser goes away meanwhile. A slow
+    // EHR gets a waiting page after a moment instead of a browser left hanging.
+    let id = flow.launch_id.clone();
+    let running = state
         .callbacks
-        .complete(&state, flow, answer, owner)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "callback task failed");
-            Problem::store(&crate::store::StoreError("the callback task failed".into()))
-        })?;
+        .complete(&state, flow.clone(), answer, owner);
+    let (record, kept) = match finish_or_wait(&state, &flow, session.browser_id(), running).await {
+        Finished::Now(record, kept) => (record, kept),
+        Finished::Later(kept) => {
+            if matches!(kept, None | Some(Kept::Stored)) {
+                session.cycle_id().await?;
+                session.save().await?;
+            }
+            let to = format!("{}?since={}", paths::launch_result(&id), now());
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Finished::Failed => {
+            return Err(Problem::store(&crate::store::StoreError(
+                "the callback task failed".into(),
+            )));
+        }
+    };
     match kept {
         Kept::Stored => {
             // A new session id once tokens are held (session fixation); one session write.

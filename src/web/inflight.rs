@@ -33,6 +33,9 @@ struct Inner {
     running: Mutex<HashMap<String, watch::Receiver<bool>>>,
 }
 
+/// Whether a launch's final record has been kept; held while it is being kept.
+pub type Final = Arc<tokio::sync::Mutex<bool>>;
+
 /// Who the finished record belongs to.
 pub struct Owner {
     pub browser: String,
@@ -41,19 +44,23 @@ pub struct Owner {
 
 impl Inflight {
     /// Completes `flow` with the callback's `answer` in its own task and keeps the record.
+    /// The lock returned is held while the final record is kept (then reads `true`): a
+    /// placeholder kept under it while it reads `false` is always replaced, never the reverse.
     pub fn complete(
         &self,
         state: &AppState,
         flow: PendingFlow,
         answer: CallbackParams,
         owner: Owner,
-    ) -> JoinHandle<(LaunchRecord, Kept)> {
+    ) -> (JoinHandle<(LaunchRecord, Kept)>, Final) {
+        let finished = Final::default();
         let (done, rx) = watch::channel(false);
         if let Ok(mut running) = self.0.running.lock() {
             running.insert(flow.launch_id.clone(), rx);
         }
         let (state, cancel) = (state.clone(), self.0.cancel.clone());
-        self.0.tracker.spawn(async move {
+        let last = finished.clone();
+        let task = self.0.tracker.spawn(async move {
             let work = callback::complete(&state.core, &state.sealer, &flow, &answer);
             let mut record = tokio::select! {
                 r = work => r,
@@ -62,13 +69,17 @@ impl Inflight {
             record.owner = owner.browser;
             record.request_id = owner.request_id;
             tracing::info!(launch = %record.id, outcome = ?record.outcome, step = record.step.as_str(), "launch finished");
+            let mut kept_final = last.lock().await;
             let kept = state.store.keep(&record).await;
+            *kept_final = true;
+            drop(kept_final);
             if let Ok(mut running) = state.callbacks.0.running.lock() {
                 running.remove(&flow.launch_id);
             }
             let _ = done.send(true);
             (record, kept)
-        })
+        });
+        (task, finished)
     }
 
     /// Waits for launch `id`'s callback if it is in flight here.

@@ -26,6 +26,7 @@ pub mod state;
 pub mod store;
 mod twin;
 mod views;
+pub(crate) mod waiting;
 mod words;
 
 use axum::Router;

@@ -44,7 +44,11 @@ fn kind_str(k: LaunchKind) -> &'static str {
 /// diagnoses all say so. Returns the record to show and its diagnoses.
 fn as_of_now(state: &AppState, r: &LaunchRecord) -> Option<LaunchRecord> {
     let wait = state.config.never_returned_after.as_secs() as i64;
-    if r.outcome != Outcome::Pending || now() - r.started_at < wait {
+    // A launch pending at the token step came back: its exchange is still running (waiting).
+    if r.outcome != Outcome::Pending
+        || super::waiting::is_exchanging(r)
+        || now() - r.started_at < wait
+    {
         return None;
     }
     let mut out = r.clone();
@@ -449,6 +453,12 @@ fn render(
             .copied()
             .filter(|d| words::is_note(d))
             .collect(),
+        exchanging: super::waiting::is_exchanging(r).then(|| {
+            let since = params.one("since").ok().flatten();
+            let since = since.and_then(|s| s.parse::<i64>().ok());
+            since.map_or(0, |s| (now() - s).max(0))
+        }),
+        timeout_secs: state.config.http.timeout.as_secs(),
         personal: r.patient.is_some() || r.identity.is_some() || r.encounter.is_some(),
         fields: r
             .token_response

@@ -238,6 +238,11 @@ pub struct ResultPage<'a> {
     pub warnings: Vec<&'a Diagnosis>,
     /// Warnings expected in their context (plain http to this machine), shown as notes.
     pub notes: Vec<&'a Diagnosis>,
+    /// A launch whose token request is still out: seconds since its callback (the page then
+    /// refreshes itself; see `waiting`).
+    pub exchanging: Option<i64>,
+    /// `http_timeout_seconds`: when a silent EHR's token request is given up.
+    pub timeout_secs: u64,
     /// Patient or user details exist: only then is there a download with them.
     pub personal: bool,
     pub fields: Vec<TokenField>,

@@ -158,7 +158,18 @@ async fn gated_ehr(public: &str) -> (practice::RunningEhr, Gate) {
 }
 
 /// The app on `port`, served as the binary serves it, with `extra` configuration; its base URL.
+/// Its callback waits for a held token endpoint rather than answering with the waiting page.
 async fn instance(port: u16, iss: &str, extra: &str) -> (String, AppState) {
+    instance_waiting_after(port, iss, extra, Duration::from_secs(120)).await
+}
+
+/// [`instance`], whose callback answers with the waiting page after `wait`.
+async fn instance_waiting_after(
+    port: u16,
+    iss: &str,
+    extra: &str,
+    wait: Duration,
+) -> (String, AppState) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -171,7 +182,9 @@ async fn instance(port: u16, iss: &str, extra: &str) -> (String, AppState) {
             "http_timeout_seconds = 60\nallow_private_hosts = [\"127.0.0.1\"]",
         )
     );
-    let state = AppState::new(Config::from_toml(&toml, "test", addr).unwrap()).unwrap();
+    let mut config = Config::from_toml(&toml, "test", addr).unwrap();
+    config.waiting_page_after = wait;
+    let state = AppState::new(config).unwrap();
     tokio::spawn(smart_launch_doctor::web::listener::serve(
         listener,
         state.clone(),
@@ -791,4 +804,81 @@ async fn connections_beyond_max_connections_wait_until_one_closes() {
         .unwrap();
     let r = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// A token endpoint that holds the exchange: the callback answers after about 2 s with a
+/// redirect to the result page, which waits (refreshing itself, no script), says the EHR is slow
+/// after 5 s, and shows the success once the EHR answers: the placeholder never wins.
+#[tokio::test]
+async fn a_slow_token_endpoint_gets_a_waiting_page_that_follows_the_launch() {
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let (ehr, mut gate) = gated_ehr(&public).await;
+    let wait = Duration::from_secs(2);
+    let (base, _state) = instance_waiting_after(
+        port,
+        &ehr.fhir_base(),
+        "never_returned_after_seconds = 1",
+        wait,
+    )
+    .await;
+    let b = browser();
+    let callback = to_callback(&b, &base).await;
+    let asked = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(60), b.get(callback).send())
+        .await
+        .expect("the callback answers while the token endpoint holds")
+        .unwrap();
+    let took = asked.elapsed();
+    assert!(took >= wait, "answered before the wait: {took:?}");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let result = location(&answer);
+    let (path, since) = result.split_once("?since=").expect("a since parameter");
+    assert!(path.starts_with("/launches/"), "{result}");
+    gate.arrived.try_recv().expect("the token request is held");
+    let page = b.get(format!("{base}{result}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("<meta http-equiv=\"refresh\" content=\"2\">"),
+        "{page}"
+    );
+    assert!(page.contains("confirming the sign-in"), "{page}");
+    assert!(!page.contains("slow to answer"), "{page}");
+    assert!(!page.contains("Not back yet?"), "{page}");
+    assert!(!page.contains("never_returned"), "{page}");
+    // Seconds later (told by the since parameter) it says the EHR is slow.
+    let earlier = since.parse::<i64>().unwrap() - 6;
+    let page = b
+        .get(format!("{base}{path}?since={earlier}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The EHR is slow to answer"), "{page}");
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    let (_, json_now) = json(&b, &format!("{base}{path}")).await;
+    assert_eq!(json_now["outcome"], "pending", "{json_now:#}");
+    assert_eq!(json_now["step"], "token", "{json_now:#}");
+    // The EHR answers: the page follows to the success.
+    gate.release.notify_one();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut done = json(&b, &format!("{base}{path}")).await.1;
+    while done["outcome"] == "pending" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        done = json(&b, &format!("{base}{path}")).await.1;
+    }
+    assert_eq!(done["outcome"], "success", "{done:#}");
+    let page = b
+        .get(format!("{base}{result}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Launch succeeded"), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
 }
