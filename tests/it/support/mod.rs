@@ -343,9 +343,22 @@ impl TestApp {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "callback answers 303");
         let result = location(&resp);
         assert!(result.starts_with("/launches/"), "{result}");
-        let (status, json) = self.get_json(&result).await;
-        assert_eq!(status, StatusCode::OK);
-        json
+        self.settled_json(&result).await
+    }
+
+    /// The JSON twin of result `path` once its launch has finished: a slow launch (over 2 s)
+    /// is pending at the token step for a while, behind the waiting page.
+    pub async fn settled_json(&self, path: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (status, json) = self.get_json(path).await;
+            assert_eq!(status, StatusCode::OK);
+            let exchanging = json["outcome"] == "pending" && json["step"] == "token";
+            if !exchanging || std::time::Instant::now() > deadline {
+                return json;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub fn assert_no_violations(&self) {
