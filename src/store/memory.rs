@@ -25,22 +25,11 @@ pub struct MemoryBackend {
 /// What an entry costs besides its JSON: the key, the cache's own bookkeeping.
 const ENTRY_OVERHEAD: u64 = 256;
 
-/// The size of `record` as stored (its compact JSON), plus [`ENTRY_OVERHEAD`].
+/// The size of `record` as stored (its compact JSON, [`LaunchRecord::weight`]), plus
+/// [`ENTRY_OVERHEAD`].
 pub fn weight(record: &LaunchRecord) -> u32 {
-    struct Count(u64);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(ENTRY_OVERHEAD);
-    // Serialising into a counter cannot fail but for a map with non-string keys (none here).
-    let _ = serde_json::to_writer(&mut count, record);
-    u32::try_from(count.0).unwrap_or(u32::MAX)
+    let bytes = (record.weight() as u64).saturating_add(ENTRY_OVERHEAD);
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 impl MemoryBackend {
