@@ -228,18 +228,18 @@ async fn nested_bodies_on_eight_reads_keep_the_binary_small_and_healthz_quick() 
         let (done, url) = (done.clone(), format!("{base}/healthz"));
         tokio::spawn(async move {
             let client = reqwest::Client::new();
-            let (mut slowest, mut peak_rss, mut polls) = (Duration::ZERO, 0, 0);
+            let (mut times, mut peak_rss) = (Vec::new(), 0);
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let started = Instant::now();
                 let r = client.get(&url).send().await.unwrap();
                 assert_eq!(r.status(), StatusCode::OK);
-                slowest = slowest.max(started.elapsed());
+                times.push(started.elapsed());
                 peak_rss = peak_rss.max(memory_kib(pid).0);
-                polls += 1;
                 // Pacing only: the poll's own latency is what is measured.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            (slowest, peak_rss, polls)
+            times.sort();
+            (times, peak_rss)
         })
     };
     let served = || hostile::NESTED_SERVED.load(std::sync::atomic::Ordering::Relaxed);
@@ -266,10 +266,13 @@ async fn nested_bodies_on_eight_reads_keep_the_binary_small_and_healthz_quick() 
     let nested_reads = served();
     assert!(nested_reads >= 8, "{nested_reads} nested bodies served");
     done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (slowest, peak_rss, polls) = poller.await.unwrap();
+    let (times, peak_rss) = poller.await.unwrap();
+    let polls = times.len();
+    let median = times.get(polls / 2).copied().unwrap_or_default();
+    let slowest = times.last().copied().unwrap_or_default();
     let (after, hwm) = memory_kib(pid);
     eprintln!(
-        "idle {idle} KiB, after {nested_reads} nested reads {after} KiB (+{} KiB), peak seen {peak_rss} KiB, VmHWM {hwm} KiB; slowest /healthz {slowest:?} over {polls} polls",
+        "idle {idle} KiB, after {nested_reads} nested reads {after} KiB (+{} KiB), peak seen {peak_rss} KiB, VmHWM {hwm} KiB; /healthz median {median:?}, slowest {slowest:?} over {polls} polls",
         after.saturating_sub(idle)
     );
     assert!(polls > 0);
@@ -281,8 +284,14 @@ async fn nested_bodies_on_eight_reads_keep_the_binary_small_and_healthz_quick() 
         peak_rss.saturating_sub(idle) < 64 * 1024,
         "RSS peaked at {peak_rss} KiB (idle {idle} KiB)"
     );
+    // The runtime is never blocked: a parser holding a worker for a nested body shows as
+    // seconds, not the tens of milliseconds a loaded 2-core CI machine adds now and then.
     assert!(
-        slowest < Duration::from_millis(100),
+        median < Duration::from_millis(50),
+        "/healthz median {median:?}"
+    );
+    assert!(
+        slowest < Duration::from_millis(750),
         "/healthz took {slowest:?}"
     );
 }
