@@ -22,6 +22,7 @@ mod diagnoses;
 mod faults;
 mod fhir_reads;
 mod gallery;
+mod har;
 mod hardening;
 mod hostile;
 mod identity;
