@@ -8,6 +8,7 @@ mod backend;
 mod callback;
 mod check;
 mod csrf;
+pub mod diagnose;
 mod gallery;
 mod home;
 mod inflight;
@@ -91,6 +92,14 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REPORT_MD, get(results::report_md))
         .route(paths::REFRESH, post(refresh::refresh))
         .route(paths::GALLERY, get(gallery::show))
+        .route(
+            paths::DIAGNOSE,
+            get(diagnose::form)
+                .post(diagnose::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(diagnose::MAX_UPLOAD)),
+        )
+        .route(paths::DIAGNOSE_RESULT, get(diagnose::show))
+        .route(paths::DIAGNOSE_HAR, get(diagnose::download))
         .fallback(problem::not_found)
         .layer(sessions);
 

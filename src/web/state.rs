@@ -36,6 +36,8 @@ pub struct Inner {
     pub admin: Option<super::admin::AdminToken>,
     /// Callbacks whose work is in flight (see `inflight`).
     pub callbacks: super::inflight::Inflight,
+    /// Uploaded HARs, redacted, per browser (see `diagnose`).
+    pub uploads: super::diagnose::Uploads,
 }
 
 impl Deref for AppState {
@@ -88,6 +90,7 @@ impl AppState {
             }
             None => None,
         };
+        let uploads = super::diagnose::Uploads::new(config.session_idle);
         let core = Core::new(config)?;
         Ok(AppState(Arc::new(Inner {
             core,
@@ -100,6 +103,7 @@ impl AppState {
             practice_limiter,
             admin,
             callbacks: Default::default(),
+            uploads,
         })))
     }
 }

@@ -239,3 +239,176 @@ fn the_redacted_copy_holds_no_secret_and_reads_the_same() {
         assert_eq!(ids(&report2).len(), ids(&report).len(), "{name}");
     }
 }
+
+mod page {
+    use super::{assert_no_secret, fixture};
+    use crate::support::browser;
+    use crate::support::practice_app::{csrf_of, serve_practice};
+    use reqwest::StatusCode;
+    use serde_json::Value;
+
+    fn multipart(csrf: Option<&str>, har: &[u8]) -> (String, Vec<u8>) {
+        let boundary = "----sld-test-boundary-7f3a";
+        let mut body = Vec::new();
+        if let Some(t) = csrf {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{t}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"har\"; filename=\"trace.har\"\r\nContent-Type: application/json\r\n\r\n").as_bytes());
+        body.extend(har);
+        body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
+    /// Upload through the page's form, the result page, its JSON twin and the redacted
+    /// download: the diagnosis is there, no secret of the HAR is, and only this browser sees it.
+    #[tokio::test]
+    async fn an_uploaded_har_is_diagnosed_kept_redacted_and_private() {
+        let (base, state) = serve_practice("").await;
+        let b = browser();
+        let csrf = csrf_of(&b, &base, "/diagnose").await;
+        let har = std::fs::read(fixture("gallery-wrong-secret.har")).unwrap();
+        let (ct, body) = multipart(Some(&csrf), &har);
+        let resp = b
+            .post(format!("{base}/diagnose"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let page_path = resp.headers()["location"].to_str().unwrap().to_string();
+        let html = b.get(format!("{base}{page_path}")).send().await.unwrap();
+        assert_eq!(html.status(), StatusCode::OK);
+        let html = html.text().await.unwrap();
+        assert!(html.contains("token.bad_client_credentials"), "{html}");
+        assert_no_secret("the result page", &html);
+        let json: Value = b
+            .get(format!("{base}{page_path}?format=json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            json["report"]["cases"][0]["diagnoses"][0]["id"],
+            "token.bad_client_credentials"
+        );
+        assert_eq!(json["has_error"], true);
+        assert_no_secret("the JSON twin", &json.to_string());
+        let download = b
+            .get(format!("{base}{}", json["redacted_har"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(download.status(), StatusCode::OK);
+        assert!(
+            download.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("redacted.har")
+        );
+        let text = download.text().await.unwrap();
+        assert_no_secret("the redacted download", &text);
+        assert_eq!(
+            smart_launch_doctor::har::parse(text.as_bytes())
+                .unwrap()
+                .log
+                .entries
+                .len(),
+            5
+        );
+        assert_no_secret("the upload store", &state.uploads.dump());
+        // Another browser: not found, neither the page nor the download.
+        let other = browser();
+        assert_eq!(
+            other
+                .get(format!("{base}{page_path}"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        let har_path = json["redacted_har"].as_str().unwrap();
+        assert_eq!(
+            other
+                .get(format!("{base}{har_path}"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn a_raw_json_upload_answers_json_and_bad_uploads_are_4xx() {
+        let (base, state) = serve_practice("").await;
+        let b = browser();
+        let har = std::fs::read(fixture("two-apps-interleaved.har")).unwrap();
+        let resp = b
+            .post(format!("{base}/diagnose"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(har)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let text = resp.text().await.unwrap();
+        assert_no_secret("the upload's JSON answer", &text);
+        let json: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["report"]["cases"].as_array().unwrap().len(), 2);
+        assert_no_secret("the upload store", &state.uploads.dump());
+        // Without the form's token: refused.
+        let har = std::fs::read(fixture("gallery-wrong-secret.har")).unwrap();
+        let (ct, body) = multipart(None, &har);
+        let resp = b
+            .post(format!("{base}/diagnose"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // Too large, not a HAR, not JSON: a clear 413 / 400 with a JSON error, never a 500.
+        let post = |body: Vec<u8>| {
+            b.post(format!("{base}/diagnose"))
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(body)
+                .send()
+        };
+        let big = post(vec![b' '; 9 * 1024 * 1024]).await.unwrap();
+        assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let e: Value = big.json().await.unwrap();
+        assert_eq!(e["error"]["status"], 413);
+        for (body, status) in [
+            (b"{\"log\": 1}".to_vec(), StatusCode::BAD_REQUEST),
+            (b"not json".to_vec(), StatusCode::BAD_REQUEST),
+            ("[".repeat(100_000).into_bytes(), StatusCode::BAD_REQUEST),
+        ] {
+            let r = post(body).await.unwrap();
+            assert_eq!(r.status(), status);
+            let e: Value = r.json().await.unwrap();
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains("refused"),
+                "{e}"
+            );
+        }
+        let page = b.get(format!("{base}/diagnose")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("enctype=\"multipart/form-data\"")
+        );
+    }
+}
