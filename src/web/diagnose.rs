@@ -224,10 +224,7 @@ pub async fn download(
 
 impl DiagnoseResultPage<'_> {
     /// The diagnoses of a case of the given severity.
-    pub fn of<'a>(
-        c: &'a har::diagnose::CaseReport,
-        errors: bool,
-    ) -> Vec<&'a crate::diagnosis::Diagnosis> {
+    pub fn of(c: &har::diagnose::CaseReport, errors: bool) -> Vec<&crate::diagnosis::Diagnosis> {
         c.diagnoses
             .iter()
             .filter(|d| d.is_error() == errors)
