@@ -646,6 +646,33 @@ impl Config {
         if self.practice_ehr && self.registration(PRACTICE_BACKEND_ID).is_none() {
             self = self.with_practice_backend();
         }
+        if self.practice_ehr && self.registration(PRACTICE_BACKEND_SECRET_ID).is_none() {
+            self = self.with_practice_backend_secret();
+        }
+        self
+    }
+
+    /// Adds the `practice-backend-secret` registration: a client_credentials client of the
+    /// practice EHR with a client secret (client_secret_basic), the non-SMART variant many
+    /// deployments run.
+    fn with_practice_backend_secret(mut self) -> Self {
+        let mut reg = Registration::simple(
+            PRACTICE_BACKEND_SECRET_ID,
+            "Practice EHR backend client with a secret (built in)",
+            self.practice_fhir_base(),
+            PRACTICE_BACKEND_SECRET_ID,
+            AuthMethod::ClientSecretBasic,
+            Some(Secret::new(PRACTICE_BACKEND_SECRET)),
+            "system/*.read",
+        );
+        reg.backend = true;
+        let at = self
+            .registrations
+            .iter()
+            .position(|r| r.id == PRACTICE_BACKEND_ID)
+            .map_or(0, |i| i + 1);
+        self.registrations
+            .insert(at.min(self.registrations.len()), reg);
         self
     }
 
@@ -772,6 +799,11 @@ pub const PRACTICE_SLOPPY_PREFIX: &str = "/practice-sloppy";
 pub const PRACTICE_CLIENT_ID: &str = "practice-app";
 /// The id and client id of the built-in practice Backend Services registration.
 pub const PRACTICE_BACKEND_ID: &str = "practice-backend";
+/// The id and client id of the built-in client_credentials registration with a client secret.
+pub const PRACTICE_BACKEND_SECRET_ID: &str = "practice-backend-secret";
+/// The secret the practice EHR holds for [`PRACTICE_BACKEND_SECRET_ID`] (a practice value,
+/// never a real credential; reserved characters so RFC 6749 §2.3.1 encoding matters).
+pub const PRACTICE_BACKEND_SECRET: &str = "practice backend secret: 100% + fun";
 
 fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
     let url =
@@ -989,8 +1021,8 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
     })
 }
 
-/// The Backend Services and authorize-POST keys of a registration: `backend` (needs
-/// `private_key_jwt` and `system/` scopes), `backend_read` (a relative FHIR path) and
+/// The Backend Services and authorize-POST keys of a registration: `backend` (needs a
+/// confidential client, `private_key_jwt` or a secret, and `system/` scopes), `backend_read` (a relative FHIR path) and
 /// `authorize_method`.
 fn validate_extras(
     (backend, backend_read, authorize_method): (Option<bool>, Option<&str>, Option<&str>),
@@ -1000,13 +1032,12 @@ fn validate_extras(
 ) -> Result<(bool, String, AuthorizeMethod), ConfigError> {
     let backend = backend.unwrap_or(false);
     if backend {
-        if auth != AuthMethod::PrivateKeyJwt {
+        // client_secret_basic / client_secret_post are accepted as a non-SMART variant (Oracle
+        // Health system accounts, MEDITECH, Entra): runs and checks warn about it.
+        if auth == AuthMethod::None {
             return Err(invalid(
                 key("auth"),
-                format!(
-                    "backend = true needs auth = \"private_key_jwt\" (SMART Backend Services), not {:?}",
-                    auth.as_str()
-                ),
+                "backend = true needs a confidential client: auth = \"private_key_jwt\" (SMART Backend Services), or client_secret_basic / client_secret_post (not SMART, warned about)",
             ));
         }
         if let Some(s) = scope.split_whitespace().find(|s| !s.starts_with("system/")) {
@@ -1294,6 +1325,9 @@ mod tests {
         assert_eq!(backend.scope, "system/*.read");
         assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
         assert!(c.key(PRACTICE_BACKEND_ID).is_some());
+        let secret = c.registration(PRACTICE_BACKEND_SECRET_ID).unwrap();
+        assert!(secret.backend && secret.auth == AuthMethod::ClientSecretBasic);
+        assert!(c.key(PRACTICE_BACKEND_SECRET_ID).is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod sweep;
 
 mod adhoc;
 mod backend;
+mod backend_secret;
 mod binary;
 mod browser;
 mod bytes;
