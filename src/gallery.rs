@@ -7,6 +7,8 @@ use serde_json::json;
 use crate::config::AuthMethod;
 use crate::practice::{CannedAnswer, Faults, IdTokenFault};
 
+mod vendors;
+
 /// The secret the practice EHR holds for confidential gallery clients.
 pub const PRACTICE_SECRET: &str = "practice secret: 100% + fun";
 
@@ -24,8 +26,9 @@ pub struct Entry {
     /// Registered redirect URI other than ours (to show a mismatch).
     pub foreign_redirect: bool,
     pub faults: Faults,
-    /// A Backend Services client (`client_credentials` with a client assertion) instead of a
-    /// standalone launch: the app signs with a key of its own, which the EHR never registered.
+    /// A Backend Services client (`client_credentials`) instead of a standalone launch: with
+    /// `private_key_jwt` the app signs with a key of its own, which the EHR never registered;
+    /// with a client secret (`auth`, `app_secret`) it is the non-SMART symmetric variant.
     pub backend: bool,
     /// Runs against the sloppy practice EHR (`/practice-sloppy`, [`sloppy_faults`]).
     pub sloppy: bool,
@@ -299,6 +302,7 @@ pub fn entries() -> Vec<Entry> {
             )
         },
     ];
+    all.extend(vendors::entries());
     all.extend(scorecard_entries());
     all
 }

@@ -219,6 +219,9 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     report.conformance = crate::diagnosis::conformance::discovery(&d);
     let failed = crate::diagnosis::conformance::diagnoses_besides(&report.conformance, &diagnoses);
     diagnoses.extend(failed);
+    if reg.backend {
+        diagnoses.extend(classify::backend::symmetric_auth(reg.auth));
+    }
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,
@@ -299,6 +302,7 @@ fn rejection(
     result: &Result<Exchanged, ExchangeError>,
     reg: &Registration,
     d: &Discovered,
+    kind: LaunchKind,
 ) -> Vec<Diagnosis> {
     let Ok(x) = result else { return Vec::new() };
     let body = String::from_utf8_lossy(x.response.body());
@@ -313,7 +317,7 @@ fn rejection(
         auth: reg.auth,
         secret: reg.client_secret.as_ref(),
         requested_scope: &reg.scope,
-        kind: LaunchKind::Standalone,
+        kind,
         now: SystemTime::now(),
         auth_methods_supported: &d.token_endpoint_auth_methods_supported,
         sent: Some(&x.sent),
@@ -398,7 +402,7 @@ async fn probe(
     let mut accepted_method = None;
     match reading.verdict {
         Verdict::Rejected => {
-            let rejected = rejection(&encoded, reg, d);
+            let rejected = rejection(&encoded, reg, d, LaunchKind::Standalone);
             let refused = rejected
                 .iter()
                 .any(|x| x.entry == id!("token.auth_method_refused"));
@@ -481,25 +485,17 @@ async fn probe(
     )
 }
 
-/// Why the `client_credentials` probe got no token, as a real backend request would have it.
+/// Why the `client_credentials` probe got no token, as a real backend request would have it
+/// (an `unauthorized_client` there is `token.client_credentials_not_enabled`).
 fn cc_refusal(
     result: &Result<Exchanged, ExchangeError>,
     reg: &Registration,
     d: &Discovered,
 ) -> Vec<Diagnosis> {
-    rejection(result, reg, d)
+    rejection(result, reg, d, LaunchKind::Backend)
         .into_iter()
         .map(|mut x| {
-            if x.entry == id!("token.unauthorized_client") {
-                x.summary = format!(
-                    "{} The client was authenticated, but the server does not allow it the client_credentials grant (MEDITECH and others answer so when the backend grant is not enabled).",
-                    x.summary
-                );
-                x.first_fixes.insert(
-                    0,
-                    "Ask the EHR's administrator to enable the client_credentials (backend services) grant for this client".into(),
-                );
-            } else if x.entry == id!("token.invalid_scope") {
+            if x.entry == id!("token.invalid_scope") {
                 x.summary = format!(
                     "{} The client was authenticated; the requested scope was refused.",
                     x.summary

@@ -1578,6 +1578,38 @@ pub static ENTRIES: &[Entry] = &[
         ["Report it to the EHR vendor with the labelled probe in the transcript"],
         [BACKEND, TOKEN_ERROR]
     ),
+    // Issue 21: symmetric client_credentials, active server probes, our JWKS.
+    e!(
+        "backend.symmetric_client_auth",
+        Warn,
+        "The backend client authenticates with a client secret, not private_key_jwt",
+        "This backend client proves who it is with a shared secret, which SMART Backend Services does not allow; it does not stop a sign-in. The note is for the app's administrator and the EHR's administrator.",
+        [
+            "The EHR offers client_credentials with a client secret (Oracle Health system accounts, MEDITECH, Microsoft Entra apps) rather than SMART Backend Services",
+            "The app was registered before the EHR supported private_key_jwt"
+        ],
+        [
+            "Where the EHR supports it, register a public key (JWKS) and switch to auth = \"private_key_jwt\"",
+            "Until then keep the secret out of source control (client_secret_env) and rotate it before it expires"
+        ],
+        [BACKEND, CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.client_credentials_not_enabled",
+        Error,
+        "The client was authenticated, but client_credentials is not enabled for it",
+        "The EHR recognised this backend client but does not let it use the backend (client_credentials) grant. Tell your EHR administrator which app you tried; the details below are for them.",
+        [
+            "The backend (client_credentials / system account) grant is not enabled for this client at the EHR",
+            "The client is registered as a user-facing (authorization code) app, not as a backend app",
+            "The grant is enabled in another environment (non-production vs production) than the one asked"
+        ],
+        [
+            "Ask the EHR's administrator to enable the client_credentials (Backend Services) grant for this client",
+            "Check that the client id is the backend (system) app's, not the user-facing app's"
+        ],
+        [TOKEN_ERROR, BACKEND]
+    ),
 ];
 static FALLBACK: Entry = e!(
     "internal.unknown",

@@ -96,6 +96,13 @@ pub struct Faults {
     /// refresh allows all follow it. (To change only the answer's `scope` member, use
     /// [`Faults::token_patch`].)
     pub reduce_scopes_to: Option<String>,
+    /// `client_credentials`: once the client is authenticated, answer this status and JSON body
+    /// instead of a token (MEDITECH Greenfield answers an authenticated client whose backend
+    /// grant is not enabled with 400 `unauthorized_client`). A wrong secret still gets 401.
+    pub client_credentials_refusal: Option<(u16, String)>,
+    /// `client_credentials`: change the successful answer's JSON: set (Some) or remove (None)
+    /// these members (e.g. Oracle Health's `"token_type": "Bearer"`, `"expires_in": 570`).
+    pub client_credentials_patch: Vec<(String, Option<Value>)>,
 }
 
 /// One way to get the OpenID Connect id_token wrong.

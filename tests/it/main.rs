@@ -9,6 +9,7 @@ mod sweep;
 
 mod adhoc;
 mod backend;
+mod backend_secret;
 mod binary;
 mod browser;
 mod bytes;
@@ -29,6 +30,7 @@ mod inert;
 mod launch;
 mod layout;
 mod load;
+mod monitor;
 mod ops;
 mod pages;
 mod peer;
