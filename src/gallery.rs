@@ -34,6 +34,8 @@ pub struct Entry {
     pub sloppy: bool,
     /// The launch signs in although `expect` is an error: a refused side fetch.
     pub signs_in: bool,
+    /// The registration has `active_probes = true` (a foreign aud, a replayed code).
+    pub active_probes: bool,
 }
 
 /// The scope of the gallery's backend clients.
@@ -60,6 +62,7 @@ fn entry(
         backend: false,
         sloppy: false,
         signs_in: false,
+        active_probes: false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! registration against discovery, our redirect URI, our JWKS) and the credential probe. Used by
 //! `smart-launch-doctor check` and by `/check/{id}`.
 
+pub(crate) mod active;
 pub mod backend;
 pub mod text;
 
@@ -59,8 +60,11 @@ pub struct Report {
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
     pub certificate: Option<crate::smart::tls::CertInfo>,
-    /// Discovery's part of the server scorecard (the rest needs a login).
+    /// Discovery's part of the server scorecard (the rest needs a login), the SMART v1-only
+    /// grade and the active probes (`not_tested` unless `active_probes`).
     pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    /// `{"passed", "failed", "not_tested"}` of `conformance`.
+    pub conformance_counts: Value,
     pub transcript: Vec<Exchange>,
 }
 
@@ -188,6 +192,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         jwks,
         certificate: None,
         conformance: Vec::new(),
+        conformance_counts: Value::Null,
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -244,6 +249,10 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let (credentials, found) = probe(state, reg, &d, &creds, &redirect_uri, &rec).await;
     report.credentials = credentials;
     diagnoses.extend(found);
+    let graded = active::checks(state, reg, &d, &redirect_uri, &rec).await;
+    diagnoses.extend(crate::diagnosis::conformance::diagnoses(&graded));
+    report.conformance.extend(graded);
+    report.conformance_counts = crate::diagnosis::conformance::counts(&report.conformance);
     dedupe(&mut diagnoses);
     report.diagnoses = diagnoses;
     report.transcript = rec.exchanges();
