@@ -352,6 +352,14 @@ fn scorecard_entries() -> Vec<Entry> {
     ]
 }
 
+/// Whether an ad-hoc app id is a gallery entry's (`gallery-{entry id}`): gallery launches are
+/// labelled so in metrics and the support view instead of `adhoc` (a bounded set of values).
+pub fn is_gallery_app(app_id: &str) -> bool {
+    app_id
+        .strip_prefix("gallery-")
+        .is_some_and(|id| entries().iter().any(|e| e.id == id))
+}
+
 /// The entry with `id`.
 pub fn find(id: &str) -> Option<Entry> {
     entries().into_iter().find(|e| e.id == id)

@@ -152,3 +152,32 @@ async fn unauthorized_client_is_authenticated_but_grant_not_enabled_in_runs_and_
     assert_eq!(check["credentials"]["client_credentials"], "rejected");
     assert!(!diagnosis_ids(&check).contains(&"token.client_credentials_not_enabled".to_string()));
 }
+
+#[tokio::test]
+async fn gallery_runs_are_labelled_with_their_entry_in_metrics_not_adhoc() {
+    let (base, _) = serve_practice("metrics = true\nhttp_timeout_seconds = 3").await;
+    let b = browser();
+    let csrf = crate::support::practice_app::csrf_of(&b, &base, "/gallery").await;
+    let r = b
+        .post(format!("{base}/gallery/oracle-system-account"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let text = b
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "sld_launches_started_total{registration=\"gallery-oracle-system-account\",kind=\"backend\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("registration=\"adhoc\""), "{text}");
+}
