@@ -171,6 +171,20 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let discovered =
         discovery::discover(state.outbound_for(&reg.iss), &fresh, &reg.iss, &rec).await;
     let jwks = key.map(|k| client_auth::jwks([k]));
+    if let Some(k) = key {
+        // Our published JWKS (every configured key) as a strict server reads it.
+        let all = state.config.keys.iter().map(|(_, k)| k.as_ref());
+        let dup = client_auth::duplicates(all.chain(std::iter::once(k)));
+        if !dup.is_empty() {
+            diagnoses.push(
+                Diagnosis::new(
+                    id!("jwks.duplicate_key"),
+                    format!("Our published JWKS has a duplicate: {}.", dup.join("; ")),
+                )
+                .with("Registration's kid", &k.kid),
+            );
+        }
+    }
     let method = reg.auth.as_str();
     let mut report = Report {
         id: reg.id.clone(),
