@@ -299,6 +299,8 @@ pub struct Config {
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
+    /// `[monitor]`: scheduled probes (see `crate::monitor`).
+    pub monitor: crate::monitor::MonitorConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -334,6 +336,7 @@ struct RawConfig {
     shutdown_grace_seconds: Option<u64>,
     header_read_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
+    monitor: Option<crate::monitor::config::RawMonitor>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -358,6 +361,8 @@ struct RawRegistration {
     backend_read: Option<String>,
     active_probes: Option<bool>,
     authorize_method: Option<String>,
+    /// `monitor = false`: left out of scheduled probes.
+    monitor: Option<bool>,
 }
 
 impl Config {
@@ -478,8 +483,13 @@ impl Config {
         }
         let mut registrations: Vec<Registration> = Vec::new();
         let mut keys = Vec::new();
+        let mut unmonitored = Vec::new();
         for (i, r) in raw.registration.into_iter().enumerate() {
+            let monitor_off = r.monitor == Some(false);
             let reg = validate_registration(r, i)?;
+            if monitor_off {
+                unmonitored.push(reg.id.clone());
+            }
             if let Some(path) = &reg.private_key {
                 let key = SigningKey::load(
                     Path::new(path),
@@ -592,8 +602,13 @@ impl Config {
                 .unwrap_or_else(|| "smart-launch-doctor".into()),
             registrations,
             keys,
+            monitor: crate::monitor::MonitorConfig::from_raw(raw.monitor, unmonitored)?,
         };
-        Ok(config.with_practice())
+        let config = config.with_practice();
+        config
+            .monitor
+            .check_ids(config.registrations.iter().map(|r| r.id.as_str()))?;
+        Ok(config)
     }
 
     /// The FHIR base of the built-in practice EHR.

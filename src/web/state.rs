@@ -39,6 +39,8 @@ pub struct Inner {
     pub admin: Option<super::admin::AdminToken>,
     /// Callbacks whose work is in flight (see `inflight`).
     pub callbacks: super::inflight::Inflight,
+    /// Scheduled probes and their history (see `crate::monitor`).
+    pub monitor: crate::monitor::Monitor,
 }
 
 impl Deref for AppState {
@@ -91,8 +93,11 @@ impl AppState {
             }
             None => None,
         };
+        let monitor =
+            crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
         let core = Core::new(config)?;
         Ok(AppState(Arc::new(Inner {
+            monitor,
             core,
             store,
             sessions,

@@ -31,6 +31,7 @@ mod inert;
 mod launch;
 mod layout;
 mod load;
+mod monitor;
 mod ops;
 mod pages;
 mod peer;
