@@ -352,7 +352,7 @@ async fn two_instances_on_one_redis_run_each_probe_once_per_period() {
     let (_redis, url) = crate::sessions::redis().await;
     let clock = ManualClock::new(START_MS);
     let extra = format!(
-        "session_store = \"{url}\"\n[monitor]\nevery = \"10s\"\njitter = \"0s\"\nregistrations = [\"practice\"]\n"
+        "metrics = true\nsession_store = \"{url}\"\n[monitor]\nevery = \"10s\"\njitter = \"0s\"\nregistrations = [\"practice\"]\n"
     );
     let (base, a) = start(&extra, &clock).await;
     let (_, b) = start(&extra, &clock).await;
@@ -371,6 +371,14 @@ async fn two_instances_on_one_redis_run_each_probe_once_per_period() {
     assert!(a.monitor.ran() > 0 || b.monitor.ran() > 0);
     let history = json(&format!("{base}/status/practice")).await;
     assert_eq!(history["runs"].as_array().unwrap().len(), 4, "{history}");
+    // Both instances export the probe's gauge, whichever ran it.
+    for state in [&a, &b] {
+        let text = state.metrics.render().unwrap();
+        assert!(
+            text.contains("sld_probe_success{registration=\"practice\"} 1"),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]
