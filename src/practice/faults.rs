@@ -96,6 +96,9 @@ pub struct Faults {
     /// refresh allows all follow it. (To change only the answer's `scope` member, use
     /// [`Faults::token_patch`].)
     pub reduce_scopes_to: Option<String>,
+    /// Every `grant_type=refresh_token` request is answered with this, verbatim (the code
+    /// exchange before it is answered as usual): a server's own refresh refusal.
+    pub refresh_answer: Option<CannedAnswer>,
 }
 
 /// One way to get the OpenID Connect id_token wrong.
