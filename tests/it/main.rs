@@ -17,6 +17,7 @@ mod callback;
 mod catalogue;
 mod chaos;
 mod check;
+mod corpus;
 mod csrf;
 mod diagnoses;
 mod faults;
