@@ -10,9 +10,14 @@
 
 use std::time::SystemTime;
 
+use reqwest::StatusCode;
+use serde_json::Value;
 use smart_launch_doctor::config::AuthMethod;
 use smart_launch_doctor::diagnosis::explain::{self, Pasted, Step};
 use smart_launch_doctor::diagnosis::{Diagnosis, catalog};
+use smart_launch_doctor::practice::Faults;
+
+use crate::support::{Auth, Setup, TestApp};
 
 /// Entries the app gets wrong, with the reason (besides those marked `known_wrong` in their
 /// file): listed, never deleted; the test fails when one starts passing.
@@ -181,4 +186,124 @@ fn corpus_every_answer_gets_the_id_its_words_name() {
         "known_wrong entries now right (unmark them): {now_right:?}"
     );
     assert!(pct >= 95.0, "corpus accuracy {pct:.1} % < 95 %");
+}
+
+// --- through the real app ---------------------------------------------------------------------
+
+fn canned(e: &Entry) -> Option<smart_launch_doctor::practice::CannedAnswer> {
+    Some(smart_launch_doctor::practice::CannedAnswer {
+        status: e.status,
+        headers: e.headers.clone(),
+        body: e.body.clone(),
+    })
+}
+
+fn test_auth(a: AuthMethod) -> Auth {
+    match a {
+        AuthMethod::None => Auth::None,
+        AuthMethod::ClientSecretBasic => Auth::Basic,
+        AuthMethod::ClientSecretPost => Auth::Post,
+        AuthMethod::PrivateKeyJwt => Auth::Jwt("ES384"),
+    }
+}
+
+fn ids_in(ds: &Value) -> Vec<String> {
+    ds.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["severity"] == "error")
+        .chain(ds.as_array().into_iter().flatten())
+        .filter_map(|d| d["id"].as_str().map(String::from))
+        .collect()
+}
+
+/// One entry replayed by the real app against the fake EHR answering it at its step: the id the
+/// app leads with (for introspection, a warning beside a success: its first such finding).
+async fn through_the_app(e: &Entry) -> (String, Value) {
+    let mut faults = Faults::default();
+    let mut setup = Setup::new(test_auth(e.auth));
+    match e.step {
+        Step::Authorize => {
+            let u = url::Url::parse(e.redirect.as_deref().unwrap()).unwrap();
+            let q = |k: &str| {
+                u.query_pairs()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.into_owned())
+            };
+            faults.authorize_error =
+                Some((q("error").unwrap(), q("error_description"), q("error_uri")));
+        }
+        Step::Token | Step::ClientCredentials => faults.token_answer = canned(e),
+        Step::Refresh => faults.refresh_answer = canned(e),
+        Step::Fhir => faults.fhir_answer = canned(e),
+        Step::Introspection => faults.introspection_answer = canned(e),
+    }
+    if e.step == Step::ClientCredentials {
+        setup.registration_extra = "backend = true";
+        setup.scope = Some("system/*.read");
+    }
+    setup.faults = faults;
+    let app = TestApp::start(setup).await;
+    let json = match e.step {
+        Step::ClientCredentials => {
+            let home = app.get("/").await.text().await.unwrap();
+            let csrf = crate::support::practice_app::hidden(&home, "csrf");
+            let r = app
+                .post_form("/backend/app", &[("csrf", csrf.as_str())])
+                .await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", e.name);
+            app.get_json(&crate::support::location(&r)).await.1
+        }
+        _ => app.launch_to_result(app.open_ehr_launch().await).await,
+    };
+    let json = if e.step == Step::Refresh {
+        let path = format!("/launches/{}", json["id"].as_str().unwrap());
+        let page = app.get(&path).await.text().await.unwrap();
+        let csrf = crate::support::practice_app::hidden(&page, "csrf");
+        let r = app
+            .post_form(&format!("{path}/refresh"), &[("csrf", csrf.as_str())])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", e.name);
+        app.get_json(&path).await.1
+    } else {
+        json
+    };
+    let ids = match e.step {
+        Step::Refresh => ids_in(&json["refreshes"][0]["diagnoses"]),
+        Step::Introspection => ids_in(&json["diagnoses"])
+            .into_iter()
+            .filter(|i| i.contains("introspection"))
+            .collect(),
+        _ => ids_in(&json["diagnoses"]),
+    };
+    let text = json.to_string();
+    assert!(!text.contains("\"internal."), "{}: {json:#}", e.name);
+    if let Some(secret) = &app.secret {
+        assert!(!text.contains(secret.as_str()), "{}: secret shown", e.name);
+    }
+    (
+        ids.first().cloned().unwrap_or_else(|| "(none)".into()),
+        json,
+    )
+}
+
+#[tokio::test]
+async fn corpus_one_entry_per_step_through_the_real_app() {
+    let entries = load();
+    let mut done = Vec::new();
+    for step in Step::ALL {
+        let listed = |e: &Entry| e.known_wrong || KNOWN_WRONG.iter().any(|(n, _)| *n == e.name);
+        // Backend Services runs need private_key_jwt; the first such entry of the step.
+        let Some(e) = entries.iter().find(|e| {
+            e.step == step
+                && !listed(e)
+                && (step != Step::ClientCredentials || e.auth == AuthMethod::PrivateKeyJwt)
+        }) else {
+            panic!("no corpus entry for step {}", step.as_str());
+        };
+        let (got, json) = through_the_app(e).await;
+        assert_eq!(got, e.expect, "{} at {}: {json:#}", e.name, step.as_str());
+        done.push(format!("{} → {got}", e.name));
+    }
+    println!("corpus through the app: {done:#?}");
 }
