@@ -4,6 +4,7 @@
 //! follows an authorize step that accepted the client id. Pure: text in, diagnoses out.
 
 pub mod paste;
+pub mod render;
 
 use std::time::SystemTime;
 
@@ -225,7 +226,21 @@ fn token(p: &Pasted, status: u16, step: Step, auth: AuthMethod, now: SystemTime)
             (_, Err(d)) => vec![d],
         };
     }
-    let ds = classify::token_failure(&answer, &ctx);
+    let mut ds = classify::token_failure(&answer, &ctx);
+    // What a launch knows of its own request (the discovered endpoint, the secret sent, the
+    // self-check) is not known of a paste: those lines would only state the placeholders.
+    for d in &mut ds {
+        d.evidence.retain(|e| {
+            !e.label.starts_with("Self-check")
+                && !matches!(
+                    e.label.as_str(),
+                    "Token endpoint (discovered)"
+                        | "client_id sent"
+                        | "Secret sent"
+                        | "Secret encoding"
+                )
+        });
+    }
     if step == Step::Refresh {
         classify::refresh::failure(ds)
     } else {
