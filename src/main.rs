@@ -1,5 +1,5 @@
 //! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
-//! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
+//! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report, `explain` diagnoses a pasted answer.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -89,6 +89,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Diagnose a pasted answer (status line + headers + body, a bare body, or an authorize
+    /// redirect URL) at its step; secrets in it are redacted first. Exit 0: no error finding;
+    /// 1: at least one; 2: usage error.
+    Explain {
+        /// The step the answer came from.
+        #[arg(long, value_parser = ["authorize", "token", "refresh", "client_credentials", "introspection", "fhir"])]
+        step: String,
+        /// How the client authenticated (default: client_secret_basic).
+        #[arg(long, default_value = "client_secret_basic", value_parser = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])]
+        auth: String,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// The file holding the answer, or - for standard input.
+        file: PathBuf,
+    },
     /// Print every diagnosis the app can report: id, severity, title, causes, fixes, rules.
     Catalogue {
         /// Output format (markdown is the repository's docs/diagnoses.md).
@@ -150,6 +166,53 @@ async fn main() -> ExitCode {
         } => monitor_once(once, config, ids, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
         Command::Catalogue { format } => catalogue(&format),
+        Command::Explain {
+            step,
+            auth,
+            format,
+            file,
+        } => explain(&step, &auth, &format, &file),
+    }
+}
+
+/// `explain`: a pasted answer diagnosed; exit 0 (no error finding), 1 (one or more), 2 (usage).
+fn explain(step: &str, auth: &str, format: &str, file: &std::path::Path) -> ExitCode {
+    use smart_launch_doctor::config::AuthMethod;
+    use smart_launch_doctor::diagnosis::explain::{self, MAX_PASTE_BYTES, Step, render};
+    use std::io::Read;
+    let (Some(step), Some(auth)) = (Step::parse(step), AuthMethod::parse(auth)) else {
+        return ExitCode::from(2);
+    };
+    let mut bytes = Vec::new();
+    let read = if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_PASTE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file)
+            .and_then(|f| f.take(MAX_PASTE_BYTES as u64 + 1).read_to_end(&mut bytes))
+    };
+    if let Err(e) = read {
+        eprintln!("explain: cannot read {}: {e}", file.display());
+        return ExitCode::from(2);
+    }
+    if bytes.len() > MAX_PASTE_BYTES {
+        eprintln!("explain: the answer is larger than {MAX_PASTE_BYTES} bytes");
+        return ExitCode::from(2);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let e = explain::explain(&text, step, auth, std::time::SystemTime::now());
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::to_json(&e)).unwrap_or_default()
+        ),
+        _ => print!("{}", render::to_text(&e)),
+    }
+    if e.has_error() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -19,6 +19,7 @@ mod callback;
 mod catalogue;
 mod chaos;
 mod check;
+mod corpus;
 mod csrf;
 mod diagnoses;
 mod faults;
