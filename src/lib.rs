@@ -9,6 +9,7 @@ pub mod flow;
 pub mod gallery;
 pub mod har;
 pub mod metrics;
+pub mod monitor;
 pub mod phi;
 pub mod practice;
 pub mod record;

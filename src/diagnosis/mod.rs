@@ -18,6 +18,7 @@ pub mod catalogue_doc;
 pub mod classify;
 pub mod client_rules;
 pub mod conformance;
+pub mod explain;
 pub mod introspection;
 pub mod launch_context;
 pub mod markdown;

@@ -133,6 +133,20 @@ fn from_json(v: &Value, a: &mut ErrorAnswer) {
     for k in ["message", "Message", "error_message", "errorMessage"] {
         push(t, "message", v.get(k));
     }
+    if t.is_empty()
+        && a.code.is_empty()
+        && let Some(map) = v.as_object()
+    {
+        // A JSON object of its own shape ({"exp": "token expired"}): its short string members.
+        for (_, value) in map.iter().take(8) {
+            if value
+                .as_str()
+                .is_some_and(|s| s.len() <= MAX_TEXT && s.contains(' '))
+            {
+                push(t, "JSON member", Some(value));
+            }
+        }
+    }
     if a.shape == Shape::Empty {
         a.shape = if t.is_empty() && a.code.is_empty() {
             Shape::OtherJson

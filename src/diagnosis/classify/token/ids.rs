@@ -53,17 +53,21 @@ fn token_id(m: Meaning, auth: AuthMethod, kind: LaunchKind) -> Option<Id> {
         RedirectMismatch | PkceVerifier | CodeUsed | CodeExpired | CodeInvalid if backend => {
             return None;
         }
+        RedirectMissing => id!("token.invalid_request"),
         RedirectMismatch => id!("token.redirect_mismatch"),
         PkceVerifier => id!("token.pkce_rejected"),
         CodeUsed => id!("token.code_reused"),
         CodeExpired | CodeInvalid | RefreshInvalid => id!("token.invalid_grant"),
+        // The client was authenticated (a refusal of it would have said so): client_credentials
+        // is not enabled for it (MEDITECH answers 400 unauthorized_client so).
+        GrantNotAllowed if backend => id!("token.client_credentials_not_enabled"),
         GrantNotAllowed => id!("token.unauthorized_client"),
         ScopeInvalid => id!("token.invalid_scope"),
         Tenant => id!("token.invalid_tenant"),
         Consent => id!("token.consent_required"),
         // A JWT that expired at the token endpoint is the client assertion.
         TokenExpired if auth == AuthMethod::PrivateKeyJwt => id!("token.bad_client_assertion"),
-        AudParameter | TokenExpired | TokenMissingContext => return None,
+        AudParameter | TokenExpired | TokenMissingContext | GatewayKey => return None,
     })
 }
 
@@ -127,9 +131,12 @@ fn by_code_in_case(a: &ErrorAnswer, ctx: &TokenContext<'_>) -> Id {
         }
         (AuthMethod::None, "token.bad_client_credentials") => id!("token.unknown_client"),
         // client_credentials carries no code: invalid_grant there means the grant itself is
-        // refused for an authenticated client (RFC 6749 §5.2 would say unauthorized_client).
-        (_, "token.invalid_grant") if ctx.kind == LaunchKind::Backend => {
-            id!("token.unauthorized_client")
+        // refused for an authenticated client (RFC 6749 §5.2 would say unauthorized_client),
+        // and unauthorized_client says so: the grant is not enabled for this client.
+        (_, "token.invalid_grant" | "token.unauthorized_client")
+            if ctx.kind == LaunchKind::Backend =>
+        {
+            id!("token.client_credentials_not_enabled")
         }
         _ => id,
     }
@@ -209,7 +216,7 @@ fn entra(code: u64) -> Option<(Id, &'static str)> {
             id!("token.client_disabled"),
             "Entra AADSTS7000112: the application is disabled",
         ),
-        70011 | 28002 | 28003 => (
+        70011 | 28002 | 28003 | 650053 => (
             id!("token.invalid_scope"),
             "Entra: the scope is invalid or empty for this app, or not a scope of the resource asked for",
         ),
@@ -243,7 +250,11 @@ fn entra(code: u64) -> Option<(Id, &'static str)> {
 
 /// The id the OAuth code alone names (with the few descriptions older rules knew).
 fn by_code(error: &str, desc: &str) -> Id {
-    let d = desc.to_ascii_lowercase();
+    let d = if lexicon::is_generic(desc) {
+        String::new()
+    } else {
+        desc.to_ascii_lowercase()
+    };
     let mentions = |words: &[&str]| words.iter().any(|w| d.contains(w));
     if mentions(&["for confidential apps", "for confidential clients"])
         && mentions(&["client id is required", "client_id is required"])
