@@ -258,7 +258,13 @@ fn diagnose(file: &std::path::Path, format: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (report, _) = har::diagnose(&parsed);
+    let report = match har::diagnose(&parsed) {
+        Ok((report, _)) => report,
+        Err(e) => {
+            eprintln!("diagnose: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
     if format == "json" {
         println!(
             "{}",

@@ -102,11 +102,12 @@ impl Report {
     }
 }
 
-/// The report on `har` and its redacted copy (HAR JSON), both free of the HAR's secrets.
-pub fn diagnose(har: &Har) -> (Report, Value) {
+/// The report on `har` and its redacted copy (HAR JSON), both free of the HAR's secrets; a
+/// HAR with more secrets than can be redacted quickly is refused.
+pub fn diagnose(har: &Har) -> Result<(Report, Value), super::HarError> {
+    let gate = redact::gate(har).map_err(super::HarError::TooManySecrets)?;
     let found = exchanges::find(har);
     let cases = cases::group(har, &found);
-    let gate = redact::gate(har);
     let states: Vec<&str> = cases
         .iter()
         .filter_map(|c| c.step("authorize").and_then(|a| a.param("state")))
@@ -128,7 +129,7 @@ pub fn diagnose(har: &Har) -> (Report, Value) {
     };
     report.scrub(&gate);
     let redacted = redact::har(har, &found, &gate);
-    (report, redacted)
+    Ok((report, redacted))
 }
 
 fn entry<'a>(har: &'a Har, x: &Exchange) -> &'a Entry {

@@ -19,6 +19,9 @@ pub use diagnose::{Report, diagnose};
 pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Entries read at most; a HAR with more is refused.
 pub const MAX_ENTRIES: usize = 10_000;
+/// Distinct secret values a HAR may carry (each is looked for in every output, in every
+/// encoding); a HAR with more is refused rather than redacted slowly.
+pub const MAX_SECRETS: usize = 200;
 /// Response bodies larger than this (decoded) are cut before any classifier reads them.
 pub const MAX_BODY: usize = 64 * 1024;
 
@@ -34,6 +37,8 @@ pub enum HarError {
     NotHar(String),
     #[error("the HAR has {0} entries; at most {max} are read", max = MAX_ENTRIES)]
     TooManyEntries(usize),
+    #[error("the HAR carries {0} distinct secrets (codes, tokens, states, cookies); at most {max} are redacted: export fewer launches", max = MAX_SECRETS)]
+    TooManySecrets(usize),
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

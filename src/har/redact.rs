@@ -51,8 +51,9 @@ fn secret_header(name: &str) -> bool {
         || is_secret_name(&n)
 }
 
-/// A gate that knows every secret `har` carries.
-pub fn gate(har: &Har) -> Gate {
+/// A gate that knows every secret `har` carries, or how many there are when more than
+/// [`super::MAX_SECRETS`].
+pub fn gate(har: &Har) -> Result<Gate, usize> {
     let mut values: Vec<String> = Vec::new();
     let mut basics: Vec<(String, String)> = Vec::new();
     for e in &har.log.entries {
@@ -102,11 +103,19 @@ pub fn gate(har: &Har) -> Gate {
             secret_members(&json, &mut values, 0);
         }
     }
+    values.retain(|v| !v.is_empty());
+    values.sort_unstable();
+    values.dedup();
+    basics.sort_unstable();
+    basics.dedup();
+    if values.len() + basics.len() > super::MAX_SECRETS {
+        return Err(values.len() + basics.len());
+    }
     let mut gate = Gate::new(values.iter().map(String::as_str));
     for (id, secret) in &basics {
         gate.add_basic(id, secret);
     }
-    gate
+    Ok(gate)
 }
 
 fn secret_members(v: &Value, out: &mut Vec<String>, depth: usize) {

@@ -55,8 +55,12 @@ pub fn render(r: &Report) -> String {
     } else if errors.is_empty() {
         out.push_str("\nok\n");
     } else {
-        let mut ids = errors.clone();
-        ids.dedup();
+        let mut ids: Vec<&str> = Vec::new();
+        for id in errors {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
         out.push_str(&format!("\nfailed ({})\n", ids.join(", ")));
     }
     out

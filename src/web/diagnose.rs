@@ -158,7 +158,11 @@ pub async fn upload(
     let bytes = har_bytes(&state, req).await?;
     let parsed = har::parse(&bytes).map_err(bad_har)?;
     drop(bytes);
-    let (report, redacted) = har::diagnose(&parsed);
+    // Seconds of CPU for a large HAR: off the async workers.
+    let diagnosed = tokio::task::spawn_blocking(move || har::diagnose(&parsed)).await;
+    let (report, redacted) = diagnosed
+        .map_err(|_| bad_har(HarError::NotHar("it could not be read".into())))?
+        .map_err(bad_har)?;
     let redacted = serde_json::to_string_pretty(&redacted).unwrap_or_default();
     let id = random_id();
     let owner = session.browser_id();

@@ -186,7 +186,17 @@ async fn unreadable_files_exit_2_without_quoting_them() {
     let big = dir.join("big.har");
     std::fs::write(&big, vec![b' '; 8 * 1024 * 1024 + 1]).unwrap();
     let missing = dir.join("missing.har");
-    for path in [&not_har, &big, &missing] {
+    // Thousands of launches: refused at once (too many secrets to redact), not worked through.
+    let many = dir.join("many.har");
+    let entries: Vec<serde_json::Value> = (0..5000)
+        .map(|i| serde_json::json!({"request": {"method": "GET", "url": format!("https://ehr/auth?response_type=code&client_id=a&redirect_uri=https://app/cb&state=state-{i}-wr0ng-s3cret-Fixture-91")}, "response": {"status": 302}}))
+        .collect();
+    std::fs::write(
+        &many,
+        serde_json::json!({"log": {"entries": entries}}).to_string(),
+    )
+    .unwrap();
+    for path in [&not_har, &big, &missing, &many] {
         let out = diagnose(&[path.to_str().unwrap()]).await;
         assert_eq!(out.status.code(), Some(2), "{path:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -221,13 +231,13 @@ fn the_redacted_copy_holds_no_secret_and_reads_the_same() {
         "two-apps-interleaved.har",
     ] {
         let bytes = std::fs::read(fixture(name)).unwrap();
-        let (report, redacted) = har::diagnose(&har::parse(&bytes).unwrap());
+        let (report, redacted) = har::diagnose(&har::parse(&bytes).unwrap()).unwrap();
         let text = serde_json::to_string_pretty(&redacted).unwrap();
         assert_no_secret(name, &text);
         assert!(text.contains("[redacted: "), "{name}");
         let again = har::parse(text.as_bytes()).unwrap();
         assert_eq!(again.log.entries.len(), report.smart_exchanges, "{name}");
-        let (report2, _) = har::diagnose(&again);
+        let (report2, _) = har::diagnose(&again).unwrap();
         let ids = |r: &har::Report| {
             r.cases
                 .iter()
