@@ -157,6 +157,10 @@ pub struct Registration {
     /// How the authorization request reaches the authorize endpoint: a redirect or a form POST.
     #[serde(default)]
     pub authorize_method: AuthorizeMethod,
+    /// Deliberate server probes (a foreign `aud` at authorize, a replayed code, CORS): off by
+    /// default, never against production unless asked.
+    #[serde(default)]
+    pub active_probes: bool,
 }
 
 /// The default Backend Services proof read: a one-result search under the FHIR base.
@@ -205,6 +209,7 @@ impl Registration {
             jku: None,
             backend_read: default_backend_read(),
             authorize_method: AuthorizeMethod::Get,
+            active_probes: false,
         }
     }
 }
@@ -354,6 +359,7 @@ struct RawRegistration {
     jku: Option<String>,
     backend: Option<bool>,
     backend_read: Option<String>,
+    active_probes: Option<bool>,
     authorize_method: Option<String>,
     /// `monitor = false`: left out of scheduled probes.
     monitor: Option<bool>,
@@ -1014,6 +1020,7 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         backend,
         backend_read,
         authorize_method,
+        active_probes: r.active_probes.unwrap_or(false),
         private_key: r.private_key,
         key_id: r.key_id,
         alg: r.alg,

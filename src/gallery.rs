@@ -34,6 +34,8 @@ pub struct Entry {
     pub sloppy: bool,
     /// The launch signs in although `expect` is an error: a refused side fetch.
     pub signs_in: bool,
+    /// The registration has `active_probes = true` (a foreign aud, a replayed code).
+    pub active_probes: bool,
 }
 
 /// The scope of the gallery's backend clients.
@@ -60,6 +62,7 @@ fn entry(
         backend: false,
         sloppy: false,
         signs_in: false,
+        active_probes: false,
     }
 }
 
@@ -347,6 +350,14 @@ fn scorecard_entries() -> Vec<Entry> {
             },
         ),
     ]
+}
+
+/// Whether an ad-hoc app id is a gallery entry's (`gallery-{entry id}`): gallery launches are
+/// labelled so in metrics and the support view instead of `adhoc` (a bounded set of values).
+pub fn is_gallery_app(app_id: &str) -> bool {
+    app_id
+        .strip_prefix("gallery-")
+        .is_some_and(|id| entries().iter().any(|e| e.id == id))
 }
 
 /// The entry with `id`.

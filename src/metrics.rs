@@ -321,11 +321,15 @@ fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
 fn registration(app: &AppRef) -> &str {
     match app {
         AppRef::Registered(id) => id,
+        AppRef::AdHoc(s) if crate::gallery::is_gallery_app(&s.reg.id) => &s.reg.id,
         AppRef::AdHoc(_) => ADHOC,
     }
 }
 
 fn record_registration(r: &LaunchRecord) -> &str {
+    if r.app.adhoc && crate::gallery::is_gallery_app(&r.app.id) {
+        return &r.app.id;
+    }
     if r.app.adhoc {
         return ADHOC;
     }

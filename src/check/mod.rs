@@ -2,6 +2,7 @@
 //! registration against discovery, our redirect URI, our JWKS) and the credential probe. Used by
 //! `smart-launch-doctor check` and by `/check/{id}`.
 
+pub(crate) mod active;
 pub mod backend;
 pub mod text;
 
@@ -59,8 +60,11 @@ pub struct Report {
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
     pub certificate: Option<crate::smart::tls::CertInfo>,
-    /// Discovery's part of the server scorecard (the rest needs a login).
+    /// Discovery's part of the server scorecard (the rest needs a login), the SMART v1-only
+    /// grade and the active probes (`not_tested` unless `active_probes`).
     pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    /// `{"passed", "failed", "not_tested"}` of `conformance`.
+    pub conformance_counts: Value,
     pub transcript: Vec<Exchange>,
 }
 
@@ -167,6 +171,20 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let discovered =
         discovery::discover(state.outbound_for(&reg.iss), &fresh, &reg.iss, &rec).await;
     let jwks = key.map(|k| client_auth::jwks([k]));
+    if let Some(k) = key {
+        // Our published JWKS (every configured key) as a strict server reads it.
+        let all = state.config.keys.iter().map(|(_, k)| k.as_ref());
+        let dup = client_auth::duplicates(all.chain(std::iter::once(k)));
+        if !dup.is_empty() {
+            diagnoses.push(
+                Diagnosis::new(
+                    id!("jwks.duplicate_key"),
+                    format!("Our published JWKS has a duplicate: {}.", dup.join("; ")),
+                )
+                .with("Registration's kid", &k.kid),
+            );
+        }
+    }
     let method = reg.auth.as_str();
     let mut report = Report {
         id: reg.id.clone(),
@@ -188,6 +206,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         jwks,
         certificate: None,
         conformance: Vec::new(),
+        conformance_counts: Value::Null,
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -244,6 +263,10 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let (credentials, found) = probe(state, reg, &d, &creds, &redirect_uri, &rec).await;
     report.credentials = credentials;
     diagnoses.extend(found);
+    let graded = active::checks(state, reg, &d, &redirect_uri, &rec).await;
+    diagnoses.extend(crate::diagnosis::conformance::diagnoses(&graded));
+    report.conformance.extend(graded);
+    report.conformance_counts = crate::diagnosis::conformance::counts(&report.conformance);
     dedupe(&mut diagnoses);
     report.diagnoses = diagnoses;
     report.transcript = rec.exchanges();

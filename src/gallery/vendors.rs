@@ -49,5 +49,33 @@ pub(super) fn entries() -> Vec<Entry> {
                 ..Faults::default()
             },
         )),
+        Entry {
+            signs_in: true,
+            active_probes: true,
+            ..entry(
+                "probe-aud-accepted",
+                "Active probe: a foreign aud gets a code",
+                "probe.aud_not_enforced",
+                "With active_probes on, after the launch the app asks the authorize endpoint for a code with aud https://rogue-resource-server.invalid/fhir (labelled as a deliberate probe). This server issues one: tokens meant for a rogue resource server could be obtained.",
+                Faults {
+                    accept_foreign_aud: true,
+                    ..Faults::default()
+                },
+            )
+        },
+        Entry {
+            signs_in: true,
+            active_probes: true,
+            ..entry(
+                "probe-code-replay",
+                "Active probe: the same code exchanged twice",
+                "probe.code_replay_accepted",
+                "With active_probes on, right after the launch's exchange the app sends the same code again (labelled as a deliberate probe). This server issues a second token instead of refusing the used code.",
+                Faults {
+                    accept_code_replay: true,
+                    ..Faults::default()
+                },
+            )
+        },
     ]
 }

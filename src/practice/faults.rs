@@ -103,6 +103,14 @@ pub struct Faults {
     /// `client_credentials`: change the successful answer's JSON: set (Some) or remove (None)
     /// these members (e.g. Oracle Health's `"token_type": "Bearer"`, `"expires_in": 570`).
     pub client_credentials_patch: Vec<(String, Option<Value>)>,
+    /// Authorize accepts any `aud` (not only the FHIR base URL) and issues a code for it.
+    pub accept_foreign_aud: bool,
+    /// The token endpoint exchanges an already used code again (a new token each time) instead
+    /// of refusing it (RFC 6749 §4.1.2).
+    pub accept_code_replay: bool,
+    /// Discovery and the CapabilityStatement answer without `Access-Control-Allow-Origin`
+    /// (global, like every discovery fault).
+    pub no_cors: bool,
 }
 
 /// One way to get the OpenID Connect id_token wrong.

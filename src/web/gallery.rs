@@ -114,7 +114,8 @@ pub async fn run(
     } else {
         state.config.practice_fhir_base()
     };
-    let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
+    let mut reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
+    reg.active_probes = entry.active_probes;
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }

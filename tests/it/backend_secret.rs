@@ -152,3 +152,79 @@ async fn unauthorized_client_is_authenticated_but_grant_not_enabled_in_runs_and_
     assert_eq!(check["credentials"]["client_credentials"], "rejected");
     assert!(!diagnosis_ids(&check).contains(&"token.client_credentials_not_enabled".to_string()));
 }
+
+#[tokio::test]
+async fn gallery_runs_are_labelled_with_their_entry_in_metrics_not_adhoc() {
+    let (base, _) = serve_practice("metrics = true\nhttp_timeout_seconds = 3").await;
+    let b = browser();
+    let csrf = crate::support::practice_app::csrf_of(&b, &base, "/gallery").await;
+    let r = b
+        .post(format!("{base}/gallery/oracle-system-account"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let text = b
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "sld_launches_started_total{registration=\"gallery-oracle-system-account\",kind=\"backend\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("registration=\"adhoc\""), "{text}");
+}
+
+/// Two registrations sharing one key file: our JWKS lists the key once. The same file under a
+/// second kid is a self-check finding of ours (`jwks.duplicate_key`), not the server's fault.
+#[tokio::test]
+async fn our_jwks_lists_a_shared_key_once_and_check_names_a_reused_key() {
+    let (path, kid, _) = crate::support::key_file("ES384");
+    let reg = |id: &str, kid: &str| {
+        format!(
+            "[[registration]]\nid = \"{id}\"\niss = \"http://127.0.0.1:1/fhir\"\nclient_id = \"{id}\"\nauth = \"private_key_jwt\"\nprivate_key = {:?}\nkey_id = {kid:?}\nalg = \"ES384\"\nscope = \"system/*.read\"\nbackend = true\n",
+            path.display().to_string()
+        )
+    };
+    let addr = "127.0.0.1:9123".parse().unwrap();
+    let toml = format!("practice_ehr = false\n{}{}", reg("a", &kid), reg("b", &kid));
+    let config = smart_launch_doctor::config::Config::from_toml(&toml, "t", addr).unwrap();
+    let state = smart_launch_doctor::AppState::new(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, smart_launch_doctor::app(state))
+            .await
+            .ok();
+    });
+    let jwks: Value = reqwest::get(format!("{base}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks:#}");
+    // The same key under another kid: published once, and named.
+    let toml = format!(
+        "practice_ehr = false\n{}{}",
+        reg("a", &kid),
+        reg("b", "other-kid")
+    );
+    let config = smart_launch_doctor::config::Config::from_toml(&toml, "t", addr).unwrap();
+    let reg = config.registration("a").unwrap().clone();
+    let key = config.key("a").cloned().unwrap();
+    let core = smart_launch_doctor::state::Core::new(config).unwrap();
+    let report = smart_launch_doctor::check::check(&core, &reg, Some(&key), false).await;
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(
+        json.to_string().contains("\"jwks.duplicate_key\""),
+        "{json:#}"
+    );
+}

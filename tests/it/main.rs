@@ -7,6 +7,7 @@ mod support;
 mod sessions;
 mod sweep;
 
+mod active_probes;
 mod adhoc;
 mod backend;
 mod backend_secret;
