@@ -157,6 +157,10 @@ pub struct Registration {
     /// How the authorization request reaches the authorize endpoint: a redirect or a form POST.
     #[serde(default)]
     pub authorize_method: AuthorizeMethod,
+    /// Deliberate server probes (a foreign `aud` at authorize, a replayed code, CORS): off by
+    /// default, never against production unless asked.
+    #[serde(default)]
+    pub active_probes: bool,
 }
 
 /// The default Backend Services proof read: a one-result search under the FHIR base.
@@ -205,6 +209,7 @@ impl Registration {
             jku: None,
             backend_read: default_backend_read(),
             authorize_method: AuthorizeMethod::Get,
+            active_probes: false,
         }
     }
 }
@@ -294,6 +299,8 @@ pub struct Config {
     pub registrations: Vec<Registration>,
     /// The signing keys of `private_key_jwt` registrations, by registration id.
     pub keys: Vec<(String, Arc<SigningKey>)>,
+    /// `[monitor]`: scheduled probes (see `crate::monitor`).
+    pub monitor: crate::monitor::MonitorConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -329,6 +336,7 @@ struct RawConfig {
     shutdown_grace_seconds: Option<u64>,
     header_read_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
+    monitor: Option<crate::monitor::config::RawMonitor>,
     #[serde(default)]
     registration: Vec<RawRegistration>,
 }
@@ -351,7 +359,10 @@ struct RawRegistration {
     jku: Option<String>,
     backend: Option<bool>,
     backend_read: Option<String>,
+    active_probes: Option<bool>,
     authorize_method: Option<String>,
+    /// `monitor = false`: left out of scheduled probes.
+    monitor: Option<bool>,
 }
 
 impl Config {
@@ -472,8 +483,13 @@ impl Config {
         }
         let mut registrations: Vec<Registration> = Vec::new();
         let mut keys = Vec::new();
+        let mut unmonitored = Vec::new();
         for (i, r) in raw.registration.into_iter().enumerate() {
+            let monitor_off = r.monitor == Some(false);
             let reg = validate_registration(r, i)?;
+            if monitor_off {
+                unmonitored.push(reg.id.clone());
+            }
             if let Some(path) = &reg.private_key {
                 let key = SigningKey::load(
                     Path::new(path),
@@ -586,8 +602,13 @@ impl Config {
                 .unwrap_or_else(|| "smart-launch-doctor".into()),
             registrations,
             keys,
+            monitor: crate::monitor::MonitorConfig::from_raw(raw.monitor, unmonitored)?,
         };
-        Ok(config.with_practice())
+        let config = config.with_practice();
+        config
+            .monitor
+            .check_ids(config.registrations.iter().map(|r| r.id.as_str()))?;
+        Ok(config)
     }
 
     /// The FHIR base of the built-in practice EHR.
@@ -631,6 +652,33 @@ impl Config {
         if self.practice_ehr && self.registration(PRACTICE_BACKEND_ID).is_none() {
             self = self.with_practice_backend();
         }
+        if self.practice_ehr && self.registration(PRACTICE_BACKEND_SECRET_ID).is_none() {
+            self = self.with_practice_backend_secret();
+        }
+        self
+    }
+
+    /// Adds the `practice-backend-secret` registration: a client_credentials client of the
+    /// practice EHR with a client secret (client_secret_basic), the non-SMART variant many
+    /// deployments run.
+    fn with_practice_backend_secret(mut self) -> Self {
+        let mut reg = Registration::simple(
+            PRACTICE_BACKEND_SECRET_ID,
+            "Practice EHR backend client with a secret (built in)",
+            self.practice_fhir_base(),
+            PRACTICE_BACKEND_SECRET_ID,
+            AuthMethod::ClientSecretBasic,
+            Some(Secret::new(PRACTICE_BACKEND_SECRET)),
+            "system/*.read",
+        );
+        reg.backend = true;
+        let at = self
+            .registrations
+            .iter()
+            .position(|r| r.id == PRACTICE_BACKEND_ID)
+            .map_or(0, |i| i + 1);
+        self.registrations
+            .insert(at.min(self.registrations.len()), reg);
         self
     }
 
@@ -757,6 +805,11 @@ pub const PRACTICE_SLOPPY_PREFIX: &str = "/practice-sloppy";
 pub const PRACTICE_CLIENT_ID: &str = "practice-app";
 /// The id and client id of the built-in practice Backend Services registration.
 pub const PRACTICE_BACKEND_ID: &str = "practice-backend";
+/// The id and client id of the built-in client_credentials registration with a client secret.
+pub const PRACTICE_BACKEND_SECRET_ID: &str = "practice-backend-secret";
+/// The secret the practice EHR holds for [`PRACTICE_BACKEND_SECRET_ID`] (a practice value,
+/// never a real credential; reserved characters so RFC 6749 §2.3.1 encoding matters).
+pub const PRACTICE_BACKEND_SECRET: &str = "practice backend secret: 100% + fun";
 
 fn parse_public_url(s: &str) -> Result<Url, ConfigError> {
     let url =
@@ -967,6 +1020,7 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
         backend,
         backend_read,
         authorize_method,
+        active_probes: r.active_probes.unwrap_or(false),
         private_key: r.private_key,
         key_id: r.key_id,
         alg: r.alg,
@@ -974,8 +1028,8 @@ fn validate_registration(r: RawRegistration, i: usize) -> Result<Registration, C
     })
 }
 
-/// The Backend Services and authorize-POST keys of a registration: `backend` (needs
-/// `private_key_jwt` and `system/` scopes), `backend_read` (a relative FHIR path) and
+/// The Backend Services and authorize-POST keys of a registration: `backend` (needs a
+/// confidential client, `private_key_jwt` or a secret, and `system/` scopes), `backend_read` (a relative FHIR path) and
 /// `authorize_method`.
 fn validate_extras(
     (backend, backend_read, authorize_method): (Option<bool>, Option<&str>, Option<&str>),
@@ -985,13 +1039,12 @@ fn validate_extras(
 ) -> Result<(bool, String, AuthorizeMethod), ConfigError> {
     let backend = backend.unwrap_or(false);
     if backend {
-        if auth != AuthMethod::PrivateKeyJwt {
+        // client_secret_basic / client_secret_post are accepted as a non-SMART variant (Oracle
+        // Health system accounts, MEDITECH, Entra): runs and checks warn about it.
+        if auth == AuthMethod::None {
             return Err(invalid(
                 key("auth"),
-                format!(
-                    "backend = true needs auth = \"private_key_jwt\" (SMART Backend Services), not {:?}",
-                    auth.as_str()
-                ),
+                "backend = true needs a confidential client: auth = \"private_key_jwt\" (SMART Backend Services), or client_secret_basic / client_secret_post (not SMART, warned about)",
             ));
         }
         if let Some(s) = scope.split_whitespace().find(|s| !s.starts_with("system/")) {
@@ -1279,6 +1332,9 @@ mod tests {
         assert_eq!(backend.scope, "system/*.read");
         assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
         assert!(c.key(PRACTICE_BACKEND_ID).is_some());
+        let secret = c.registration(PRACTICE_BACKEND_SECRET_ID).unwrap();
+        assert!(secret.backend && secret.auth == AuthMethod::ClientSecretBasic);
+        assert!(c.key(PRACTICE_BACKEND_SECRET_ID).is_none());
     }
 
     #[test]

@@ -7,6 +7,8 @@ use serde_json::json;
 use crate::config::AuthMethod;
 use crate::practice::{CannedAnswer, Faults, IdTokenFault};
 
+mod vendors;
+
 /// The secret the practice EHR holds for confidential gallery clients.
 pub const PRACTICE_SECRET: &str = "practice secret: 100% + fun";
 
@@ -24,13 +26,16 @@ pub struct Entry {
     /// Registered redirect URI other than ours (to show a mismatch).
     pub foreign_redirect: bool,
     pub faults: Faults,
-    /// A Backend Services client (`client_credentials` with a client assertion) instead of a
-    /// standalone launch: the app signs with a key of its own, which the EHR never registered.
+    /// A Backend Services client (`client_credentials`) instead of a standalone launch: with
+    /// `private_key_jwt` the app signs with a key of its own, which the EHR never registered;
+    /// with a client secret (`auth`, `app_secret`) it is the non-SMART symmetric variant.
     pub backend: bool,
     /// Runs against the sloppy practice EHR (`/practice-sloppy`, [`sloppy_faults`]).
     pub sloppy: bool,
     /// The launch signs in although `expect` is an error: a refused side fetch.
     pub signs_in: bool,
+    /// The registration has `active_probes = true` (a foreign aud, a replayed code).
+    pub active_probes: bool,
 }
 
 /// The scope of the gallery's backend clients.
@@ -57,6 +62,7 @@ fn entry(
         backend: false,
         sloppy: false,
         signs_in: false,
+        active_probes: false,
     }
 }
 
@@ -299,6 +305,7 @@ pub fn entries() -> Vec<Entry> {
             )
         },
     ];
+    all.extend(vendors::entries());
     all.extend(scorecard_entries());
     all
 }
@@ -343,6 +350,14 @@ fn scorecard_entries() -> Vec<Entry> {
             },
         ),
     ]
+}
+
+/// Whether an ad-hoc app id is a gallery entry's (`gallery-{entry id}`): gallery launches are
+/// labelled so in metrics and the support view instead of `adhoc` (a bounded set of values).
+pub fn is_gallery_app(app_id: &str) -> bool {
+    app_id
+        .strip_prefix("gallery-")
+        .is_some_and(|id| entries().iter().any(|e| e.id == id))
 }
 
 /// The entry with `id`.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod flow;
 pub mod gallery;
 pub mod metrics;
+pub mod monitor;
 pub mod phi;
 pub mod practice;
 pub mod record;

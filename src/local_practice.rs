@@ -4,14 +4,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use smart_launch_doctor::config::{Config, PRACTICE_BACKEND_ID, PRACTICE_ID, Registration};
+use smart_launch_doctor::config::{
+    Config, PRACTICE_BACKEND_ID, PRACTICE_BACKEND_SECRET_ID, PRACTICE_ID, Registration,
+};
 use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
 use smart_launch_doctor::{AppState, app};
 
 /// Whether `id` names one of the practice EHR's built-in registrations.
 fn is_practice_id(id: &str) -> bool {
-    id == PRACTICE_ID || id == PRACTICE_BACKEND_ID
+    id == PRACTICE_ID || id == PRACTICE_BACKEND_ID || id == PRACTICE_BACKEND_SECRET_ID
 }
 
 /// The practice EHR served on a free loopback port for this command. Its state's configuration

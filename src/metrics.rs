@@ -57,6 +57,8 @@ pub const FIXED_LABEL_VALUES: &[&str] = &[
     "network",
     // store
     "session",
+    // a probe's whole duration
+    "total",
     // what was rate limited
     "practice",
     // histogram bucket bounds and quantiles are numbers, not values of ours
@@ -116,6 +118,9 @@ impl Metrics {
             ),
         ] {
             recorder.describe_counter(name.into(), None, help.into());
+        }
+        for (name, help) in crate::monitor::exposition::METRICS {
+            recorder.describe_gauge((*name).into(), None, (*help).into());
         }
         recorder.describe_histogram(
             "sld_upstream_duration_seconds".into(),
@@ -250,6 +255,51 @@ impl Metrics {
         self.count("sld_rate_limited_total", &[("scope", scope)]);
     }
 
+    /// A scheduled probe's run (see `crate::monitor`): its gauges replace the last run's;
+    /// `failing` are the diagnosis ids it failed with, `cleared` those of the run before that
+    /// no longer fail (set to 0).
+    pub fn probe(&self, run: &crate::monitor::Run, failing: &[String], cleared: &[String]) {
+        let Some(m) = &self.0 else { return };
+        let reg = run.registration.as_str();
+        let gauge = |name: &'static str, labels: &[(&'static str, &str)], v: f64| {
+            m.recorder.register_gauge(&key(name, labels), &META).set(v);
+        };
+        let up = run.status != crate::monitor::Status::Down;
+        gauge(
+            "sld_probe_success",
+            &[("registration", reg)],
+            f64::from(u8::from(up)),
+        );
+        for s in &run.steps {
+            gauge(
+                "sld_probe_duration_seconds",
+                &[("registration", reg), ("step", probe_step(&s.step))],
+                s.seconds,
+            );
+        }
+        for id in failing {
+            gauge(
+                "sld_probe_failure",
+                &[("registration", reg), ("diagnosis", id)],
+                1.0,
+            );
+        }
+        for id in cleared {
+            gauge(
+                "sld_probe_failure",
+                &[("registration", reg), ("diagnosis", id)],
+                0.0,
+            );
+        }
+        if let Some(t) = run.tls_not_after {
+            gauge(
+                "sld_tls_certificate_expiry_seconds",
+                &[("registration", reg)],
+                t as f64,
+            );
+        }
+    }
+
     /// The exposition text; `None` when metrics are off.
     pub fn render(&self) -> Option<String> {
         let m = self.0.as_ref()?;
@@ -271,11 +321,15 @@ fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
 fn registration(app: &AppRef) -> &str {
     match app {
         AppRef::Registered(id) => id,
+        AppRef::AdHoc(s) if crate::gallery::is_gallery_app(&s.reg.id) => &s.reg.id,
         AppRef::AdHoc(_) => ADHOC,
     }
 }
 
 fn record_registration(r: &LaunchRecord) -> &str {
+    if r.app.adhoc && crate::gallery::is_gallery_app(&r.app.id) {
+        return &r.app.id;
+    }
     if r.app.adhoc {
         return ADHOC;
     }
@@ -298,6 +352,17 @@ fn outcome_label(o: Outcome) -> &'static str {
         Outcome::Pending => "pending",
         Outcome::Success => "success",
         Outcome::Error => "error",
+    }
+}
+
+/// A probe's step as one of the fixed values.
+fn probe_step(step: &str) -> &'static str {
+    match step {
+        "discovery" => "discovery",
+        "token" => "token",
+        "fhir" => "fhir",
+        "total" => "total",
+        _ => "other",
     }
 }
 

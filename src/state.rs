@@ -89,4 +89,6 @@ pub enum StateError {
     SealingKey(String),
     #[error("admin_token_env: {0}")]
     AdminToken(String),
+    #[error("{0}")]
+    Monitor(String),
 }

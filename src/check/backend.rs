@@ -90,10 +90,10 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
             r.app.iss, b.read_path
         );
         for c in &b.checks {
-            let mark = if c.passed {
-                p("32", "passed")
-            } else {
-                p("33", "failed")
+            let mark = match c.status {
+                crate::diagnosis::conformance::Status::Passed => p("32", "passed"),
+                crate::diagnosis::conformance::Status::Failed => p("33", "failed"),
+                crate::diagnosis::conformance::Status::NotTested => "not tested".to_string(),
             };
             let _ = writeln!(out, "  rule         {mark} {}  {}", c.id, c.detail);
         }
@@ -111,7 +111,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
             "  scorecard    discovery: {passed} of {} server checks passed",
             others.len()
         );
-        for c in others.iter().filter(|c| !c.passed) {
+        for c in others.iter().filter(|c| c.failed()) {
             let _ = writeln!(
                 out,
                 "  check        {} {}  {}",

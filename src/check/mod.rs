@@ -2,6 +2,7 @@
 //! registration against discovery, our redirect URI, our JWKS) and the credential probe. Used by
 //! `smart-launch-doctor check` and by `/check/{id}`.
 
+pub(crate) mod active;
 pub mod backend;
 pub mod text;
 
@@ -59,8 +60,11 @@ pub struct Report {
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
     pub certificate: Option<crate::smart::tls::CertInfo>,
-    /// Discovery's part of the server scorecard (the rest needs a login).
+    /// Discovery's part of the server scorecard (the rest needs a login), the SMART v1-only
+    /// grade and the active probes (`not_tested` unless `active_probes`).
     pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    /// `{"passed", "failed", "not_tested"}` of `conformance`.
+    pub conformance_counts: Value,
     pub transcript: Vec<Exchange>,
 }
 
@@ -167,6 +171,20 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let discovered =
         discovery::discover(state.outbound_for(&reg.iss), &fresh, &reg.iss, &rec).await;
     let jwks = key.map(|k| client_auth::jwks([k]));
+    if let Some(k) = key {
+        // Our published JWKS (every configured key) as a strict server reads it.
+        let all = state.config.keys.iter().map(|(_, k)| k.as_ref());
+        let dup = client_auth::duplicates(all.chain(std::iter::once(k)));
+        if !dup.is_empty() {
+            diagnoses.push(
+                Diagnosis::new(
+                    id!("jwks.duplicate_key"),
+                    format!("Our published JWKS has a duplicate: {}.", dup.join("; ")),
+                )
+                .with("Registration's kid", &k.kid),
+            );
+        }
+    }
     let method = reg.auth.as_str();
     let mut report = Report {
         id: reg.id.clone(),
@@ -188,6 +206,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
         jwks,
         certificate: None,
         conformance: Vec::new(),
+        conformance_counts: Value::Null,
         transcript: Vec::new(),
     };
     let d = match discovered {
@@ -219,6 +238,9 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     report.conformance = crate::diagnosis::conformance::discovery(&d);
     let failed = crate::diagnosis::conformance::diagnoses_besides(&report.conformance, &diagnoses);
     diagnoses.extend(failed);
+    if reg.backend {
+        diagnoses.extend(classify::backend::symmetric_auth(reg.auth));
+    }
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,
@@ -241,6 +263,10 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let (credentials, found) = probe(state, reg, &d, &creds, &redirect_uri, &rec).await;
     report.credentials = credentials;
     diagnoses.extend(found);
+    let graded = active::checks(state, reg, &d, &redirect_uri, &rec).await;
+    diagnoses.extend(crate::diagnosis::conformance::diagnoses(&graded));
+    report.conformance.extend(graded);
+    report.conformance_counts = crate::diagnosis::conformance::counts(&report.conformance);
     dedupe(&mut diagnoses);
     report.diagnoses = diagnoses;
     report.transcript = rec.exchanges();
@@ -299,6 +325,7 @@ fn rejection(
     result: &Result<Exchanged, ExchangeError>,
     reg: &Registration,
     d: &Discovered,
+    kind: LaunchKind,
 ) -> Vec<Diagnosis> {
     let Ok(x) = result else { return Vec::new() };
     let body = String::from_utf8_lossy(x.response.body());
@@ -313,7 +340,7 @@ fn rejection(
         auth: reg.auth,
         secret: reg.client_secret.as_ref(),
         requested_scope: &reg.scope,
-        kind: LaunchKind::Standalone,
+        kind,
         now: SystemTime::now(),
         auth_methods_supported: &d.token_endpoint_auth_methods_supported,
         sent: Some(&x.sent),
@@ -398,7 +425,7 @@ async fn probe(
     let mut accepted_method = None;
     match reading.verdict {
         Verdict::Rejected => {
-            let rejected = rejection(&encoded, reg, d);
+            let rejected = rejection(&encoded, reg, d, LaunchKind::Standalone);
             let refused = rejected
                 .iter()
                 .any(|x| x.entry == id!("token.auth_method_refused"));
@@ -481,25 +508,17 @@ async fn probe(
     )
 }
 
-/// Why the `client_credentials` probe got no token, as a real backend request would have it.
+/// Why the `client_credentials` probe got no token, as a real backend request would have it
+/// (an `unauthorized_client` there is `token.client_credentials_not_enabled`).
 fn cc_refusal(
     result: &Result<Exchanged, ExchangeError>,
     reg: &Registration,
     d: &Discovered,
 ) -> Vec<Diagnosis> {
-    rejection(result, reg, d)
+    rejection(result, reg, d, LaunchKind::Backend)
         .into_iter()
         .map(|mut x| {
-            if x.entry == id!("token.unauthorized_client") {
-                x.summary = format!(
-                    "{} The client was authenticated, but the server does not allow it the client_credentials grant (MEDITECH and others answer so when the backend grant is not enabled).",
-                    x.summary
-                );
-                x.first_fixes.insert(
-                    0,
-                    "Ask the EHR's administrator to enable the client_credentials (backend services) grant for this client".into(),
-                );
-            } else if x.entry == id!("token.invalid_scope") {
+            if x.entry == id!("token.invalid_scope") {
                 x.summary = format!(
                     "{} The client was authenticated; the requested scope was refused.",
                     x.summary

@@ -91,19 +91,25 @@ pub fn render(reports: &[Report], colour: bool) -> String {
         }
         if !r.conformance.is_empty() {
             let passed = r.conformance.iter().filter(|c| c.passed).count();
+            let failed = r.conformance.iter().filter(|c| c.failed()).count();
+            let untested = r.conformance.len() - passed - failed;
+            let untested = if untested > 0 {
+                format!(" ({untested} not tested)")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  scorecard    discovery: {passed} of {} server checks passed",
-                r.conformance.len()
+                "  scorecard    discovery: {passed} of {} server checks passed{untested}",
+                passed + failed
             );
             for c in r.conformance.iter().filter(|c| !c.passed) {
-                let _ = writeln!(
-                    out,
-                    "          {} {}  {}",
-                    p.c("33", "failed"),
-                    c.id,
-                    c.detail
-                );
+                let mark = if c.failed() {
+                    p.c("33", "failed")
+                } else {
+                    "not tested".to_string()
+                };
+                let _ = writeln!(out, "          {mark} {}  {}", c.id, c.detail);
             }
         }
         for d in &r.diagnoses {

@@ -121,6 +121,7 @@ const BACKEND: (&str, &str) = (
     "SMART App Launch 2.2: Backend Services",
     "https://hl7.org/fhir/smart-app-launch/STU2.2/backend-services.html",
 );
+const SERVER_PROBE: &str = "This is about the EHR's server, not your app; it does not stop a sign-in. The details below are for the EHR's administrator and vendor.";
 const WORKS: &str =
     "This alone does not stop a sign-in; the note below is for the app's developers.";
 
@@ -1593,6 +1594,106 @@ pub static ENTRIES: &[Entry] = &[
         ],
         ["Report it to the EHR vendor with the labelled probe in the transcript"],
         [BACKEND, TOKEN_ERROR]
+    ),
+    // Issue 21: symmetric client_credentials, active server probes, our JWKS.
+    e!(
+        "backend.symmetric_client_auth",
+        Warn,
+        "The backend client authenticates with a client secret, not private_key_jwt",
+        "This backend client proves who it is with a shared secret, which SMART Backend Services does not allow; it does not stop a sign-in. The note is for the app's administrator and the EHR's administrator.",
+        [
+            "The EHR offers client_credentials with a client secret (Oracle Health system accounts, MEDITECH, Microsoft Entra apps) rather than SMART Backend Services",
+            "The app was registered before the EHR supported private_key_jwt"
+        ],
+        [
+            "Where the EHR supports it, register a public key (JWKS) and switch to auth = \"private_key_jwt\"",
+            "Until then keep the secret out of source control (client_secret_env) and rotate it before it expires"
+        ],
+        [BACKEND, CLIENT_PASSWORD]
+    ),
+    e!(
+        "token.client_credentials_not_enabled",
+        Error,
+        "The client was authenticated, but client_credentials is not enabled for it",
+        "The EHR recognised this backend client but does not let it use the backend (client_credentials) grant. Tell your EHR administrator which app you tried; the details below are for them.",
+        [
+            "The backend (client_credentials / system account) grant is not enabled for this client at the EHR",
+            "The client is registered as a user-facing (authorization code) app, not as a backend app",
+            "The grant is enabled in another environment (non-production vs production) than the one asked"
+        ],
+        [
+            "Ask the EHR's administrator to enable the client_credentials (Backend Services) grant for this client",
+            "Check that the client id is the backend (system) app's, not the user-facing app's"
+        ],
+        [TOKEN_ERROR, BACKEND]
+    ),
+    e!(
+        "probe.aud_not_enforced",
+        Warn,
+        "The authorize endpoint issued a code for a foreign aud",
+        SERVER_PROBE,
+        [
+            "The authorization server does not compare aud with its FHIR base URL",
+            "aud is accepted for any resource server the EHR does not host"
+        ],
+        [
+            "Report it to the EHR vendor with the labelled probe in the transcript: SMART requires refusing an aud that is not the FHIR server's base URL"
+        ],
+        [LAUNCH, INFERNO]
+    ),
+    e!(
+        "probe.code_replay_accepted",
+        Warn,
+        "The token endpoint exchanged the same authorization code twice",
+        SERVER_PROBE,
+        [
+            "The server does not mark a code as used when it exchanges it",
+            "Codes are stateless (signed) without a replay list"
+        ],
+        [
+            "Report it to the EHR vendor with the labelled probe in the transcript: RFC 6749 §4.1.2 says a code MUST NOT be used more than once"
+        ],
+        [TOKEN_ERROR, INFERNO]
+    ),
+    e!(
+        "server.cors_missing",
+        Warn,
+        "Discovery or the CapabilityStatement answers without CORS headers",
+        SERVER_PROBE,
+        [
+            "The FHIR server or a proxy in front of it sends no Access-Control-Allow-Origin",
+            "CORS is enabled for the FHIR API but not for .well-known/smart-configuration or /metadata"
+        ],
+        [
+            "Ask the EHR's administrator to answer Access-Control-Allow-Origin on .well-known/smart-configuration and /metadata: browser apps (public clients) read them from the page"
+        ],
+        [CONFORMANCE, INFERNO]
+    ),
+    e!(
+        "server.smart_v1_only",
+        Warn,
+        "The server is SMART v1 only, which current certification no longer accepts",
+        SERVER_PROBE,
+        [
+            "No .well-known/smart-configuration: the endpoints come from the CapabilityStatement (SMART v1)",
+            "The SMART configuration advertises no SMART v2 capabilities (permission-v2, granular scopes)"
+        ],
+        [
+            "Ask the EHR vendor for SMART App Launch 2.x: .well-known/smart-configuration with v2 capabilities (the ONC (g)(10) test kit v8 no longer accepts v1-only servers)"
+        ],
+        [CONFORMANCE, INFERNO]
+    ),
+    e!(
+        "jwks.duplicate_key",
+        Warn,
+        "Our published JWKS lists one key twice or reuses a kid",
+        "This app's published key list has a duplicate; it does not stop a sign-in here, but strict servers refuse every assertion. The note is for the app's administrator.",
+        [
+            "Several registrations share one key file, so the same public key was listed once per registration",
+            "Two different keys were configured with the same key_id"
+        ],
+        ["Give every distinct key its own key_id; registrations sharing a key file share its kid"],
+        [BACKEND]
     ),
 ];
 static FALLBACK: Entry = e!(

@@ -225,12 +225,13 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
     }
     if !r.conformance.is_empty() {
         let passed = r.conformance.iter().filter(|c| c.passed).count();
+        let untested = r.conformance.iter().filter(|c| c.is_not_tested()).count();
         let _ = writeln!(
             out,
-            "## Server scorecard\n\n{passed} of {} SMART App Launch 2.2 / Inferno checks passed.\n",
+            "## Server scorecard\n\n{passed} of {} SMART App Launch 2.2 / Inferno checks passed ({untested} not tested).\n",
             r.conformance.len()
         );
-        for c in r.conformance.iter().filter(|c| !c.passed) {
+        for c in r.conformance.iter().filter(|c| c.failed()) {
             let _ = writeln!(
                 out,
                 "- Failed {}: {} ({})",

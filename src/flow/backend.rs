@@ -70,6 +70,7 @@ async fn run_uncounted(
     // The server scorecard's discovery part, as on every launch; the Backend Services rules
     // join it below.
     super::scorecard::discovery(&d, &mut record);
+    record.diagnoses.extend(rules::symmetric_auth(reg.auth));
     record.diagnoses.extend(classify::registration_vs_discovery(
         &d,
         reg.auth,

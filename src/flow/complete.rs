@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::Registration;
-use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext};
+use crate::diagnosis::{Diagnosis, conformance};
 use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
 use crate::seal::Sealer;
+use crate::smart::active;
 use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
@@ -182,12 +183,50 @@ pub async fn exchange(
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
             super::prove::after_token(core, (reg, key.as_deref()), d, &result, record).await;
+            if reg.active_probes {
+                // Last, so the replay (which may revoke what the code gave) never stands
+                // between the token and its proof.
+                let rec = Recorder::default();
+                let creds = credentials(reg, key.as_deref(), &d.token_endpoint);
+                let http = core.outbound_for(&record.app.iss);
+                let (verifier, redirect) = (&flow.verifier, record.redirect_uri.clone());
+                let second =
+                    active::replay_code(http, &creds, code, verifier, &redirect, &rec).await;
+                record.transcript.extend(rec.exchanges());
+                let answered = second.ok().map(|x| {
+                    let token = serde_json::from_slice::<serde_json::Value>(x.response.body())
+                        .ok()
+                        .is_some_and(|v| v.get("access_token").is_some());
+                    (
+                        x.response.status().as_u16(),
+                        x.response.status().is_success() && token,
+                    )
+                });
+                let why = "the second exchange got no answer";
+                add_check(record, conformance::active::code_replay(answered, why));
+                let rec = Recorder::default();
+                let redirect = record.redirect_uri.clone();
+                let aud = crate::check::active::aud(core, reg, d, &redirect, &rec).await;
+                record.transcript.extend(rec.exchanges());
+                add_check(record, aud);
+            }
         }
         Err(ds) => {
             record.fail(Step::Token, ds, now());
             super::scorecard::discovery(d, record);
+            if reg.active_probes {
+                let why = "the code exchange failed, so there was no spent code to replay";
+                add_check(record, conformance::active::code_replay(None, why));
+            }
         }
     }
+}
+
+/// One more scorecard check; a failed one is also a warn diagnosis.
+fn add_check(record: &mut LaunchRecord, check: conformance::Check) {
+    let found = conformance::diagnoses(std::slice::from_ref(&check));
+    record.diagnoses.extend(found);
+    record.conformance.push(check);
 }
 
 /// A refresh with the newest refresh token, authenticated like the code exchange.

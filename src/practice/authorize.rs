@@ -187,7 +187,12 @@ fn validate(ehr: &Ehr, params: &Params) -> Result<Approved, Vec<Problem>> {
         )),
         Some(_) => {}
     }
-    check_aud(ehr, params, &mut problems);
+    if !ehr
+        .with(|s| s.faults_for(params.get("client_id")))
+        .accept_foreign_aud
+    {
+        check_aud(ehr, params, &mut problems);
+    }
     check_pkce(params, &mut problems);
     let context = launch_context(ehr, params, scope, &mut problems);
     if !problems.is_empty() {

@@ -28,9 +28,23 @@ pub(super) fn client_credentials(
     endpoint: &str,
 ) -> Response {
     match grant(ehr, faults, headers, params, endpoint) {
-        Ok(body) => (StatusCode::OK, wire::no_store_headers(), Json(body)).into_response(),
+        Ok(Granted::Token(body)) => {
+            (StatusCode::OK, wire::no_store_headers(), Json(body)).into_response()
+        }
+        Ok(Granted::Refused(status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            let json = [(http::header::CONTENT_TYPE, "application/json")];
+            (status, wire::no_store_headers(), json, body).into_response()
+        }
         Err(error) => error.into_response(),
     }
+}
+
+/// What an authenticated client_credentials request gets.
+enum Granted {
+    Token(Value),
+    /// [`Faults::client_credentials_refusal`]: status and body.
+    Refused(u16, String),
 }
 
 fn grant(
@@ -39,7 +53,7 @@ fn grant(
     headers: &HeaderMap,
     params: &Params,
     endpoint: &str,
-) -> Result<Value, OAuthError> {
+) -> Result<Granted, OAuthError> {
     if let Some(name) = params.duplicates.first() {
         let why = format!("parameter {name} sent more than once (RFC 6749 §3.2)");
         return Err(OAuthError::bad_request("invalid_request", why));
@@ -50,6 +64,9 @@ fn grant(
             "unauthorized_client",
             "public clients cannot use client_credentials",
         ));
+    }
+    if let Some((status, body)) = &faults.client_credentials_refusal {
+        return Ok(Granted::Refused(*status, body.clone()));
     }
     let scope = params.get("scope").unwrap_or("").trim().to_owned();
     if scope.is_empty() {
@@ -70,12 +87,17 @@ fn grant(
     let access_token = wire::random_token();
     let lifetime = Duration::from_secs(BACKEND_TOKEN_SECONDS);
     ehr.with(|s| s.grant_access(&access_token, &client.client_id, lifetime));
-    Ok(json!({
+    let mut body = json!({
         "access_token": access_token,
         "token_type": "bearer",
         "expires_in": BACKEND_TOKEN_SECONDS,
         "scope": scope,
-    }))
+    });
+    if let Some(map) = body.as_object_mut() {
+        let patch = faults.client_credentials_patch.iter();
+        wire::patch_object(map, patch.map(|(name, v)| (name.as_str(), v.as_ref())));
+    }
+    Ok(Granted::Token(body))
 }
 
 /// `GET {fhir}/{resource_type}?_count=…`: a searchset Bundle (patients of the chart; other

@@ -21,6 +21,26 @@ const AUTH_METHODS: [&str; 3] = [
 const ASSERTION_ALGS: [&str; 2] = ["RS384", "ES384"];
 
 /// `GET {fhir}/.well-known/smart-configuration`, or 404 under the `no_well_known` fault.
+/// CORS for browser apps on discovery and the CapabilityStatement: a request with an `Origin`
+/// gets `Access-Control-Allow-Origin: *` (both documents are public), unless the `no_cors` fault.
+pub(super) async fn cors(
+    State(ehr): State<Ehr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let public = path.ends_with(paths::SMART_CONFIGURATION) || path.ends_with(paths::METADATA);
+    let origin = req.headers().contains_key(http::header::ORIGIN);
+    let mut resp = next.run(req).await;
+    if public && origin && !ehr.faults().no_cors {
+        resp.headers_mut().insert(
+            http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            http::HeaderValue::from_static("*"),
+        );
+    }
+    resp
+}
+
 pub(super) async fn smart_configuration(State(ehr): State<Ehr>) -> Response {
     let faults = ehr.faults();
     if faults.no_well_known {

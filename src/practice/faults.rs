@@ -99,6 +99,21 @@ pub struct Faults {
     /// Every `grant_type=refresh_token` request is answered with this, verbatim (the code
     /// exchange before it is answered as usual): a server's own refresh refusal.
     pub refresh_answer: Option<CannedAnswer>,
+    /// `client_credentials`: once the client is authenticated, answer this status and JSON body
+    /// instead of a token (MEDITECH Greenfield answers an authenticated client whose backend
+    /// grant is not enabled with 400 `unauthorized_client`). A wrong secret still gets 401.
+    pub client_credentials_refusal: Option<(u16, String)>,
+    /// `client_credentials`: change the successful answer's JSON: set (Some) or remove (None)
+    /// these members (e.g. Oracle Health's `"token_type": "Bearer"`, `"expires_in": 570`).
+    pub client_credentials_patch: Vec<(String, Option<Value>)>,
+    /// Authorize accepts any `aud` (not only the FHIR base URL) and issues a code for it.
+    pub accept_foreign_aud: bool,
+    /// The token endpoint exchanges an already used code again (a new token each time) instead
+    /// of refusing it (RFC 6749 §4.1.2).
+    pub accept_code_replay: bool,
+    /// Discovery and the CapabilityStatement answer without `Access-Control-Allow-Origin`
+    /// (global, like every discovery fault).
+    pub no_cors: bool,
 }
 
 /// One way to get the OpenID Connect id_token wrong.

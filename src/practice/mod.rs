@@ -197,6 +197,10 @@ impl Ehr {
             .route(&at(paths::EHR), get(ehr_page::show))
             .route(&at(paths::EHR_LAUNCH), post(ehr_page::launch))
             .route(&at("/{*rest}"), any(serve::not_found))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                discovery::cors,
+            ))
             .layer(middleware::from_fn_with_state(self.clone(), serve::record))
             .with_state(self.clone())
     }

@@ -241,7 +241,7 @@ fn redeem(
     let Some(issued) = s.codes.get(code).cloned() else {
         return Err(invalid_grant("unknown authorization code"));
     };
-    if issued.used {
+    if issued.used && !s.faults_for(Some(&client.client_id)).accept_code_replay {
         // RFC 6749 §4.1.2: deny, and revoke the tokens the code already gave.
         if let Some(refresh_token) = &issued.refresh_token {
             s.refresh_tokens.remove(refresh_token);

@@ -146,9 +146,55 @@ impl SigningKey {
     }
 }
 
-/// `{"keys": [...]}` with the public JWK of every configured key.
+impl SigningKey {
+    /// The public key material alone (no `kid`, `alg`, `use`), to tell keys apart.
+    pub fn material(&self) -> Value {
+        let members = ["kty", "crv", "x", "y", "n", "e"];
+        let m: serde_json::Map<String, Value> = members
+            .iter()
+            .filter_map(|k| Some((k.to_string(), self.public_jwk.get(*k)?.clone())))
+            .collect();
+        Value::Object(m)
+    }
+}
+
+/// `{"keys": [...]}` with the public JWK of every configured key, each distinct key once
+/// (registrations sharing a key file share one entry; strict servers refuse a JWKS that lists
+/// one key twice: "Multiple usable public keys found").
 pub fn jwks<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
-    json!({ "keys": keys.into_iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() })
+    let mut seen: Vec<Value> = Vec::new();
+    let mut out = Vec::new();
+    for k in keys {
+        let m = k.material();
+        if !seen.contains(&m) {
+            seen.push(m);
+            out.push(k.public_jwk.clone());
+        }
+    }
+    json!({ "keys": out })
+}
+
+/// What is wrong with publishing `keys` together, one sentence each: one `kid` for different
+/// keys, or one key under several `kid`s (only the first is published).
+pub fn duplicates<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Vec<String> {
+    let keys: Vec<&SigningKey> = keys.into_iter().collect();
+    let mut out = Vec::new();
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            let same = a.material() == b.material();
+            if a.kid == b.kid && !same {
+                out.push(format!("kid {:?} names two different keys", a.kid));
+            } else if same && a.kid != b.kid {
+                out.push(format!(
+                    "one key is configured under kid {:?} and kid {:?}; the JWKS publishes it once, under {:?}",
+                    a.kid, b.kid, a.kid
+                ));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -193,6 +239,25 @@ mod tests {
                 "no private part in the JWK"
             );
         }
+    }
+
+    #[test]
+    fn the_jwks_lists_each_key_once_and_names_kid_collisions() {
+        let (pem, _) = SigningKey::generate("ES384").unwrap();
+        let dir = std::env::temp_dir().join(format!("sld-dup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.pem");
+        std::fs::write(&path, pem).unwrap();
+        let a = SigningKey::load(&path, "k1", "ES384", None).unwrap();
+        let b = SigningKey::load(&path, "k1", "ES384", None).unwrap();
+        assert_eq!(jwks([&a, &b])["keys"].as_array().unwrap().len(), 1);
+        assert!(duplicates([&a, &b]).is_empty());
+        let c = SigningKey::load(&path, "k2", "ES384", None).unwrap();
+        assert_eq!(duplicates([&a, &c]).len(), 1);
+        let (_, other) = SigningKey::generate("ES384").unwrap();
+        let d = SigningKey::load(&path, &other.kid, "ES384", None).unwrap();
+        assert!(duplicates([&other, &d])[0].contains("two different keys"));
+        assert_eq!(jwks([&other, &d])["keys"].as_array().unwrap().len(), 2);
     }
 
     #[test]

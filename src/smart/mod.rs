@@ -1,5 +1,6 @@
 //! The SMART App Launch protocol, step by step. No HTML here.
 
+pub mod active;
 pub mod authorize;
 pub mod backend;
 pub mod bounded;

@@ -141,6 +141,11 @@ impl SqliteBackend {
         Ok(g.pool.clone())
     }
 
+    /// The current pool, its tables created (the monitor's history keeps its own tables here).
+    pub async fn pool(&self) -> Result<SqlitePool, StoreError> {
+        self.ready().await
+    }
+
     /// The session store on the current pool, its table created.
     pub async fn sessions(&self) -> Result<SqliteStore, StoreError> {
         let g = self.current();

@@ -118,7 +118,7 @@ pub struct AdminLoginPage {
 }
 
 fn registration(r: &LaunchRecord) -> String {
-    if r.app.adhoc {
+    if r.app.adhoc && !crate::gallery::is_gallery_app(&r.app.id) {
         crate::metrics::ADHOC.to_string()
     } else {
         r.app.id.clone()

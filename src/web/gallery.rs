@@ -106,7 +106,7 @@ pub async fn run(
     let id = format!("gallery-{}", entry.id);
     let name = format!("Gallery: {}", entry.title);
     if entry.backend {
-        return run_backend(&state, session, id, name).await;
+        return run_backend(&state, session, &entry, id, name).await;
     }
     let secret = entry.app_secret.map(Secret::new);
     let iss = if entry.sloppy {
@@ -114,19 +114,31 @@ pub async fn run(
     } else {
         state.config.practice_fhir_base()
     };
-    let reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
+    let mut reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
+    reg.active_probes = entry.active_probes;
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }
 
-/// A gallery Backend Services client: it signs with a key made now, which the practice EHR
-/// never registered, so the run shows what an unregistered key looks like.
+/// A gallery Backend Services client: with a client secret, the symmetric (non-SMART) variant;
+/// with `private_key_jwt` it signs with a key made now, which the practice EHR never
+/// registered, so the run shows what an unregistered key looks like.
 async fn run_backend(
     state: &AppState,
     session: BrowserSession,
+    entry: &gallery::Entry,
     id: String,
     name: String,
 ) -> Result<Response, Problem> {
+    let iss = state.config.practice_fhir_base();
+    if entry.auth.uses_secret() {
+        let secret = entry.app_secret.map(Secret::new);
+        let scope = gallery::BACKEND_SCOPE;
+        let mut reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, scope);
+        reg.backend = true;
+        let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+        return super::backend::run_and_store(state, session, app, &reg, None).await;
+    }
     let (_, key) = SigningKey::generate("ES384").map_err(|why| {
         Problem::plain(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -134,7 +146,6 @@ async fn run_backend(
             format!("The gallery client's signing key could not be made: {why}"),
         )
     })?;
-    let iss = state.config.practice_fhir_base();
     let mut reg = Registration::simple(
         id.clone(),
         name,

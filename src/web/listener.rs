@@ -256,6 +256,8 @@ pub async fn serve(
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(ops.max_connections));
     let mut listener = Guarded(listener);
     let mut shutdown = std::pin::pin!(shutdown);
+    // Scheduled probes (`[monitor]`), stopped with the listener.
+    let monitor = state.monitor.start(state.core.clone());
     loop {
         // A full house waits here: the kernel's backlog holds the next connections.
         let permit = tokio::select! {
@@ -281,6 +283,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    monitor.stop().await;
     let deadline = tokio::time::Instant::now() + ops.shutdown_grace;
     tracing::info!(
         grace_seconds = ops.shutdown_grace.as_secs(),

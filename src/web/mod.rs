@@ -24,6 +24,7 @@ mod results;
 mod scorecard;
 pub(crate) mod session;
 pub mod state;
+pub mod status;
 pub mod store;
 mod twin;
 mod views;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CHECK_ADHOC, post(check::adhoc))
         .route(paths::GALLERY_RUN, post(gallery::run))
         .route(paths::BACKEND, post(backend::run))
+        .route(status::PROBE, get(status::probe))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,
@@ -93,6 +95,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REPORT_MD, get(results::report_md))
         .route(paths::REFRESH, post(refresh::refresh))
         .route(paths::GALLERY, get(gallery::show))
+        .route(status::STATUS, get(status::board))
+        .route(status::HISTORY, get(status::history))
         .fallback(problem::not_found)
         .layer(sessions);
 

@@ -21,6 +21,8 @@ pub struct LaunchExtras<'a> {
     pub checks: Vec<CheckRow<'a>>,
     pub passed: usize,
     pub failed: usize,
+    /// Checks that could not run (with their reason), counted apart from passed and failed.
+    pub not_tested: usize,
     pub context: Vec<ContextField>,
     pub reads: &'a [ContextRead],
     pub style: Option<&'a StyleFetch>,
@@ -56,7 +58,8 @@ impl<'a> LaunchExtras<'a> {
                 })
                 .collect(),
             passed,
-            failed: r.conformance.len() - passed,
+            failed: r.conformance.iter().filter(|c| c.failed()).count(),
+            not_tested: r.conformance.iter().filter(|c| c.is_not_tested()).count(),
             context: r
                 .token_response
                 .as_ref()
@@ -87,7 +90,7 @@ impl<'a> LaunchExtras<'a> {
 }
 
 /// The JSON twin's members for the same facts.
-pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 3] {
+pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 4] {
     let fields = r
         .token_response
         .as_ref()
@@ -95,6 +98,10 @@ pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 3] {
         .unwrap_or_default();
     [
         ("conformance", json!(r.conformance)),
+        (
+            "conformance_counts",
+            crate::diagnosis::conformance::counts(&r.conformance),
+        ),
         ("introspection", json!(r.introspection)),
         (
             "launch_context",

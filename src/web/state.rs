@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use super::limit::RateLimiter;
 use super::store::Store;
-use crate::config::{AuthMethod, Config, PRACTICE_BACKEND_ID, PRACTICE_CLIENT_ID};
+use crate::config::{
+    AuthMethod, Config, PRACTICE_BACKEND_ID, PRACTICE_BACKEND_SECRET, PRACTICE_BACKEND_SECRET_ID,
+    PRACTICE_CLIENT_ID,
+};
 use crate::gallery;
 use crate::practice::{self, ClientAuth, Faults, PracticeClient, PracticeOptions};
 use crate::seal::Sealer;
@@ -36,6 +39,8 @@ pub struct Inner {
     pub admin: Option<super::admin::AdminToken>,
     /// Callbacks whose work is in flight (see `inflight`).
     pub callbacks: super::inflight::Inflight,
+    /// Scheduled probes and their history (see `crate::monitor`).
+    pub monitor: crate::monitor::Monitor,
 }
 
 impl Deref for AppState {
@@ -88,8 +93,11 @@ impl AppState {
             }
             None => None,
         };
+        let monitor =
+            crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
         let core = Core::new(config)?;
         Ok(AppState(Arc::new(Inner {
+            monitor,
             core,
             store,
             sessions,
@@ -125,6 +133,12 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
         auth: ClientAuth::PrivateKeyJwt {
             jwks: backend_jwks.clone(),
         },
+        redirect_uris: Vec::new(),
+    });
+    // The client_credentials client with a secret (HTTP Basic), not SMART but common.
+    clients.push(PracticeClient {
+        client_id: PRACTICE_BACKEND_SECRET_ID.into(),
+        auth: ClientAuth::SecretBasic(PRACTICE_BACKEND_SECRET.into()),
         redirect_uris: Vec::new(),
     });
     for e in gallery::entries() {

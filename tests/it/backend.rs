@@ -260,7 +260,7 @@ async fn a_registration_that_is_not_a_backend_client_cannot_be_run() {
 }
 
 #[test]
-fn backend_registrations_need_private_key_jwt_and_system_scopes() {
+fn backend_registrations_need_a_confidential_client_and_system_scopes() {
     let addr = "127.0.0.1:9123".parse().unwrap();
     let reg = |lines: &str| {
         format!(
@@ -268,13 +268,21 @@ fn backend_registrations_need_private_key_jwt_and_system_scopes() {
         )
     };
     let err = Config::from_toml(
-        &reg("auth = \"client_secret_basic\"\nclient_secret = \"s\"\nscope = \"system/*.read\"\nbackend = true"),
+        &reg("auth = \"none\"\nscope = \"system/*.read\"\nbackend = true"),
         "t",
         addr,
     )
     .unwrap_err()
     .to_string();
     assert!(err.starts_with("registration[0].auth:"), "{err}");
+    // A client secret is the non-SMART variant: accepted (runs warn about it).
+    for method in ["client_secret_basic", "client_secret_post"] {
+        let lines = format!(
+            "auth = \"{method}\"\nclient_secret = \"s\"\nscope = \"system/*.read\"\nbackend = true"
+        );
+        let c = Config::from_toml(&reg(&lines), "t", addr).unwrap();
+        assert!(c.registration("b").unwrap().backend);
+    }
     let (path, kid, _) = key_file("ES384");
     let jwt = format!(
         "auth = \"private_key_jwt\"\nprivate_key = {:?}\nkey_id = {kid:?}\nalg = \"ES384\"\nbackend = true",

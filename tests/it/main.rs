@@ -7,8 +7,10 @@ mod support;
 mod sessions;
 mod sweep;
 
+mod active_probes;
 mod adhoc;
 mod backend;
+mod backend_secret;
 mod binary;
 mod browser;
 mod bytes;
@@ -31,6 +33,7 @@ mod inert;
 mod launch;
 mod layout;
 mod load;
+mod monitor;
 mod ops;
 mod pages;
 mod peer;

@@ -117,6 +117,23 @@ pub fn bogus_assertion_type(a: &ProbeAnswer) -> (Check, Option<Diagnosis>) {
     )
 }
 
+/// A backend client that authenticates with a client secret: allowed as a non-SMART variant
+/// (`client_credentials` with client_secret_basic / client_secret_post), named with a warning.
+/// `None` for `private_key_jwt`.
+pub fn symmetric_auth(auth: crate::config::AuthMethod) -> Option<Diagnosis> {
+    auth.uses_secret().then(|| {
+        Diagnosis::new(
+            id!("backend.symmetric_client_auth"),
+            format!(
+                "This backend client authenticates with {} (a client secret); SMART Backend Services requires private_key_jwt (a signed client assertion).",
+                auth.as_str()
+            ),
+        )
+        .with("Configured method", auth.as_str())
+        .with("Backend Services requires", "private_key_jwt")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +173,18 @@ mod tests {
                 "server.backend_refresh_token"
             ]
         );
+    }
+
+    #[test]
+    fn a_secret_backend_client_is_warned_about_a_key_client_is_not() {
+        use crate::config::AuthMethod;
+        for m in [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost] {
+            let d = symmetric_auth(m).unwrap();
+            assert_eq!(d.id(), "backend.symmetric_client_auth");
+            assert!(!d.is_error());
+            assert!(d.summary.contains(m.as_str()));
+        }
+        assert!(symmetric_auth(AuthMethod::PrivateKeyJwt).is_none());
     }
 
     #[test]

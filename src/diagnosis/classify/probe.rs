@@ -213,8 +213,19 @@ pub fn read_client_credentials(status: u16, body: &str) -> Reading {
         return Reading::plain(Verdict::Accepted);
     }
     let (error, desc) = oauth_error(body);
+    let grant_refused = super::lexicon::ranked(&desc, &error)
+        .first()
+        .is_some_and(|f| f.meaning == super::lexicon::Meaning::GrantNotAllowed);
     match error.as_str() {
-        // No code was sent: invalid_grant here is about the grant, not the client.
+        // No code was sent: a refusal of the grant in words (MEDITECH-like servers, some answer
+        // invalid_grant or unsupported_grant_type) follows authentication.
+        "invalid_grant" | "unsupported_grant_type" if grant_refused => Reading::noted(
+            Verdict::Accepted,
+            format!(
+                "{error}: the client was authenticated but the client_credentials grant is not enabled for it"
+            ),
+        ),
+        // Otherwise invalid_grant here is about the grant, not the client.
         "invalid_grant" => Reading::plain(Verdict::Inconclusive),
         e => read_error(status, e, &desc, "client_credentials"),
     }
@@ -382,6 +393,19 @@ mod tests {
         );
         assert_eq!(
             client_credentials(400, r#"{"error":"invalid_request"}"#),
+            Verdict::Inconclusive
+        );
+        // A refusal of the grant in words, under another code, follows authentication too.
+        for body in [
+            r#"{"error":"invalid_grant","error_description":"client_credentials grant is not enabled for this client"}"#,
+            r#"{"error":"unsupported_grant_type","error_description":"The client is not authorized to use this grant type"}"#,
+        ] {
+            let r = read_client_credentials(400, body);
+            assert_eq!(r.verdict, Verdict::Accepted, "{body}");
+            assert!(r.note.as_deref().unwrap_or("").contains("authenticated"));
+        }
+        assert_eq!(
+            client_credentials(400, r#"{"error":"unsupported_grant_type"}"#),
             Verdict::Inconclusive
         );
         // Keycloak, a confidential client that sent no secret: not authenticated at all.

@@ -360,6 +360,15 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
     }
     d = explain(d, ctx, answer.body);
     d = in_case(d, ctx, &chosen);
+    if id == id!("token.client_credentials_not_enabled") {
+        d.summary.push_str(
+            " No code is sent with client_credentials: the client was authenticated, but the server does not allow it this grant (it is not enabled for the client).",
+        );
+        d = d.with(
+            "Client authenticated",
+            "yes: the answer refuses the grant, not the client",
+        );
+    }
     if let Some(c) = cerner
         .as_ref()
         .filter(|c| c.client_unknown() && id == id!("token.unknown_client"))
@@ -431,16 +440,6 @@ fn in_case(mut d: Diagnosis, ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Di
                 ],
             );
             d
-        }
-        (_, "token.unauthorized_client") if ctx.kind == LaunchKind::Backend => {
-            d.summary.push_str(
-                " No code is sent with client_credentials: the client was authenticated, but the server does not allow it this grant (it is not enabled for the client).",
-            );
-            d.first_fixes.insert(
-                0,
-                "Ask the EHR's administrator to enable the client_credentials (Backend Services) grant for this client".into(),
-            );
-            d.with_first_cause("The client_credentials grant is not enabled for this client")
         }
         _ => d,
     }

@@ -20,17 +20,90 @@ pub enum Level {
     Warning,
 }
 
-/// One evaluated assertion: `{"id": "server.…", "passed", "detail", "rule", "level"}`.
+/// What became of a check: `passed`, `failed`, or `not_tested` (it could not run: introspection
+/// refused, no refresh token, an earlier step failed, active probes off), never a pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Passed,
+    Failed,
+    NotTested,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::NotTested => "not tested",
+        }
+    }
+}
+
+/// One evaluated assertion: `{"id": "server.…", "passed", "status", "reason", "detail", "rule",
+/// "level"}`. `passed` is false for a check that was not tested.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "CheckWire", into = "CheckWire")]
 pub struct Check {
     pub id: String,
     pub passed: bool,
+    pub status: Status,
+    /// Why a check was not tested.
+    pub reason: Option<String>,
     pub detail: String,
     /// The rule's link (the catalogue entry's first rule).
     pub rule: String,
     /// Absent in records stored before levels existed: required.
-    #[serde(default)]
     pub level: Level,
+}
+
+/// [`Check`] as stored and in JSON: records stored before `status` existed read it from `passed`.
+#[derive(Clone, Serialize, Deserialize)]
+struct CheckWire {
+    id: String,
+    passed: bool,
+    #[serde(default)]
+    status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    detail: String,
+    rule: String,
+    #[serde(default)]
+    level: Level,
+}
+
+impl From<CheckWire> for Check {
+    fn from(w: CheckWire) -> Self {
+        let status = w.status.unwrap_or(if w.passed {
+            Status::Passed
+        } else {
+            Status::Failed
+        });
+        Check {
+            id: w.id,
+            passed: status == Status::Passed,
+            status,
+            reason: w.reason,
+            detail: w.detail,
+            rule: w.rule,
+            level: w.level,
+        }
+    }
+}
+
+impl From<Check> for CheckWire {
+    fn from(c: Check) -> Self {
+        CheckWire {
+            id: c.id,
+            passed: c.passed,
+            status: Some(c.status),
+            reason: c.reason,
+            detail: c.detail,
+            rule: c.rule,
+            level: c.level,
+        }
+    }
 }
 
 impl Check {
@@ -42,10 +115,34 @@ impl Check {
         Check {
             id: entry.id.to_string(),
             passed,
+            status: if passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            reason: None,
             detail: detail.into(),
             rule: entry.spec.first().map(|s| s.1).unwrap_or_default().into(),
             level: Level::Required,
         }
+    }
+
+    /// A check that could not run, with the reason: counted apart, never a pass.
+    pub(crate) fn not_tested(entry: &'static Entry, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let mut c = Check::from_entry(entry, false, format!("not tested: {reason}"));
+        c.status = Status::NotTested;
+        c.reason = Some(reason);
+        c
+    }
+
+    /// Whether the check ran and failed (a check not tested did not fail).
+    pub fn failed(&self) -> bool {
+        self.status == Status::Failed
+    }
+
+    pub fn is_not_tested(&self) -> bool {
+        self.status == Status::NotTested
     }
 
     pub(crate) fn warning(mut self) -> Self {
@@ -57,6 +154,16 @@ impl Check {
     pub fn title(&self) -> &'static str {
         super::catalog::entry(&self.id).title
     }
+}
+
+/// `{"passed": n, "failed": n, "not_tested": n}` of a scorecard.
+pub fn counts(checks: &[Check]) -> Value {
+    let n = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    serde_json::json!({
+        "passed": n(Status::Passed),
+        "failed": n(Status::Failed),
+        "not_tested": n(Status::NotTested),
+    })
 }
 
 /// Older findings that already name what a check finds: when one of them is among a launch's
@@ -89,7 +196,7 @@ pub fn diagnoses_besides(checks: &[Check], already: &[Diagnosis]) -> Vec<Diagnos
     };
     checks
         .iter()
-        .filter(|c| !c.passed && !said(&c.id))
+        .filter(|c| c.failed() && !said(&c.id))
         .map(|c| Diagnosis::new(super::catalog::entry(&c.id), c.detail.clone()))
         .collect()
 }
@@ -196,6 +303,7 @@ pub fn discovery(d: &Discovered) -> Vec<Check> {
     out
 }
 
+pub mod active;
 mod identity;
 mod token;
 

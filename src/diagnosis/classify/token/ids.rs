@@ -58,6 +58,9 @@ fn token_id(m: Meaning, auth: AuthMethod, kind: LaunchKind) -> Option<Id> {
         PkceVerifier => id!("token.pkce_rejected"),
         CodeUsed => id!("token.code_reused"),
         CodeExpired | CodeInvalid | RefreshInvalid => id!("token.invalid_grant"),
+        // The client was authenticated (a refusal of it would have said so): client_credentials
+        // is not enabled for it (MEDITECH answers 400 unauthorized_client so).
+        GrantNotAllowed if backend => id!("token.client_credentials_not_enabled"),
         GrantNotAllowed => id!("token.unauthorized_client"),
         ScopeInvalid => id!("token.invalid_scope"),
         Tenant => id!("token.invalid_tenant"),
@@ -128,9 +131,12 @@ fn by_code_in_case(a: &ErrorAnswer, ctx: &TokenContext<'_>) -> Id {
         }
         (AuthMethod::None, "token.bad_client_credentials") => id!("token.unknown_client"),
         // client_credentials carries no code: invalid_grant there means the grant itself is
-        // refused for an authenticated client (RFC 6749 §5.2 would say unauthorized_client).
-        (_, "token.invalid_grant") if ctx.kind == LaunchKind::Backend => {
-            id!("token.unauthorized_client")
+        // refused for an authenticated client (RFC 6749 §5.2 would say unauthorized_client),
+        // and unauthorized_client says so: the grant is not enabled for this client.
+        (_, "token.invalid_grant" | "token.unauthorized_client")
+            if ctx.kind == LaunchKind::Backend =>
+        {
+            id!("token.client_credentials_not_enabled")
         }
         _ => id,
     }

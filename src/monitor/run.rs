@@ -1,0 +1,254 @@
+//! One probe of one registration and its verdict: `check` for a launch registration, a Backend
+//! Services run for a `backend = true` one. A run keeps no transcript, token or FHIR body: only
+//! what the status board shows (status, the first failing step, diagnosis ids with their
+//! one-line summaries, TLS days left, durations), so history stays small and free of PHI.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Registration;
+use crate::diagnosis::{Diagnosis, Severity};
+use crate::record::{AppRef, LaunchRecord, Outcome, random_id};
+use crate::smart::client_auth::SigningKey;
+use crate::smart::transcript::Exchange;
+use crate::state::Core;
+
+/// A registration's state on the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// No finding.
+    Up,
+    /// Warnings only.
+    Degraded,
+    /// At least one error-severity finding (`check` would exit 1).
+    Down,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Up => "up",
+            Status::Degraded => "degraded",
+            Status::Down => "down",
+        }
+    }
+}
+
+/// One finding of a run: the catalogue id, its severity and this case's summary (bounded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    pub summary: String,
+}
+
+/// Time spent in one step of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepTime {
+    /// `discovery`, `token`, `fhir`, `other` or `total`.
+    pub step: String,
+    pub seconds: f64,
+}
+
+/// A state change, recorded on the run that caused it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub from: Status,
+    pub to: Status,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
+/// One run of one registration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: String,
+    pub registration: String,
+    /// `check` or `backend`.
+    pub kind: String,
+    /// When it started (Unix milliseconds, the scheduler's clock).
+    pub at: i64,
+    pub status: Status,
+    /// The first step that failed (`discovery`, `registration`, `credentials`, `tls`, `token`,
+    /// `fhir`), when the run is down.
+    pub failing_step: Option<String>,
+    /// Error findings first, then warnings; at most [`MAX_FINDINGS`].
+    pub findings: Vec<Finding>,
+    /// The FHIR server's certificate (https only): days left and `notAfter` (Unix seconds).
+    pub tls_days_left: Option<i64>,
+    pub tls_not_after: Option<i64>,
+    pub steps: Vec<StepTime>,
+    /// The one-line outcome (the credential probe's summary, or the backend run's outcome).
+    pub summary: String,
+    /// Set on the run whose status differs from the one before.
+    pub change: Option<Change>,
+}
+
+/// Findings a run keeps at most, and the characters of each summary.
+pub const MAX_FINDINGS: usize = 20;
+const MAX_SUMMARY: usize = 400;
+
+fn bounded(s: &str) -> String {
+    match s.char_indices().nth(MAX_SUMMARY) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+impl Run {
+    /// The diagnosis ids of the error findings (or of the warnings when there are none).
+    pub fn diagnosis_ids(&self) -> Vec<&str> {
+        let errors: Vec<&str> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.id.as_str())
+            .collect();
+        if errors.is_empty() {
+            self.findings.iter().map(|f| f.id.as_str()).collect()
+        } else {
+            errors
+        }
+    }
+
+    /// The first error finding's id: the one the board shows.
+    pub fn first_diagnosis(&self) -> Option<&str> {
+        self.findings
+            .iter()
+            .find(|f| f.severity == Severity::Error)
+            .map(|f| f.id.as_str())
+    }
+
+    pub fn total_seconds(&self) -> f64 {
+        self.steps
+            .iter()
+            .find(|s| s.step == "total")
+            .map_or(0.0, |s| s.seconds)
+    }
+}
+
+fn findings(ds: &[Diagnosis]) -> (Status, Vec<Finding>) {
+    let mut out: Vec<Finding> = ds
+        .iter()
+        .map(|d| Finding {
+            id: d.id().to_string(),
+            severity: d.severity(),
+            summary: bounded(&d.summary),
+        })
+        .collect();
+    // Errors first, in their order; warnings after.
+    out.sort_by_key(|f| f.severity != Severity::Error);
+    out.truncate(MAX_FINDINGS);
+    let status = if out.iter().any(|f| f.severity == Severity::Error) {
+        Status::Down
+    } else if out.is_empty() {
+        Status::Up
+    } else {
+        Status::Degraded
+    };
+    (status, out)
+}
+
+/// The step a diagnosis id belongs to in a `check`.
+fn check_step(id: &str) -> &'static str {
+    match id.split('.').next().unwrap_or("") {
+        "discovery" | "server" => "discovery",
+        "token" | "net" => "credentials",
+        _ if id.contains("certificate") => "tls",
+        _ => "registration",
+    }
+}
+
+fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
+    let mut out: Vec<StepTime> = Vec::new();
+    for x in transcript.iter().filter(|x| !x.cached) {
+        let step = match x.step.as_str() {
+            "discovery" => "discovery",
+            "token" | "probe" => "token",
+            "fhir" => "fhir",
+            _ => "other",
+        };
+        let secs = x.duration_ms as f64 / 1000.0;
+        match out.iter_mut().find(|s| s.step == step) {
+            Some(s) => s.seconds += secs,
+            None => out.push(StepTime {
+                step: step.into(),
+                seconds: secs,
+            }),
+        }
+    }
+    out.push(StepTime {
+        step: "total".into(),
+        seconds: total,
+    });
+    out
+}
+
+/// Probes `reg` once (`at`: the scheduler's time of the run). Never stores anything.
+pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at: i64) -> Run {
+    let started = Instant::now();
+    if reg.backend {
+        let app = AppRef::Registered(reg.id.clone());
+        let record = crate::flow::backend::run(core, app, reg, key).await;
+        return of_backend(reg, &record, at, started.elapsed().as_secs_f64());
+    }
+    let report = crate::check::check(core, reg, key, false).await;
+    let total = started.elapsed().as_secs_f64();
+    let (status, findings) = findings(&report.diagnoses);
+    let failing_step = (status == Status::Down).then(|| {
+        if report.endpoints.is_none() {
+            "discovery".to_string()
+        } else {
+            findings
+                .first()
+                .map_or("registration", |f| check_step(&f.id))
+                .to_string()
+        }
+    });
+    Run {
+        id: random_id(),
+        registration: reg.id.clone(),
+        kind: "check".into(),
+        at,
+        status,
+        failing_step,
+        findings,
+        tls_days_left: report.certificate.as_ref().map(|c| c.days_left),
+        tls_not_after: report.certificate.as_ref().map(|c| c.not_after),
+        steps: step_times(&report.transcript, total),
+        summary: report.credentials.summary.clone(),
+        change: None,
+    }
+}
+
+fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run {
+    let (mut status, findings) = findings(&r.diagnoses);
+    if r.outcome != Outcome::Success {
+        status = Status::Down;
+    }
+    let summary = match r.outcome {
+        Outcome::Success => {
+            "Backend Services run: token granted and the FHIR read answered.".into()
+        }
+        _ => format!(
+            "Backend Services run failed at the {} step.",
+            r.step.as_str()
+        ),
+    };
+    Run {
+        id: random_id(),
+        registration: reg.id.clone(),
+        kind: "backend".into(),
+        at,
+        status,
+        failing_step: (status == Status::Down).then(|| r.step.as_str().to_string()),
+        findings,
+        tls_days_left: None,
+        tls_not_after: None,
+        steps: step_times(&r.transcript, total),
+        summary,
+        change: None,
+    }
+}
