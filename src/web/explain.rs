@@ -2,6 +2,9 @@
 //! its step, the paste redacted before anything shows or logs it; JSON twin with
 //! `Accept: application/json`. Nothing is stored.
 
+use askama::Template;
+// askama finds the template's `|wbr` filter by this name.
+use super::words::filters;
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -11,7 +14,7 @@ use serde::Deserialize;
 
 use super::csrf::{self, Csrf};
 use super::problem::wants_json;
-use super::views::{self, ExplainPage};
+use super::views;
 use super::{AppState, Problem};
 use crate::config::AuthMethod;
 use crate::diagnosis::explain::{self, MAX_PASTE_BYTES, Step, render};
@@ -84,4 +87,34 @@ pub async fn submit(
     }
     let page = ExplainPage::new(&csrf.token, Some(&e));
     Ok(csrf.attach(&state.config, views::render_page(&page)?))
+}
+
+#[derive(Template)]
+#[template(path = "explain.html")]
+pub struct ExplainPage<'a> {
+    pub csrf: &'a str,
+    pub e: Option<&'a crate::diagnosis::explain::Explained>,
+    pub steps: Vec<&'static str>,
+    pub auths: Vec<&'static str>,
+    pub step: &'static str,
+    pub auth: &'static str,
+    pub max: usize,
+}
+
+impl<'a> ExplainPage<'a> {
+    pub fn new(csrf: &'a str, e: Option<&'a crate::diagnosis::explain::Explained>) -> Self {
+        use crate::diagnosis::explain::{DEFAULT_AUTH, MAX_PASTE_BYTES, Step};
+        ExplainPage {
+            csrf,
+            steps: Step::ALL.iter().map(|s| s.as_str()).collect(),
+            auths: crate::config::AuthMethod::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+            step: e.map_or("token", |e| e.step.as_str()),
+            auth: e.map_or(DEFAULT_AUTH.as_str(), |e| e.auth.as_str()),
+            max: MAX_PASTE_BYTES,
+            e,
+        }
+    }
 }

@@ -26,36 +26,6 @@ pub struct ErrorPage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "explain.html")]
-pub struct ExplainPage<'a> {
-    pub csrf: &'a str,
-    pub e: Option<&'a crate::diagnosis::explain::Explained>,
-    pub steps: Vec<&'static str>,
-    pub auths: Vec<&'static str>,
-    pub step: &'static str,
-    pub auth: &'static str,
-    pub max: usize,
-}
-
-impl<'a> ExplainPage<'a> {
-    pub fn new(csrf: &'a str, e: Option<&'a crate::diagnosis::explain::Explained>) -> Self {
-        use crate::diagnosis::explain::{DEFAULT_AUTH, MAX_PASTE_BYTES, Step};
-        ExplainPage {
-            csrf,
-            steps: Step::ALL.iter().map(|s| s.as_str()).collect(),
-            auths: crate::config::AuthMethod::ALL
-                .iter()
-                .map(|a| a.as_str())
-                .collect(),
-            step: e.map_or("token", |e| e.step.as_str()),
-            auth: e.map_or(DEFAULT_AUTH.as_str(), |e| e.auth.as_str()),
-            max: MAX_PASTE_BYTES,
-            e,
-        }
-    }
-}
-
-#[derive(Template)]
 #[template(path = "check.html")]
 pub struct CheckPage<'a> {
     pub r: &'a crate::check::Report,
