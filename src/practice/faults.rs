@@ -96,9 +96,6 @@ pub struct Faults {
     /// refresh allows all follow it. (To change only the answer's `scope` member, use
     /// [`Faults::token_patch`].)
     pub reduce_scopes_to: Option<String>,
-    /// Every `grant_type=refresh_token` request is answered with this, verbatim (the code
-    /// exchange before it is answered as usual): a server's own refresh refusal.
-    pub refresh_answer: Option<CannedAnswer>,
     /// `client_credentials`: once the client is authenticated, answer this status and JSON body
     /// instead of a token (MEDITECH Greenfield answers an authenticated client whose backend
     /// grant is not enabled with 400 `unauthorized_client`). A wrong secret still gets 401.
@@ -114,6 +111,9 @@ pub struct Faults {
     /// Discovery and the CapabilityStatement answer without `Access-Control-Allow-Origin`
     /// (global, like every discovery fault).
     pub no_cors: bool,
+    /// Every `grant_type=refresh_token` request is answered with this, verbatim (the code
+    /// exchange before it is answered as usual): a server's own refresh refusal.
+    pub refresh_answer: Option<CannedAnswer>,
 }
 
 /// One way to get the OpenID Connect id_token wrong.
