@@ -22,6 +22,7 @@ mod check;
 mod corpus;
 mod csrf;
 mod diagnoses;
+mod explain;
 mod faults;
 mod fhir_reads;
 mod gallery;
