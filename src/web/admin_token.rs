@@ -91,6 +91,24 @@ impl AdminToken {
         bearer || self.signed_in(headers)
     }
 
+    /// Whether the request carries the token as a Bearer (no cookie involved).
+    pub(super) fn bearer(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim_start().split_once(' '))
+            .is_some_and(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && self.token_is(t))
+    }
+
+    /// The key a signed-out sign-in is shared under (a hash of its nonce, never the cookie),
+    /// when the request carries a live sign-in cookie.
+    pub(super) fn shared_key(&self, headers: &HeaderMap) -> Option<String> {
+        use sha2::Digest;
+        let nonce = cookie(headers, COOKIE).and_then(|c| self.verify_at(c, now_secs()))?;
+        let digest = sha2::Sha256::digest(format!("sld-admin-signout|{nonce}").as_bytes());
+        Some(B64.encode(digest))
+    }
+
     /// Whether the request carries a sign-in cookie that is authentic, recent and not signed out.
     fn signed_in(&self, headers: &HeaderMap) -> bool {
         cookie(headers, COOKIE)
