@@ -6,7 +6,8 @@
 //! and `NONCE` (both base64url without padding). Every sign-in issues a distinct value; the
 //! server refuses one whose tag does not match (compared in constant time), that is older than
 //! 8 hours, or whose nonce was signed out (`POST /admin/logout` puts the nonce in a bounded
-//! in-memory cache that keeps it 8 hours, the cookie's lifetime). The value never holds the
+//! in-memory cache that keeps it 8 hours, the cookie's lifetime, and a hash of it in the shared
+//! store when Redis or SQLite is configured, so every instance refuses it: `web::admin`). The value never holds the
 //! token, and every value stops working when the token changes.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
