@@ -268,19 +268,19 @@ const CASES: &[Case] = &[
         Basic,
         "token.bad_client_credentials",
     ),
-    // MEDITECH: valid credentials, client_credentials not enabled.
+    // MEDITECH: valid credentials, client_credentials not enabled (authenticated, grant off).
     backend(case(
         400,
         r#"{"error":"unauthorized_client","error_description":"The client is not authorized to use the requested grant type."}"#,
         Jwt,
-        "token.unauthorized_client",
+        "token.client_credentials_not_enabled",
     )),
     // invalid_grant on client_credentials: there is no code to be invalid.
     backend(case(
         400,
         r#"{"error":"invalid_grant"}"#,
         Jwt,
-        "token.unauthorized_client",
+        "token.client_credentials_not_enabled",
     )),
     // Shapes outside OAuth JSON.
     said(
