@@ -1,5 +1,5 @@
 //! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
-//! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report.
+//! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report, `explain` diagnoses a pasted answer.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
 use tracing_subscriber::EnvFilter;
 
+mod explain_cmd;
 mod local_practice;
 use local_practice::LocalPractice;
 
@@ -89,6 +90,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Diagnose a pasted answer (status line + headers + body, a bare body, or an authorize
+    /// redirect URL) at its step; secrets in it are redacted first. Exit 0: no error finding;
+    /// 1: at least one; 2: usage error.
+    Explain {
+        /// The step the answer came from.
+        #[arg(long, value_parser = ["authorize", "token", "refresh", "client_credentials", "introspection", "fhir"])]
+        step: String,
+        /// How the client authenticated (default: client_secret_basic).
+        #[arg(long, default_value = "client_secret_basic", value_parser = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])]
+        auth: String,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// The file holding the answer, or - for standard input.
+        file: PathBuf,
+    },
     /// Print every diagnosis the app can report: id, severity, title, causes, fixes, rules.
     Catalogue {
         /// Output format (markdown is the repository's docs/diagnoses.md).
@@ -150,6 +167,12 @@ async fn main() -> ExitCode {
         } => monitor_once(once, config, ids, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
         Command::Catalogue { format } => catalogue(&format),
+        Command::Explain {
+            step,
+            auth,
+            format,
+            file,
+        } => explain_cmd::explain(&step, &auth, &format, &file),
     }
 }
 

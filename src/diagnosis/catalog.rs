@@ -1100,6 +1100,22 @@ pub static ENTRIES: &[Entry] = &[
         ],
         [SCOPES, FHIR_AUTH]
     ),
+    // Issue 20 (answer corpus): an API gateway's own refusal in front of the FHIR server.
+    e!(
+        "fhir.gateway_rejected",
+        Error,
+        "An API gateway in front of the FHIR server refused the call for its own reason",
+        "The gateway in front of the EHR's data service refused the app before the data service saw the request (a missing or wrong subscription or API key, or a used-up quota). Tell the app's administrator; a new sign-in will not help.",
+        [
+            "The gateway (Azure API Management, Apigee, Kong, AWS API Gateway) wants its own subscription or API key header, which the app did not send or sent wrong",
+            "The app's quota or rate limit at the gateway is used up"
+        ],
+        [
+            "Send the gateway's key header the EHR's developer portal names (e.g. Ocp-Apim-Subscription-Key) with every FHIR request",
+            "Ask the EHR's API team for a key, or a larger quota, for this app"
+        ],
+        [FHIR_AUTH]
+    ),
     e!(
         "fhir.forbidden",
         Error,

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod catalogue_doc;
 pub mod classify;
 pub mod conformance;
+pub mod explain;
 pub mod introspection;
 pub mod launch_context;
 pub mod markdown;

@@ -164,3 +164,64 @@ impl MonitorConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn load(monitor: &str) -> Result<Config, String> {
+        let listen = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
+        Config::from_toml(&format!("[monitor]\n{monitor}\n"), "test", listen)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn durations_are_humantime_and_bad_values_name_their_key() {
+        let c = load("every = \"10s\"\njitter = \"2s\"").unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.monitor.enabled);
+        assert_eq!(c.monitor.every.as_secs(), 10);
+        assert_eq!(c.monitor.jitter.as_secs(), 2);
+        let c = load("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.monitor.every.as_secs(), 15 * 60);
+        assert_eq!(c.monitor.jitter.as_secs(), 60);
+        for (text, key) in [
+            ("every = \"soon\"", "monitor.every"),
+            ("every = \"1s\"", "monitor.every"),
+            ("every = \"10s\"\njitter = \"10s\"", "monitor.jitter"),
+            ("concurrency = 0", "monitor.concurrency"),
+            ("history = 5000", "monitor.history"),
+            ("registrations = [\"nobody\"]", "monitor.registrations"),
+            (
+                "webhook_url_env = \"not a name\"",
+                "monitor.webhook_url_env",
+            ),
+            ("evry = \"10s\"", "evry"),
+        ] {
+            let e = load(text)
+                .err()
+                .unwrap_or_else(|| panic!("{text} accepted"));
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        // No section: nothing scheduled.
+        let listen = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
+        assert!(
+            !Config::from_toml("", "test", listen)
+                .map(|c| c.monitor.enabled)
+                .unwrap_or(true)
+        );
+    }
+
+    #[test]
+    fn monitor_false_leaves_a_registration_out_unless_named() {
+        let reg = "[[registration]]\nid = \"quiet\"\nname = \"Q\"\niss = \"https://ehr.example/fhir\"\nclient_id = \"c\"\nscope = \"openid\"\nmonitor = false\n";
+        let listen = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
+        let c = Config::from_toml(&format!("[monitor]\n{reg}"), "t", listen)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.monitor.watches("quiet"));
+        assert!(c.monitor.watches("practice"));
+        let named = format!("[monitor]\nregistrations = [\"quiet\"]\n{reg}");
+        let c = Config::from_toml(&named, "t", listen).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.monitor.watches("quiet"));
+        assert!(!c.monitor.watches("practice"));
+    }
+}

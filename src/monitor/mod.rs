@@ -142,7 +142,7 @@ impl Monitor {
     }
 
     /// The run's gauges on `/metrics`.
-    fn publish(&self, core: &Core, run: &Run) {
+    pub(crate) fn publish(&self, core: &Core, run: &Run) {
         let now: Vec<String> = if run.status == Status::Down {
             run.diagnosis_ids().iter().map(|s| s.to_string()).collect()
         } else {

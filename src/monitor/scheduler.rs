@@ -82,7 +82,13 @@ async fn watch_one(m: &Monitor, core: &Core, reg: &Registration, permits: &Semap
             Ok(true) => {
                 m.run_and_record(core, reg, true).await;
             }
-            Ok(false) => {}
+            Ok(false) => {
+                // Another instance runs this period: this one's gauges follow the stored row
+                // (the last run any instance finished), so every /metrics tells the same.
+                if let Ok(Some(row)) = m.history().state(&reg.id).await {
+                    m.publish(core, &row.last_run);
+                }
+            }
             Err(e) => {
                 // Without the store there is no lease and no history: the probe still runs
                 // so that its metrics tell the truth.

@@ -111,6 +111,9 @@ pub struct Faults {
     /// Discovery and the CapabilityStatement answer without `Access-Control-Allow-Origin`
     /// (global, like every discovery fault).
     pub no_cors: bool,
+    /// Every `grant_type=refresh_token` request is answered with this, verbatim (the code
+    /// exchange before it is answered as usual): a server's own refresh refusal.
+    pub refresh_answer: Option<CannedAnswer>,
 }
 
 /// One way to get the OpenID Connect id_token wrong.

@@ -49,10 +49,15 @@ pub(super) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(canned) = ehr.with(|s| s.faults_for(None).introspection_answer) {
+    let params = Params::parse(&body);
+    // The caller's own faults when it names itself, else the global ones.
+    let caller = client_auth::claimed_client_id(&headers, &params).or_else(|| {
+        let b = bearer(&headers)?;
+        ehr.with(|s| s.token_facts.get(b).map(|f| f.client_id.clone()))
+    });
+    if let Some(canned) = ehr.with(|s| s.faults_for(caller.as_deref()).introspection_answer) {
         return super::token::canned_response(canned);
     }
-    let params = Params::parse(&body);
     let Some(token) = params.get("token").map(str::to_owned) else {
         ehr.with(|s| s.violation("introspect: token parameter is missing (RFC 7662 §2.1)"));
         return OAuthError::bad_request("invalid_request", "token is missing").into_response();

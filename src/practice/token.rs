@@ -98,6 +98,13 @@ fn answer(
     if let Some(canned) = faults.canned_token_answer() {
         return canned_response(canned);
     }
+    if let Some(canned) = faults
+        .refresh_answer
+        .clone()
+        .filter(|_| params.get("grant_type") == Some("refresh_token"))
+    {
+        return canned_response(canned);
+    }
     if let Some(problem) = form_problem {
         return OAuthError::bad_request("invalid_request", problem).into_response();
     }

@@ -49,7 +49,13 @@ fn ms_time(ms: i64) -> String {
 
 fn row(state: &AppState, id: &str, name: &str, s: Option<RowState>) -> Row {
     let run = s.as_ref().map(|s| &s.last_run);
-    let diagnosis = run.and_then(|r| r.first_diagnosis()).map(str::to_string);
+    // The first error's id; a degraded row names its first warning.
+    let diagnosis = run
+        .and_then(|r| {
+            r.first_diagnosis()
+                .or(r.findings.first().map(|f| f.id.as_str()))
+        })
+        .map(str::to_string);
     Row {
         id: id.to_string(),
         name: name.to_string(),
@@ -125,6 +131,13 @@ struct HistoryPage {
 impl HistoryPage {
     fn time(&self, ms: &i64) -> String {
         ms_time(*ms)
+    }
+
+    fn severity(&self, f: &crate::monitor::run::Finding) -> &'static str {
+        match f.severity {
+            crate::diagnosis::Severity::Error => "error",
+            crate::diagnosis::Severity::Warn => "warning",
+        }
     }
 
     fn title(&self, id: &str) -> &'static str {

@@ -154,6 +154,8 @@ async fn every_page_type_reads_at_1200_and_390_pixels() {
         ("error", "/callback?state=x&state=y".into()),
         ("admin-launches", "/admin/launches".into()),
         ("admin-launch", admin_launch),
+        ("status", "/status".into()),
+        ("status-history", "/status/practice".into()),
     ];
     let mut problems = Vec::new();
     for width in [1200, 390] {

@@ -133,6 +133,20 @@ fn from_json(v: &Value, a: &mut ErrorAnswer) {
     for k in ["message", "Message", "error_message", "errorMessage"] {
         push(t, "message", v.get(k));
     }
+    if t.is_empty()
+        && a.code.is_empty()
+        && let Some(map) = v.as_object()
+    {
+        // A JSON object of its own shape ({"exp": "token expired"}): its short string members.
+        for (_, value) in map.iter().take(8) {
+            if value
+                .as_str()
+                .is_some_and(|s| s.len() <= MAX_TEXT && s.contains(' '))
+            {
+                push(t, "JSON member", Some(value));
+            }
+        }
+    }
     if a.shape == Shape::Empty {
         a.shape = if t.is_empty() && a.code.is_empty() {
             Shape::OtherJson
@@ -315,6 +329,13 @@ mod tests {
             r#"{"message":"login failed: AADSTS50011: The redirect URI does not match"}"#,
         );
         assert_eq!(b.aadsts, Some(50011));
+    }
+
+    #[test]
+    fn a_json_object_of_its_own_shape_gives_its_sentences() {
+        // Kong's JWT plugin: {"exp":"token expired"}.
+        let a = read(401, None, r#"{"exp":"token expired","id":401}"#);
+        assert_eq!(a.texts, [("JSON member", "token expired".to_string())]);
     }
 
     #[test]

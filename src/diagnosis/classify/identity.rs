@@ -256,6 +256,9 @@ fn fhir_id(m: lexicon::Meaning) -> Option<Id> {
         TokenExpired => Some(id!("fhir.token_expired")),
         TokenMissingContext => Some(id!("fhir.token_missing_launch_context")),
         ScopeInvalid => Some(id!("fhir.forbidden")),
+        // At a FHIR read the only signature in play is the access token's.
+        AssertionSignature => Some(id!("fhir.invalid_token")),
+        GatewayKey => Some(id!("fhir.gateway_rejected")),
         _ => None,
     }
 }

@@ -22,6 +22,10 @@ pub enum Meaning {
     AssertionSignature,
     AssertionLifetime,
     AssertionJti,
+    /// A required `redirect_uri` was not sent (a malformed request, not a mismatch).
+    RedirectMissing,
+    /// An API gateway's own key (subscription key, API key) or quota, not the access token.
+    GatewayKey,
     RedirectMismatch,
     PkceVerifier,
     CodeUsed,
@@ -59,6 +63,8 @@ impl Meaning {
             AssertionSignature => "the client assertion's signature does not verify",
             AssertionLifetime => "the client assertion is outside its validity window",
             AssertionJti => "the client assertion's jti was already used",
+            RedirectMissing => "the redirect_uri parameter is missing",
+            GatewayKey => "an API gateway wants its own key (subscription or API key) or quota",
             RedirectMismatch => "the redirect URI does not match",
             PkceVerifier => "the PKCE verifier does not match",
             CodeUsed => "the code was already used",
@@ -94,14 +100,15 @@ impl Meaning {
             | RefreshInvalid | Consent => "invalid_grant",
             GrantNotAllowed => "unauthorized_client",
             ScopeInvalid => "invalid_scope",
-            AudParameter | Tenant => "invalid_request",
+            AudParameter | Tenant | RedirectMissing => "invalid_request",
+            GatewayKey => "",
             TokenExpired | TokenMissingContext => "invalid_token",
         }
     }
 }
 
 use Meaning::*;
-use phrases::LEXICON;
+use phrases::{GENERIC, LEXICON};
 
 mod phrases;
 
@@ -125,7 +132,7 @@ pub fn aadsts(code: u64) -> Option<Meaning> {
         501481 => PkceVerifier,
         700024 => AssertionLifetime,
         700027 => AssertionSignature,
-        70011 | 28002 | 28003 => ScopeInvalid,
+        70011 | 28002 | 28003 | 650053 => ScopeInvalid,
         _ => return None,
     })
 }
@@ -173,9 +180,18 @@ fn find(lower: &str, pattern: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// Whether `text` lists every possible cause (RFC wording a server quotes) and so names none.
+pub fn is_generic(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    GENERIC.iter().any(|g| lower.contains(g))
+}
+
 /// Every meaning `text` states, in lexicon order, each with its first matched phrase.
 pub fn meanings(text: &str) -> Vec<Found> {
     // ASCII lowercasing keeps byte offsets, so a span found in `lower` slices `text`.
+    if is_generic(text) {
+        return Vec::new();
+    }
     let lower = text.to_ascii_lowercase();
     LEXICON
         .iter()
@@ -252,6 +268,21 @@ mod tests {
             Some(RedirectMismatch)
         );
         assert_eq!(first("nothing we know", "invalid_client"), None);
+    }
+
+    #[test]
+    fn a_description_listing_every_cause_names_none() {
+        // Ory Hydra and Doorkeeper quote RFC 6749's list of what invalid_client may mean.
+        let hydra = "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method)";
+        assert!(is_generic(hydra) && meanings(hydra).is_empty());
+        assert_eq!(
+            first("Missing 'redirect_uri' parameter", "invalid_request").map(|f| f.0),
+            Some(RedirectMissing)
+        );
+        assert_eq!(
+            first("client_assertion_type must be provided", "invalid_request").map(|f| f.0),
+            Some(AssertionTypeMissing)
+        );
     }
 
     #[test]

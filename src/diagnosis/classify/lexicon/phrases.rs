@@ -6,6 +6,13 @@ use super::Meaning::{self, *};
 
 /// Phrases, lowercase; `*` stands for up to `GAP` characters (see the parent module) of anything. A phrase starts at a
 /// word boundary ("code" does not match "decode"). Order matters: the more specific first.
+/// Descriptions that list every possible cause (RFC text and servers quoting it): they name
+/// none, so the code and the rest of the case decide.
+pub(super) const GENERIC: &[&str] = &[
+    "unknown client, no client authentication included, or unsupported authentication method",
+    "invalid, expired, revoked, does not match the redirection uri",
+];
+
 pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         SecretExpired,
@@ -21,6 +28,7 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         AssertionTypeMissing,
         &[
+            "client_assertion_type must",
             "client_assertion_type is missing",
             "parameter client_assertion_type",
             "client_assertion_type*required",
@@ -49,6 +57,7 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         PublicClient,
         &[
+            "public client not allowed",
             "client is public",
             "public client*should not",
             "public clients*not*secret",
@@ -70,6 +79,8 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         BadAuthHeader,
         &[
+            "authorization header*not properly encoded",
+            "must be provided in the authorization header",
             "decoded header must contain",
             "malformed authorization header",
             "invalid authorization header",
@@ -102,6 +113,8 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         AssertionSignature,
         &[
+            "invalid client_assertion",
+            "client_assertion format",
             "signature verification failed",
             "invalid signature",
             "invalid_signature",
@@ -136,6 +149,9 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         SecretWrong,
         &[
+            "bad credentials",
+            "invalid_credentials",
+            "invalid credentials",
             "invalid client secret",
             "invalid client_secret",
             "invalid secret",
@@ -180,7 +196,26 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
             "client_id is invalid",
             "was not found in the directory",
             "application*not found",
-            "invalid client",
+        ],
+    ),
+    (
+        RedirectMissing,
+        &[
+            "missing 'redirect_uri'",
+            "missing redirect_uri",
+            "redirect_uri*is missing",
+            "redirect_uri*is required",
+        ],
+    ),
+    (
+        GatewayKey,
+        &[
+            "subscription key",
+            "api key",
+            "apikey",
+            "api-key",
+            "quota",
+            "rate limit",
         ],
     ),
     (
@@ -248,6 +283,8 @@ pub(super) const LEXICON: &[(Meaning, &[&str])] = &[
     (
         GrantNotAllowed,
         &[
+            "not allowed to exchange code",
+            "response_type*not allowed",
             "grant type*not allowed",
             "grant_type*not allowed",
             "not authorized to use*grant",

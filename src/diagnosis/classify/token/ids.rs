@@ -53,6 +53,7 @@ fn token_id(m: Meaning, auth: AuthMethod, kind: LaunchKind) -> Option<Id> {
         RedirectMismatch | PkceVerifier | CodeUsed | CodeExpired | CodeInvalid if backend => {
             return None;
         }
+        RedirectMissing => id!("token.invalid_request"),
         RedirectMismatch => id!("token.redirect_mismatch"),
         PkceVerifier => id!("token.pkce_rejected"),
         CodeUsed => id!("token.code_reused"),
@@ -66,7 +67,7 @@ fn token_id(m: Meaning, auth: AuthMethod, kind: LaunchKind) -> Option<Id> {
         Consent => id!("token.consent_required"),
         // A JWT that expired at the token endpoint is the client assertion.
         TokenExpired if auth == AuthMethod::PrivateKeyJwt => id!("token.bad_client_assertion"),
-        AudParameter | TokenExpired | TokenMissingContext => return None,
+        AudParameter | TokenExpired | TokenMissingContext | GatewayKey => return None,
     })
 }
 
@@ -215,7 +216,7 @@ fn entra(code: u64) -> Option<(Id, &'static str)> {
             id!("token.client_disabled"),
             "Entra AADSTS7000112: the application is disabled",
         ),
-        70011 | 28002 | 28003 => (
+        70011 | 28002 | 28003 | 650053 => (
             id!("token.invalid_scope"),
             "Entra: the scope is invalid or empty for this app, or not a scope of the resource asked for",
         ),
@@ -249,7 +250,11 @@ fn entra(code: u64) -> Option<(Id, &'static str)> {
 
 /// The id the OAuth code alone names (with the few descriptions older rules knew).
 fn by_code(error: &str, desc: &str) -> Id {
-    let d = desc.to_ascii_lowercase();
+    let d = if lexicon::is_generic(desc) {
+        String::new()
+    } else {
+        desc.to_ascii_lowercase()
+    };
     let mentions = |words: &[&str]| words.iter().any(|w| d.contains(w));
     if mentions(&["for confidential apps", "for confidential clients"])
         && mentions(&["client id is required", "client_id is required"])
