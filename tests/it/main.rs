@@ -5,6 +5,7 @@
 mod support;
 
 mod sessions;
+mod signout;
 mod sweep;
 
 mod active_probes;
