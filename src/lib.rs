@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod flow;
 pub mod gallery;
+pub mod har;
 pub mod metrics;
 pub mod monitor;
 pub mod phi;

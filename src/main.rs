@@ -90,6 +90,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Diagnose the SMART launches in a browser's HAR export (secrets redacted). Exit 0 no
+    /// error-severity finding, 1 at least one, 2 usage or unreadable file.
+    Diagnose {
+        /// The HAR file (at most 8 MiB).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Diagnose a pasted answer (status line + headers + body, a bare body, or an authorize
     /// redirect URL) at its step; secrets in it are redacted first. Exit 0: no error finding;
     /// 1: at least one; 2: usage error.
@@ -167,6 +176,7 @@ async fn main() -> ExitCode {
         } => monitor_once(once, config, ids, &format).await,
         Command::Keygen { alg, out } => keygen(&alg, &out),
         Command::Catalogue { format } => catalogue(&format),
+        Command::Diagnose { file, format } => diagnose(&file, &format),
         Command::Explain {
             step,
             auth,
@@ -188,6 +198,54 @@ fn catalogue(format: &str) -> ExitCode {
         _ => print!("{}", catalogue_doc::text()),
     }
     ExitCode::SUCCESS
+}
+
+/// `diagnose`: the launches in a HAR; exit 0 without error-severity findings, 1 with, 2 when
+/// the file cannot be read or is not a HAR (the message names no content of it).
+fn diagnose(file: &std::path::Path, format: &str) -> ExitCode {
+    use smart_launch_doctor::har;
+    let bytes = match read_bounded(file, har::MAX_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("diagnose: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let parsed = match har::parse(&bytes) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("diagnose: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (report, _) = har::diagnose(&parsed);
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", har::text::render(&report));
+    }
+    if report.has_error() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// At most `max` bytes of `path` (one more is read to tell a larger file).
+fn read_bounded(path: &std::path::Path, max: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    f.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > max {
+        return Err(format!("larger than {max} bytes, the most a HAR may be"));
+    }
+    Ok(bytes)
 }
 
 /// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.

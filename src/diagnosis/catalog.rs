@@ -125,6 +125,29 @@ const SERVER_PROBE: &str = "This is about the EHR's server, not your app; it doe
 const WORKS: &str =
     "This alone does not stop a sign-in; the note below is for the app's developers.";
 
+// Client-side rules (HAR import): what the app that made a launch got wrong on its own side.
+const CLIENT_FAULT: &str = "The app that made this sign-in breaks a SMART rule in its own requests (not the EHR). Tell the app's administrator; the details below are for its developers.";
+const TOKEN_REQUEST: (&str, &str) = (
+    "RFC 6749 §4.1.3: access token request (redirect_uri identical to the authorization request's)",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3",
+);
+const BEARER_URI: (&str, &str) = (
+    "RFC 6750 §2.3 and §5.3: tokens in URIs",
+    "https://www.rfc-editor.org/rfc/rfc6750#section-2.3",
+);
+const OIDC_NONCE: (&str, &str) = (
+    "OpenID Connect Core §3.1.2.1 and §15.5.2: nonce",
+    "https://openid.net/specs/openid-connect-core-1_0.html#NonceNotes",
+);
+const SCOPE_SYNTAX: (&str, &str) = (
+    "RFC 6749 §3.3: access token scope (space-delimited)",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-3.3",
+);
+const SECRET_QUERY: (&str, &str) = (
+    "RFC 6749 §2.3.1: client credentials in the request body, never the URI",
+    "https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1",
+);
+
 macro_rules! e {
     ($id:literal, $sev:expr, $title:literal, $plain:expr, [$($c:literal),* $(,)?], [$($f:literal),* $(,)?], [$($s:expr),* $(,)?]) => {
         Entry { id: $id, severity: $sev, title: $title, plain: $plain, causes: &[$($c),*], fixes: &[$($f),*], spec: &[$($s),*] }
@@ -1594,6 +1617,188 @@ pub static ENTRIES: &[Entry] = &[
         ],
         ["Report it to the EHR vendor with the labelled probe in the transcript"],
         [BACKEND, TOKEN_ERROR]
+    ),
+    // Client-side rules (HAR import, `diagnosis::client_rules`): the app's own requests.
+    e!(
+        "client.pkce_missing",
+        Error,
+        "The app does not use PKCE",
+        CLIENT_FAULT,
+        [
+            "An OAuth library configured without PKCE, or too old to send it",
+            "A confidential client that assumes its secret is enough"
+        ],
+        [
+            "Send code_challenge (S256 of a fresh 256-bit verifier) with code_challenge_method=S256 and the verifier at the token request"
+        ],
+        [PKCE, LAUNCH]
+    ),
+    e!(
+        "client.pkce_plain",
+        Error,
+        "The app uses PKCE with the plain method",
+        CLIENT_FAULT,
+        [
+            "code_challenge_method left out (plain is the default)",
+            "The library's PKCE method set to plain"
+        ],
+        ["Send code_challenge_method=S256 and the SHA-256 challenge of the verifier"],
+        [PKCE, LAUNCH]
+    ),
+    e!(
+        "client.state_missing",
+        Error,
+        "The authorization request has no state",
+        CLIENT_FAULT,
+        ["The app relies on PKCE or cookies alone and sends no state"],
+        ["Send a fresh state of at least 128 random bits per launch and check it on the callback"],
+        [STATE, LAUNCH]
+    ),
+    e!(
+        "client.state_short",
+        Warn,
+        "The state carries too little randomness",
+        WORKS,
+        [
+            "A counter, timestamp or short random string used as state",
+            "A state from a non-cryptographic random generator"
+        ],
+        ["Make state 128 random bits from a CSPRNG (e.g. 22 base64url characters)"],
+        [STATE, LAUNCH]
+    ),
+    e!(
+        "client.state_reused",
+        Error,
+        "The same state was sent in more than one launch",
+        CLIENT_FAULT,
+        [
+            "A constant or per-session state instead of one per launch",
+            "State kept across retries"
+        ],
+        ["Make a new state for every authorization request and accept it once"],
+        [STATE]
+    ),
+    e!(
+        "client.state_not_echoed",
+        Error,
+        "The callback did not bring back the state that was sent",
+        CLIENT_FAULT,
+        [
+            "The authorization server or a proxy drops or rewrites state",
+            "The callback belongs to another launch (two tabs)",
+            "An attacker's callback (CSRF)"
+        ],
+        [
+            "Refuse a callback whose state is absent or not the one this browser sent",
+            "If the server drops state, report it to the EHR vendor"
+        ],
+        [STATE, AUTHZ_ERROR]
+    ),
+    e!(
+        "client.redirect_uri_mismatch",
+        Error,
+        "The token request's redirect_uri differs from the authorization request's",
+        CLIENT_FAULT,
+        [
+            "The token request built from another setting than the authorization request (trailing slash, http vs https, another path)",
+            "redirect_uri left out of the token request"
+        ],
+        ["Send the very redirect_uri of the authorization request with the token request"],
+        [TOKEN_REQUEST, REDIRECT_URI]
+    ),
+    e!(
+        "client.aud_missing",
+        Error,
+        "The authorization request has no aud",
+        CLIENT_FAULT,
+        ["A generic OAuth library that knows nothing of SMART's aud"],
+        ["Send aud = the FHIR base URL (the iss of the launch) with every authorization request"],
+        [LAUNCH]
+    ),
+    e!(
+        "client.aud_not_fhir_base",
+        Error,
+        "aud is not the FHIR base URL",
+        CLIENT_FAULT,
+        [
+            "A trailing slash added or dropped",
+            "aud set to the authorization server or the app's own URL",
+            "A FHIR base from another environment"
+        ],
+        ["Send aud exactly as the iss of the launch (or the FHIR base the app is configured with)"],
+        [LAUNCH]
+    ),
+    e!(
+        "client.basic_not_form_encoded",
+        Error,
+        "The Basic credential is not form-encoded",
+        CLIENT_FAULT,
+        [
+            "id and secret joined and base64-encoded without form-encoding them first",
+            "A library that skips RFC 6749 §2.3.1's encoding"
+        ],
+        [
+            "Form-encode the client id and the secret (application/x-www-form-urlencoded) before joining them with ':' and base64",
+            "Or send them in the body (client_secret_post) if the server allows it"
+        ],
+        [CLIENT_PASSWORD]
+    ),
+    e!(
+        "client.secret_in_query",
+        Error,
+        "The client's credential is sent in a URL",
+        CLIENT_FAULT,
+        ["client_secret or client_assertion added to the query string instead of the form body"],
+        [
+            "Send the credential in the POST body or the Authorization header",
+            "Rotate the secret: URLs are kept in logs and proxies"
+        ],
+        [SECRET_QUERY]
+    ),
+    e!(
+        "client.launch_dropped",
+        Error,
+        "The EHR's launch parameter was not passed on",
+        CLIENT_FAULT,
+        [
+            "The app's launch page does not copy launch into the authorization request",
+            "The launch scope asked for without the launch value"
+        ],
+        ["Send the launch value from the EHR's launch URL unchanged, with the launch scope"],
+        [LAUNCH, SCOPES]
+    ),
+    e!(
+        "client.scope_syntax",
+        Warn,
+        "The requested scope is malformed",
+        WORKS,
+        [
+            "Scopes joined with commas",
+            "The scope encoded twice (+ or %20 in the value)",
+            "SMART v1 and v2 scopes mixed in one request"
+        ],
+        ["Join scopes with single spaces and use one SMART version's syntax"],
+        [SCOPE_SYNTAX, SCOPES]
+    ),
+    e!(
+        "client.token_in_url",
+        Error,
+        "A token is sent in a URL",
+        CLIENT_FAULT,
+        ["access_token added to FHIR request URLs (form or query style)"],
+        ["Send the access token in the Authorization: Bearer header"],
+        [BEARER_URI]
+    ),
+    e!(
+        "client.nonce_missing",
+        Warn,
+        "The app asks for an id_token without a nonce",
+        WORKS,
+        ["The app does not validate the id_token it asks for (openid)"],
+        [
+            "Send a fresh nonce with the authorization request and check it in the id_token, or do not ask for openid"
+        ],
+        [OIDC_NONCE, OIDC]
     ),
     // Issue 21: symmetric client_credentials, active server probes, our JWKS.
     e!(

@@ -16,6 +16,7 @@ pub mod capabilities;
 pub mod catalog;
 pub mod catalogue_doc;
 pub mod classify;
+pub mod client_rules;
 pub mod conformance;
 pub mod explain;
 pub mod introspection;

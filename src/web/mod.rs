@@ -8,6 +8,7 @@ mod backend;
 mod callback;
 mod check;
 mod csrf;
+pub mod diagnose;
 mod explain;
 mod gallery;
 mod home;
@@ -95,6 +96,14 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REPORT_MD, get(results::report_md))
         .route(paths::REFRESH, post(refresh::refresh))
         .route(paths::GALLERY, get(gallery::show))
+        .route(
+            paths::DIAGNOSE,
+            get(diagnose::form)
+                .post(diagnose::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(diagnose::MAX_UPLOAD)),
+        )
+        .route(paths::DIAGNOSE_RESULT, get(diagnose::show))
+        .route(paths::DIAGNOSE_HAR, get(diagnose::download))
         .route(status::STATUS, get(status::board))
         .route(status::HISTORY, get(status::history))
         .fallback(problem::not_found)

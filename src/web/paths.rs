@@ -22,6 +22,10 @@ pub const GALLERY: &str = "/gallery";
 pub const GALLERY_RUN: &str = "/gallery/{id}";
 /// A SMART Backend Services run of a registration (POST, CSRF).
 pub const BACKEND: &str = "/backend/{id}";
+/// HAR import: the upload form and its POST; one diagnosis; its redacted HAR.
+pub const DIAGNOSE: &str = "/diagnose";
+pub const DIAGNOSE_RESULT: &str = "/diagnose/{id}";
+pub const DIAGNOSE_HAR: &str = "/diagnose/{id}/redacted.har";
 /// The practice EHR's own pages (served by `crate::practice`).
 pub const PRACTICE_EHR_PAGE: &str = "/practice/ehr";
 pub const STYLESHEET: &str = "/static/style.css";
@@ -61,4 +65,14 @@ pub fn reports(id: &str) -> (String, String) {
 /// `/launches/{id}/refresh`.
 pub fn refresh(id: &str) -> String {
     format!("/launches/{id}/refresh")
+}
+
+/// `/diagnose/{id}`.
+pub fn diagnose_result(id: &str) -> String {
+    format!("/diagnose/{id}")
+}
+
+/// `/diagnose/{id}/redacted.har`.
+pub fn diagnose_har(id: &str) -> String {
+    format!("/diagnose/{id}/redacted.har")
 }

@@ -39,6 +39,8 @@ pub struct Inner {
     pub admin: Option<super::admin::AdminToken>,
     /// Callbacks whose work is in flight (see `inflight`).
     pub callbacks: super::inflight::Inflight,
+    /// Uploaded HARs, redacted, per browser (see `diagnose`).
+    pub uploads: super::diagnose::Uploads,
     /// Scheduled probes and their history (see `crate::monitor`).
     pub monitor: crate::monitor::Monitor,
 }
@@ -93,6 +95,7 @@ impl AppState {
             }
             None => None,
         };
+        let uploads = super::diagnose::Uploads::new(config.session_idle);
         let monitor =
             crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
         let core = Core::new(config)?;
@@ -108,6 +111,7 @@ impl AppState {
             practice_limiter,
             admin,
             callbacks: Default::default(),
+            uploads,
         })))
     }
 }

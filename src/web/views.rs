@@ -430,3 +430,17 @@ pub fn format_time(unix: i64) -> String {
         .and_then(|t| t.format(&fmt).ok())
         .unwrap_or_else(|| unix.to_string())
 }
+
+#[derive(Template)]
+#[template(path = "diagnose.html")]
+pub struct DiagnosePage {
+    pub csrf: String,
+    pub max_mib: usize,
+}
+
+#[derive(Template)]
+#[template(path = "diagnose_result.html")]
+pub struct DiagnoseResultPage<'a> {
+    pub r: &'a crate::har::Report,
+    pub download: String,
+}

@@ -27,6 +27,7 @@ mod explain;
 mod faults;
 mod fhir_reads;
 mod gallery;
+mod har;
 mod hardening;
 mod hostile;
 mod identity;

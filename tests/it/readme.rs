@@ -156,6 +156,20 @@ async fn every_command_in_the_readme_runs_as_written() {
         let args: Vec<&str> = args.split_whitespace().collect();
         if args.first() == Some(&"serve") {
             serve_answers(&dir, &args).await;
+        } else if args.first() == Some(&"diagnose") {
+            // From the repository (its fixtures); the README says this one exits 1.
+            let out = tokio::process::Command::new(BIN)
+                .args(&args)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(out.status.code(), Some(1), "`{command}`: {stdout}");
+            assert!(
+                stdout.contains("failed (token.bad_client_credentials)"),
+                "{stdout}"
+            );
         } else {
             // From an empty directory, as in a fresh clone without a smart-launch-doctor.toml.
             let out = tokio::time::timeout(
