@@ -1976,7 +1976,8 @@ mod tests {
             assert!(!section.is_empty() && !name.is_empty(), "{}", e.id);
             assert!(
                 e.id.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_')
+                    && name.starts_with(|c: char| c.is_ascii_lowercase()),
                 "{}",
                 e.id
             );

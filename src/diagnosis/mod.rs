@@ -173,6 +173,24 @@ impl Diagnosis {
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
     }
+
+    /// A warning that is expected where it arose, shown as a note rather than as a warning and
+    /// never counted against a server: plain http to a FHIR base on this machine (the practice
+    /// EHR, a local test server).
+    pub fn is_note(&self) -> bool {
+        self.id() == "launch.insecure_iss"
+            && self
+                .evidence
+                .iter()
+                .find(|e| e.label == "iss")
+                .and_then(|e| url::Url::parse(&e.value).ok())
+                .is_some_and(|u| match u.host() {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    None => false,
+                })
+    }
 }
 
 /// The public JSON shape: catalogue text included.

@@ -145,6 +145,17 @@ async fn run_uncounted(
             checks.push(c);
             found.extend(d);
         }
+    } else {
+        // Each probe carries a freshly signed client assertion: a secret client cannot send it.
+        let why = "the probe sends a signed client assertion; this client authenticates with a client secret";
+        for entry in [
+            id!("server.backend_bogus_grant_accepted"),
+            id!("server.backend_bogus_assertion_type_accepted"),
+        ] {
+            let mut c = crate::diagnosis::conformance::Check::not_tested(entry, why);
+            c.rule = rules::RULE.to_string();
+            checks.push(c);
+        }
     }
     record.diagnoses.extend(found);
     record.conformance.extend(checks.iter().cloned());

@@ -160,6 +160,9 @@ pub fn flow_record(
         flow.created_at,
         d,
     );
+    // A pending flow exists only once the browser was sent to the authorization endpoint:
+    // discovery succeeded even when its cached answer has expired since.
+    r.step = Step::Authorize;
     if let Some(d) = d {
         let params = AuthorizeParams {
             authorization_endpoint: &d.authorization_endpoint,

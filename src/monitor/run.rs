@@ -130,8 +130,10 @@ impl Run {
 }
 
 fn findings(ds: &[Diagnosis]) -> (Status, Vec<Finding>) {
+    // A note (plain http to a server on this machine) is expected there: never degraded.
     let mut out: Vec<Finding> = ds
         .iter()
+        .filter(|d| !d.is_note())
         .map(|d| Finding {
             id: d.id().to_string(),
             severity: d.severity(),
@@ -250,5 +252,25 @@ fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run 
         steps: step_times(&r.transcript, total),
         summary,
         change: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insecure(iss: &str) -> Diagnosis {
+        Diagnosis::new(id!("launch.insecure_iss"), "plain http").with("iss", iss)
+    }
+
+    /// Plain http to a server on this machine is a note: the practice EHR's backend client is
+    /// up, not degraded. The same finding for a remote server still degrades the row.
+    #[test]
+    fn a_note_is_not_a_degradation() {
+        let (status, kept) = findings(&[insecure("http://127.0.0.1:8080/practice/fhir")]);
+        assert_eq!(status, Status::Up);
+        assert!(kept.is_empty());
+        let (status, _) = findings(&[insecure("http://ehr.example.org/fhir")]);
+        assert_eq!(status, Status::Degraded);
     }
 }

@@ -18,6 +18,7 @@ mod health;
 mod kept;
 mod memory;
 mod redis;
+mod revoked;
 mod sqlite;
 
 use std::sync::Arc;

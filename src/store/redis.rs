@@ -14,6 +14,8 @@ use crate::seal::Sealer;
 
 const LAUNCH_PREFIX: &str = "sld:launch:";
 const STATE_PREFIX: &str = "sld:state:";
+/// Signed-out support-view sign-ins (hashes of their nonces).
+const REVOKED_PREFIX: &str = "sld:revoked:";
 /// A sorted set of launch ids scored by their last write time, trimmed to `MAX_RECENT`.
 const RECENT_KEY: &str = "sld:recent";
 
@@ -155,5 +157,30 @@ impl RedisBackend {
             .get(format!("{STATE_PREFIX}{state_hash}"))
             .await
             .map_err(err)
+    }
+
+    /// Remembers `key` as revoked for `ttl_secs` (shared by every instance on this Redis).
+    pub async fn revoke(&self, key: &str, ttl_secs: i64) -> Result<(), StoreError> {
+        let _: Option<String> = self
+            .pool
+            .set(
+                format!("{REVOKED_PREFIX}{key}"),
+                "1",
+                Some(Expiration::EX(ttl_secs.max(1))),
+                None,
+                false,
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    pub async fn is_revoked(&self, key: &str) -> Result<bool, StoreError> {
+        let v: Option<String> = self
+            .pool
+            .get(format!("{REVOKED_PREFIX}{key}"))
+            .await
+            .map_err(err)?;
+        Ok(v.is_some())
     }
 }

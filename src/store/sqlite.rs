@@ -283,6 +283,33 @@ impl SqliteBackend {
         Ok(Consumed::Before(by.unwrap_or_default()))
     }
 
+    /// Remembers `key` as revoked for `ttl_secs`, in the states table under a `revoked:` key.
+    pub async fn revoke(&self, key: &str, ttl_secs: i64) -> Result<(), StoreError> {
+        let pool = self.ready().await?;
+        sqlx::query(
+            "INSERT INTO sld_states (hash, launch_id, expires) VALUES (?, '', ?)
+             ON CONFLICT(hash) DO UPDATE SET expires = excluded.expires",
+        )
+        .bind(format!("revoked:{key}"))
+        .bind(now() + ttl_secs)
+        .execute(&pool)
+        .await
+        .map_err(|e| self.failed(err(e)))?;
+        Ok(())
+    }
+
+    pub async fn is_revoked(&self, key: &str) -> Result<bool, StoreError> {
+        let pool = self.ready().await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT expires FROM sld_states WHERE hash = ? AND expires > ?")
+                .bind(format!("revoked:{key}"))
+                .bind(now())
+                .fetch_optional(&pool)
+                .await
+                .map_err(|e| self.failed(err(e)))?;
+        Ok(found.is_some())
+    }
+
     pub async fn consumed_by(&self, state_hash: &str) -> Result<Option<String>, StoreError> {
         sqlx::query_scalar("SELECT launch_id FROM sld_states WHERE hash = ?")
             .bind(state_hash)

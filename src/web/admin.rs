@@ -64,9 +64,19 @@ fn not_found() -> Response {
     .into_response()
 }
 
-fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// Admits the token, or a sign-in cookie that no instance sharing the store has signed out
+/// (a store that does not answer admits the Bearer token only).
+async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let signed_out_elsewhere = match state.admin.as_ref().and_then(|a| {
+        (!a.bearer(headers))
+            .then(|| a.shared_key(headers))
+            .flatten()
+    }) {
+        Some(key) => state.store.is_revoked(&key).await.unwrap_or(true),
+        None => false,
+    };
     match &state.admin {
-        Some(a) if a.admits(headers) => Ok(()),
+        Some(a) if a.admits(headers) && !signed_out_elsewhere => Ok(()),
         Some(_) => Err(unauthorized(
             "This page needs the support token: send it as a Bearer token or sign in.",
         )),
@@ -148,7 +158,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
     csrf: Csrf,
 ) -> Result<Response, Problem> {
-    if let Err(resp) = admit(&state, &headers) {
+    if let Err(resp) = admit(&state, &headers).await {
         return Ok(resp);
     }
     let params = Params::parse(query.as_deref());
@@ -210,7 +220,7 @@ pub async fn show(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    if let Err(resp) = admit(&state, &headers) {
+    if let Err(resp) = admit(&state, &headers).await {
         return Ok(resp);
     }
     let found = state
@@ -349,6 +359,13 @@ pub async fn logout(
         .link("Recent launches", LAUNCHES));
     }
     if let Some(admin) = &state.admin {
+        // Shared first (every instance on Redis or SQLite signs it out), then this one's cache.
+        if let Some(key) = admin.shared_key(&headers) {
+            let ttl = super::admin_token::LIFETIME_SECS as i64;
+            if let Err(e) = state.store.revoke(&key, ttl).await {
+                tracing::warn!(error = %e.0, "sign-out not shared: the store did not answer");
+            }
+        }
         admin.revoke(&headers);
     }
     let mut resp = Redirect::to(LOGIN).into_response();

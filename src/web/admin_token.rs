@@ -6,7 +6,8 @@
 //! and `NONCE` (both base64url without padding). Every sign-in issues a distinct value; the
 //! server refuses one whose tag does not match (compared in constant time), that is older than
 //! 8 hours, or whose nonce was signed out (`POST /admin/logout` puts the nonce in a bounded
-//! in-memory cache that keeps it 8 hours, the cookie's lifetime). The value never holds the
+//! in-memory cache that keeps it 8 hours, the cookie's lifetime, and a hash of it in the shared
+//! store when Redis or SQLite is configured, so every instance refuses it: `web::admin`). The value never holds the
 //! token, and every value stops working when the token changes.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -89,6 +90,24 @@ impl AdminToken {
             .and_then(|v| v.trim_start().split_once(' '))
             .is_some_and(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && self.token_is(t));
         bearer || self.signed_in(headers)
+    }
+
+    /// Whether the request carries the token as a Bearer (no cookie involved).
+    pub(super) fn bearer(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim_start().split_once(' '))
+            .is_some_and(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && self.token_is(t))
+    }
+
+    /// The key a signed-out sign-in is shared under (a hash of its nonce, never the cookie),
+    /// when the request carries a live sign-in cookie.
+    pub(super) fn shared_key(&self, headers: &HeaderMap) -> Option<String> {
+        use sha2::Digest;
+        let nonce = cookie(headers, COOKIE).and_then(|c| self.verify_at(c, now_secs()))?;
+        let digest = sha2::Sha256::digest(format!("sld-admin-signout|{nonce}").as_bytes());
+        Some(B64.encode(digest))
     }
 
     /// Whether the request carries a sign-in cookie that is authentic, recent and not signed out.

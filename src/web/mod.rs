@@ -9,6 +9,7 @@ mod callback;
 mod check;
 mod csrf;
 pub mod diagnose;
+mod explain;
 mod gallery;
 mod home;
 mod inflight;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .merge(limited)
         .route(paths::HOME, get(home::show))
+        .route(paths::EXPLAIN, get(explain::show).post(explain::submit))
         .route(paths::CALLBACK, get(callback::callback))
         .route(paths::LAUNCHES, get(results::list))
         .route(paths::LAUNCH_RESULT, get(results::show))

@@ -16,6 +16,8 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const CHECK: &str = "/check/{id}";
 pub const CHECK_ADHOC: &str = "/check";
+/// A pasted answer diagnosed (GET: the form; POST: the result).
+pub const EXPLAIN: &str = "/explain";
 pub const GALLERY: &str = "/gallery";
 pub const GALLERY_RUN: &str = "/gallery/{id}";
 /// A SMART Backend Services run of a registration (POST, CSRF).

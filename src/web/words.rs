@@ -22,20 +22,9 @@ pub fn failure_headline(step: Step, top: Option<&str>) -> String {
     format!("{plain} ({} step)", step.as_str())
 }
 
-/// A warning that is expected where it arose, shown as a note rather than as a warning: plain
-/// http to a FHIR base on this machine (the practice EHR, a local test server).
+/// A warning shown as a note (see [`Diagnosis::is_note`]).
 pub fn is_note(d: &Diagnosis) -> bool {
-    d.id() == "launch.insecure_iss"
-        && d.evidence
-            .iter()
-            .find(|e| e.label == "iss")
-            .and_then(|e| url::Url::parse(&e.value).ok())
-            .is_some_and(|u| match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            })
+    d.is_note()
 }
 
 /// A diagnosis list for a page: errors, then warnings, then notes, each in its original order.

@@ -66,6 +66,19 @@ async fn a_secret_backend_client_runs_with_basic_and_post_and_is_warned_about() 
             "{auth:?}: {json:#}"
         );
         assert_eq!(json["backend"]["read"]["resource_type"], "Bundle");
+        // The two assertion probes cannot be sent by a secret client: not tested, never passed.
+        let untested: Vec<&Value> = json["backend"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "not_tested")
+            .collect();
+        assert_eq!(untested.len(), 2, "{json:#}");
+        assert!(
+            untested
+                .iter()
+                .all(|c| c["passed"] == false && c["reason"].is_string())
+        );
         // Sent the way the registration says, and never shown anywhere.
         let req = t.token_request();
         let basic = req.headers.iter().any(|(k, _)| k == "authorization");

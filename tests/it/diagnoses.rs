@@ -234,7 +234,9 @@ async fn cerner_stale_launch_code_is_authorize_invalid_request_with_its_urn() {
 #[tokio::test]
 async fn launch_with_no_callback_is_flagged_authorize_never_returned() {
     let setup = Setup {
-        extra_toml: "never_returned_after_seconds = 1".into(),
+        // Discovery's cached answer expires before the launch is judged (2 whole seconds
+        // after it started): the settled launch must still say discovery succeeded.
+        extra_toml: "never_returned_after_seconds = 2\ndiscovery_cache_seconds = 1".into(),
         ..Setup::new(Auth::None)
     };
     let app = TestApp::start(setup).await;
@@ -257,6 +259,8 @@ async fn launch_with_no_callback_is_flagged_authorize_never_returned() {
         .filter_map(Value::as_str)
         .collect();
     assert!(ids.contains(&"authorize.never_returned"), "{ids:?}");
+    // It failed where it stopped: at the authorize step, not at discovery (which succeeded).
+    assert_eq!(list["launches"][0]["step"], "authorize", "{list:#}");
 }
 
 // --- Callback ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 mod support;
 
 mod sessions;
+mod signout;
 mod sweep;
 
 mod active_probes;
@@ -22,6 +23,7 @@ mod check;
 mod corpus;
 mod csrf;
 mod diagnoses;
+mod explain;
 mod faults;
 mod fhir_reads;
 mod gallery;

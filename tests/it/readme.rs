@@ -17,6 +17,10 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
     ("tests/run.sh", "it is how the suite itself is run"),
     ("cargo test", "a subset of tests/run.sh"),
     (
+        "cargo nextest run -E 'test(corpus)' --no-capture",
+        "the corpus tests of this suite; tests/run.sh runs them",
+    ),
+    (
         "cargo install --path . --locked",
         "a release build of several minutes; it runs the same binary this test runs",
     ),

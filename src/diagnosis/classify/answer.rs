@@ -332,6 +332,13 @@ mod tests {
     }
 
     #[test]
+    fn a_json_object_of_its_own_shape_gives_its_sentences() {
+        // Kong's JWT plugin: {"exp":"token expired"}.
+        let a = read(401, None, r#"{"exp":"token expired","id":401}"#);
+        assert_eq!(a.texts, [("JSON member", "token expired".to_string())]);
+    }
+
+    #[test]
     fn a_json_body_with_a_bom_is_still_json() {
         let a = read(400, None, "\u{feff}{\"error\":\"invalid_grant\"}");
         assert_eq!(a.code, "invalid_grant");

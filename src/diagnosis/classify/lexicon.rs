@@ -271,6 +271,21 @@ mod tests {
     }
 
     #[test]
+    fn a_description_listing_every_cause_names_none() {
+        // Ory Hydra and Doorkeeper quote RFC 6749's list of what invalid_client may mean.
+        let hydra = "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method)";
+        assert!(is_generic(hydra) && meanings(hydra).is_empty());
+        assert_eq!(
+            first("Missing 'redirect_uri' parameter", "invalid_request").map(|f| f.0),
+            Some(RedirectMissing)
+        );
+        assert_eq!(
+            first("client_assertion_type must be provided", "invalid_request").map(|f| f.0),
+            Some(AssertionTypeMissing)
+        );
+    }
+
+    #[test]
     fn non_ascii_text_never_panics() {
         assert!(meanings("clé secrète expirée — ünknown").is_empty());
         let _ = meanings("secret ééééééééééééééééééééééééééééééééééééééééééééééééééééééé expired");

@@ -47,7 +47,7 @@ fn each_step_reads_its_answer() {
             Step::ClientCredentials,
             AuthMethod::PrivateKeyJwt
         ),
-        ["token.unauthorized_client"]
+        ["token.client_credentials_not_enabled"]
     );
 }
 

@@ -268,7 +268,7 @@ const CASES: &[Case] = &[
         Basic,
         "token.bad_client_credentials",
     ),
-    // MEDITECH: valid credentials, client_credentials not enabled.
+    // MEDITECH: valid credentials, client_credentials not enabled (authenticated, grant off).
     backend(case(
         400,
         r#"{"error":"unauthorized_client","error_description":"The client is not authorized to use the requested grant type."}"#,
