@@ -660,6 +660,7 @@ pub static ENTRIES: &[Entry] = &[
             "Registered as public but sends a secret, or confidential but sends none"
         ],
         [
+            "Copy the current client secret from the app's registration at the EHR into this app's configuration (secrets are often rotated or expire)",
             "Use the method discovery advertises",
             "Check the registration's client type"
         ],
@@ -1052,7 +1053,7 @@ pub static ENTRIES: &[Entry] = &[
         "refresh.rejected",
         Error,
         "The refresh token was rejected",
-        RELAUNCH,
+        "The sign-in worked, but the EHR no longer renews it. Sign in again (start the launch again from the EHR or from the home page) to keep working.",
         [
             "Token revoked or expired",
             "An older token used after rotation",

@@ -41,7 +41,7 @@ fn home_json(state: &AppState) -> serde_json::Value {
             serde_json::json!({
                 "id": r.id, "name": r.name, "iss": r.iss, "client_id": r.client_id,
                 "auth": r.auth.as_str(), "scope": r.scope, "standalone_scope": r.standalone_scope,
-                "launch": paths::standalone(&r.id), "check": paths::check(&r.id),
+                "launch": (!r.backend).then(|| paths::standalone(&r.id)), "check": paths::check(&r.id),
                 "backend": r.backend.then(|| paths::backend(&r.id)),
             })
         })

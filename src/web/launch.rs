@@ -201,6 +201,15 @@ pub async fn standalone(
     let Some(reg) = state.config.registration(&id).cloned() else {
         return Err(Problem::unknown_registration(&id));
     };
+    if reg.backend {
+        // A Backend Services client has no sign-in: a launch would end at the EHR's error page.
+        return Err(Problem::plain(
+            StatusCode::BAD_REQUEST,
+            "Not a launch",
+            format!("{} is a Backend Services client: it has no sign-in to launch. Run it from the home page instead.", reg.name),
+        )
+        .link("Home", paths::HOME));
+    }
     let app = AppRef::Registered(reg.id.clone());
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }

@@ -154,6 +154,14 @@ fn result_title(r: &LaunchRecord, ranked: &[&Diagnosis]) -> String {
         "Launch"
     };
     match r.outcome {
+        // The sign-in worked; a refresh that failed since is said in the same breath.
+        Outcome::Success
+            if r.refreshes
+                .last()
+                .is_some_and(|f| f.outcome == Outcome::Error) =>
+        {
+            format!("{what} succeeded; the last token refresh failed")
+        }
         Outcome::Success => format!("{what} succeeded"),
         Outcome::Pending => format!("{what} in progress"),
         Outcome::Error => {

@@ -520,3 +520,29 @@ async fn cli_backend_practice_backend_runs_without_a_server() {
     assert_eq!(code, Some(2));
     assert!(!err.contains("started the practice EHR"), "{err}");
 }
+
+/// A Backend Services client has no sign-in: the home page's JSON offers no launch link for it,
+/// and `/standalone/{id}` refuses it (400) instead of sending the browser to an EHR that can
+/// only answer with an error page.
+#[tokio::test]
+async fn a_backend_client_is_never_launched_as_a_sign_in() {
+    let t = TestApp::start(backend_setup()).await;
+    let (_, home) = t.get_json("/").await;
+    let app = home["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "app")
+        .unwrap();
+    assert!(app["launch"].is_null(), "{app:#}");
+    assert!(app["backend"].is_string(), "{app:#}");
+    let (status, json) = t.get_json("/standalone/app").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json:#}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Backend Services client"),
+        "{json:#}"
+    );
+}

@@ -386,6 +386,18 @@ async fn rejected_refresh_is_refresh_rejected() {
         headline.contains("The last token refresh failed."),
         "the headline says so: {headline}"
     );
+    // The page's heading says both, and nothing says the completed sign-in cannot complete.
+    let page = app
+        .get(&format!("/launches/{}", json["id"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Launch succeeded; the last token refresh failed"),
+        "{page}"
+    );
+    assert!(!page.contains("can no longer be completed"), "{page}");
 }
 
 #[tokio::test]

@@ -240,9 +240,17 @@ pub fn client_credentials(status: u16, body: &str) -> Verdict {
 /// an `invalid_client` that `client_credentials` contradicts is inconclusive); `cc` the
 /// `client_credentials` probe, when one ran.
 pub fn summary(code: &Reading, cc: Option<&Reading>) -> String {
-    let part = |what: &str, r: &Reading| match &r.note {
-        Some(n) => format!("{what} {} ({n})", r.verdict.as_str()),
-        None => format!("{what} {}", r.verdict.as_str()),
+    // "invalid-code probe accepted" read as "the server accepted an invalid code": say whose
+    // verdict it is (the credentials'), not the probe's.
+    let part = |what: &str, r: &Reading| {
+        let verdict = match r.verdict {
+            Verdict::Accepted | Verdict::Rejected => format!("credentials {}", r.verdict.as_str()),
+            other => other.as_str().to_string(),
+        };
+        match &r.note {
+            Some(n) => format!("{what}: {verdict} ({n})"),
+            None => format!("{what}: {verdict}"),
+        }
     };
     let verdicts: Vec<Verdict> = std::iter::once(code.verdict)
         .chain(cc.map(|r| r.verdict))
@@ -453,10 +461,13 @@ mod tests {
         let cc = read_client_credentials(200, r#"{"access_token":"x"}"#);
         let line = summary(&code, Some(&cc));
         assert!(
-            line.starts_with("Credentials accepted: invalid-code probe inconclusive"),
+            line.starts_with("Credentials accepted: invalid-code probe: inconclusive"),
             "{line}"
         );
-        assert!(line.contains(CODE_FIRST) && line.contains("client_credentials probe accepted"));
+        assert!(
+            line.contains(CODE_FIRST)
+                && line.contains("client_credentials probe: credentials accepted")
+        );
         let rejected = read_invalid_code(401, r#"{"error":"invalid_client"}"#);
         assert!(summary(&rejected, None).starts_with("Credentials rejected"));
     }
