@@ -28,14 +28,20 @@ pub fn explain(step: &str, auth: &str, format: &str, file: &std::path::Path) -> 
         return ExitCode::from(2);
     }
     let text = String::from_utf8_lossy(&bytes);
+    if text.trim().is_empty() {
+        eprintln!("explain: nothing to explain (the answer is empty)");
+        return ExitCode::from(2);
+    }
     let e = explain::explain(&text, step, auth, std::time::SystemTime::now());
-    match format {
-        "json" => println!(
-            "{}",
+    let out = match format {
+        "json" => format!(
+            "{}\n",
             serde_json::to_string_pretty(&render::to_json(&e)).unwrap_or_default()
         ),
-        _ => print!("{}", render::to_text(&e)),
-    }
+        _ => render::to_text(&e),
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
     if e.has_error() {
         ExitCode::from(1)
     } else {

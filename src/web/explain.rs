@@ -70,6 +70,13 @@ pub async fn submit(
             ),
         ));
     }
+    if form.paste.trim().is_empty() {
+        return Err(Problem::plain(
+            StatusCode::BAD_REQUEST,
+            "Nothing pasted",
+            "Paste the answer to explain: the status line, the headers and the body, or the URL the EHR sent the browser back to.",
+        ));
+    }
     let auth = match form.auth.as_str() {
         "" => Some(explain::DEFAULT_AUTH),
         a => AuthMethod::parse(a),

@@ -140,4 +140,21 @@ fn explain_cli_exits_0_1_2_and_shows_no_secret() {
     assert_eq!(code, 1);
     assert!(out.contains("authorize.redirect_uri_mismatch"), "{out}");
     assert!(!out.contains("abcdef123456"), "state shown: {out}");
+    // Read as a redirect (its state redacted first), not as a body that happens to say
+    // redirect_uri: the error code and description come from the URL's parameters.
+    let (_, out) = cli(
+        &["explain", "--step", "authorize", "--format", "json", "-"],
+        redirect,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status_assumed"], true, "{v:#}");
+    let (code, out) = cli(
+        &["explain", "--step", "authorize", "-"],
+        "https://app.example/callback?error=access_denied&state=abcdef123456",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("authorize.access_denied"), "{out}");
+    // Nothing pasted: a usage error, not a diagnosis.
+    let (code, out) = cli(&["explain", "--step", "token", "-"], "  \n");
+    assert_eq!(code, 2, "{out}");
 }

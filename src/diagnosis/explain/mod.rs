@@ -65,12 +65,19 @@ pub struct Explained {
     pub auth: AuthMethod,
     /// The status read (from the status line, else the one the step's answers usually have).
     pub status: u16,
+    /// Whether the paste had no status line (a bare body or a redirect URL): `status` was assumed.
+    pub status_assumed: bool,
     /// The paste after redaction: the only form of it anything shows or keeps.
     pub redacted: String,
     pub diagnoses: Vec<Diagnosis>,
 }
 
 impl Explained {
+    /// The first error-severity finding: its plain sentence heads the page.
+    pub fn first_error(&self) -> Option<&Diagnosis> {
+        self.diagnoses.iter().find(|d| d.is_error())
+    }
+
     /// Whether any finding stops a launch (the CLI's exit status 1).
     pub fn has_error(&self) -> bool {
         self.diagnoses.iter().any(Diagnosis::is_error)
@@ -112,6 +119,7 @@ pub fn explain(raw: &str, step: Step, auth: AuthMethod, now: SystemTime) -> Expl
         step,
         auth,
         status,
+        status_assumed: p.status.is_none(),
         redacted,
         diagnoses,
     }

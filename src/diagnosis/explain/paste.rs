@@ -198,9 +198,17 @@ pub fn redact(paste: &str) -> String {
 /// Takes a (redacted) paste apart: a URL, a status line with headers and body, or a body.
 pub fn parse(paste: &str) -> Pasted {
     let normalised = paste.replace("\r\n", "\n");
-    let text = normalised.trim_start_matches('\u{feff}').trim();
+    let mut text = normalised.trim_start_matches('\u{feff}').trim();
+    // A request pasted with its answer: the answer is what is explained.
+    if !text.starts_with("HTTP/")
+        && let Some(at) = text.find("\nHTTP/")
+    {
+        text = text[at + 1..].trim();
+    }
     let first = text.lines().next().unwrap_or("").trim();
-    if !first.contains(' ') && (first.contains("://") || first.starts_with('?')) {
+    // Checked on the part before the query: redaction puts markers (with spaces) in the query.
+    let target = first.split(['?', '#']).next().unwrap_or("");
+    if !target.contains(' ') && (target.contains("://") || first.starts_with('?')) {
         let query = match url::Url::parse(first) {
             Ok(u) => [u.query().unwrap_or(""), u.fragment().unwrap_or("")].join("&"),
             Err(_) => first.trim_start_matches('?').to_string(),
@@ -257,6 +265,17 @@ mod tests {
             "https://app.example/callback?error=invalid_scope&error_description=Bad%20scope&state=x",
         );
         assert_eq!(url.param("error_description"), Some("Bad scope"));
+        // A redirect is redacted before it is parsed: its state marker holds spaces.
+        let url = parse(&redact(
+            "https://app.example/callback?error=access_denied&state=abcdefgh12345678",
+        ));
+        assert_eq!(url.param("error"), Some("access_denied"));
+        // A request pasted before its answer: the answer is read.
+        let both = parse(
+            "POST /token HTTP/1.1\nHost: ehr.example\n\ngrant_type=authorization_code&redirect_uri=x\n\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n{\"token_type\":\"Bearer\"}",
+        );
+        assert_eq!(both.status, Some(200));
+        assert_eq!(both.body, "{\"token_type\":\"Bearer\"}");
     }
 
     #[test]

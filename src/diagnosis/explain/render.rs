@@ -10,6 +10,7 @@ pub fn to_json(e: &Explained) -> Value {
         "step": e.step.as_str(),
         "auth": e.auth.as_str(),
         "status": e.status,
+        "status_assumed": e.status_assumed,
         "has_error": e.has_error(),
         "diagnoses": e.diagnoses,
         "paste_redacted": e.redacted,
@@ -19,10 +20,15 @@ pub fn to_json(e: &Explained) -> Value {
 /// Plain text: one block per diagnosis, with its evidence (the matched phrase among it).
 pub fn to_text(e: &Explained) -> String {
     let mut out = format!(
-        "Step: {} (authentication: {}), status {}\n",
+        "Step: {} (authentication: {}), status {}{}\n",
         e.step.as_str(),
         e.auth.as_str(),
-        e.status
+        e.status,
+        if e.status_assumed {
+            " (assumed: the paste has no status line)"
+        } else {
+            ""
+        }
     );
     if e.diagnoses.is_empty() {
         out.push_str("\nNo finding: this answer is not an error at this step.\n");
