@@ -140,6 +140,18 @@ async fn unauthorized_client_is_authenticated_but_grant_not_enabled_in_runs_and_
         "{json:#}"
     );
     assert!(json.to_string().contains("the client was authenticated"));
+    // No token, so no proof read: the page says it was not attempted, not that it found nothing.
+    let page = t
+        .get(&format!("/launches/{}", json["id"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("not attempted: no token was issued"),
+        "{page}"
+    );
+    assert!(!page.contains("no resource"), "{page}");
     let (status, check) = t.get_json("/check/app").await;
     assert_eq!(status, StatusCode::OK);
     let creds = &check["credentials"];
