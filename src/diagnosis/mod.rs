@@ -12,6 +12,7 @@ macro_rules! id {
     }};
 }
 
+pub mod assess;
 pub mod capabilities;
 pub mod catalog;
 pub mod catalogue_doc;
