@@ -22,6 +22,7 @@ pub mod conformance;
 pub mod explain;
 pub mod introspection;
 pub mod launch_context;
+pub mod launch_report;
 pub mod markdown;
 pub mod report;
 pub mod scopes;
