@@ -36,6 +36,9 @@ async fn serve(clock: &ManualClock) -> (String, AppState) {
     // Outbound connections bound to lo: the internal-address entry cannot leave this machine.
     config.loopback = Loopback::TestPublic127001;
     config.monitor.clock = Clock::Manual(clock.clone());
+    // The callback waits for the final record (the silent token endpoint gives up after 2 s):
+    // every view is read after the launch finished, and so was the metric counted.
+    config.waiting_page_after = Duration::from_secs(30);
     let state = AppState::new(config).unwrap();
     let router = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
