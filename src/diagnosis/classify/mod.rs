@@ -22,7 +22,7 @@ use super::{Diagnosis, excerpt};
 use crate::config::AuthMethod;
 use crate::smart::LaunchKind;
 use crate::smart::discovery::{Attempt, Discovered, DiscoveryFailure, Source};
-use crate::smart::http::NetError;
+use crate::smart::net_error::NetError;
 
 /// A network failure on any outbound request.
 pub fn net(e: &NetError, url: &str) -> Diagnosis {

@@ -215,7 +215,7 @@ fn dns_failure_is_net_dns_with_the_url() {
         "dns error".to_string(),
         "failed to lookup address information: Name or service not known".to_string(),
     ];
-    let e = crate::smart::http::classify_chain(false, true, &chain, 5);
+    let e = crate::smart::net_error::classify_chain(false, true, &chain, 5);
     let d = net(
         &e,
         "https://ehr.invalid/fhir/.well-known/smart-configuration",
