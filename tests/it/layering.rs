@@ -108,7 +108,6 @@ const OVER_400: &[&str] = &[
     "src/diagnosis/classify/tests.rs",
     "src/diagnosis/classify/token.rs",
     "src/diagnosis/client_rules.rs",
-    "src/main.rs",
     "src/metrics.rs",
     "src/smart/bounded.rs",
     "src/smart/discovery.rs",
