@@ -109,7 +109,6 @@ const OVER_400: &[&str] = &[
     "src/diagnosis/classify/token.rs",
     "src/diagnosis/client_rules.rs",
     "src/metrics.rs",
-    "src/smart/discovery.rs",
     "src/smart/transcript.rs",
     "src/web/launch.rs",
     "src/web/results.rs",
