@@ -334,3 +334,5 @@ fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod word_tests;
