@@ -34,6 +34,7 @@ mod hostile;
 mod identity;
 mod inert;
 mod launch;
+mod layering;
 mod layout;
 mod load;
 mod monitor;
