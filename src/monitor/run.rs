@@ -8,8 +8,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Registration;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::{Diagnosis, Severity};
-use crate::record::{AppRef, LaunchRecord, Outcome, random_id};
+use crate::record::{AppRef, Outcome, random_id};
 use crate::smart::client_auth::SigningKey;
 use crate::smart::transcript::Exchange;
 use crate::state::Core;
@@ -194,7 +195,8 @@ pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at
     if reg.backend {
         let app = AppRef::Registered(reg.id.clone());
         let record = crate::flow::backend::run(core, app, reg, key).await;
-        return of_backend(reg, &record, at, started.elapsed().as_secs_f64());
+        let report = crate::flow::report(core, &record);
+        return of_backend(reg, &report, at, started.elapsed().as_secs_f64());
     }
     let report = crate::check::check(core, reg, key, false).await;
     let total = started.elapsed().as_secs_f64();
@@ -225,18 +227,19 @@ pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at
     }
 }
 
-fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run {
-    let (mut status, findings) = findings(&r.diagnoses);
-    if r.outcome != Outcome::Success {
+/// A Backend Services run as a probe result, from its report (the verdict the pages show).
+fn of_backend(reg: &Registration, r: &LaunchReport, at: i64, total: f64) -> Run {
+    let (mut status, findings) = findings(r.diagnoses());
+    if r.outcome() != Outcome::Success {
         status = Status::Down;
     }
-    let summary = match r.outcome {
+    let summary = match r.outcome() {
         Outcome::Success => {
             "Backend Services run: token granted and the FHIR read answered.".into()
         }
         _ => format!(
             "Backend Services run failed at the {} step.",
-            r.step.as_str()
+            r.step().as_str()
         ),
     };
     Run {
@@ -245,11 +248,11 @@ fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run 
         kind: "backend".into(),
         at,
         status,
-        failing_step: (status == Status::Down).then(|| r.step.as_str().to_string()),
+        failing_step: (status == Status::Down).then(|| r.step().as_str().to_string()),
         findings,
         tls_days_left: None,
         tls_not_after: None,
-        steps: step_times(&r.transcript, total),
+        steps: step_times(&r.record().transcript, total),
         summary,
         change: None,
     }
