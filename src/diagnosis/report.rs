@@ -84,7 +84,7 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
     let _ = writeln!(
         out,
         "### {} ({sev}): {}\n\n{}\n",
-        code(d.id()),
+        code(d.id().as_str()),
         text(d.title()),
         text(&d.summary)
     );
@@ -204,7 +204,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             code(&e.token_endpoint)
         );
     }
-    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id())).collect();
+    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id().as_str())).collect();
     let _ = writeln!(
         out,
         "- Diagnoses: {}\n",
@@ -235,7 +235,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             let _ = writeln!(
                 out,
                 "- Failed {}: {} ({})",
-                code(&c.id),
+                code(c.id.as_str()),
                 text(&c.detail),
                 spec_link("rule", &c.rule)
             );

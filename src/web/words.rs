@@ -2,13 +2,13 @@
 //! only notes in their context, lists with errors first, and names of rules that read the same
 //! whether they passed or failed. Presentation only: ids and JSON fields are unchanged.
 
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::{Diagnosis, DiagnosisId, Family};
 use crate::smart::Step;
 
 /// A failed launch's headline in plain words, the step second: "The EHR did not accept this app
 /// (token step)". `top` is the first error's id, which tells an unreachable server apart.
-pub fn failure_headline(step: Step, top: Option<&str>) -> String {
-    let unreachable = top.is_some_and(|id| id.starts_with("net."));
+pub fn failure_headline(step: Step, top: Option<DiagnosisId>) -> String {
+    let unreachable = top.is_some_and(|id| id.family() == Family::Net);
     let plain = match step {
         _ if unreachable => "The EHR could not be reached",
         Step::Launch => "The launch could not start",
@@ -39,25 +39,19 @@ pub fn ids_line(ds: &[Diagnosis]) -> (String, String) {
     let ranked = ranked(ds);
     let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
         ranked.into_iter().partition(|d| is_note(d));
-    let join = |v: Vec<&Diagnosis>| v.iter().map(|d| d.id()).collect::<Vec<_>>().join(", ");
+    let join = |v: Vec<&Diagnosis>| {
+        v.iter()
+            .map(|d| d.id().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     (join(rest), join(notes))
 }
 
 /// The rule a check tests, named the same whether it passed or failed, for the checks whose id
 /// names the failure (`server.backend_bogus_grant_accepted` passed reads as a fault).
-pub fn rule_name(check_id: &str) -> Option<&'static str> {
-    Some(match check_id {
-        "server.backend_bogus_grant_accepted" => "an unknown grant_type is refused with 400",
-        "server.backend_bogus_assertion_type_accepted" => {
-            "an unknown client_assertion_type is refused with 400 or 401"
-        }
-        "server.backend_refresh_token" => "no refresh token for a backend client",
-        "server.backend_expires_in_long" => "expires_in at most 300 seconds",
-        "server.backend_scope_not_system" => "only system/ scopes granted",
-        "server.discovery_pkce_plain" => "PKCE plain not offered",
-        "server.introspection_mismatch" => "introspection agrees with the token response",
-        _ => return None,
-    })
+pub fn rule_name(check_id: &DiagnosisId) -> Option<&'static str> {
+    check_id.rule_name()
 }
 
 /// Template filters (`views` and `admin` bring this module into scope as `filters`).
@@ -133,11 +127,11 @@ mod tests {
     #[test]
     fn a_headline_says_what_happened_then_the_step() {
         assert_eq!(
-            failure_headline(Step::Token, Some("token.unknown_client")),
+            failure_headline(Step::Token, Some(id!("token.unknown_client"))),
             "The EHR did not accept this app (token step)"
         );
         assert_eq!(
-            failure_headline(Step::Token, Some("net.timeout")),
+            failure_headline(Step::Token, Some(id!("net.timeout"))),
             "The EHR could not be reached (token step)"
         );
     }

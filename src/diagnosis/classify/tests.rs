@@ -143,7 +143,7 @@ fn success_without_patient_or_refresh_token_warns() {
         body,
     };
     let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
-    let ids: Vec<&str> = warnings.iter().map(|w| w.id()).collect();
+    let ids: Vec<&str> = warnings.iter().map(|w| w.id().as_str()).collect();
     assert_eq!(
         ids,
         [
@@ -300,7 +300,7 @@ fn a_scope_granted_in_v2_spelling_or_by_wildcard_is_not_reported_missing() {
             body: &body,
         };
         let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
-        warnings.iter().map(|w| w.id()).collect::<Vec<_>>()
+        warnings.iter().map(|w| w.id().as_str()).collect::<Vec<_>>()
     };
     let all = "launch openid fhirUser offline_access";
     assert!(!granted(&format!("{all} patient/*.rs")).contains(&"token.scopes_reduced"));
