@@ -130,7 +130,7 @@ pub fn markdown() -> String {
     out.push_str("# Diagnosis catalogue\n\n");
     let _ = writeln!(
         out,
-        "Generated from the code (`src/diagnosis/catalog.rs`) by `{REGENERATE}`; do not edit by hand. \
+        "Generated from the code (`src/diagnosis/catalog/`) by `{REGENERATE}`; do not edit by hand. \
          The running program prints the same list: `smart-launch-doctor catalogue [--format text|json|markdown]`.\n"
     );
     out.push_str(
