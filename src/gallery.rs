@@ -383,9 +383,7 @@ mod tests {
             );
             assert!(
                 e.expect == "none"
-                    || crate::diagnosis::catalog::ENTRIES
-                        .iter()
-                        .any(|c| c.id == e.expect),
+                    || crate::diagnosis::catalog::entry(e.expect).id().as_str() == e.expect,
                 "{}",
                 e.expect
             );
