@@ -164,7 +164,7 @@ impl Diagnosis {
 
     pub fn spec_refs(&self) -> Vec<SpecRef> {
         self.entry
-            .spec
+            .rules
             .iter()
             .map(|&(label, url)| SpecRef { label, url })
             .collect()

@@ -34,6 +34,7 @@ mod id_token_rules;
 mod identity;
 mod inert;
 mod launch;
+mod layering;
 mod layout;
 mod load;
 mod monitor;
