@@ -102,7 +102,6 @@ const RULES: &[Rule] = &[
 /// Files still over 400 lines. The list only shrinks: a file split below the limit must leave it.
 const OVER_400: &[&str] = &[
     "src/check/mod.rs",
-    "src/diagnosis/catalog.rs",
     "src/diagnosis/classify/token.rs",
     "src/metrics.rs",
     "src/smart/transcript.rs",
