@@ -129,7 +129,12 @@ impl LaunchReport {
 
     /// The ids for a one-line list: (errors then warnings, notes), each comma-separated.
     pub fn ids_line(&self) -> (String, String) {
-        let join = |v: Vec<&Diagnosis>| v.iter().map(|d| d.id().as_str()).collect::<Vec<_>>().join(", ");
+        let join = |v: Vec<&Diagnosis>| {
+            v.iter()
+                .map(|d| d.id().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
             self.diagnoses().iter().partition(|d| d.is_note());
         (join(rest), join(notes))
