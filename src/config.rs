@@ -288,6 +288,10 @@ pub struct Config {
     /// Test seam, never read from the configuration file (see [`Loopback`]).
     #[doc(hidden)]
     pub loopback: Loopback,
+    /// Test seam, never read from the configuration file: the clock that settles launches that
+    /// never returned (see `flow::settle`).
+    #[doc(hidden)]
+    pub clock: crate::monitor::Clock,
     /// Serve Prometheus metrics at `GET /metrics` (off by default).
     pub metrics: bool,
     /// Serve `/metrics` on this address only (not on the main listener); needs `metrics`.
@@ -562,6 +566,7 @@ impl Config {
                 raw.allow_private_hosts.unwrap_or_default(),
             )?,
             loopback: Loopback::Standard,
+            clock: Default::default(),
             session_store: validate_session_store(raw.session_store)?,
             sealing_key_env: validate_env_name(raw.sealing_key_env, "sealing_key_env")?,
             allow_unregistered_iss: raw.allow_unregistered_iss.unwrap_or(false),

@@ -172,6 +172,7 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
+    let recent = state.settler.on_read(recent).await;
     let found: Vec<&LaunchRecord> = recent
         .iter()
         .map(|r| r.as_ref())
@@ -227,15 +228,15 @@ pub async fn show(
         .store
         .launch(&id)
         .await
-        .map_err(|e| Problem::store(&e))?
-        .ok_or_else(|| {
-            Problem::plain(
-                StatusCode::NOT_FOUND,
-                "No such launch",
-                "No stored launch has this id (pending launches and expired records are not listed).",
-            )
-            .link("Recent launches", LAUNCHES)
-        })?;
+        .map_err(|e| Problem::store(&e))?;
+    let found = state.settler.on_read_one(found).await.ok_or_else(|| {
+        Problem::plain(
+            StatusCode::NOT_FOUND,
+            "No such launch",
+            "No stored launch has this id (expired records are not listed).",
+        )
+        .link("Recent launches", LAUNCHES)
+    })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
     let r = crate::phi::minimized(&through_gate(&found, &gate).record);
     if wants_json(&headers) || format_json(query.as_deref()) {
@@ -244,7 +245,7 @@ pub async fn show(
             "outcome": r.outcome, "step": r.step, "started_at": r.started_at,
             "finished_at": r.finished_at, "request_id": r.request_id,
             "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "diagnoses": r.diagnoses, "transcript": r.transcript,
+            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": r.diagnoses, "transcript": r.transcript,
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());

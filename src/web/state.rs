@@ -43,6 +43,8 @@ pub struct Inner {
     pub uploads: super::diagnose::Uploads,
     /// Scheduled probes and their history (see `crate::monitor`).
     pub monitor: crate::monitor::Monitor,
+    /// Settles launches that never returned (see `crate::flow::settle`).
+    pub settler: crate::flow::settle::Settler,
 }
 
 impl Deref for AppState {
@@ -98,9 +100,12 @@ impl AppState {
         let uploads = super::diagnose::Uploads::new(config.session_idle);
         let monitor =
             crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
+        let clock = config.clock.clone();
         let core = Core::new(config)?;
+        let settler = crate::flow::settle::Settler::new(core.clone(), store.clone(), clock);
         Ok(AppState(Arc::new(Inner {
             monitor,
+            settler,
             core,
             store,
             sessions,
