@@ -180,7 +180,7 @@ impl Settler {
         *self.0.settled.borrow()
     }
 
-    /// Returns once the sweeper has done `n` ticks in all.
+    /// Returns once the sweeper has done `n` ticks in all (the first when it starts).
     pub async fn wait_ticks(&self, n: u64) {
         let mut rx = self.0.ticks.subscribe();
         let _ = rx.wait_for(|t| *t >= n).await;
@@ -203,17 +203,19 @@ impl Settler {
     async fn sweep(&self, stop: &CancellationToken) {
         let every = self.tick().as_millis() as i64;
         loop {
+            // The next tick is fixed before this one's work: a test that saw this tick counted
+            // knows when the next one comes.
             let at = self.0.clock.now_ms() + every;
-            tokio::select! {
-                () = self.0.clock.sleep_until(at) => {}
-                () = stop.cancelled() => return,
-            }
             match self.settle_until(stop).await {
                 Ok(n) if n > 0 => tracing::info!(settled = n, "never-returned sweep"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "never-returned sweep: store not answering"),
             }
             self.0.ticks.send_modify(|t| *t += 1);
+            tokio::select! {
+                () = self.0.clock.sleep_until(at) => {}
+                () = stop.cancelled() => return,
+            }
         }
     }
 }

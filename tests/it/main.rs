@@ -36,6 +36,7 @@ mod launch;
 mod layout;
 mod load;
 mod monitor;
+mod never_returned;
 mod ops;
 mod pages;
 mod peer;
