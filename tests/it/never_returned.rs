@@ -225,6 +225,22 @@ async fn a_callback_after_settlement_replaces_the_settled_record() {
     );
 }
 
+#[tokio::test]
+async fn a_launch_that_came_back_is_never_settled() {
+    let clock = clock_now();
+    let app = app("SLD_TEST_ADMIN_NR_H", "", &clock).await;
+    let b = browser();
+    let (id, _, authorize) = abandoned_launch(&app, &b).await;
+    let r = b.get(&authorize).send().await.unwrap();
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "callback");
+    clock.advance(PAST);
+    assert_eq!(app.state.settler.settle_overdue().await.unwrap(), 0);
+    let (_, result) = json(&b, &app.url(&format!("/launches/{id}")), None).await;
+    assert_eq!(result["outcome"], "success", "{result:#}");
+    assert_eq!(never_returned_counted(&app), (0.0, 0.0));
+}
+
 /// Two instances sharing one store, each reading and settling at once: counted once in all.
 async fn two_instances_count_it_once(store: &str, vars: [&str; 2]) {
     let clock = clock_now();
