@@ -10,7 +10,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header;
 use serde_json::Value;
+use smart_launch_doctor::flow::settle::Settler;
 use smart_launch_doctor::monitor::{Clock, ManualClock};
+use smart_launch_doctor::record::Outcome;
+use smart_launch_doctor::smart::Step;
 
 use crate::support::{Auth, Setup, TestApp, browser, diagnosis_ids, location};
 
@@ -223,6 +226,35 @@ async fn a_callback_after_settlement_replaces_the_settled_record() {
         1.0,
         "counted when it settled"
     );
+}
+
+#[tokio::test]
+async fn a_read_settles_an_overdue_launch() {
+    let clock = clock_now();
+    let app = app("SLD_TEST_ADMIN_NR_I", "", &clock).await;
+    let (id, _, _) = abandoned_launch(&app, &browser()).await;
+    // A reader whose clock is past the wait, while the app's sweeper still waits.
+    let later = ManualClock::new(clock.now_ms());
+    later.advance(PAST);
+    let reader = Settler::new(
+        app.state.core.clone(),
+        app.state.store.clone(),
+        Clock::Manual(later),
+    );
+    let read = app
+        .state
+        .store
+        .launches(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert_eq!(read[0].outcome, Outcome::Pending);
+    for _ in 0..3 {
+        let now = reader.on_read(read.clone()).await;
+        assert_eq!(now[0].outcome, Outcome::Error, "settled on read");
+        assert_eq!(now[0].step, Step::Authorize);
+    }
+    assert_eq!(reader.settled_count(), 1);
+    assert_eq!(never_returned_counted(&app), (1.0, 1.0));
 }
 
 #[tokio::test]
