@@ -1,7 +1,6 @@
 //! The `smart-launch-doctor` command: `serve` runs the web app, `check` checks registrations,
 //! `backend` runs a Backend Services client, `keygen` writes a signing key, `catalogue` prints every diagnosis the app can report, `explain` diagnoses a pasted answer.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,13 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use smart_launch_doctor::AppState;
 use smart_launch_doctor::config::Config;
-use smart_launch_doctor::smart::client_auth::SigningKey;
-use smart_launch_doctor::state::Core;
-use tracing_subscriber::EnvFilter;
 
+mod cli;
 mod explain_cmd;
 mod local_practice;
-use local_practice::LocalPractice;
 
 #[derive(Parser)]
 #[command(
@@ -123,26 +119,6 @@ enum Command {
     },
 }
 
-/// `check` and `backend` log warnings only, and none from an in-process practice EHR: what it
-/// notes is the other side of the wire (e.g. the deliberate `client_assertion_type` probe), not a
-/// finding about the registration. `RUST_LOG` overrides.
-const CLI_LOG: &str = "warn,smart_launch_doctor::practice=error";
-
-fn init_tracing(json: bool, default: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colour only for a person at a terminal: escape codes in a log file or journal are noise
-        // (and formatting them cost a tenth of a launch's instructions).
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -159,24 +135,24 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            init_tracing(log_json, "info");
+            cli::init_tracing(log_json, "info");
             serve(config, listen).await
         }
         Command::Check {
             config,
             ids,
             format,
-        } => check(config, ids, &format).await,
-        Command::Backend { id, config, format } => backend(config, &id, &format).await,
+        } => cli::check::check(config, ids, &format).await,
+        Command::Backend { id, config, format } => cli::check::backend(config, &id, &format).await,
         Command::Monitor {
             once,
             config,
             format,
             ids,
-        } => monitor_once(once, config, ids, &format).await,
-        Command::Keygen { alg, out } => keygen(&alg, &out),
-        Command::Catalogue { format } => catalogue(&format),
-        Command::Diagnose { file, format } => diagnose(&file, &format),
+        } => cli::monitor::monitor_once(once, config, ids, &format).await,
+        Command::Keygen { alg, out } => cli::files::keygen(&alg, &out),
+        Command::Catalogue { format } => cli::files::catalogue(&format),
+        Command::Diagnose { file, format } => cli::files::diagnose(&file, &format),
         Command::Explain {
             step,
             auth,
@@ -184,337 +160,6 @@ async fn main() -> ExitCode {
             file,
         } => explain_cmd::explain(&step, &auth, &format, &file),
     }
-}
-
-/// `catalogue`: the diagnosis catalogue on stdout; always exit 0 (clap rejects a bad format).
-fn catalogue(format: &str) -> ExitCode {
-    use smart_launch_doctor::diagnosis::catalogue_doc;
-    match format {
-        "json" => println!(
-            "{}",
-            serde_json::to_string_pretty(&catalogue_doc::json()).unwrap_or_default()
-        ),
-        "markdown" => print!("{}", catalogue_doc::markdown()),
-        _ => print!("{}", catalogue_doc::text()),
-    }
-    ExitCode::SUCCESS
-}
-
-/// `diagnose`: the launches in a HAR; exit 0 without error-severity findings, 1 with, 2 when
-/// the file cannot be read or is not a HAR (the message names no content of it).
-fn diagnose(file: &std::path::Path, format: &str) -> ExitCode {
-    use smart_launch_doctor::har;
-    let bytes = match read_bounded(file, har::MAX_BYTES) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("diagnose: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let parsed = match har::parse(&bytes) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("diagnose: {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let report = match har::diagnose(&parsed) {
-        Ok((report, _)) => report,
-        Err(e) => {
-            eprintln!("diagnose: {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    if format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print!("{}", har::text::render(&report));
-    }
-    if report.has_error() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// At most `max` bytes of `path` (one more is read to tell a larger file).
-fn read_bounded(path: &std::path::Path, max: usize) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    f.take(max as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() > max {
-        return Err(format!("larger than {max} bytes, the most a HAR may be"));
-    }
-    Ok(bytes)
-}
-
-/// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.
-async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitCode {
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    init_tracing(false, CLI_LOG);
-    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
-        eprintln!("check: no registration has the id {unknown:?}");
-        return ExitCode::from(2);
-    }
-    let selected: Vec<_> = config
-        .registrations
-        .iter()
-        .filter(|r| ids.is_empty() || ids.contains(&r.id))
-        .cloned()
-        .collect();
-    // Only the core: no session store, no practice EHR key.
-    let state = match Core::new(config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let ids = selected.iter().map(|r| r.id.as_str());
-    let practice = LocalPractice::start(config_path.as_deref(), ids, "check", "this check").await;
-    let mut reports = Vec::new();
-    for reg in &selected {
-        let report = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
-            Some((core, reg, key)) => {
-                smart_launch_doctor::check::check(core, &reg, key.as_deref(), false).await
-            }
-            None => {
-                let key = state.config.key(&reg.id).cloned();
-                smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await
-            }
-        };
-        reports.push(report);
-    }
-    if format == "json" {
-        let json = serde_json::json!({ "registrations": reports });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
-    } else {
-        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none();
-        print!(
-            "{}",
-            smart_launch_doctor::check::text::render(&reports, colour)
-        );
-    }
-    if reports.iter().any(|r| r.has_error()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// `backend`: one Backend Services run; exit 0 without error-severity findings, 1 with, 2 on
-/// usage or configuration errors. Nothing is stored.
-async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
-    use smart_launch_doctor::check::backend as out;
-    use smart_launch_doctor::record::AppRef;
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    init_tracing(false, CLI_LOG);
-    let Some(reg) = config.registration(id).cloned() else {
-        eprintln!("backend: no registration has the id {id:?}");
-        return ExitCode::from(2);
-    };
-    if !reg.backend {
-        eprintln!(
-            "backend: registration {id:?} is not a Backend Services client (set backend = true)"
-        );
-        return ExitCode::from(2);
-    }
-    let key = config.key(id).cloned();
-    let core = match Core::new(config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let app = AppRef::Registered(reg.id.clone());
-    let practice = LocalPractice::start(
-        config_path.as_deref(),
-        std::iter::once(id),
-        "backend",
-        "this run",
-    )
-    .await;
-    let record = match practice.as_ref().and_then(|p| p.registration(id)) {
-        Some((core, reg, key)) => {
-            smart_launch_doctor::flow::backend::run(core, app, &reg, key.as_deref()).await
-        }
-        None => smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await,
-    };
-    if format == "json" {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out::json(&record)).unwrap_or_default()
-        );
-    } else {
-        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", out::text(&record, colour));
-    }
-    if out::has_error(&record) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// `monitor --once`: one run of each selected registration; exit 0 / 1 / 2 like `check`.
-async fn monitor_once(
-    once: bool,
-    config: Option<PathBuf>,
-    ids: Vec<String>,
-    format: &str,
-) -> ExitCode {
-    use smart_launch_doctor::monitor::{Status, text};
-    if !once {
-        eprintln!(
-            "monitor: the schedule runs inside `serve` ([monitor] in the configuration); use --once to probe once (cron)"
-        );
-        return ExitCode::from(2);
-    }
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    init_tracing(false, CLI_LOG);
-    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
-        eprintln!("monitor: no registration has the id {unknown:?}");
-        return ExitCode::from(2);
-    }
-    let store_url = config.session_store.clone();
-    let (monitor, core) = match monitor_parts(&config) {
-        Ok(parts) => parts,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let selected: Vec<_> = config
-        .registrations
-        .iter()
-        .filter(|r| {
-            if ids.is_empty() {
-                monitor.config().watches(&r.id)
-            } else {
-                ids.contains(&r.id)
-            }
-        })
-        .cloned()
-        .collect();
-    let practice = LocalPractice::start(
-        config_path.as_deref(),
-        selected.iter().map(|r| r.id.as_str()),
-        "monitor",
-        "this run",
-    )
-    .await;
-    let mut runs = Vec::new();
-    for reg in &selected {
-        let run = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
-            // The in-process practice EHR lives as long as this command: nothing to compare with.
-            Some((core, reg, _)) => monitor.run_and_record(core, &reg, false).await,
-            None => {
-                monitor
-                    .run_and_record(&core, reg, store_url.is_some())
-                    .await
-            }
-        };
-        runs.push(run);
-    }
-    if format == "json" {
-        let json = serde_json::json!({ "runs": runs });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
-    } else {
-        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", text::render(&runs, colour));
-    }
-    if runs.iter().any(|r| r.status == Status::Down) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// The monitor (its history in the configured store) and the core for `monitor --once`.
-fn monitor_parts(config: &Config) -> Result<(smart_launch_doctor::monitor::Monitor, Core), String> {
-    use smart_launch_doctor::store::{Backend, Limits};
-    let limits = Limits::new(config.session_idle);
-    // Runs are stored in clear (no secret, no PHI): any sealing key does.
-    let sealer = smart_launch_doctor::seal::Sealer::random();
-    let store = Backend::open(config.session_store.as_deref(), limits, sealer)
-        .map_err(|e| format!("session_store: {e}"))?;
-    let monitor = smart_launch_doctor::monitor::Monitor::new(config, store)?;
-    let core = Core::new(config.clone()).map_err(|e| e.to_string())?;
-    Ok((monitor, core))
-}
-
-/// Writes the key, prints the public JWK (a JWKS of one) and the configuration lines.
-fn keygen(alg: &str, out: &std::path::Path) -> ExitCode {
-    let (pem, key) = match SigningKey::generate(alg) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("keygen: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(out)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, pem.as_bytes()));
-    if let Err(e) = written {
-        eprintln!("keygen: cannot write {}: {e}", out.display());
-        return ExitCode::from(2);
-    }
-    let jwks = smart_launch_doctor::smart::client_auth::jwks([&key]);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&jwks).unwrap_or_default()
-    );
-    eprintln!(
-        "Wrote {}. Register the JWKS above with the EHR (or serve it: /.well-known/jwks.json), then configure:\n  auth = \"private_key_jwt\"\n  private_key = {:?}\n  key_id = {:?}\n  alg = {alg:?}",
-        out.display(),
-        out.display().to_string(),
-        key.kid
-    );
-    ExitCode::SUCCESS
 }
 
 async fn serve(config: Config, listen: SocketAddr) -> ExitCode {

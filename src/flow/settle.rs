@@ -18,8 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::diagnosis::Diagnosis;
-use crate::monitor::Clock;
+use crate::diagnosis::assess::{AssessConfig, assess};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::Step;
 use crate::state::Core;
@@ -35,7 +34,6 @@ pub struct Settler(Arc<Inner>);
 struct Inner {
     core: Core,
     store: Backend,
-    clock: Clock,
     /// Sweeper ticks done, and launches this instance settled: tests wait on these.
     ticks: watch::Sender<u64>,
     settled: watch::Sender<u64>,
@@ -46,41 +44,38 @@ pub fn is_pending(r: &LaunchRecord) -> bool {
     r.outcome == Outcome::Pending && r.step == Step::Authorize
 }
 
-/// `r`, pending since `r.started_at`, as settled after `wait` seconds: `returned` when its
-/// callback consumed the state (the EHR did answer; the result was lost).
-pub fn settled(r: &LaunchRecord, returned: bool, wait: i64) -> LaunchRecord {
+/// `r` as settled at `now` by the one reasoner (`diagnosis::assess`): failed at the authorize
+/// step with `authorize.never_returned`, finished when the wait ran out; `None` while it is not
+/// overdue. `returned`: its callback consumed the state (the EHR did answer; no result was
+/// kept), so `callback.result_not_kept` instead.
+pub fn settled(
+    r: &LaunchRecord,
+    returned: bool,
+    cfg: &AssessConfig,
+    now: i64,
+) -> Option<LaunchRecord> {
+    let a = assess(r, cfg, now);
+    if !is_pending(r) || a.outcome == Outcome::Pending {
+        return None;
+    }
     if returned {
-        return super::callback::not_kept(r.clone());
+        return Some(super::callback::not_kept(r.clone()));
     }
     let mut out = r.clone();
-    let d = Diagnosis::new(
-        id!("authorize.never_returned"),
-        format!("The browser went to the authorization server and did not come back to the callback within {wait} seconds."),
-    )
-    .with("redirect_uri sent", &r.redirect_uri)
-    .with("client_id sent", &r.app.client_id)
-    .with("Started", format_time(r.started_at));
-    out.fail(Step::Authorize, [d], r.started_at + wait);
-    out
-}
-
-/// As the pages show times (`web::views::format_time`).
-fn format_time(unix: i64) -> String {
-    let fmt =
-        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_else(|| unix.to_string())
+    out.outcome = a.outcome;
+    out.step = a.step;
+    out.finished_at = Some(r.started_at + cfg.never_returned_after_seconds);
+    out.diagnoses = a.diagnoses;
+    Some(out)
 }
 
 impl Settler {
-    /// Settles `store`'s launches after `core.config.never_returned_after`, by `clock`.
-    pub fn new(core: Core, store: Backend, clock: Clock) -> Self {
+    /// Settles `store`'s launches after `never_returned_after_seconds`, by the core's clock
+    /// (`monitor.clock`: the verdicts' clock).
+    pub fn new(core: Core, store: Backend) -> Self {
         Settler(Arc::new(Inner {
             core,
             store,
-            clock,
             ticks: watch::Sender::new(0),
             settled: watch::Sender::new(0),
         }))
@@ -91,7 +86,11 @@ impl Settler {
     }
 
     fn now(&self) -> i64 {
-        self.0.clock.now_ms().div_euclid(1000)
+        self.0.core.now()
+    }
+
+    fn clock(&self) -> &crate::monitor::Clock {
+        &self.0.core.config.monitor.clock
     }
 
     /// Whether `r` is pending and overdue now.
@@ -113,12 +112,15 @@ impl Settler {
             return Ok(None);
         }
         let returned = store.returned(id).await?;
-        let s = settled(&r, returned, self.wait());
+        let cfg = AssessConfig::of(&self.0.core.config);
+        let Some(s) = settled(&r, returned, &cfg, self.now()) else {
+            return Ok(None);
+        };
         if !store.settle(&s).await? {
             return Ok(None);
         }
         tracing::info!(launch = %id, returned, "pending launch settled");
-        self.0.core.metrics.launch_finished(&s);
+        super::count_finished(&self.0.core, &s);
         self.0.settled.send_modify(|n| *n += 1);
         Ok(Some(s))
     }
@@ -205,7 +207,7 @@ impl Settler {
         loop {
             // The next tick is fixed before this one's work: a test that saw this tick counted
             // knows when the next one comes.
-            let at = self.0.clock.now_ms() + every;
+            let at = self.clock().now_ms() + every;
             match self.settle_until(stop).await {
                 Ok(n) if n > 0 => tracing::info!(settled = n, "never-returned sweep"),
                 Ok(_) => {}
@@ -213,7 +215,7 @@ impl Settler {
             }
             self.0.ticks.send_modify(|t| *t += 1);
             tokio::select! {
-                () = self.0.clock.sleep_until(at) => {}
+                () = self.clock().sleep_until(at) => {}
                 () = stop.cancelled() => return,
             }
         }

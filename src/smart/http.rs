@@ -10,30 +10,6 @@ use super::net_policy::NetPolicy;
 use super::transcript::{self, Exchange};
 use crate::config::HttpSettings;
 
-/// Why no usable response came back.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NetError {
-    #[error("name lookup failed: {0}")]
-    Dns(String),
-    #[error("connection failed: {0}")]
-    Connect(String),
-    #[error("TLS failure: {0}")]
-    Tls(String),
-    #[error("no complete answer within {0} s")]
-    Timeout(u64),
-    #[error("answer larger than {0} bytes")]
-    TooLarge(usize),
-    #[error("the answer broke off: {0}")]
-    Incomplete(String),
-    /// Refused before any connection: `url` as written, `address` the address it means.
-    #[error(
-        "refused before connecting: {url} means {address}, a loopback, private or link-local address (allow_private_networks is off)"
-    )]
-    PrivateTarget { url: String, address: String },
-    #[error("request failed: {0}")]
-    Other(String),
-}
-
 /// The shared clients and their limits. Every request goes through [`Outbound::send`] (or
 /// [`Outbound::get`]), which parses the URL once (WHATWG), checks it against the one
 /// [`NetPolicy`] and hands reqwest that same parsed URL. A handle trusts at most one origin,
@@ -360,8 +336,7 @@ fn header_pairs(h: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-mod failure;
 #[cfg(test)]
 mod tests;
 
-pub use failure::classify_chain;
+pub use super::net_error::{NetError, classify_chain};

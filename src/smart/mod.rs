@@ -12,6 +12,7 @@ pub mod flights;
 pub mod http;
 pub mod id_token;
 pub mod introspect;
+pub mod net_error;
 pub mod net_policy;
 pub mod probe;
 pub mod spelling;

@@ -100,9 +100,8 @@ impl AppState {
         let uploads = super::diagnose::Uploads::new(config.session_idle);
         let monitor =
             crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
-        let clock = config.clock.clone();
         let core = Core::new(config)?;
-        let settler = crate::flow::settle::Settler::new(core.clone(), store.clone(), clock);
+        let settler = crate::flow::settle::Settler::new(core.clone(), store.clone());
         Ok(AppState(Arc::new(Inner {
             monitor,
             settler,

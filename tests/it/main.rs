@@ -10,6 +10,7 @@ mod sweep;
 
 mod active_probes;
 mod adhoc;
+mod agreement;
 mod backend;
 mod backend_secret;
 mod binary;
@@ -33,6 +34,7 @@ mod hostile;
 mod identity;
 mod inert;
 mod launch;
+mod layering;
 mod layout;
 mod load;
 mod monitor;

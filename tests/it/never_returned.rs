@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use reqwest::header;
 use serde_json::Value;
 use smart_launch_doctor::flow::settle::Settler;
+use smart_launch_doctor::metrics::Metrics;
 use smart_launch_doctor::monitor::{Clock, ManualClock};
 use smart_launch_doctor::record::Outcome;
 use smart_launch_doctor::smart::Step;
@@ -86,8 +87,8 @@ async fn support(app: &TestApp, request_id: &str) -> (Value, Value) {
 }
 
 /// The sum of `name`'s samples whose labels include every one of `labels`.
-fn counted(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
-    let text = app.state.metrics.render().unwrap();
+fn counted(metrics: &Metrics, name: &str, labels: &[&str]) -> f64 {
+    let text = metrics.render().unwrap();
     text.lines()
         .filter(|l| l.starts_with(&format!("{name}{{")))
         .filter(|l| labels.iter().all(|want| l.contains(want)))
@@ -95,7 +96,7 @@ fn counted(app: &TestApp, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-fn never_returned_counted(app: &TestApp) -> (f64, f64) {
+fn never_returned_counted(app: &Metrics) -> (f64, f64) {
     (
         counted(
             app,
@@ -153,7 +154,7 @@ async fn a_launch_that_never_returns_is_listed_found_by_request_id_and_counted_o
     let (_, mine) = json(&b, &app.url(&format!("/launches/{id}")), None).await;
     assert_eq!(mine["request_id"], request_id.as_str(), "{mine:#}");
     assert_shows_discovery_and_authorize("result page, waiting", &mine, &authorize);
-    assert_eq!(never_returned_counted(&app), (0.0, 0.0));
+    assert_eq!(never_returned_counted(&app.state.metrics), (0.0, 0.0));
 
     // Past the wait: settled once, on read (or by the sweeper, whichever comes first).
     clock.advance(PAST);
@@ -176,7 +177,11 @@ async fn a_launch_that_never_returns_is_listed_found_by_request_id_and_counted_o
         assert_shows_discovery_and_authorize("result page, settled", &mine, &authorize);
         app.state.settler.settle_overdue().await.unwrap();
     }
-    assert_eq!(never_returned_counted(&app), (1.0, 1.0), "counted once");
+    assert_eq!(
+        never_returned_counted(&app.state.metrics),
+        (1.0, 1.0),
+        "counted once"
+    );
 }
 
 #[tokio::test]
@@ -194,7 +199,7 @@ async fn the_sweeper_settles_a_launch_nobody_reads() {
         .await
         .expect("the sweeper ticked");
     assert_eq!(settler.settled_count(), 1);
-    assert_eq!(never_returned_counted(&app), (1.0, 1.0));
+    assert_eq!(never_returned_counted(&app.state.metrics), (1.0, 1.0));
     let stored = app.state.store.launch(&id).await.unwrap().unwrap();
     assert!(
         stored
@@ -222,7 +227,7 @@ async fn a_callback_after_settlement_replaces_the_settled_record() {
     assert_eq!(result["outcome"], "success", "{result:#}");
     assert_eq!(app.state.settler.settle_overdue().await.unwrap(), 0);
     assert_eq!(
-        never_returned_counted(&app).1,
+        never_returned_counted(&app.state.metrics).1,
         1.0,
         "counted when it settled"
     );
@@ -233,14 +238,13 @@ async fn a_read_settles_an_overdue_launch() {
     let clock = clock_now();
     let app = app("SLD_TEST_ADMIN_NR_I", "", &clock).await;
     let (id, _, _) = abandoned_launch(&app, &browser()).await;
-    // A reader whose clock is past the wait, while the app's sweeper still waits.
+    // A reader (another instance) whose clock is past the wait, while the app's sweeper waits.
     let later = ManualClock::new(clock.now_ms());
     later.advance(PAST);
-    let reader = Settler::new(
-        app.state.core.clone(),
-        app.state.store.clone(),
-        Clock::Manual(later),
-    );
+    let mut config = app.state.config.clone();
+    config.monitor.clock = Clock::Manual(later);
+    let core = smart_launch_doctor::state::Core::new(config).unwrap();
+    let reader = Settler::new(core.clone(), app.state.store.clone());
     let read = app
         .state
         .store
@@ -254,7 +258,8 @@ async fn a_read_settles_an_overdue_launch() {
         assert_eq!(now[0].step, Step::Authorize);
     }
     assert_eq!(reader.settled_count(), 1);
-    assert_eq!(never_returned_counted(&app), (1.0, 1.0));
+    assert_eq!(never_returned_counted(&core.metrics), (1.0, 1.0));
+    assert_eq!(never_returned_counted(&app.state.metrics), (0.0, 0.0));
 }
 
 #[tokio::test]
@@ -270,7 +275,7 @@ async fn a_launch_that_came_back_is_never_settled() {
     assert_eq!(app.state.settler.settle_overdue().await.unwrap(), 0);
     let (_, result) = json(&b, &app.url(&format!("/launches/{id}")), None).await;
     assert_eq!(result["outcome"], "success", "{result:#}");
-    assert_eq!(never_returned_counted(&app), (0.0, 0.0));
+    assert_eq!(never_returned_counted(&app.state.metrics), (0.0, 0.0));
 }
 
 /// Two instances sharing one store, each reading and settling at once: counted once in all.
@@ -300,8 +305,8 @@ async fn two_instances_count_it_once(store: &str, vars: [&str; 2]) {
         assert_shows_discovery_and_authorize("support, settled", &page, &authorize);
         app.state.settler.settle_overdue().await.unwrap();
     }
-    let (fa, da) = never_returned_counted(&a);
-    let (fb, db) = never_returned_counted(&b);
+    let (fa, da) = never_returned_counted(&a.state.metrics);
+    let (fb, db) = never_returned_counted(&b.state.metrics);
     assert_eq!((fa + fb, da + db), (1.0, 1.0), "a: {fa}/{da}, b: {fb}/{db}");
     assert_eq!(
         a.state.settler.settled_count() + b.state.settler.settled_count(),

@@ -22,7 +22,7 @@ use super::{Diagnosis, excerpt};
 use crate::config::AuthMethod;
 use crate::smart::LaunchKind;
 use crate::smart::discovery::{Attempt, Discovered, DiscoveryFailure, Source};
-use crate::smart::http::NetError;
+use crate::smart::net_error::NetError;
 
 /// A network failure on any outbound request.
 pub fn net(e: &NetError, url: &str) -> Diagnosis {
@@ -334,3 +334,5 @@ fn with_cerner(d: Diagnosis, c: Option<&CernerError>) -> Diagnosis {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod word_tests;

@@ -15,7 +15,9 @@ impl SqliteBackend {
     /// of it exists.
     pub async fn put_new(&self, id: &str, text: &str, started_at: i64) -> Result<(), StoreError> {
         let pool = self.ready().await?;
-        let fail = |e| self.failed(err(e));
+        // Not `failed` (which replaces the pool): a launch's first write fails like the session
+        // written beside it, and leaves healing to the probe and the results' writes.
+        let fail = err;
         let mut tx = pool.begin().await.map_err(fail)?;
         let inserted = sqlx::query(
             "INSERT INTO sld_launches (id, data, expires) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",

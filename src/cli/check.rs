@@ -1,0 +1,142 @@
+//! `check` and `backend`: one registration's preflight and credential probe, or one Backend
+//! Services run, against a configured server or an in-process practice EHR.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use smart_launch_doctor::config::Config;
+use smart_launch_doctor::state::Core;
+
+use super::{CLI_LOG, init_tracing};
+use crate::local_practice::LocalPractice;
+
+/// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.
+pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitCode {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let config_path = config;
+    let config = match Config::load(config_path.as_deref(), listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(false, CLI_LOG);
+    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
+        eprintln!("check: no registration has the id {unknown:?}");
+        return ExitCode::from(2);
+    }
+    let selected: Vec<_> = config
+        .registrations
+        .iter()
+        .filter(|r| ids.is_empty() || ids.contains(&r.id))
+        .cloned()
+        .collect();
+    // Only the core: no session store, no practice EHR key.
+    let state = match Core::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ids = selected.iter().map(|r| r.id.as_str());
+    let practice = LocalPractice::start(config_path.as_deref(), ids, "check", "this check").await;
+    let mut reports = Vec::new();
+    for reg in &selected {
+        let report = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
+            Some((core, reg, key)) => {
+                smart_launch_doctor::check::check(core, &reg, key.as_deref(), false).await
+            }
+            None => {
+                let key = state.config.key(&reg.id).cloned();
+                smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await
+            }
+        };
+        reports.push(report);
+    }
+    if format == "json" {
+        let json = serde_json::json!({ "registrations": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+    } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!(
+            "{}",
+            smart_launch_doctor::check::text::render(&reports, colour)
+        );
+    }
+    if reports.iter().any(|r| r.has_error()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `backend`: one Backend Services run; exit 0 without error-severity findings, 1 with, 2 on
+/// usage or configuration errors. Nothing is stored.
+pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
+    use smart_launch_doctor::check::backend as out;
+    use smart_launch_doctor::record::AppRef;
+    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
+    let config_path = config;
+    let config = match Config::load(config_path.as_deref(), listen) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(false, CLI_LOG);
+    let Some(reg) = config.registration(id).cloned() else {
+        eprintln!("backend: no registration has the id {id:?}");
+        return ExitCode::from(2);
+    };
+    if !reg.backend {
+        eprintln!(
+            "backend: registration {id:?} is not a Backend Services client (set backend = true)"
+        );
+        return ExitCode::from(2);
+    }
+    let key = config.key(id).cloned();
+    let core = match Core::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = AppRef::Registered(reg.id.clone());
+    let practice = LocalPractice::start(
+        config_path.as_deref(),
+        std::iter::once(id),
+        "backend",
+        "this run",
+    )
+    .await;
+    let record = match practice.as_ref().and_then(|p| p.registration(id)) {
+        Some((core, reg, key)) => {
+            smart_launch_doctor::flow::backend::run(core, app, &reg, key.as_deref()).await
+        }
+        None => smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await,
+    };
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out::json(&record)).unwrap_or_default()
+        );
+    } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", out::text(&record, colour));
+    }
+    if out::has_error(&record) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,29 @@
+//! Part of the binary: the commands other than `serve`, one module each, and what they share.
+
+pub mod check;
+pub mod files;
+pub mod monitor;
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// `check` and `backend` log warnings only, and none from an in-process practice EHR: what it
+/// notes is the other side of the wire (e.g. the deliberate `client_assertion_type` probe), not a
+/// finding about the registration. `RUST_LOG` overrides.
+pub const CLI_LOG: &str = "warn,smart_launch_doctor::practice=error";
+
+pub fn init_tracing(json: bool, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        // Colour only for a person at a terminal: escape codes in a log file or journal are noise
+        // (and formatting them cost a tenth of a launch's instructions).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
