@@ -7,6 +7,7 @@ pub mod callback;
 pub mod complete;
 pub mod prove;
 pub mod scorecard;
+pub mod settle;
 pub mod start;
 
 use crate::config::Registration;
