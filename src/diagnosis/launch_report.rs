@@ -5,7 +5,7 @@
 
 use super::Diagnosis;
 use super::assess::{AssessConfig, Assessment, StepStatus, assess};
-use super::transcript::Exchange;
+use super::transcript::{Exchange, ExchangeStep};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::{LaunchKind, Step};
 
@@ -27,13 +27,16 @@ impl LaunchReport {
         let mut record = view;
         let stopped_there = assessment.outcome != Outcome::Success
             && matches!(assessment.step, Step::Authorize | Step::Callback)
-            && !record.transcript.iter().any(|x| x.step == "authorize");
+            && !record
+                .transcript
+                .iter()
+                .any(|x| x.step == ExchangeStep::Authorize);
         let mut authorize_entry = None;
         if let Some(url) = record.authorize_url.clone().filter(|_| stopped_there) {
             let at = record
                 .transcript
                 .iter()
-                .position(|x| x.step != "discovery" && x.step != "launch")
+                .position(|x| !matches!(x.step, ExchangeStep::Discovery | ExchangeStep::Launch))
                 .unwrap_or(record.transcript.len());
             record.transcript.insert(at, authorize_exchange(url));
             authorize_entry = Some(at);
@@ -165,7 +168,7 @@ impl LaunchReport {
         self.record
             .transcript
             .iter()
-            .find(|x| x.step == "authorize" && x.status.is_none())
+            .find(|x| x.step == ExchangeStep::Authorize && x.status.is_none())
             .map(|x| x.url.as_str())
     }
 }
@@ -173,7 +176,7 @@ impl LaunchReport {
 /// The authorization request as the browser sent it (state and PKCE verifier never kept).
 fn authorize_exchange(url: String) -> Exchange {
     Exchange {
-        step: "authorize".into(),
+        step: ExchangeStep::Authorize,
         method: "GET".into(),
         url,
         request_headers: Vec::new(),

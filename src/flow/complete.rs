@@ -16,6 +16,7 @@ use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
@@ -165,7 +166,7 @@ pub async fn exchange(
         core.outbound_for(&record.app.iss),
         &credentials(reg, key.as_deref(), &d.token_endpoint),
         &grant,
-        "token",
+        ExchangeStep::Token,
         &rec,
     )
     .await;
@@ -262,7 +263,7 @@ pub async fn refresh(
         core.outbound_for(&record.app.iss),
         &credentials(&reg, key.as_deref(), &token_endpoint),
         &grant,
-        "refresh",
+        ExchangeStep::Refresh,
         &rec,
     )
     .await;

@@ -12,7 +12,7 @@ use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::{Diagnosis, Severity};
 use crate::record::{AppRef, Outcome, random_id};
 use crate::smart::client_auth::SigningKey;
-use crate::smart::transcript::Exchange;
+use crate::smart::transcript::{Exchange, ExchangeStep};
 use crate::state::Core;
 
 /// A registration's state on the board.
@@ -167,10 +167,10 @@ fn check_step(id: &str) -> &'static str {
 fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
     let mut out: Vec<StepTime> = Vec::new();
     for x in transcript.iter().filter(|x| !x.cached) {
-        let step = match x.step.as_str() {
-            "discovery" => "discovery",
-            "token" | "probe" => "token",
-            "fhir" => "fhir",
+        let step = match x.step {
+            ExchangeStep::Discovery => "discovery",
+            ExchangeStep::Token | ExchangeStep::Probe => "token",
+            ExchangeStep::Fhir => "fhir",
             _ => "other",
         };
         let secs = x.duration_ms as f64 / 1000.0;
