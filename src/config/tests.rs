@@ -180,7 +180,7 @@ fn defaults_include_the_practice_ehr_and_the_public_sandbox() {
     let c = Config::defaults(listen()).unwrap();
     let sandbox = c.registration("sandbox").unwrap();
     assert_eq!(sandbox.iss, "https://launch.smarthealthit.org/v/r4/fhir");
-    assert_eq!(sandbox.auth, AuthMethod::None);
+    assert_eq!(sandbox.auth, ClientAuth::None);
     let practice = c.registration(PRACTICE_ID).unwrap();
     assert_eq!(practice.iss, "http://127.0.0.1:9123/practice/fhir");
     assert_eq!(
@@ -188,13 +188,18 @@ fn defaults_include_the_practice_ehr_and_the_public_sandbox() {
         "launch/patient openid fhirUser patient/*.read offline_access"
     );
     let backend = c.registration(PRACTICE_BACKEND_ID).unwrap();
-    assert!(backend.backend && backend.auth == AuthMethod::PrivateKeyJwt);
+    assert!(backend.backend && backend.auth.method() == AuthMethod::PrivateKeyJwt);
     assert_eq!(backend.scope, "system/*.read");
     assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
-    assert!(c.key(PRACTICE_BACKEND_ID).is_some());
+    assert!(backend.auth.key().is_some());
+    assert_eq!(c.signing_keys().count(), 1);
     let secret = c.registration(PRACTICE_BACKEND_SECRET_ID).unwrap();
-    assert!(secret.backend && secret.auth == AuthMethod::ClientSecretBasic);
-    assert!(c.key(PRACTICE_BACKEND_SECRET_ID).is_none());
+    assert!(secret.backend && secret.auth.method() == AuthMethod::ClientSecretBasic);
+    assert!(secret.auth.key().is_none());
+    assert_eq!(
+        secret.auth.secret().map(Secret::expose),
+        Some(PRACTICE_BACKEND_SECRET)
+    );
 }
 
 #[test]

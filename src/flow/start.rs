@@ -1,7 +1,7 @@
 //! Starting a launch: discovery, then the authorization request. What the browser's session
 //! must keep comes back as a [`PendingFlow`]; nothing is stored here.
 
-use crate::config::Registration;
+use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
@@ -49,7 +49,15 @@ async fn start_uncounted(
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, None);
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                None,
+            );
             r.transcript = rec.exchanges();
             r.fail(Step::Discovery, [diag], now());
             return Started::Failed(r);
@@ -82,7 +90,15 @@ async fn start_uncounted(
             },
         },
         Err(why) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, Some(&d));
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                Some(&d),
+            );
             r.transcript = super::discovery_transcript(&d, rec.exchanges(), false);
             let diag = Diagnosis::new(
                 id!("discovery.missing_fields"),
