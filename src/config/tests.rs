@@ -238,3 +238,23 @@ fn metrics_listen_needs_metrics_and_another_address() {
         .to_string();
     assert!(e.starts_with("admin_token_env"), "{e}");
 }
+
+/// A sealed ad-hoc app kept before `ClientAuth` existed reads back the same; an app whose method
+/// needs a secret cannot be reopened without it.
+#[test]
+fn stored_registrations_keep_their_json_and_reopen_only_with_what_their_method_needs() {
+    let old = r#"{"id":"adhoc","name":"Ad-hoc: c","iss":"https://ehr.example/fhir","client_id":"c","auth":"client_secret_post","scope":"openid","standalone_scope":"openid","backend":false,"backend_read":"Patient?_count=1","authorize_method":"get","active_probes":false}"#;
+    let stored: StoredRegistration = serde_json::from_str(old).unwrap();
+    let reg = stored.open(Some(Secret::new("s3cret"))).unwrap();
+    assert_eq!(reg.auth, ClientAuth::Post(Secret::new("s3cret")));
+    assert!(
+        stored.open(None).is_err(),
+        "a secret method needs its secret"
+    );
+    let again = serde_json::to_value(StoredRegistration::of(&reg)).unwrap();
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(old).unwrap()
+    );
+    assert!(!again.to_string().contains("s3cret"));
+}
