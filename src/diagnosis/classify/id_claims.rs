@@ -161,7 +161,7 @@ mod tests {
     fn ids(c: Value) -> Vec<&'static str> {
         claims(&c, "https://ehr/fhir", "app", 1500, 60)
             .into_iter()
-            .map(|d| d.id())
+            .map(|d| d.id().as_str())
             .collect()
     }
 

@@ -245,7 +245,7 @@ pub fn lifetime_left(token: Option<&serde_json::Map<String, Value>>, elapsed: i6
 /// the expired token; before it, expiry is ruled out (and said so); without `expires_in` it is
 /// named as a possibility.
 pub fn with_clock(mut d: Diagnosis, left: Option<i64>) -> Diagnosis {
-    let refusal = matches!(d.id(), "fhir.invalid_token" | "fhir.forbidden");
+    let refusal = [id!("fhir.invalid_token"), id!("fhir.forbidden")].contains(&d.id());
     match left {
         Some(left) if left <= 0 && refusal => {
             let mut e = Diagnosis::new(
@@ -258,13 +258,13 @@ pub fn with_clock(mut d: Diagnosis, left: Option<i64>) -> Diagnosis {
             e.evidence = d.evidence;
             e.with("Token lifetime left at the read", format!("{left} s (expired)"))
         }
-        Some(left) if left > 0 && d.id() == "fhir.invalid_token" => {
+        Some(left) if left > 0 && d.id() == id!("fhir.invalid_token") => {
             d.summary.push_str(&format!(
                 " The token was not expired: {left} s of its lifetime were left."
             ));
             d.with("Token lifetime left at the read", format!("{left} s"))
         }
-        None if d.id() == "fhir.invalid_token" => d.with_first_cause(
+        None if d.id() == id!("fhir.invalid_token") => d.with_first_cause(
             "Token expired (the token response gave no expires_in, so the clock cannot rule it out)",
         ),
         _ => d,
