@@ -11,7 +11,6 @@ use crate::config::Registration;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::{Diagnosis, Severity};
 use crate::record::{AppRef, Outcome, random_id};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::transcript::{Exchange, ExchangeStep};
 use crate::state::Core;
 
@@ -190,15 +189,15 @@ fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
 }
 
 /// Probes `reg` once (`at`: the scheduler's time of the run). Never stores anything.
-pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at: i64) -> Run {
+pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     let started = Instant::now();
     if reg.backend {
         let app = AppRef::Registered(reg.id.clone());
-        let record = crate::flow::backend::run(core, app, reg, key).await;
+        let record = crate::flow::backend::run(core, app, reg).await;
         let report = crate::flow::report(core, &record);
         return of_backend(reg, &report, at, started.elapsed().as_secs_f64());
     }
-    let report = crate::check::check(core, reg, key, false).await;
+    let report = crate::check::check(core, reg, false).await;
     let total = started.elapsed().as_secs_f64();
     let (status, findings) = findings(&report.diagnoses);
     let failing_step = (status == Status::Down).then(|| {
