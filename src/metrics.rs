@@ -13,7 +13,8 @@ use std::sync::Arc;
 use metrics::{Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::record::{AppRef, LaunchRecord, Outcome};
+use crate::diagnosis::launch_report::LaunchReport;
+use crate::record::{AppRef, LaunchRecord};
 use crate::smart::LaunchKind;
 use crate::smart::transcript::Exchange;
 
@@ -155,27 +156,27 @@ impl Metrics {
 
     /// A launch ended (or failed before its redirect): its outcome, step, diagnoses and the
     /// upstream exchanges it made after discovery.
-    pub fn launch_finished(&self, r: &LaunchRecord) {
+    /// Counted from the launch's report: the outcome, step and diagnoses every view shows.
+    pub fn launch_finished(&self, report: &LaunchReport) {
         if !self.enabled() {
             return;
         }
-        let reg = record_registration(r);
+        let reg = record_registration(report.record());
         self.count(
             "sld_launches_finished_total",
             &[
                 ("registration", reg),
-                ("kind", kind_label(r.kind)),
-                ("outcome", outcome_label(r.outcome)),
-                ("step", r.step.as_str()),
+                ("kind", report.kind_label()),
+                ("outcome", report.outcome_label()),
+                ("step", report.step().as_str()),
             ],
         );
-        for d in &r.diagnoses {
+        for d in report.diagnoses() {
             self.diagnosis(reg, d);
         }
         // Discovery was counted when it was made (see `discovery`).
-        let made: Vec<Exchange> = r
-            .transcript
-            .iter()
+        let made: Vec<Exchange> = report
+            .exchanges_made()
             .filter(|x| x.step != "discovery")
             .cloned()
             .collect();
@@ -344,14 +345,6 @@ fn kind_label(k: LaunchKind) -> &'static str {
         LaunchKind::Ehr => "ehr",
         LaunchKind::Standalone => "standalone",
         LaunchKind::Backend => "backend",
-    }
-}
-
-fn outcome_label(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pending => "pending",
-        Outcome::Success => "success",
-        Outcome::Error => "error",
     }
 }
 

@@ -49,6 +49,14 @@ impl CoreInner {
     }
 }
 
+impl CoreInner {
+    /// Seconds since the epoch on the configured clock (`monitor.clock`: the system's, or a
+    /// test's manual clock): what the verdict of a launch is assessed at.
+    pub fn now(&self) -> i64 {
+        self.config.monitor.clock.now_ms().div_euclid(1000)
+    }
+}
+
 impl Core {
     pub fn new(config: Config) -> Result<Self, StateError> {
         let http = Outbound::new(config.http.clone(), config.net_policy())?;

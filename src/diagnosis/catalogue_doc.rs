@@ -65,7 +65,7 @@ pub fn text() -> String {
         let _ = writeln!(out, "\n{} [{}]", e.id, severity(e.severity));
         let _ = writeln!(out, "  {}", e.title);
         let _ = writeln!(out, "  Plain: {}", e.plain);
-        let _ = writeln!(out, "  Who acts: {}", e.acts().as_str());
+        let _ = writeln!(out, "  Who acts: {}", e.acts.as_str());
         let lists = [
             ("Causes (most frequent first)", e.causes),
             ("Fixes", e.fixes),
@@ -78,9 +78,9 @@ pub fn text() -> String {
                 }
             }
         }
-        if !e.spec.is_empty() {
+        if !e.rules.is_empty() {
             let _ = writeln!(out, "  Rules:");
-            for (label, url) in e.spec {
+            for (label, url) in e.rules {
                 let _ = writeln!(out, "    - {label} <{url}>");
             }
         }
@@ -98,11 +98,11 @@ pub fn json() -> Value {
                 "severity": severity(e.severity),
                 "title": e.title,
                 "plain": e.plain,
-                "acts": e.acts().as_str(),
+                "acts": e.acts.as_str(),
                 "causes": e.causes,
                 "fixes": e.fixes,
                 "rules": e
-                    .spec
+                    .rules
                     .iter()
                     .map(|(label, url)| json!({ "label": label, "url": url }))
                     .collect::<Vec<_>>(),
@@ -188,7 +188,7 @@ pub fn markdown() -> String {
             let _ = write!(out, "\n### {}\n\n", entry_heading(e));
             let _ = writeln!(out, "**{}** — {}\n", severity(e.severity), md(e.title));
             let _ = writeln!(out, "What the user is told: {}\n", md(e.plain));
-            let _ = writeln!(out, "Who acts: {}", e.acts().as_str());
+            let _ = writeln!(out, "Who acts: {}", e.acts.as_str());
             if !e.causes.is_empty() {
                 out.push_str("\nLikely causes, most frequent first:\n\n");
                 for (i, c) in e.causes.iter().enumerate() {
@@ -201,9 +201,9 @@ pub fn markdown() -> String {
                     let _ = writeln!(out, "- {}", md(f));
                 }
             }
-            if !e.spec.is_empty() {
+            if !e.rules.is_empty() {
                 out.push_str("\nRules:\n\n");
-                for (label, url) in e.spec {
+                for (label, url) in e.rules {
                     let _ = writeln!(out, "- [{}]({url})", md(label));
                 }
             }
@@ -249,8 +249,8 @@ mod tests {
             assert_eq!(d["causes"].as_array().map(Vec::len), Some(e.causes.len()));
             assert_eq!(d["fixes"].as_array().map(Vec::len), Some(e.fixes.len()));
             let rules = d["rules"].as_array().cloned().unwrap_or_default();
-            assert_eq!(rules.len(), e.spec.len());
-            for (r, (label, url)) in rules.iter().zip(e.spec) {
+            assert_eq!(rules.len(), e.rules.len());
+            for (r, (label, url)) in rules.iter().zip(e.rules) {
                 assert_eq!(r["label"], *label);
                 assert_eq!(r["url"], *url);
             }

@@ -12,6 +12,7 @@ macro_rules! id {
     }};
 }
 
+pub mod assess;
 pub mod capabilities;
 pub mod catalog;
 pub mod catalogue_doc;
@@ -21,6 +22,7 @@ pub mod conformance;
 pub mod explain;
 pub mod introspection;
 pub mod launch_context;
+pub mod launch_report;
 pub mod markdown;
 pub mod report;
 pub mod scopes;
@@ -164,7 +166,7 @@ impl Diagnosis {
 
     pub fn spec_refs(&self) -> Vec<SpecRef> {
         self.entry
-            .spec
+            .rules
             .iter()
             .map(|&(label, url)| SpecRef { label, url })
             .collect()

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::Diagnosis;
+use super::launch_report::LaunchReport;
 use super::markdown::{code, fenced, spec_link, text};
 use super::transcript::Exchange;
 use crate::record::LaunchRecord;
@@ -174,17 +175,20 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
 /// The launch as Markdown, for a support forum or a ticket. Inert: every value that did not come
 /// from this app is a code span or escaped text (see [`super::markdown`]); links go only to
 /// catalogue spec URLs.
-pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String {
+pub fn markdown(report: &LaunchReport, when: &str) -> String {
     let mut out = String::new();
-    let outcome = match r.outcome {
+    let (r, diagnoses) = (report.record(), report.diagnoses());
+    let outcome = match report.outcome() {
         crate::record::Outcome::Success => "succeeded".to_string(),
-        crate::record::Outcome::Error => format!("failed at the {} step", r.step.as_str()),
+        crate::record::Outcome::Error => format!("failed at the {} step", report.step().as_str()),
         crate::record::Outcome::Pending => "is waiting for the callback".to_string(),
     };
     let _ = writeln!(
         out,
-        "# SMART launch report: {} {outcome}\n",
-        text(&r.app.name)
+        "# SMART launch report: {} {outcome}\n\n**{}.** {}\n",
+        text(&r.app.name),
+        text(report.headline()),
+        text(report.plain())
     );
     let _ = writeln!(out, "- Started: {}", text(when));
     let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app.iss));
@@ -214,7 +218,7 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
             ids.join(", ")
         }
     );
-    if r.outcome == crate::record::Outcome::Success {
+    if report.outcome() == crate::record::Outcome::Success {
         outcome_md(&mut out, r);
     }
     if !diagnoses.is_empty() {
@@ -243,7 +247,9 @@ pub fn markdown(r: &LaunchRecord, diagnoses: &[Diagnosis], when: &str) -> String
         out.push('\n');
     }
     // A success has no failing request to reproduce.
-    if let Some(x) = failing_exchange(r).filter(|_| r.outcome != crate::record::Outcome::Success) {
+    if let Some(x) =
+        failing_exchange(r).filter(|_| report.outcome() != crate::record::Outcome::Success)
+    {
         out.push_str("## Reproduce\n\n");
         out.push_str(&fenced("sh", &curl(x)));
         out.push('\n');

@@ -30,7 +30,7 @@ pub async fn run(
     core.metrics.launch_started(&app, LaunchKind::Backend);
     let mut record = run_uncounted(core, app, reg, key).await;
     record.fit_budget();
-    core.metrics.launch_finished(&record);
+    super::count_finished(core, &record);
     record
 }
 

@@ -33,7 +33,7 @@ pub async fn complete(
 ) -> LaunchRecord {
     let mut record = complete_uncounted(core, sealer, flow, params).await;
     record.fit_budget();
-    core.metrics.launch_finished(&record);
+    super::count_finished(core, &record);
     record
 }
 
@@ -117,7 +117,7 @@ pub fn interrupted(core: &Core, flow: &PendingFlow) -> LaunchRecord {
     )
     .with("Callback for", &flow.launch_id);
     r.fail(Step::Token, [d], now());
-    core.metrics.launch_finished(&r);
+    super::count_finished(core, &r);
     r
 }
 

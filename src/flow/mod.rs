@@ -62,6 +62,17 @@ pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) 
         .collect()
 }
 
+/// The finished launch `r` counted in the metrics from its report: the outcome, step and
+/// diagnoses every view shows.
+pub fn count_finished(core: &Core, r: &LaunchRecord) {
+    if core.metrics.enabled() {
+        let cfg = crate::diagnosis::assess::AssessConfig::of(&core.config);
+        let report =
+            crate::diagnosis::launch_report::LaunchReport::assemble(r.clone(), &cfg, core.now());
+        core.metrics.launch_finished(&report);
+    }
+}
+
 /// The scope a launch of `reg` requests.
 pub fn requested_scope(reg: &Registration, kind: LaunchKind) -> &str {
     match kind {

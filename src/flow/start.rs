@@ -30,7 +30,7 @@ pub async fn start(
     core.metrics.launch_started(&app, kind);
     let started = start_uncounted(core, app, reg, kind, launch).await;
     if let Started::Failed(r) = &started {
-        core.metrics.launch_finished(r);
+        super::count_finished(core, r);
     }
     started
 }

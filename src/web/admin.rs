@@ -26,10 +26,11 @@ use super::admin_token::LIFETIME_SECS;
 use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
-use super::twin::{gate_for, through_gate};
+use super::twin::{gate_for, report_of, through_gate};
 use super::views::{self, filters};
 use super::{AppState, Problem};
 use crate::diagnosis::Diagnosis;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::Exchange;
 use crate::record::LaunchRecord;
 use crate::store::MAX_RECENT;
@@ -93,6 +94,8 @@ pub struct AdminRow {
     pub kind: &'static str,
     pub outcome: &'static str,
     pub step: &'static str,
+    /// The result page's title (the report's headline).
+    pub title: String,
     /// Diagnosis ids, errors first; and the notes (findings expected in context).
     pub ids: (String, String),
     pub request_id: String,
@@ -114,6 +117,8 @@ pub struct AdminLaunchPage<'a> {
     pub r: &'a LaunchRecord,
     pub registration: String,
     pub outcome: &'static str,
+    pub step: &'static str,
+    pub title: &'a str,
     pub started: String,
     pub finished: String,
     pub errors: Vec<&'a Diagnosis>,
@@ -135,19 +140,29 @@ fn registration(r: &LaunchRecord) -> String {
     }
 }
 
-fn outcome(r: &LaunchRecord) -> &'static str {
-    match r.outcome {
-        crate::record::Outcome::Pending => "pending",
-        crate::record::Outcome::Success => "success",
-        crate::record::Outcome::Error => "error",
-    }
+/// One launch in the JSON list, from its report.
+fn item(report: &LaunchReport) -> Value {
+    let r = report.record();
+    json!({"id": r.id, "time": report.time(),
+           "started_at": r.started_at, "finished_at": r.finished_at,
+           "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
+           "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
+           "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
 }
 
-fn kind(r: &LaunchRecord) -> &'static str {
-    match r.kind {
-        crate::smart::LaunchKind::Ehr => "ehr",
-        crate::smart::LaunchKind::Standalone => "standalone",
-        crate::smart::LaunchKind::Backend => "backend",
+/// One row of the list, from its report.
+fn row(report: &LaunchReport) -> AdminRow {
+    let r = report.record();
+    AdminRow {
+        href: LAUNCH.replace("{id}", &r.id),
+        time: views::format_time(report.time()),
+        registration: registration(r),
+        kind: report.kind_label(),
+        outcome: report.outcome_label(),
+        step: report.step().as_str(),
+        title: report.headline().to_string(),
+        ids: report.ids_line(),
+        request_id: r.request_id.clone(),
     }
 }
 
@@ -172,38 +187,17 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
-    let found: Vec<&LaunchRecord> = recent
+    let found: Vec<LaunchReport> = recent
         .iter()
-        .map(|r| r.as_ref())
         .filter(|r| searched.is_empty() || r.request_id == searched)
         .take(SHOWN)
+        .map(|r| report_of(&state, r.as_ref().clone()))
         .collect();
     if wants_json(&headers) || format_json(query.as_deref()) {
-        let items: Vec<Value> = found
-            .iter()
-            .map(|r| {
-                json!({"id": r.id, "time": r.finished_at.unwrap_or(r.started_at),
-                       "started_at": r.started_at, "finished_at": r.finished_at,
-                       "registration": registration(r), "kind": kind(r), "outcome": r.outcome,
-                       "step": r.step, "diagnoses": r.diagnoses.iter().map(|d| d.id()).collect::<Vec<_>>(),
-                       "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
-            })
-            .collect();
+        let items: Vec<Value> = found.iter().map(item).collect();
         return Ok(Json(json!({"launches": items, "request_id": searched})).into_response());
     }
-    let rows = found
-        .iter()
-        .map(|r| AdminRow {
-            href: LAUNCH.replace("{id}", &r.id),
-            time: views::format_time(r.finished_at.unwrap_or(r.started_at)),
-            registration: registration(r),
-            kind: kind(r),
-            outcome: outcome(r),
-            step: r.step.as_str(),
-            ids: super::words::ids_line(&r.diagnoses),
-            request_id: r.request_id.clone(),
-        })
-        .collect();
+    let rows = found.iter().map(row).collect();
     let page = views::render_page(&AdminLaunchesPage {
         rows,
         searched,
@@ -237,26 +231,37 @@ pub async fn show(
             .link("Recent launches", LAUNCHES)
         })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let r = crate::phi::minimized(&through_gate(&found, &gate).record);
+    let report = report_of(
+        &state,
+        crate::phi::minimized(&through_gate(&found, &gate).record),
+    );
+    let r = report.record();
     if wants_json(&headers) || format_json(query.as_deref()) {
         let mut out = json!({
-            "id": r.id, "registration": registration(&r), "app": r.app, "kind": kind(&r),
-            "outcome": r.outcome, "step": r.step, "started_at": r.started_at,
+            "id": r.id, "registration": registration(r), "app": r.app, "kind": report.kind_label(),
+            "outcome": report.outcome(), "step": report.step(), "title": report.headline(),
+            "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
             "finished_at": r.finished_at, "request_id": r.request_id,
             "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "diagnoses": r.diagnoses, "transcript": r.transcript,
+            "endpoints": r.endpoints, "diagnoses": report.diagnoses(), "transcript": r.transcript,
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());
     }
     let page = AdminLaunchPage {
-        r: &r,
-        registration: registration(&r),
-        outcome: outcome(&r),
+        r,
+        registration: registration(r),
+        outcome: report.outcome_label(),
+        step: report.step().as_str(),
+        title: report.headline(),
         started: views::format_time(r.started_at),
         finished: r.finished_at.map(views::format_time).unwrap_or_default(),
-        errors: r.diagnoses.iter().filter(|d| d.is_error()).collect(),
-        warnings: r.diagnoses.iter().filter(|d| !d.is_error()).collect(),
+        errors: report.errors().collect(),
+        warnings: report
+            .diagnoses()
+            .iter()
+            .filter(|d| !d.is_error())
+            .collect(),
         transcript: &r.transcript,
     };
     views::render_page(&page)

@@ -13,11 +13,12 @@ use super::inflight::Owner;
 use super::launch::Params;
 use super::results;
 use super::session::{BrowserSession, cookie_present};
+use super::twin::report_of;
 use super::waiting::{Finished, finish_or_wait};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
 use crate::flow::callback::CallbackParams;
-use crate::record::{Outcome, now, state_hash};
+use crate::record::{LaunchRecord, Outcome, now, state_hash};
 use crate::store::{Consumed, Kept};
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
@@ -130,7 +131,7 @@ async fn already_completed(state: &AppState, id: &str, own: bool) -> Result<Resp
     if own {
         state.callbacks.wait(id).await;
         if let Ok(Some(r)) = state.store.launch(id).await
-            && r.outcome != Outcome::Pending
+            && report_of(state, LaunchRecord::clone(&r)).outcome() != Outcome::Pending
         {
             return Ok(Redirect::to(&paths::launch_result(id)).into_response());
         }

@@ -13,6 +13,7 @@ use super::AppState;
 use super::csrf;
 use super::results;
 use super::session::BrowserSession;
+use super::twin::report_of;
 use super::{Problem, paths};
 use crate::flow::complete;
 use crate::record::{LaunchRecord, Outcome};
@@ -37,7 +38,7 @@ pub async fn refresh(
             .link("The launch", paths::launch_result(&id)));
     }
     let found = results::find(&state, &session, &id).await?;
-    if found.outcome == Outcome::Pending {
+    if report_of(&state, LaunchRecord::clone(&found)).outcome() == Outcome::Pending {
         return Err(Problem::plain(
             StatusCode::CONFLICT,
             "Cannot refresh",

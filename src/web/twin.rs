@@ -1,80 +1,21 @@
-//! The facts of a result as JSON (the twin of the page) and as the plain headline.
+//! The facts of a result as JSON (the twin of the page), from its report.
 
 use serde_json::{Value, json};
 
 use super::views;
 use crate::config::Config;
-use crate::diagnosis::Diagnosis;
+use crate::diagnosis::assess::AssessConfig;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::{Gate, redact_json};
-use crate::record::{AppRef, LaunchRecord, Outcome};
+use crate::record::{AppRef, LaunchRecord};
 use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::decode_unverified;
 
-fn describe(r: &ReadResource) -> String {
-    let name = r.name.clone().unwrap_or_else(|| r.reference.clone());
-    match &r.birth_date {
-        Some(b) => format!("{name}, born {b}"),
-        None => name,
-    }
-}
-
-/// The plain sentence a clinician reads first.
-pub fn headline(r: &LaunchRecord, diagnoses: &[Diagnosis]) -> String {
-    let user = r.identity.as_ref().and_then(|i| i.user.as_ref());
-    let signed_in = match user {
-        Some(u) => format!(
-            "Signed in as {} ({}).",
-            u.name.clone().unwrap_or_else(|| u.reference.clone()),
-            u.resource_type
-        ),
-        None => format!("Signed in to {}.", r.app.name),
-    };
-    let context = match (
-        &r.patient,
-        r.token_response
-            .as_ref()
-            .and_then(|t| t.get("patient"))
-            .and_then(Value::as_str),
-    ) {
-        (Some(p), _) => format!(" Patient in context: {}.", describe(p)),
-        (None, Some(id)) => format!(" Patient in context: {id}."),
-        (None, None) => String::new(),
-    };
-    // A refresh that failed afterwards is news too: the sign-in worked, the session did not last.
-    let refresh = r
-        .refreshes
-        .last()
-        .filter(|f| f.outcome == Outcome::Error)
-        .map(|f| {
-            let why = f
-                .diagnoses
-                .iter()
-                .find(|d| d.is_error())
-                .map(|d| d.plain())
-                .unwrap_or("");
-            format!(" The last token refresh failed. {why}")
-        })
-        .unwrap_or_default();
-    if let Some(b) = r.backend.as_ref().filter(|_| r.outcome == Outcome::Success) {
-        let read = b
-            .read
-            .as_ref()
-            .map_or("nothing", |x| x.resource_type.as_str());
-        return format!(
-            "{} got an access token without a user and read {} with it ({}).",
-            r.app.name, read, b.read_path
-        );
-    }
-    match r.outcome {
-        Outcome::Success => signed_in + &context + refresh.trim_end(),
-        Outcome::Error => diagnoses
-            .iter()
-            .find(|d| d.is_error())
-            .map(|d| d.plain().to_string())
-            .unwrap_or_else(|| "The launch failed.".into()),
-        Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
-    }
+/// The report every output of a launch renders: `view` (the record as this output may show it)
+/// assessed on the core's clock.
+pub fn report_of(state: &super::AppState, view: LaunchRecord) -> LaunchReport {
+    LaunchReport::assemble(view, &AssessConfig::of(&state.config), state.core.now())
 }
 
 /// The redaction gate for the outputs of `r`: every configured client secret (also as a Basic
@@ -170,8 +111,13 @@ pub fn access_token_jwt(r: &LaunchRecord, gate: &Gate) -> Option<(Value, Value)>
 
 /// The JSON twin of the result page, from the launch as [`through_gate`] shows it; the answer
 /// passes the gate once more as a whole.
-pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &Gate) -> Value {
-    let r = &shown.record;
+pub fn result_json(
+    report: &LaunchReport,
+    access_jwt: Option<&(Value, Value)>,
+    reveal: bool,
+    gate: &Gate,
+) -> Value {
+    let r = report.record();
     let token_response = redacted(&r.token_response, reveal, gate);
     let granted = r
         .token_response
@@ -198,9 +144,11 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         .collect();
     let mut out = json!({
         "id": r.id,
-        "headline": headline(r, diagnoses),
-        "outcome": r.outcome,
-        "step": r.step,
+        "headline": report.plain(),
+        "title": report.headline(),
+        "outcome": report.outcome(),
+        "step": report.step(),
+        "steps": report.steps(),
         "kind": r.kind,
         "registration": r.app,
         "started_at": r.started_at,
@@ -209,7 +157,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "redirect_uri": r.redirect_uri,
         "endpoints": r.endpoints,
         "authorize_url": r.authorize_url,
-        "diagnoses": diagnoses,
+        "diagnoses": report.diagnoses(),
         "token_response": token_response,
         "tokens_revealed": reveal && token_response.is_some(),
         "scopes": {
@@ -219,7 +167,7 @@ pub fn result_json(shown: &Shown, diagnoses: &[Diagnosis], reveal: bool, gate: &
         "identity": identity,
         "patient": resource(&r.patient, "patient"),
         "encounter": resource(&r.encounter, "encounter"),
-        "access_token_jwt": shown.access_jwt.clone().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
+        "access_token_jwt": access_jwt.cloned().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
         "refreshes": refreshes,
         "backend": r.backend,
         "transcript": r.transcript,

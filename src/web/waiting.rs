@@ -61,8 +61,3 @@ async fn exchanging(state: &AppState, flow: &PendingFlow) -> Option<LaunchRecord
     r.step = Step::Token;
     Some(r)
 }
-
-/// A pending record whose callback came back and whose token exchange is still running.
-pub fn is_exchanging(r: &LaunchRecord) -> bool {
-    r.outcome == Outcome::Pending && r.step == Step::Token
-}

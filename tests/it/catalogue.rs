@@ -49,7 +49,7 @@ async fn catalogue_json_lists_every_entry() {
         assert_eq!(d["causes"], serde_json::json!(e.causes), "{}", e.id);
         assert_eq!(d["fixes"], serde_json::json!(e.fixes), "{}", e.id);
         let rules: Vec<_> = e
-            .spec
+            .rules
             .iter()
             .map(|(label, url)| serde_json::json!({ "label": label, "url": url }))
             .collect();

@@ -174,7 +174,7 @@ macro_rules! authorize_case {
         #[tokio::test]
         async fn $name() {
             let json = authorize_error($error, None).await;
-            assert_eq!(diagnosis_ids(&json)[1..], [$id], "{json:#}");
+            assert_eq!(diagnosis_ids(&json)[..1], [$id], "{json:#}");
             assert_eq!(evidence(&json, $id, "error").as_deref(), Some($error));
             assert_eq!(
                 evidence(&json, $id, "error_description").as_deref(),
@@ -355,7 +355,7 @@ macro_rules! token_case {
         #[tokio::test]
         async fn $name() {
             let json = token_error(Auth::Basic, $status, $body, vec![]).await;
-            assert_eq!(diagnosis_ids(&json)[1..], [$id], "{json:#}");
+            assert_eq!(diagnosis_ids(&json)[..1], [$id], "{json:#}");
             assert_eq!(
                 evidence(&json, $id, "Status").as_deref(),
                 Some(stringify!($status))

@@ -10,6 +10,7 @@ mod sweep;
 
 mod active_probes;
 mod adhoc;
+mod agreement;
 mod backend;
 mod backend_secret;
 mod binary;

@@ -17,7 +17,7 @@ async fn wrong_secret_is_token_bad_client_credentials_and_names_what_we_sent() {
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
     assert_eq!(json["outcome"], "error");
     assert_eq!(json["step"], "token");
-    assert_eq!(diagnosis_ids(&json)[1..], ["token.bad_client_credentials"]);
+    assert_eq!(diagnosis_ids(&json)[..1], ["token.bad_client_credentials"]);
     let sent = evidence(&json, "token.bad_client_credentials", "Secret sent").unwrap();
     assert!(sent.starts_with("12 chars, hmac "), "{sent}");
     assert_eq!(

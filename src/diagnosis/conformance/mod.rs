@@ -122,7 +122,7 @@ impl Check {
             },
             reason: None,
             detail: detail.into(),
-            rule: entry.spec.first().map(|s| s.1).unwrap_or_default().into(),
+            rule: entry.rules.first().map(|s| s.1).unwrap_or_default().into(),
             level: Level::Required,
         }
     }

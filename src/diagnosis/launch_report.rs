@@ -1,0 +1,186 @@
+//! One launch as every view shows it and the metrics count it: the case (as the view may show
+//! it: redacted, minimised when shared) and its [`Assessment`], assembled once and never changed.
+//! The result page, its JSON twin, `report.json` / `report.md`, `/launches`, the support view
+//! and `sld_launches_finished_total` read the verdict from here, so they cannot disagree.
+
+use super::Diagnosis;
+use super::assess::{AssessConfig, Assessment, StepStatus, assess};
+use super::transcript::Exchange;
+use crate::record::{LaunchRecord, Outcome};
+use crate::smart::{LaunchKind, Step};
+
+/// A launch and its verdict. Built by [`LaunchReport::assemble`] only; read-only after.
+#[derive(Clone, Debug)]
+pub struct LaunchReport {
+    record: LaunchRecord,
+    assessment: Assessment,
+    /// Where the authorization request was added to the transcript (the browser sent it).
+    authorize_entry: Option<usize>,
+}
+
+impl LaunchReport {
+    /// The report of `view` (the case as this output may show it) at `now`. A launch that
+    /// stopped at the authorize or callback step gets the authorization request as a transcript
+    /// entry: the browser sent it, not this server, but it is what failed.
+    pub fn assemble(view: LaunchRecord, cfg: &AssessConfig, now: i64) -> Self {
+        let assessment = assess(&view, cfg, now);
+        let mut record = view;
+        let stopped_there = assessment.outcome != Outcome::Success
+            && matches!(assessment.step, Step::Authorize | Step::Callback)
+            && !record.transcript.iter().any(|x| x.step == "authorize");
+        let mut authorize_entry = None;
+        if let Some(url) = record.authorize_url.clone().filter(|_| stopped_there) {
+            let at = record
+                .transcript
+                .iter()
+                .position(|x| x.step != "discovery" && x.step != "launch")
+                .unwrap_or(record.transcript.len());
+            record.transcript.insert(at, authorize_exchange(url));
+            authorize_entry = Some(at);
+        }
+        LaunchReport {
+            record,
+            assessment,
+            authorize_entry,
+        }
+    }
+
+    /// The case as this report shows it (with the authorization request in its transcript).
+    pub fn record(&self) -> &LaunchRecord {
+        &self.record
+    }
+
+    pub fn assessment(&self) -> &Assessment {
+        &self.assessment
+    }
+
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.assessment.outcome
+    }
+
+    /// The step reached, or the one that failed.
+    pub fn step(&self) -> Step {
+        self.assessment.step
+    }
+
+    pub fn kind(&self) -> LaunchKind {
+        self.record.kind
+    }
+
+    /// `pending`, `success` or `error`: the JSON value and the metric label.
+    pub fn outcome_label(&self) -> &'static str {
+        match self.assessment.outcome {
+            Outcome::Pending => "pending",
+            Outcome::Success => "success",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// `ehr`, `standalone` or `backend`: the metric label and the support view's word.
+    pub fn kind_label(&self) -> &'static str {
+        match self.record.kind {
+            LaunchKind::Ehr => "ehr",
+            LaunchKind::Standalone => "standalone",
+            LaunchKind::Backend => "backend",
+        }
+    }
+
+    /// The page title: "Launch succeeded", or the failure in plain words, its step second.
+    pub fn headline(&self) -> &str {
+        &self.assessment.headline
+    }
+
+    /// The sentence a clinician reads first.
+    pub fn plain(&self) -> &str {
+        &self.assessment.plain
+    }
+
+    pub fn steps(&self) -> &[StepStatus] {
+        &self.assessment.steps
+    }
+
+    /// The diagnoses, ranked: errors, warnings, notes.
+    pub fn diagnoses(&self) -> &[Diagnosis] {
+        &self.assessment.diagnoses
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnosis> {
+        self.diagnoses().iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnosis> {
+        self.diagnoses()
+            .iter()
+            .filter(|d| !d.is_error() && !d.is_note())
+    }
+
+    pub fn notes(&self) -> impl Iterator<Item = &Diagnosis> {
+        self.diagnoses().iter().filter(|d| d.is_note())
+    }
+
+    /// The catalogue ids, ranked.
+    pub fn diagnosis_ids(&self) -> Vec<&'static str> {
+        self.diagnoses().iter().map(|d| d.id()).collect()
+    }
+
+    /// The ids for a one-line list: (errors then warnings, notes), each comma-separated.
+    pub fn ids_line(&self) -> (String, String) {
+        let join = |v: Vec<&Diagnosis>| v.iter().map(|d| d.id()).collect::<Vec<_>>().join(", ");
+        let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
+            self.diagnoses().iter().partition(|d| d.is_note());
+        (join(rest), join(notes))
+    }
+
+    /// Its token request is still out (the callback came back; the EHR is slow).
+    pub fn exchanging(&self) -> bool {
+        self.outcome() == Outcome::Pending && self.step() == Step::Token
+    }
+
+    /// When it finished, else when it started.
+    pub fn time(&self) -> i64 {
+        self.record.finished_at.unwrap_or(self.record.started_at)
+    }
+
+    /// The requests this server made (the authorization request the browser sent left out).
+    pub fn exchanges_made(&self) -> impl Iterator<Item = &Exchange> {
+        self.record
+            .transcript
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.authorize_entry)
+            .map(|(_, x)| x)
+    }
+
+    /// The authorization request to open again, for a launch that stopped before the callback.
+    pub fn retry_url(&self) -> Option<&str> {
+        self.record
+            .transcript
+            .iter()
+            .find(|x| x.step == "authorize" && x.status.is_none())
+            .map(|x| x.url.as_str())
+    }
+}
+
+/// The authorization request as the browser sent it (state and PKCE verifier never kept).
+fn authorize_exchange(url: String) -> Exchange {
+    Exchange {
+        step: "authorize".into(),
+        method: "GET".into(),
+        url,
+        request_headers: Vec::new(),
+        request_body: None,
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        duration_ms: 0,
+        error: Some(AUTHORIZE_NOTE.into()),
+        cached: false,
+    }
+}
+
+/// What the authorize entry is, in its own words.
+const AUTHORIZE_NOTE: &str = "Sent by the browser, not by this server: the EHR answered the browser (its sign-in page, its error page, or a redirect to the callback). The state is shown as [not kept] and the PKCE verifier is never shown; Launch again makes a fresh pair. To retry by hand, open the URL in a browser.";
