@@ -207,7 +207,7 @@ impl Metrics {
         self.count(
             "sld_diagnoses_total",
             &[
-                ("id", d.id()),
+                ("id", d.id().as_str()),
                 ("severity", if d.is_error() { "error" } else { "warn" }),
                 ("registration", registration),
             ],

@@ -172,7 +172,7 @@ pub(super) async fn probe(
             let rejected = rejection(&encoded, reg, d, LaunchKind::Standalone);
             let refused = rejected
                 .iter()
-                .any(|x| x.entry == id!("token.auth_method_refused"));
+                .any(|x| x.id() == id!("token.auth_method_refused"));
             if let Some(other) = other_symmetric(reg.auth).filter(|_| refused) {
                 // The server names the other symmetric method: does it accept that one?
                 let alt = ClientCredentials {
@@ -185,7 +185,7 @@ pub(super) async fn probe(
                     accepted_method = Some(other.as_str());
                 }
                 found.extend(rejected.into_iter().map(|x| {
-                    if x.entry == id!("token.auth_method_refused") {
+                    if x.id() == id!("token.auth_method_refused") {
                         x.with(
                             &format!("Probe with {}", other.as_str()),
                             match outcome {
@@ -259,7 +259,7 @@ fn cc_refusal(
     rejection(result, reg, d, LaunchKind::Backend)
         .into_iter()
         .map(|mut x| {
-            if x.entry == id!("token.invalid_scope") {
+            if x.id() == id!("token.invalid_scope") {
                 x.summary = format!(
                     "{} The client was authenticated; the requested scope was refused.",
                     x.summary

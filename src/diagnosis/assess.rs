@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::Diagnosis;
+use super::{Diagnosis, Family};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::fhir::ReadResource;
 use crate::smart::{LaunchKind, Step};
@@ -219,7 +219,7 @@ fn headline(
 /// A failed launch's headline in plain words, the step second: "The EHR did not accept this app
 /// (token step)". `top` is the first error, which tells an unreachable server apart.
 pub fn failure_headline(step: Step, top: Option<&Diagnosis>) -> String {
-    let unreachable = top.is_some_and(|d| d.id().starts_with("net."));
+    let unreachable = top.is_some_and(|d| d.id().family() == Family::Net);
     let plain = match step {
         _ if unreachable => "The EHR could not be reached",
         Step::Launch => "The launch could not start",

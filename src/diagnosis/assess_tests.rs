@@ -43,7 +43,7 @@ fn status(a: &Assessment, name: &str) -> Status {
 }
 
 fn ids(a: &Assessment) -> Vec<&str> {
-    a.diagnoses.iter().map(|d| d.id()).collect()
+    a.diagnoses.iter().map(|d| d.id().as_str()).collect()
 }
 
 #[test]

@@ -124,12 +124,17 @@ impl LaunchReport {
 
     /// The catalogue ids, ranked.
     pub fn diagnosis_ids(&self) -> Vec<&'static str> {
-        self.diagnoses().iter().map(|d| d.id()).collect()
+        self.diagnoses().iter().map(|d| d.id().as_str()).collect()
     }
 
     /// The ids for a one-line list: (errors then warnings, notes), each comma-separated.
     pub fn ids_line(&self) -> (String, String) {
-        let join = |v: Vec<&Diagnosis>| v.iter().map(|d| d.id()).collect::<Vec<_>>().join(", ");
+        let join = |v: Vec<&Diagnosis>| {
+            v.iter()
+                .map(|d| d.id().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
             self.diagnoses().iter().partition(|d| d.is_note());
         (join(rest), join(notes))

@@ -15,7 +15,7 @@ use super::{lexicon, probe, redirected, self_check, with_cerner};
 use crate::config::{AuthMethod, Secret};
 use crate::diagnosis::transcript::fingerprint;
 use crate::diagnosis::vendor::{CernerError, Challenge, entra_code};
-use crate::diagnosis::{Diagnosis, excerpt};
+use crate::diagnosis::{Diagnosis, Id, excerpt};
 use crate::smart::LaunchKind;
 use crate::smart::token::SentCredentials;
 
@@ -156,8 +156,8 @@ fn oracle_health_unknown_client(
 fn explain(d: Diagnosis, ctx: &TokenContext<'_>, raw: &str) -> Diagnosis {
     let configured = ctx.auth.as_str();
     let advertised = ctx.auth_methods_supported.iter().any(|m| m == configured);
-    match d.entry.id {
-        "token.auth_method_refused" => {
+    match d.id() {
+        id if id == id!("token.auth_method_refused") => {
             let named = probe::names_other_method(ctx.auth, raw)
                 .map(AuthMethod::as_str)
                 .unwrap_or("client_secret_basic");
@@ -192,7 +192,7 @@ fn explain(d: Diagnosis, ctx: &TokenContext<'_>, raw: &str) -> Diagnosis {
                 }
             ))
         }
-        "token.client_type_mismatch" => {
+        id if id == id!("token.client_type_mismatch") => {
             let d = d.with("Configured method", configured);
             match ctx.auth {
                 AuthMethod::ClientSecretPost
@@ -220,16 +220,16 @@ fn vendor_free(raw: &str) -> bool {
 }
 
 /// The ids after which the client-authentication self-check runs.
-fn is_client_auth_failure(id: &str) -> bool {
-    matches!(
-        id,
-        "token.unknown_client"
-            | "token.bad_client_credentials"
-            | "token.bad_auth_header"
-            | "token.bad_client_assertion"
-            | "token.auth_method_refused"
-            | "token.client_type_mismatch"
-    )
+fn is_client_auth_failure(id: Id) -> bool {
+    [
+        id!("token.unknown_client"),
+        id!("token.bad_client_credentials"),
+        id!("token.bad_auth_header"),
+        id!("token.bad_client_assertion"),
+        id!("token.auth_method_refused"),
+        id!("token.client_type_mismatch"),
+    ]
+    .contains(&id)
 }
 
 fn html_title(body: &str) -> Option<String> {
@@ -245,10 +245,12 @@ fn html_title(body: &str) -> Option<String> {
 /// `private_key_jwt`): raised to lead the failure.
 fn unadvertised_method(ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Option<Diagnosis> {
     let methods = ctx.auth_methods_supported;
-    let credential_failure = matches!(
-        chosen.id.id,
-        "token.bad_client_credentials" | "token.bad_client_assertion" | "token.unknown_client"
-    );
+    let credential_failure = [
+        id!("token.bad_client_credentials"),
+        id!("token.bad_client_assertion"),
+        id!("token.unknown_client"),
+    ]
+    .contains(&chosen.id);
     if !chosen.code_only
         || !credential_failure
         || ctx.auth == AuthMethod::None
@@ -380,7 +382,7 @@ pub fn token_failure(answer: &TokenAnswer<'_>, ctx: &TokenContext<'_>) -> Vec<Di
             ctx.client_id
         ));
     }
-    if is_client_auth_failure(id.id) {
+    if is_client_auth_failure(id) {
         for e in self_check::client_auth(ctx, answer.header("date")) {
             d.evidence.push(e);
         }
@@ -415,8 +417,8 @@ fn in_case(mut d: Diagnosis, ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Di
     if !chosen.code_only {
         return d;
     }
-    match (ctx.auth, d.entry.id) {
-        (AuthMethod::None, "token.client_type_mismatch") => {
+    match (ctx.auth, d.id()) {
+        (AuthMethod::None, id) if id == id!("token.client_type_mismatch") => {
             d.summary.push_str(
                 " No secret is configured, so none can be wrong; the authorization server had just accepted this client id at the authorize step, so it knows the client: it expects a confidential one.",
             );
@@ -425,7 +427,7 @@ fn in_case(mut d: Diagnosis, ctx: &TokenContext<'_>, chosen: &ids::Chosen) -> Di
                 "yes: the authorize step accepted it and issued a code",
             )
         }
-        (AuthMethod::None, "token.unknown_client") => {
+        (AuthMethod::None, id) if id == id!("token.unknown_client") => {
             d.summary.push_str(
                 " No secret is configured, so none can be wrong: the server does not know this client id, or has it registered as confidential (nothing here proved which).",
             );
