@@ -102,7 +102,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
     let others: Vec<_> = r
         .conformance
         .iter()
-        .filter(|c| !c.id.starts_with("server.backend_"))
+        .filter(|c| !c.id.is_backend_rule())
         .collect();
     if !others.is_empty() {
         let passed = others.iter().filter(|c| c.passed).count();

@@ -12,14 +12,14 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{AuthMethod, Registration};
+use crate::config::{ClientAuth, Registration};
 use crate::diagnosis::classify::probe::{self, Verdict};
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext, reserved_chars};
 use crate::diagnosis::transcript::{Exchange, Gate};
 use crate::diagnosis::{Diagnosis, Severity};
 use crate::record::{AppSummary, Endpoints};
 use crate::smart::LaunchKind;
-use crate::smart::client_auth::{self, SigningKey};
+use crate::smart::client_auth;
 use crate::smart::discovery::{self, Discovered, Source};
 use crate::smart::http::Recorder;
 use crate::smart::probe as probes;
@@ -103,17 +103,12 @@ fn dedupe(ds: &mut Vec<Diagnosis>) {
 }
 
 /// Runs the preflight and the probe for `reg`.
-pub async fn check(
-    state: &Core,
-    reg: &Registration,
-    key: Option<&SigningKey>,
-    adhoc: bool,
-) -> Report {
-    let mut report = run(state, reg, key, adhoc).await;
+pub async fn check(state: &Core, reg: &Registration, adhoc: bool) -> Report {
+    let mut report = run(state, reg, adhoc).await;
     // Whatever a server echoed, no configured secret leaves in any form (text, JSON, page).
     let mut gate = Gate::default();
     for r in state.config.registrations.iter().chain([reg]) {
-        if let Some(s) = &r.client_secret {
+        if let Some(s) = r.auth.secret() {
             gate.add(s.expose());
             gate.add_basic(&r.client_id, s.expose());
         }
@@ -162,7 +157,8 @@ fn scrub(report: &mut Report, gate: &Gate) {
     }
 }
 
-async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: bool) -> Report {
+async fn run(state: &Core, reg: &Registration, adhoc: bool) -> Report {
+    let key = reg.auth.key().map(|k| k.as_ref());
     let rec = Recorder::default();
     let redirect_uri = state.config.redirect_uri();
     let mut diagnoses = redirect_uri_findings(&redirect_uri);
@@ -173,7 +169,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let jwks = key.map(|k| client_auth::jwks([k]));
     if let Some(k) = key {
         // Our published JWKS (every configured key) as a strict server reads it.
-        let all = state.config.keys.iter().map(|(_, k)| k.as_ref());
+        let all = state.config.signing_keys();
         let dup = client_auth::duplicates(all.chain(std::iter::once(k)));
         if !dup.is_empty() {
             diagnoses.push(
@@ -185,7 +181,7 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
             );
         }
     }
-    let method = reg.auth.as_str();
+    let method = reg.auth.method().as_str();
     let mut report = Report {
         id: reg.id.clone(),
         registration: AppSummary::of(reg, adhoc),
@@ -239,26 +235,24 @@ async fn run(state: &Core, reg: &Registration, key: Option<&SigningKey>, adhoc: 
     let failed = crate::diagnosis::conformance::diagnoses_besides(&report.conformance, &diagnoses);
     diagnoses.extend(failed);
     if reg.backend {
-        diagnoses.extend(classify::backend::symmetric_auth(reg.auth));
+        diagnoses.extend(classify::backend::symmetric_auth(reg.auth.method()));
     }
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
-        reg.auth,
+        reg.auth.method(),
         LaunchKind::Ehr,
         &reg.scope,
     ));
     diagnoses.extend(classify::registration_vs_discovery(
         &d,
-        reg.auth,
+        reg.auth.method(),
         LaunchKind::Standalone,
         &reg.standalone_scope,
     ));
     let creds = ClientCredentials {
         token_endpoint: &d.token_endpoint,
         client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
-        key,
+        auth: &reg.auth,
     };
     let (credentials, found) = probe(state, reg, &d, &creds, &redirect_uri, &rec).await;
     report.credentials = credentials;
@@ -311,15 +305,6 @@ fn reading_of(result: &Result<Exchanged, ExchangeError>) -> probe::Reading {
     }
 }
 
-/// The other symmetric method, for a secret-based registration.
-fn other_symmetric(auth: AuthMethod) -> Option<AuthMethod> {
-    match auth {
-        AuthMethod::ClientSecretBasic => Some(AuthMethod::ClientSecretPost),
-        AuthMethod::ClientSecretPost => Some(AuthMethod::ClientSecretBasic),
-        AuthMethod::None | AuthMethod::PrivateKeyJwt => None,
-    }
-}
-
 /// The rejection's diagnoses, as a real exchange would have them (with the self-check).
 fn rejection(
     result: &Result<Exchanged, ExchangeError>,
@@ -337,8 +322,8 @@ fn rejection(
     let ctx = TokenContext {
         token_endpoint: &d.token_endpoint,
         client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
+        auth: reg.auth.method(),
+        secret: reg.auth.secret(),
         requested_scope: &reg.scope,
         kind,
         now: SystemTime::now(),
@@ -365,11 +350,11 @@ async fn probe(
     let mut found = Vec::new();
     let mut basic_encoding = None;
     let reserved = reg
-        .client_secret
-        .as_ref()
+        .auth
+        .secret()
         .map(|s| reserved_chars(s.expose()))
         .unwrap_or_default();
-    if reg.auth == AuthMethod::ClientSecretBasic && !reserved.is_empty() {
+    if matches!(reg.auth, ClientAuth::Basic(_)) && !reserved.is_empty() {
         if reading.verdict == Verdict::Accepted {
             basic_encoding = Some("rfc6749");
         } else if reading.verdict == Verdict::Rejected {
@@ -413,7 +398,7 @@ async fn probe(
             )),
         };
     }
-    if reg.auth == AuthMethod::None
+    if reg.auth == ClientAuth::None
         && reading.verdict == Verdict::Rejected
         && reading.note.is_none()
     {
@@ -428,23 +413,22 @@ async fn probe(
             let rejected = rejection(&encoded, reg, d, LaunchKind::Standalone);
             let refused = rejected
                 .iter()
-                .any(|x| x.entry == id!("token.auth_method_refused"));
-            if let Some(other) = other_symmetric(reg.auth).filter(|_| refused) {
+                .any(|x| x.id() == id!("token.auth_method_refused"));
+            if let Some(other) = reg.auth.other_symmetric().filter(|_| refused) {
                 // The server names the other symmetric method: does it accept that one?
                 let alt = ClientCredentials {
                     token_endpoint: creds.token_endpoint,
                     client_id: creds.client_id,
-                    auth: other,
-                    secret: creds.secret,
-                    key: creds.key,
+                    auth: &other,
                 };
                 let tried = probes::invalid_code(http, &alt, redirect_uri, rec).await;
                 let outcome = verdict_of(&tried);
+                let other = other.method();
                 if outcome == Verdict::Accepted {
                     accepted_method = Some(other.as_str());
                 }
                 found.extend(rejected.into_iter().map(|x| {
-                    if x.entry == id!("token.auth_method_refused") {
+                    if x.id() == id!("token.auth_method_refused") {
                         x.with(
                             &format!("Probe with {}", other.as_str()),
                             match outcome {
@@ -489,13 +473,13 @@ async fn probe(
     if let Some(m) = accepted_method {
         summary.push_str(&format!(
             " The server refuses {} but accepted {m}.",
-            reg.auth.as_str()
+            reg.auth.method().as_str()
         ));
     }
     (
         Credentials {
             verdict: reading.verdict,
-            method: reg.auth.as_str(),
+            method: reg.auth.method().as_str(),
             basic_encoding,
             status,
             error,
@@ -518,7 +502,7 @@ fn cc_refusal(
     rejection(result, reg, d, LaunchKind::Backend)
         .into_iter()
         .map(|mut x| {
-            if x.entry == id!("token.invalid_scope") {
+            if x.id() == id!("token.invalid_scope") {
                 x.summary = format!(
                     "{} The client was authenticated; the requested scope was refused.",
                     x.summary

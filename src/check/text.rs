@@ -143,7 +143,7 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             .diagnoses
             .iter()
             .filter(|d| d.severity() == Severity::Error)
-            .map(|d| d.id())
+            .map(|d| d.id().as_str())
             .collect();
         let verdict = if errors.is_empty() {
             p.c("32", "ok")

@@ -5,9 +5,10 @@
 
 use serde::Serialize;
 
-use super::Diagnosis;
+use super::{Diagnosis, Family};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::fhir::ReadResource;
+use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
 
 /// What the reasoner needs from the configuration.
@@ -152,7 +153,11 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let ran = || case.transcript.iter().any(|x| x.step == s.as_str());
+            let ran = || {
+                case.transcript
+                    .iter()
+                    .any(|x| x.step == ExchangeStep::of(*s))
+            };
             let status = match i.cmp(&at) {
                 // A Backend Services run has no browser: no launch, authorize, callback or id_token.
                 _ if backend && !matches!(s, Step::Discovery | Step::Token | Step::Fhir) => {
@@ -219,7 +224,7 @@ fn headline(
 /// A failed launch's headline in plain words, the step second: "The EHR did not accept this app
 /// (token step)". `top` is the first error, which tells an unreachable server apart.
 pub fn failure_headline(step: Step, top: Option<&Diagnosis>) -> String {
-    let unreachable = top.is_some_and(|d| d.id().starts_with("net."));
+    let unreachable = top.is_some_and(|d| d.id().family() == Family::Net);
     let plain = match step {
         _ if unreachable => "The EHR could not be reached",
         Step::Launch => "The launch could not start",

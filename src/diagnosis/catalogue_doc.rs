@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::Severity;
-use super::catalog::{ENTRIES, Entry};
+use super::catalog::{ENTRIES, Entry, Family};
 
 /// The command that regenerates `docs/diagnoses.md`.
 pub const REGENERATE: &str = "cargo run -- catalogue --format markdown > docs/diagnoses.md";
@@ -21,35 +21,12 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// The section of an id: the part before the dot (`token` for `token.unknown_client`).
-fn section(id: &str) -> &str {
-    id.split_once('.').map_or(id, |(s, _)| s)
-}
-
-/// A heading for a section; unknown sections are named by their prefix.
-fn section_title(section: &str) -> &str {
-    match section {
-        "net" => "Network",
-        "discovery" => "Discovery",
-        "launch" => "Launch",
-        "authorize" => "Authorization",
-        "callback" => "Callback",
-        "token" => "Token exchange",
-        "id_token" => "ID token",
-        "refresh" => "Refresh",
-        "fhir" => "FHIR API",
-        "check" => "Registration check",
-        "session" => "Sessions",
-        other => other,
-    }
-}
-
 /// The entries grouped by section: sections in order of first appearance, entries in catalogue
 /// order within each.
-fn sections() -> Vec<(&'static str, Vec<&'static Entry>)> {
-    let mut groups: Vec<(&'static str, Vec<&'static Entry>)> = Vec::new();
+fn sections() -> Vec<(Family, Vec<&'static Entry>)> {
+    let mut groups: Vec<(Family, Vec<&'static Entry>)> = Vec::new();
     for e in ENTRIES {
-        let s = section(e.id);
+        let s = e.id().family();
         match groups.iter_mut().find(|(name, _)| *name == s) {
             Some((_, list)) => list.push(e),
             None => groups.push((s, vec![e])),
@@ -62,7 +39,7 @@ fn sections() -> Vec<(&'static str, Vec<&'static Entry>)> {
 pub fn text() -> String {
     let mut out = format!("{} diagnoses\n", ENTRIES.len());
     for e in ENTRIES {
-        let _ = writeln!(out, "\n{} [{}]", e.id, severity(e.severity));
+        let _ = writeln!(out, "\n{} [{}]", e.id(), severity(e.severity));
         let _ = writeln!(out, "  {}", e.title);
         let _ = writeln!(out, "  Plain: {}", e.plain);
         let _ = writeln!(out, "  Who acts: {}", e.acts.as_str());
@@ -94,7 +71,7 @@ pub fn json() -> Value {
         .iter()
         .map(|e| {
             json!({
-                "id": e.id,
+                "id": e.id(),
                 "severity": severity(e.severity),
                 "title": e.title,
                 "plain": e.plain,
@@ -137,12 +114,12 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-fn section_heading(name: &str) -> String {
-    format!("{} (`{name}`)", section_title(name))
+fn section_heading(family: Family) -> String {
+    format!("{} (`{}`)", family.heading(), family.as_str())
 }
 
 fn entry_heading(e: &Entry) -> String {
-    format!("`{}`", e.id)
+    format!("`{}`", e.id())
 }
 
 /// The Markdown copy in the repository (`docs/diagnoses.md`): sections by id prefix, in
@@ -153,7 +130,7 @@ pub fn markdown() -> String {
     out.push_str("# Diagnosis catalogue\n\n");
     let _ = writeln!(
         out,
-        "Generated from the code (`src/diagnosis/catalog.rs`) by `{REGENERATE}`; do not edit by hand. \
+        "Generated from the code (`src/diagnosis/catalog/`) by `{REGENERATE}`; do not edit by hand. \
          The running program prints the same list: `smart-launch-doctor catalogue [--format text|json|markdown]`.\n"
     );
     out.push_str(
@@ -169,21 +146,21 @@ pub fn markdown() -> String {
     );
     out.push_str("## Contents\n\n");
     for (name, entries) in &groups {
-        let heading = section_heading(name);
+        let heading = section_heading(*name);
         let ids: Vec<String> = entries
             .iter()
-            .map(|e| format!("[`{}`](#{})", e.id, anchor(&entry_heading(e))))
+            .map(|e| format!("[`{}`](#{})", e.id(), anchor(&entry_heading(e))))
             .collect();
         let _ = writeln!(
             out,
             "- [{}](#{}): {}",
-            section_title(name),
+            name.heading(),
             anchor(&heading),
             ids.join(", ")
         );
     }
     for (name, entries) in &groups {
-        let _ = write!(out, "\n## {}\n", section_heading(name));
+        let _ = write!(out, "\n## {}\n", section_heading(*name));
         for e in entries {
             let _ = write!(out, "\n### {}\n\n", entry_heading(e));
             let _ = writeln!(out, "**{}** — {}\n", severity(e.severity), md(e.title));
@@ -242,7 +219,7 @@ mod tests {
         let list = value["diagnoses"].as_array().cloned().unwrap_or_default();
         assert_eq!(list.len(), ENTRIES.len());
         for (d, e) in list.iter().zip(ENTRIES) {
-            assert_eq!(d["id"], e.id);
+            assert_eq!(d["id"], e.id().as_str());
             assert_eq!(d["severity"], severity(e.severity));
             assert_eq!(d["title"], e.title);
             assert_eq!(d["plain"], e.plain);
@@ -263,14 +240,14 @@ mod tests {
         let markdown = markdown();
         for e in ENTRIES {
             assert!(
-                text.contains(&format!("\n{} [", e.id)),
+                text.contains(&format!("\n{} [", e.id())),
                 "{} missing from text",
-                e.id
+                e.id()
             );
             assert!(
-                markdown.contains(&format!("\n### `{}`\n", e.id)),
+                markdown.contains(&format!("\n### `{}`\n", e.id())),
                 "{} missing from markdown",
-                e.id
+                e.id()
             );
         }
     }
@@ -279,16 +256,16 @@ mod tests {
     fn catalogue_sections_keep_catalogue_order() {
         let flat: Vec<&str> = sections()
             .into_iter()
-            .flat_map(|(_, list)| list.into_iter().map(|e| e.id))
+            .flat_map(|(_, list)| list.into_iter().map(|e| e.id().as_str()))
             .collect();
         assert_eq!(flat.len(), ENTRIES.len());
         for (name, list) in sections() {
-            assert!(list.iter().all(|e| section(e.id) == name));
+            assert!(list.iter().all(|e| e.id().family() == name));
             let positions: Vec<usize> = list
                 .iter()
-                .filter_map(|e| ENTRIES.iter().position(|x| x.id == e.id))
+                .filter_map(|e| ENTRIES.iter().position(|x| x == *e))
                 .collect();
-            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{name}");
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{name:?}");
         }
     }
 

@@ -219,7 +219,7 @@ pub fn reconcile(
             continue;
         }
         let missing = diagnoses.iter_mut().find(|d| {
-            d.id() == "token.missing_context"
+            d.id() == id!("token.missing_context")
                 && d.evidence
                     .iter()
                     .any(|e| e.label == "Missing" && e.value == key)
@@ -242,7 +242,7 @@ pub fn reconcile(
         return;
     }
     diagnoses.retain_mut(|d| {
-        if d.id() != "server.introspection_mismatch" {
+        if d.id() != id!("server.introspection_mismatch") {
             return true;
         }
         let rest: Vec<String> = d

@@ -2,13 +2,13 @@
 //! functions in this module name the failure with a stable catalogue id (see
 //! `docs/diagnoses.md`, generated from [`catalog`]) and attach the ranked causes and fixes.
 
-/// A catalogue id checked when compiling: `id!("token.invalid_grant")` is the entry's
-/// `&'static Entry`; an id that is not in the catalogue fails to compile.
+/// A catalogue id checked when compiling: `id!("token.invalid_grant")` is a
+/// [`DiagnosisId`]; an id that is not in the catalogue fails to compile.
 #[macro_export]
 macro_rules! id {
     ($id:literal) => {{
-        const ENTRY: &'static $crate::diagnosis::Entry = $crate::diagnosis::catalog::find($id);
-        ENTRY
+        const ID: $crate::diagnosis::DiagnosisId = $crate::diagnosis::catalog::find($id);
+        ID
     }};
 }
 
@@ -33,10 +33,10 @@ pub mod vendor;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use catalog::Entry;
+pub use catalog::{DiagnosisId, Entry, Family};
 
-/// A catalogue entry as a diagnosis id; made with [`id!`].
-pub type Id = &'static Entry;
+/// A diagnosis id; made with [`id!`].
+pub type Id = DiagnosisId;
 
 /// `error` stops a launch; `warn` lets it continue and is shown beside the result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,10 +81,10 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// A diagnosis for catalogue entry `entry` (see [`id!`]), with this launch's `summary`.
-    pub fn new(entry: &'static Entry, summary: impl Into<String>) -> Self {
+    /// A diagnosis with catalogue id `id` (see [`id!`]), with this launch's `summary`.
+    pub fn new(id: DiagnosisId, summary: impl Into<String>) -> Self {
         Diagnosis {
-            entry,
+            entry: id.entry(),
             summary: summary.into(),
             evidence: Vec::new(),
             first_causes: Vec::new(),
@@ -121,8 +121,8 @@ impl Diagnosis {
     }
 
     /// The stable catalogue id, e.g. `token.bad_client_credentials`.
-    pub fn id(&self) -> &'static str {
-        self.entry.id
+    pub fn id(&self) -> DiagnosisId {
+        self.entry.id()
     }
 
     pub fn severity(&self) -> Severity {
@@ -180,7 +180,7 @@ impl Diagnosis {
     /// never counted against a server: plain http to a FHIR base on this machine (the practice
     /// EHR, a local test server).
     pub fn is_note(&self) -> bool {
-        self.id() == "launch.insecure_iss"
+        self.id() == id!("launch.insecure_iss")
             && self
                 .evidence
                 .iter()
@@ -199,7 +199,7 @@ impl Diagnosis {
 impl Serialize for Diagnosis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Diagnosis", 9)?;
-        st.serialize_field("id", self.id())?;
+        st.serialize_field("id", &self.id())?;
         st.serialize_field("severity", &self.severity())?;
         st.serialize_field("title", self.title())?;
         st.serialize_field("summary", &self.summary)?;
@@ -240,7 +240,7 @@ pub mod stored {
     pub fn serialize<S: Serializer>(ds: &[Diagnosis], s: S) -> Result<S::Ok, S::Error> {
         ds.iter()
             .map(|d| Stored {
-                id: d.id().to_string(),
+                id: d.id().as_str().to_string(),
                 summary: d.summary.clone(),
                 evidence: d
                     .evidence

@@ -85,7 +85,7 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
     let _ = writeln!(
         out,
         "### {} ({sev}): {}\n\n{}\n",
-        code(d.id()),
+        code(d.id().as_str()),
         text(d.title()),
         text(&d.summary)
     );
@@ -208,7 +208,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
             code(&e.token_endpoint)
         );
     }
-    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id())).collect();
+    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id().as_str())).collect();
     let _ = writeln!(
         out,
         "- Diagnoses: {}\n",
@@ -239,7 +239,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
             let _ = writeln!(
                 out,
                 "- Failed {}: {} ({})",
-                code(&c.id),
+                code(c.id.as_str()),
                 text(&c.detail),
                 spec_link("rule", &c.rule)
             );
@@ -263,7 +263,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
         let _ = writeln!(
             out,
             "- {} {} {} → {} ({} ms)",
-            text(&x.step),
+            text(x.step.as_str()),
             text(&x.method),
             code(&x.url),
             text(&status),
@@ -279,7 +279,7 @@ mod tests {
 
     fn exchange() -> Exchange {
         Exchange {
-            step: "token".into(),
+            step: crate::smart::transcript::ExchangeStep::Token,
             method: "POST".into(),
             url: "https://ehr.example/token".into(),
             request_headers: vec![

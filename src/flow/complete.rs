@@ -3,7 +3,6 @@
 //! refreshes. Orchestration only:
 //! requests are built in `smart/`, named in `diagnosis/`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::Registration;
@@ -12,10 +11,10 @@ use crate::diagnosis::{Diagnosis, conformance};
 use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
 use crate::seal::Sealer;
 use crate::smart::active;
-use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
@@ -33,7 +32,7 @@ pub fn app_credentials(
     core: &Core,
     sealer: &Sealer,
     app: &AppRef,
-) -> Result<(Registration, Option<Arc<SigningKey>>), AppGone> {
+) -> Result<Registration, AppGone> {
     match app {
         AppRef::Registered(id) => {
             let reg = core
@@ -41,10 +40,9 @@ pub fn app_credentials(
                 .registration(id)
                 .ok_or(AppGone::NotConfigured)?
                 .clone();
-            let key = core.config.key(id).cloned();
-            Ok((reg, key))
+            Ok(reg)
         }
-        AppRef::AdHoc(sealed) => Ok((sealed.open(sealer).ok_or(AppGone::Unsealable)?, None)),
+        AppRef::AdHoc(sealed) => sealed.open(sealer).ok_or(AppGone::Unsealable),
     }
 }
 
@@ -64,15 +62,12 @@ pub fn app_gone(why: AppGone) -> Diagnosis {
 
 pub(crate) fn credentials<'a>(
     reg: &'a Registration,
-    key: Option<&'a SigningKey>,
     token_endpoint: &'a str,
 ) -> ClientCredentials<'a> {
     ClientCredentials {
         token_endpoint,
         client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
-        key,
+        auth: &reg.auth,
     }
 }
 
@@ -101,8 +96,8 @@ pub(crate) fn classify_answer(
     let ctx = TokenContext {
         token_endpoint,
         client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
+        auth: reg.auth.method(),
+        secret: reg.auth.secret(),
         requested_scope,
         kind: record.kind,
         now: SystemTime::now(),
@@ -148,7 +143,7 @@ pub(crate) fn classify_answer(
 /// The code exchange, then the proof reads.
 pub async fn exchange(
     core: &Core,
-    (reg, key): &(Registration, Option<Arc<SigningKey>>),
+    reg: &Registration,
     d: &Discovered,
     flow: &PendingFlow,
     code: &str,
@@ -163,9 +158,9 @@ pub async fn exchange(
     };
     let result = token::request(
         core.outbound_for(&record.app.iss),
-        &credentials(reg, key.as_deref(), &d.token_endpoint),
+        &credentials(reg, &d.token_endpoint),
         &grant,
-        "token",
+        ExchangeStep::Token,
         &rec,
     )
     .await;
@@ -182,12 +177,12 @@ pub async fn exchange(
         Ok((response, warnings)) => {
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
-            super::prove::after_token(core, (reg, key.as_deref()), d, &result, record).await;
+            super::prove::after_token(core, reg, d, &result, record).await;
             if reg.active_probes {
                 // Last, so the replay (which may revoke what the code gave) never stands
                 // between the token and its proof.
                 let rec = Recorder::default();
-                let creds = credentials(reg, key.as_deref(), &d.token_endpoint);
+                let creds = credentials(reg, &d.token_endpoint);
                 let http = core.outbound_for(&record.app.iss);
                 let (verifier, redirect) = (&flow.verifier, record.redirect_uri.clone());
                 let second =
@@ -248,7 +243,7 @@ pub async fn refresh(
         .app_ref
         .clone()
         .ok_or("this launch does not know its app")?;
-    let (reg, key) = app_credentials(core, sealer, &app).map_err(|why| match why {
+    let reg = app_credentials(core, sealer, &app).map_err(|why| match why {
         AppGone::NotConfigured => "the registration is no longer configured",
         AppGone::Unsealable => {
             "this ad-hoc app's secret was sealed with a key this server instance does not have"
@@ -260,9 +255,9 @@ pub async fn refresh(
     };
     let result = token::request(
         core.outbound_for(&record.app.iss),
-        &credentials(&reg, key.as_deref(), &token_endpoint),
+        &credentials(&reg, &token_endpoint),
         &grant,
-        "refresh",
+        ExchangeStep::Refresh,
         &rec,
     )
     .await;

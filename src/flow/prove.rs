@@ -15,13 +15,12 @@ use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity;
 use crate::record::{Identity, LaunchRecord, Outcome, now};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::fhir::{self, ReadFailure, ReadResource};
 use crate::smart::http::{NetError, Outbound, Recorder};
 use crate::smart::id_token::{self, Expected, IdTokenFailure};
 use crate::smart::token::{ExchangeError, Exchanged};
-use crate::smart::transcript::{Exchange, redact_request_url};
+use crate::smart::transcript::{Exchange, ExchangeStep, redact_request_url};
 use crate::smart::{Step, fhir::resolve};
 use crate::state::Core;
 
@@ -60,9 +59,9 @@ impl Deadline {
 
     /// The transcript's entry for a request to `url` not finished in time (the request itself
     /// was dropped before anything was recorded).
-    pub fn unfinished(&self, step: &str, method: &str, url: &str) -> Exchange {
+    pub fn unfinished(&self, step: ExchangeStep, method: &str, url: &str) -> Exchange {
         Exchange {
-            step: step.to_string(),
+            step,
             method: method.to_string(),
             url: redact_request_url(url),
             request_headers: Vec::new(),
@@ -110,7 +109,7 @@ impl ReadCtx<'_> {
             Some(result) => result,
             None => {
                 self.rec
-                    .extend(&[self.deadline.unfinished("fhir", "GET", url)]);
+                    .extend(&[self.deadline.unfinished(ExchangeStep::Fhir, "GET", url)]);
                 Err(ReadFailure::Net {
                     url: url.to_string(),
                     error: self.deadline.error(),
@@ -217,7 +216,7 @@ async fn context_branch(
 /// Everything after a successful code exchange: the proof reads and the scorecard, at once.
 pub async fn after_token(
     core: &Core,
-    (reg, key): (&Registration, Option<&SigningKey>),
+    reg: &Registration,
     d: &Discovered,
     result: &Result<Exchanged, ExchangeError>,
     record: &mut LaunchRecord,
@@ -251,7 +250,7 @@ pub async fn after_token(
         };
         Some(identity_branch(core, &who, expected, id_token, &base, fhir_user_granted).await)
     };
-    let extras = super::scorecard::gather(http, (reg, key), d, &token, &base, &deadline);
+    let extras = super::scorecard::gather(http, reg, d, &token, &base, &deadline);
     let (found, patient_read, encounter_read, extras) = tokio::join!(
         identity,
         context_branch(&patient, &base, "patient", "Patient", field("patient")),

@@ -10,13 +10,12 @@ use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
 use crate::diagnosis::{classify, introspection, launch_context};
 use crate::record::{LaunchRecord, now};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
 use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
-use crate::smart::transcript::Exchange;
+use crate::smart::transcript::{Exchange, ExchangeStep};
 
 use super::prove::Deadline;
 
@@ -46,7 +45,7 @@ pub struct Extras {
 /// settled by `deadline` (a request not finished by then is evidence that says so).
 pub async fn gather(
     http: &Outbound,
-    (reg, key): (&Registration, Option<&SigningKey>),
+    reg: &Registration,
     d: &Discovered,
     body: &Map<String, Value>,
     base: &str,
@@ -56,7 +55,7 @@ pub async fn gather(
         .get("access_token")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let unfinished = |rec: &Recorder, step: &str, method: &str, url: &str| {
+    let unfinished = |rec: &Recorder, step: ExchangeStep, method: &str, url: &str| {
         rec.extend(&[deadline.unfinished(step, method, url)]);
         Some(deadline.why())
     };
@@ -66,16 +65,14 @@ pub async fn gather(
         let creds = ClientCredentials {
             token_endpoint: &d.token_endpoint,
             client_id: &reg.client_id,
-            auth: reg.auth,
-            secret: reg.client_secret.as_ref(),
-            key,
+            auth: &reg.auth,
         };
         let rec = &introspection_rec;
         let asked = introspect::introspect(http, &endpoint, access, &creds, rec);
         Some(match deadline.run(asked).await {
             Some(answer) => answer,
             None => Introspection {
-                error: unfinished(rec, "introspection", "POST", &endpoint),
+                error: unfinished(rec, ExchangeStep::Introspection, "POST", &endpoint),
                 endpoint,
                 status: None,
                 answer: None,
@@ -97,7 +94,7 @@ pub async fn gather(
                         reference: r.clone(),
                         resource_type: String::new(),
                         name: None,
-                        error: unfinished(rec, "fhir", "GET", &format!("{base}/{r}")),
+                        error: unfinished(rec, ExchangeStep::Fhir, "GET", &format!("{base}/{r}")),
                     },
                 }
             }),
@@ -113,7 +110,7 @@ pub async fn gather(
                     url: url.to_string(),
                     status: None,
                     members: Vec::new(),
-                    error: unfinished(rec, "style", "GET", url),
+                    error: unfinished(rec, ExchangeStep::Style, "GET", url),
                     refused: None,
                 },
             },

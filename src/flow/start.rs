@@ -2,7 +2,7 @@
 //! must keep comes back as a [`PendingFlow`], what the launch store keeps as a pending record;
 //! nothing is stored here.
 
-use crate::config::Registration;
+use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
@@ -56,7 +56,15 @@ async fn start_uncounted(
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, None);
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                None,
+            );
             r.transcript = rec.exchanges();
             r.fail(Step::Discovery, [diag], now());
             return Started::Failed(r);
@@ -90,7 +98,8 @@ async fn start_uncounted(
             // What the pages show while it waits, kept now: the discovery cache may expire
             // before anyone looks. Bounded without a budget pass: discovery's two or three
             // exchanges each have their bodies capped when recorded.
-            let mut record = super::flow_record(core, &flow, reg, Some(&d));
+            let mut record =
+                super::flow_record(core, &flow, &StoredRegistration::of(reg), Some(&d));
             record.transcript = super::discovery_transcript(&d, made, false);
             Started::Redirect {
                 url: req.url,
@@ -99,7 +108,15 @@ async fn start_uncounted(
             }
         }
         Err(why) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, Some(&d));
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                Some(&d),
+            );
             r.transcript = super::discovery_transcript(&d, rec.exchanges(), false);
             let diag = Diagnosis::new(
                 id!("discovery.missing_fields"),

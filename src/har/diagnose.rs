@@ -69,8 +69,8 @@ impl Report {
     pub fn ids(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = Vec::new();
         for d in self.cases.iter().flat_map(|c| &c.diagnoses) {
-            if !ids.contains(&d.id()) {
-                ids.push(d.id());
+            if !ids.contains(&d.id().as_str()) {
+                ids.push(d.id().as_str());
             }
         }
         ids

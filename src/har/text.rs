@@ -48,7 +48,7 @@ pub fn render(r: &Report) -> String {
         .iter()
         .flat_map(|c| &c.diagnoses)
         .filter(|d| d.is_error())
-        .map(|d| d.id())
+        .map(|d| d.id().as_str())
         .collect();
     if r.cases.is_empty() {
         out.push_str("\nno SMART launch found in this HAR\n");

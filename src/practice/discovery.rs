@@ -136,10 +136,14 @@ pub(super) async fn metadata(State(ehr): State<Ehr>) -> Response {
 }
 
 /// `GET {fhir}/.well-known/openid-configuration`: OpenID Connect Discovery 1.0 §3, with the
-/// FHIR base as issuer (the id_token's `iss`).
+/// FHIR base as issuer (the id_token's `iss`), or the `openid_issuer` fault's.
 pub(super) async fn openid_configuration(State(ehr): State<Ehr>) -> Response {
+    let issuer = ehr
+        .faults()
+        .openid_issuer
+        .unwrap_or_else(|| ehr.fhir_base());
     Json(json!({
-        "issuer": ehr.fhir_base(),
+        "issuer": issuer,
         "authorization_endpoint": ehr.url(paths::AUTHORIZE),
         "token_endpoint": ehr.url(paths::TOKEN),
         "jwks_uri": ehr.url(paths::JWKS),

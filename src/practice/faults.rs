@@ -5,8 +5,8 @@
 //! Faults are global, or given to one client with `Ehr::set_client_faults`: wherever the
 //! client is known (authorize, token, refresh, id_token, FHIR reads by its access token) its own
 //! faults replace the global ones. Discovery, the CapabilityStatement and the JWKS serve every
-//! client alike, so their faults (`no_well_known`, `well_known_*`, `metadata_disagrees`, and the
-//! JWKS side of [`IdTokenFault::NoKid`]) are always the global ones.
+//! client alike, so their faults (`no_well_known`, `well_known_*`, `metadata_disagrees`,
+//! `openid_issuer`, and the JWKS side of [`IdTokenFault::NoKid`]) are always the global ones.
 
 use serde_json::Value;
 
@@ -66,6 +66,10 @@ pub struct Faults {
     pub assertion_clock_skew_secs: Option<i64>,
     /// Make the id_token of a code exchange wrong in this one way.
     pub id_token_fault: Option<IdTokenFault>,
+    /// `.well-known/openid-configuration` names this `issuer` instead of the FHIR base (global:
+    /// with `well_known_patch` of `issuer` too, a server that publishes its issuer with a
+    /// trailing slash but signs id_tokens without it).
+    pub openid_issuer: Option<String>,
     /// Every FHIR read answers this status: 401 with the Bearer challenge, anything else with an
     /// OperationOutcome. Wins over [`Faults::fhir_not_fhir`].
     pub fhir_status: Option<u16>,
@@ -139,6 +143,15 @@ pub enum IdTokenFault {
     Hs256,
     /// `fhirUser` is the relative "Practitioner/practitioner-1", whatever the scope.
     RelativeFhirUser,
+    /// `iss` is the FHIR base with a trailing slash, which discovery's `issuer` does not have
+    /// (servers get the slash wrong one way or the other).
+    IssuerTrailingSlash,
+    /// `aud` is the client_id and "another-client", `azp` the client_id.
+    ExtraAudience,
+    /// `aud` is the client_id and "another-client", without `azp`.
+    ExtraAudienceNoAzp,
+    /// `aud` is the client_id, `azp` "another-client".
+    WrongAzp,
 }
 
 /// A token endpoint answer sent exactly as given.

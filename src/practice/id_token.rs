@@ -22,7 +22,8 @@ const LIFETIME_SECS: i64 = 3600;
 /// The `iss` under the `WrongIssuer` fault.
 const WRONG_ISSUER: &str = "https://wrong-issuer.example/fhir";
 
-/// The `aud` under the `WrongAudience` fault.
+/// The `aud` under the `WrongAudience` fault, the extra one under `ExtraAudience*`, the `azp`
+/// under `WrongAzp`.
 const WRONG_AUDIENCE: &str = "another-client";
 
 /// The `kid` under the `UnpublishedKey` fault.
@@ -77,12 +78,21 @@ fn claims(
         _ => (now, now + LIFETIME_SECS),
     };
     let iss = match fault {
-        Some(IdTokenFault::WrongIssuer) => WRONG_ISSUER,
-        _ => fhir_base,
+        Some(IdTokenFault::WrongIssuer) => WRONG_ISSUER.to_string(),
+        Some(IdTokenFault::IssuerTrailingSlash) => format!("{fhir_base}/"),
+        _ => fhir_base.to_string(),
     };
     let aud = match fault {
-        Some(IdTokenFault::WrongAudience) => WRONG_AUDIENCE,
-        _ => client_id,
+        Some(IdTokenFault::WrongAudience) => json!(WRONG_AUDIENCE),
+        Some(IdTokenFault::ExtraAudience | IdTokenFault::ExtraAudienceNoAzp) => {
+            json!([client_id, WRONG_AUDIENCE])
+        }
+        _ => json!(client_id),
+    };
+    let azp = match fault {
+        Some(IdTokenFault::ExtraAudience) => Some(client_id),
+        Some(IdTokenFault::WrongAzp) => Some(WRONG_AUDIENCE),
+        _ => None,
     };
     let relative_user = format!("Practitioner/{PRACTITIONER_ID}");
     // SMART: fhirUser is an absolute URL when the scope asks for it.
@@ -102,6 +112,9 @@ fn claims(
     if let Some(members) = claims.as_object_mut() {
         if let Some(fhir_user) = fhir_user {
             members.insert("fhirUser".into(), fhir_user.into());
+        }
+        if let Some(azp) = azp {
+            members.insert("azp".into(), azp.into());
         }
         // OpenID Connect Core §3.1.2.1: a nonce sent to authorize comes back unchanged.
         if let Some(nonce) = nonce {

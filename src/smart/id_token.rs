@@ -1,7 +1,9 @@
 //! OpenID Connect: the id_token's signature and claims. The issuer comes from SMART discovery,
-//! never from the token; its `/.well-known/openid-configuration` gives the `jwks_uri`. Both are
-//! cached; the JWKS is fetched again once when a `kid` is unknown (key rotation).
+//! never from the token; its `/.well-known/openid-configuration` gives the `jwks_uri` and must
+//! name that issuer exactly (OpenID Connect Discovery 1.0 §4.3). Both are cached; the JWKS is
+//! fetched again once when a `kid` is unknown (key rotation).
 
+use crate::smart::transcript::ExchangeStep;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +58,14 @@ pub enum IdTokenFailure {
     ConfigUnavailable { url: String, why: String },
     /// The OpenID configuration or JWKS URL points at an address the policy refuses.
     Refused { url: String, error: NetError },
+    /// The OpenID configuration at `url` names another `issuer` (or none) than the issuer it was
+    /// fetched for; OpenID Connect Discovery 1.0 §4.3 requires them identical, so its keys are
+    /// not used.
+    ConfigIssuer {
+        url: String,
+        published: Option<String>,
+        expected: String,
+    },
     /// The signature cannot be trusted: an algorithm not accepted, no key for it, or it does not
     /// verify. `header` is the token's decoded header.
     BadSignature {
@@ -66,12 +76,12 @@ pub enum IdTokenFailure {
     },
 }
 
-/// A token whose signature verified: its claims and what `iss`, `aud`, `exp` and `iat` must
-/// match, for the claims check.
+/// A token whose signature verified: its claims and what `iss`, `aud`, `azp`, `exp` and `iat`
+/// must match, for the claims check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SignedClaims {
     pub claims: Value,
-    /// The issuer SMART discovery named.
+    /// The issuer SMART discovery named, which its OpenID configuration named identically.
     pub issuer: String,
     pub client_id: String,
     pub now: i64,
@@ -117,7 +127,7 @@ pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
 
 async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value, IdTokenFailure> {
     let resp = http
-        .get(url, "application/json", "id_token", rec)
+        .get(url, "application/json", ExchangeStep::IdToken, rec)
         .await
         .map_err(|e| match e {
             NetError::PrivateTarget { .. } => IdTokenFailure::Refused {
@@ -152,6 +162,14 @@ async fn jwks_uri(
         // Joined to the issuer's path: a `#` or `?` in it cannot swallow the suffix.
         let url = append_path(issuer, "/.well-known/openid-configuration");
         let doc = json_object(http, &url, rec).await?;
+        let published = doc.get("issuer").and_then(Value::as_str);
+        if published != Some(issuer) {
+            return Err(IdTokenFailure::ConfigIssuer {
+                url,
+                published: published.map(str::to_string),
+                expected: issuer.to_string(),
+            });
+        }
         doc.get("jwks_uri")
             .and_then(Value::as_str)
             .map(str::to_string)

@@ -165,7 +165,7 @@ mod tests {
     fn completed(id: usize) -> LaunchRecord {
         let mut r = super::super::sample_record(&format!("launch-{id}"));
         r.transcript.push(Exchange {
-            step: "patient".into(),
+            step: crate::smart::transcript::ExchangeStep::Fhir,
             method: "GET".into(),
             url: "https://ehr.example/fhir/Patient/1".into(),
             request_headers: Vec::new(),

@@ -353,14 +353,13 @@ impl Backend {
 
 #[cfg(test)]
 pub(crate) fn sample_record(id: &str) -> LaunchRecord {
-    use crate::config::{AuthMethod, Registration};
+    use crate::config::{ClientAuth, Registration};
     let reg = Registration::simple(
         "app",
         "App",
         "https://ehr.example/fhir",
         "client",
-        AuthMethod::None,
-        None,
+        ClientAuth::None,
         "openid",
     );
     LaunchRecord {

@@ -15,7 +15,7 @@ use super::middleware::LaunchStarted;
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
 use crate::config::{
-    AuthMethod, AuthorizeMethod, Registration, Secret, normalize_iss, without_userinfo,
+    AuthMethod, AuthorizeMethod, ClientAuth, Registration, Secret, normalize_iss, without_userinfo,
 };
 use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
@@ -114,8 +114,7 @@ pub async fn ehr(
                 "Unregistered FHIR server (developer mode)",
                 normalized.clone(),
                 state.config.unregistered_client_id.clone(),
-                AuthMethod::None,
-                None,
+                ClientAuth::None,
                 UNREGISTERED_SCOPE,
             );
             let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
@@ -348,13 +347,20 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
     if scope.is_empty() {
         errors.push(("scope".into(), "is required".into()));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let secret = needs_secret.then(|| Secret::new(f.client_secret.clone()));
-    let auth = auth.unwrap_or(AuthMethod::None);
+    // Built once here: a method without its secret cannot leave the form.
+    let auth = match ClientAuth::new(auth.unwrap_or(AuthMethod::None), secret, None) {
+        Ok(auth) => Some(auth),
+        Err(why) => {
+            errors.push(("client_secret".into(), why));
+            None
+        }
+    };
+    let Some(auth) = auth.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
     let name = format!("Ad-hoc: {client_id}");
-    let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, secret, &scope);
+    let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, &scope);
     // The form's scope is sent as typed, for a standalone launch.
     reg.standalone_scope = scope;
     Ok(reg)

@@ -133,7 +133,8 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
     // The gallery's backend clients are registered with it too, while the app signs with a
     // key of its own (the "unregistered key" failure).
     let backend_jwks = config
-        .key(PRACTICE_BACKEND_ID)
+        .registration(PRACTICE_BACKEND_ID)
+        .and_then(|r| r.auth.key())
         .map(|k| crate::smart::client_auth::jwks([k.as_ref()]))
         .unwrap_or_else(|| serde_json::json!({"keys": []}));
     clients.push(PracticeClient {

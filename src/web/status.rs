@@ -196,9 +196,8 @@ pub async fn probe(
     let Some(reg) = state.config.registration(&id).cloned() else {
         return Err(Problem::unknown_registration(&id));
     };
-    let key = state.config.key(&id).cloned();
     let at = state.monitor.config().clock.now_ms();
-    let run = crate::monitor::run::probe(&state.core, &reg, key.as_deref(), at).await;
+    let run = crate::monitor::run::probe(&state.core, &reg, at).await;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -2,21 +2,12 @@
 //! identifiers that wrap at 390 px. Presentation only: ids and JSON fields are unchanged. (A
 //! launch's headline and ranked diagnoses come from its report: `diagnosis::assess`.)
 
+use crate::diagnosis::DiagnosisId;
+
 /// The rule a check tests, named the same whether it passed or failed, for the checks whose id
 /// names the failure (`server.backend_bogus_grant_accepted` passed reads as a fault).
-pub fn rule_name(check_id: &str) -> Option<&'static str> {
-    Some(match check_id {
-        "server.backend_bogus_grant_accepted" => "an unknown grant_type is refused with 400",
-        "server.backend_bogus_assertion_type_accepted" => {
-            "an unknown client_assertion_type is refused with 400 or 401"
-        }
-        "server.backend_refresh_token" => "no refresh token for a backend client",
-        "server.backend_expires_in_long" => "expires_in at most 300 seconds",
-        "server.backend_scope_not_system" => "only system/ scopes granted",
-        "server.discovery_pkce_plain" => "PKCE plain not offered",
-        "server.introspection_mismatch" => "introspection agrees with the token response",
-        _ => return None,
-    })
+pub fn rule_name(check_id: &DiagnosisId) -> Option<&'static str> {
+    check_id.rule_name()
 }
 
 /// Template filters (`views` and `admin` bring this module into scope as `filters`).

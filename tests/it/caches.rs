@@ -191,7 +191,9 @@ async fn single_flight_jwks_shares_a_failed_fetch_and_a_later_check_retries() {
         async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let bytes = if req.path.ends_with("openid-configuration") {
-                let body = serde_json::json!({"jwks_uri": format!("{origin}/jwks")}).to_string();
+                let body =
+                    serde_json::json!({"issuer": origin, "jwks_uri": format!("{origin}/jwks")})
+                        .to_string();
                 let len = body.len().to_string();
                 response(
                     "200 OK",

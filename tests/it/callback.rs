@@ -115,7 +115,7 @@ async fn callback_without_code_or_error_is_callback_missing_code() {
     assert_eq!(json["step"], "callback");
     assert_eq!(
         diagnosis_ids(&json),
-        ["launch.insecure_iss", "callback.missing_code"]
+        ["callback.missing_code", "launch.insecure_iss"]
     );
 }
 

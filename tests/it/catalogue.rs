@@ -37,23 +37,23 @@ async fn catalogue_json_lists_every_entry() {
     for e in ENTRIES {
         let d = list
             .iter()
-            .find(|d| d["id"] == e.id)
-            .unwrap_or_else(|| panic!("{} missing from catalogue --format json", e.id));
+            .find(|d| d["id"] == e.id().as_str())
+            .unwrap_or_else(|| panic!("{} missing from catalogue --format json", e.id()));
         let severity = match e.severity {
             Severity::Error => "error",
             Severity::Warn => "warn",
         };
-        assert_eq!(d["severity"], severity, "{}", e.id);
-        assert_eq!(d["title"], e.title, "{}", e.id);
-        assert_eq!(d["plain"], e.plain, "{}", e.id);
-        assert_eq!(d["causes"], serde_json::json!(e.causes), "{}", e.id);
-        assert_eq!(d["fixes"], serde_json::json!(e.fixes), "{}", e.id);
+        assert_eq!(d["severity"], severity, "{}", e.id());
+        assert_eq!(d["title"], e.title, "{}", e.id());
+        assert_eq!(d["plain"], e.plain, "{}", e.id());
+        assert_eq!(d["causes"], serde_json::json!(e.causes), "{}", e.id());
+        assert_eq!(d["fixes"], serde_json::json!(e.fixes), "{}", e.id());
         let rules: Vec<_> = e
             .rules
             .iter()
             .map(|(label, url)| serde_json::json!({ "label": label, "url": url }))
             .collect();
-        assert_eq!(d["rules"], serde_json::json!(rules), "{}", e.id);
+        assert_eq!(d["rules"], serde_json::json!(rules), "{}", e.id());
     }
 }
 
@@ -74,8 +74,12 @@ async fn catalogue_text_is_the_default_and_names_every_id() {
     let text = stdout(&catalogue(&["--format", "text"]).await);
     assert_eq!(default, text);
     for e in ENTRIES {
-        assert!(text.contains(e.id), "{} missing from catalogue text", e.id);
-        assert!(text.contains(e.title), "{} title missing", e.id);
+        assert!(
+            text.contains(e.id().as_str()),
+            "{} missing from catalogue text",
+            e.id()
+        );
+        assert!(text.contains(e.title), "{} title missing", e.id());
     }
 }
 

@@ -174,7 +174,7 @@ async fn developer_mode_still_refuses_private_targets() {
     let (_app, other, json) = unregistered_ehr_launch("allow_unregistered_iss = true").await;
     assert_eq!(
         diagnosis_ids(&json),
-        ["launch.insecure_iss", "net.private_target"],
+        ["net.private_target", "launch.insecure_iss"],
         "{json:#}"
     );
     assert!(other.ehr.requests().is_empty());

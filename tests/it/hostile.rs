@@ -172,11 +172,16 @@ async fn a_jwks_uri_or_a_redirect_towards_a_private_address_is_not_followed() {
     let (jwks, _) = targets.spellings("/jwks").remove(0);
     let (hop, _) = targets.spellings("/latest/meta-data/").remove(1);
     let (jwks2, hop2) = (jwks.clone(), hop.clone());
+    // OpenID Connect Discovery §4.3: the configuration names the issuer it is served for.
+    let own = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let issuer = own.clone();
     let side = serve(
         Router::new()
             .route(
                 "/.well-known/openid-configuration",
-                axum::routing::get(move || async move { axum::Json(json!({"jwks_uri": jwks2})) }),
+                axum::routing::get(move || async move {
+                    axum::Json(json!({"issuer": issuer.get(), "jwks_uri": jwks2}))
+                }),
             )
             .route(
                 "/style",
@@ -184,6 +189,7 @@ async fn a_jwks_uri_or_a_redirect_towards_a_private_address_is_not_followed() {
             ),
     )
     .await;
+    own.set(side.clone()).unwrap();
     for drive in [Drive::AdHoc, Drive::Unregistered] {
         let f = Faults {
             well_known_patch: vec![("issuer".into(), json!(side))],

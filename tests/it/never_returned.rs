@@ -205,7 +205,7 @@ async fn the_sweeper_settles_a_launch_nobody_reads() {
         stored
             .diagnoses
             .iter()
-            .any(|d| d.id() == "authorize.never_returned"),
+            .any(|d| d.id().as_str() == "authorize.never_returned"),
         "written back to the store"
     );
 }

@@ -1,6 +1,15 @@
 //! The catalogue: identity token.
 
 use super::common::{ASK_APP_ADMIN, OIDC, SCOPES, WORKS};
+
+const OIDC_ISS: (&str, &str) = (
+    "OpenID Connect Core §3.1.3.7 item 2: iss exactly matches the issuer",
+    "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation",
+);
+const OIDC_DISCOVERY_ISSUER: (&str, &str) = (
+    "OpenID Connect Discovery §4.3: the issuer is identical to the one the configuration was fetched for and to the id_token's iss",
+    "https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation",
+);
 use super::{Actor, Entry};
 use crate::diagnosis::Severity::{Error, Warn};
 
@@ -88,5 +97,52 @@ pub(super) const ENTRIES: &[Entry] = &[
         ],
         fixes: &["Request fhirUser", "See the read's diagnosis"],
         rules: &[SCOPES],
+    },
+    // Strict id_token rules (OpenID Connect Core §3.1.3.7 items 2–5, Discovery §4.3; issue 19).
+    Entry {
+        id: "id_token.issuer_trailing_slash",
+        severity: Error,
+        title: "The id_token's issuer differs from the server's issuer by a trailing slash",
+        plain: "The EHR's sign-in service names itself in two slightly different ways, so this app cannot trust the identity it sent. Tell your EHR administrator; the details below are for them.",
+        acts: Actor::EhrAdmin,
+        causes: &[
+            "The server publishes issuer with a trailing slash but signs id_tokens without it (or the reverse)",
+            "The OpenID configuration's issuer and the SMART configuration's issuer are written differently",
+        ],
+        fixes: &[
+            "Ask the EHR's authorization server administrator to make issuer in .well-known/smart-configuration, issuer in .well-known/openid-configuration and iss in the id_token the same string, character for character",
+        ],
+        rules: &[OIDC_ISS, OIDC_DISCOVERY_ISSUER],
+    },
+    Entry {
+        id: "id_token.untrusted_audience",
+        severity: Error,
+        title: "The id_token is also meant for audiences this app does not trust",
+        plain: "The EHR's sign-in service sent an identity meant for other apps too, so this app does not trust it. Tell your EHR administrator; the details below are for them.",
+        acts: Actor::EhrAdmin,
+        causes: &[
+            "The authorization server adds a resource server or another client to aud",
+            "A shared client registration issues tokens for several apps",
+        ],
+        fixes: &[
+            "Ask the EHR's authorization server administrator to issue id_tokens whose aud is this app's client id only",
+        ],
+        rules: &[OIDC],
+    },
+    Entry {
+        id: "id_token.azp_mismatch",
+        severity: Error,
+        title: "The id_token's authorized party (azp) is missing or names another client",
+        plain: "The EHR's sign-in service sent an identity that does not say it was issued to this app, so this app does not trust it. Tell your EHR administrator; the details below are for them.",
+        acts: Actor::EhrAdmin,
+        causes: &[
+            "Several audiences in aud without an azp claim",
+            "azp names another client id (a token issued to another app)",
+        ],
+        fixes: &[
+            "Ask the EHR's authorization server administrator to issue id_tokens with azp equal to this app's client id (or a single aud)",
+            "Check the client id configured for this app",
+        ],
+        rules: &[OIDC],
     },
 ];

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::diagnosis::{Diagnosis, Entry, excerpt};
+use crate::diagnosis::{Diagnosis, DiagnosisId, excerpt};
 
 /// The Backend Services page of SMART App Launch 2.2, which every check cites.
 pub const RULE: &str = "https://hl7.org/fhir/smart-app-launch/STU2.2/backend-services.html";
@@ -24,13 +24,13 @@ pub struct ProbeAnswer {
     pub body: String,
 }
 
-fn check(entry: &'static Entry, passed: bool, detail: String) -> (Check, Option<Diagnosis>) {
-    let mut c = Check::from_entry(entry, passed, detail.clone());
+fn check(id: DiagnosisId, passed: bool, detail: String) -> (Check, Option<Diagnosis>) {
+    let mut c = Check::from_entry(id, passed, detail.clone());
     c.rule = RULE.to_string();
-    if entry.id == "server.backend_expires_in_long" {
+    if id == id!("server.backend_expires_in_long") {
         c = c.warning();
     }
-    let d = (!passed).then(|| Diagnosis::new(entry, detail));
+    let d = (!passed).then(|| Diagnosis::new(id, detail));
     (c, d)
 }
 
@@ -163,7 +163,7 @@ mod tests {
         );
         let ids: Vec<&str> = token_rules(&t)
             .iter()
-            .filter_map(|(_, d)| d.as_ref().map(|d| d.id()))
+            .filter_map(|(_, d)| d.as_ref().map(|d| d.id().as_str()))
             .collect();
         assert_eq!(
             ids,
@@ -200,7 +200,7 @@ mod tests {
         let (c, d) = bogus_assertion_type(&a(200));
         assert!(!c.passed);
         assert_eq!(
-            d.map(|d| d.id()),
+            d.map(|d| d.id().as_str()),
             Some("server.backend_bogus_assertion_type_accepted")
         );
     }

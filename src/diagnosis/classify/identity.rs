@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use super::super::vendor::Challenge;
 use super::super::{Diagnosis, Id, excerpt};
+pub use super::id_claims::claims;
+use super::id_claims::{differs_by_trailing_slash, issuer_trailing_slash};
 use super::{answer, lexicon};
 use super::{net, redirected};
 use crate::smart::fhir::ReadFailure;
@@ -25,6 +27,11 @@ pub fn id_token_failure(failure: &IdTokenFailure) -> Diagnosis {
         IdTokenFailure::Malformed => malformed(),
         IdTokenFailure::ConfigUnavailable { url, why } => config_unavailable(url, why),
         IdTokenFailure::Refused { url, error } => net(error, url),
+        IdTokenFailure::ConfigIssuer {
+            url,
+            published,
+            expected,
+        } => config_issuer(url, published.as_deref(), expected),
         IdTokenFailure::BadSignature {
             why,
             header,
@@ -54,6 +61,36 @@ pub fn config_unavailable(url: &str, why: &str) -> Diagnosis {
     .with("Failure", why)
 }
 
+/// An OpenID configuration that names another issuer than the one it was fetched for (OpenID
+/// Connect Discovery 1.0 §4.3): by a trailing slash only, its own finding; otherwise (or none)
+/// its keys could not be used.
+pub fn config_issuer(url: &str, published: Option<&str>, expected: &str) -> Diagnosis {
+    let d = match published {
+        Some(p) if differs_by_trailing_slash(p, expected) => issuer_trailing_slash(
+            "The OpenID configuration's issuer differs from the issuer discovery named by a trailing slash; OpenID Connect requires them identical, so its keys are not used.",
+        ),
+        _ => {
+            let why = match published {
+                Some(p) => {
+                    format!("it names the issuer {p:?}, not {expected:?}, which it was fetched for")
+                }
+                None => format!("it names no issuer (it was fetched for {expected:?})"),
+            };
+            Diagnosis::new(
+                id!("id_token.config_unavailable"),
+                format!("The OpenID configuration cannot be used: {why}."),
+            )
+            .with("Failure", why)
+        }
+    };
+    d.with("URL", url)
+        .with(
+            "issuer in the OpenID configuration",
+            published.unwrap_or("(absent)"),
+        )
+        .with("Issuer expected", expected)
+}
+
 pub fn bad_signature(why: &str, header: &Value) -> Diagnosis {
     Diagnosis::new(
         id!("id_token.bad_signature"),
@@ -67,75 +104,6 @@ pub fn bad_signature(why: &str, header: &Value) -> Diagnosis {
             .and_then(Value::as_str)
             .unwrap_or("(none)"),
     )
-}
-
-fn audience_contains(aud: Option<&Value>, client_id: &str) -> bool {
-    match aud {
-        Some(Value::String(s)) => s == client_id,
-        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(client_id)),
-        _ => false,
-    }
-}
-
-/// `iss`, `aud`, `exp` and `iat` of a token whose signature verified.
-pub fn claims(
-    claims: &Value,
-    issuer: &str,
-    client_id: &str,
-    now: i64,
-    leeway: i64,
-) -> Vec<Diagnosis> {
-    let mut out = Vec::new();
-    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
-    if iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
-        out.push(
-            Diagnosis::new(
-                id!("id_token.wrong_issuer"),
-                "The id_token's iss is not the issuer discovery named.",
-            )
-            .with("iss in the token", iss)
-            .with("Issuer expected", issuer),
-        );
-    }
-    if !audience_contains(claims.get("aud"), client_id) {
-        out.push(
-            Diagnosis::new(
-                id!("id_token.wrong_audience"),
-                "The id_token's aud does not contain this app's client id.",
-            )
-            .with(
-                "aud in the token",
-                claims.get("aud").map(Value::to_string).unwrap_or_default(),
-            )
-            .with("client_id", client_id),
-        );
-    }
-    let exp = claims.get("exp").and_then(Value::as_i64);
-    let iat = claims.get("iat").and_then(Value::as_i64);
-    let expired = exp.is_none_or(|e| e + leeway < now);
-    let future = iat.is_some_and(|i| i - leeway > now);
-    if expired || future {
-        let summary = if future {
-            "The id_token was issued in the future (iat)."
-        } else {
-            "The id_token has expired (exp) or has no exp."
-        };
-        out.push(
-            Diagnosis::new(id!("id_token.expired"), summary)
-                .with(
-                    "exp",
-                    exp.map(|e| format!("{e} ({} s from now)", e - now))
-                        .unwrap_or_else(|| "absent".into()),
-                )
-                .with(
-                    "iat",
-                    iat.map(|i| format!("{i} ({} s from now)", i - now))
-                        .unwrap_or_else(|| "absent".into()),
-                )
-                .with("Leeway", format!("{leeway} s")),
-        );
-    }
-    out
 }
 
 /// Resource types `fhirUser` may name (SMART App Launch 2.2).
@@ -277,7 +245,7 @@ pub fn lifetime_left(token: Option<&serde_json::Map<String, Value>>, elapsed: i6
 /// the expired token; before it, expiry is ruled out (and said so); without `expires_in` it is
 /// named as a possibility.
 pub fn with_clock(mut d: Diagnosis, left: Option<i64>) -> Diagnosis {
-    let refusal = matches!(d.id(), "fhir.invalid_token" | "fhir.forbidden");
+    let refusal = [id!("fhir.invalid_token"), id!("fhir.forbidden")].contains(&d.id());
     match left {
         Some(left) if left <= 0 && refusal => {
             let mut e = Diagnosis::new(
@@ -290,53 +258,15 @@ pub fn with_clock(mut d: Diagnosis, left: Option<i64>) -> Diagnosis {
             e.evidence = d.evidence;
             e.with("Token lifetime left at the read", format!("{left} s (expired)"))
         }
-        Some(left) if left > 0 && d.id() == "fhir.invalid_token" => {
+        Some(left) if left > 0 && d.id() == id!("fhir.invalid_token") => {
             d.summary.push_str(&format!(
                 " The token was not expired: {left} s of its lifetime were left."
             ));
             d.with("Token lifetime left at the read", format!("{left} s"))
         }
-        None if d.id() == "fhir.invalid_token" => d.with_first_cause(
+        None if d.id() == id!("fhir.invalid_token") => d.with_first_cause(
             "Token expired (the token response gave no expires_in, so the clock cannot rule it out)",
         ),
         _ => d,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn claims_checks_name_each_failure() {
-        let ok = json!({"iss": "https://ehr/fhir", "aud": ["x", "app"], "exp": 2000, "iat": 1000});
-        assert!(claims(&ok, "https://ehr/fhir/", "app", 1500, 60).is_empty());
-        let ids = |c: Value| {
-            claims(&c, "https://ehr/fhir", "app", 1500, 60)
-                .into_iter()
-                .map(|d| d.id())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            ids(json!({"iss": "https://other", "aud": "app", "exp": 2000})),
-            ["id_token.wrong_issuer"]
-        );
-        assert_eq!(
-            ids(json!({"iss": "https://ehr/fhir", "aud": "other", "exp": 2000})),
-            ["id_token.wrong_audience"]
-        );
-        assert_eq!(
-            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 1400})),
-            ["id_token.expired"]
-        );
-        assert!(
-            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 1450})).is_empty(),
-            "within leeway"
-        );
-        assert_eq!(
-            ids(json!({"iss": "https://ehr/fhir", "aud": "app", "exp": 2000, "iat": 1600})),
-            ["id_token.expired"]
-        );
     }
 }

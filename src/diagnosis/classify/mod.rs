@@ -4,6 +4,7 @@
 pub mod answer;
 mod authorize;
 pub mod backend;
+mod id_claims;
 pub mod identity;
 pub mod lexicon;
 pub mod probe;

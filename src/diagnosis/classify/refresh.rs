@@ -49,7 +49,7 @@ pub fn failure(diagnoses: Vec<Diagnosis>) -> Vec<Diagnosis> {
     diagnoses
         .into_iter()
         .map(|d| {
-            if matches!(d.id(), "token.invalid_grant" | "token.code_reused") {
+            if [id!("token.invalid_grant"), id!("token.code_reused")].contains(&d.id()) {
                 let mut r = Diagnosis::new(
                     id!("refresh.rejected"),
                     "The token endpoint rejected the refresh token (invalid_grant).",

@@ -143,7 +143,7 @@ fn success_without_patient_or_refresh_token_warns() {
         body,
     };
     let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
-    let ids: Vec<&str> = warnings.iter().map(|w| w.id()).collect();
+    let ids: Vec<&str> = warnings.iter().map(|w| w.id().as_str()).collect();
     assert_eq!(
         ids,
         [

@@ -77,7 +77,7 @@ fn a_scope_granted_in_v2_spelling_or_by_wildcard_is_not_reported_missing() {
             body: &body,
         };
         let (_, warnings) = token_success(&answer, &ctx(None)).unwrap();
-        warnings.iter().map(|w| w.id()).collect::<Vec<_>>()
+        warnings.iter().map(|w| w.id().as_str()).collect::<Vec<_>>()
     };
     let all = "launch openid fhirUser offline_access";
     assert!(!granted(&format!("{all} patient/*.rs")).contains(&"token.scopes_reduced"));

@@ -8,7 +8,7 @@ fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 fn ids(l: &ClientLaunch<'_>) -> Vec<&'static str> {
-    check(l).iter().map(|d| d.id()).collect()
+    check(l).iter().map(|d| d.id().as_str()).collect()
 }
 
 const STATE: &str = "Zq3vJ1xk0Yb8Wn2Lr5Tc7Gd9Hf4Ps6Mq";

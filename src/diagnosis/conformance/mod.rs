@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Diagnosis;
-use super::catalog::Entry;
+use super::catalog::{self, DiagnosisId};
 use crate::smart::discovery::{Discovered, Source};
 
 /// How much a failed check weighs: `required` by the IG, or a `warning` where Inferno is
@@ -46,7 +46,7 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "CheckWire", into = "CheckWire")]
 pub struct Check {
-    pub id: String,
+    pub id: DiagnosisId,
     pub passed: bool,
     pub status: Status,
     /// Why a check was not tested.
@@ -81,7 +81,8 @@ impl From<CheckWire> for Check {
             Status::Failed
         });
         Check {
-            id: w.id,
+            // An id this build does not know (stored by another version) reads as `internal.unknown`.
+            id: catalog::entry(&w.id).id(),
             passed: status == Status::Passed,
             status,
             reason: w.reason,
@@ -95,7 +96,7 @@ impl From<CheckWire> for Check {
 impl From<Check> for CheckWire {
     fn from(c: Check) -> Self {
         CheckWire {
-            id: c.id,
+            id: c.id.as_str().to_string(),
             passed: c.passed,
             status: Some(c.status),
             reason: c.reason,
@@ -107,13 +108,9 @@ impl From<Check> for CheckWire {
 }
 
 impl Check {
-    pub(crate) fn from_entry(
-        entry: &'static Entry,
-        passed: bool,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn from_entry(id: DiagnosisId, passed: bool, detail: impl Into<String>) -> Self {
         Check {
-            id: entry.id.to_string(),
+            id,
             passed,
             status: if passed {
                 Status::Passed
@@ -122,15 +119,21 @@ impl Check {
             },
             reason: None,
             detail: detail.into(),
-            rule: entry.rules.first().map(|s| s.1).unwrap_or_default().into(),
+            rule: id
+                .entry()
+                .rules
+                .first()
+                .map(|s| s.1)
+                .unwrap_or_default()
+                .into(),
             level: Level::Required,
         }
     }
 
     /// A check that could not run, with the reason: counted apart, never a pass.
-    pub(crate) fn not_tested(entry: &'static Entry, reason: impl Into<String>) -> Self {
+    pub(crate) fn not_tested(id: DiagnosisId, reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        let mut c = Check::from_entry(entry, false, format!("not tested: {reason}"));
+        let mut c = Check::from_entry(id, false, format!("not tested: {reason}"));
         c.status = Status::NotTested;
         c.reason = Some(reason);
         c
@@ -152,7 +155,7 @@ impl Check {
 
     /// The catalogue title (what the check is about).
     pub fn title(&self) -> &'static str {
-        super::catalog::entry(&self.id).title
+        self.id.entry().title
     }
 }
 
@@ -168,36 +171,51 @@ pub fn counts(checks: &[Check]) -> Value {
 
 /// Older findings that already name what a check finds: when one of them is among a launch's
 /// diagnoses, the failed check stays on the scorecard but is not said twice.
-const SAID_BY: &[(&str, &str)] = &[
-    ("server.discovery_endpoints", "discovery.legacy_metadata"),
-    ("server.discovery_endpoints", "discovery.incomplete"),
-    ("server.discovery_capabilities", "discovery.incomplete"),
-    ("server.discovery_grant_types", "discovery.incomplete"),
+const SAID_BY: &[(DiagnosisId, DiagnosisId)] = &[
     (
-        "server.discovery_pkce_supported",
-        "discovery.pkce_not_advertised",
+        id!("server.discovery_endpoints"),
+        id!("discovery.legacy_metadata"),
     ),
     (
-        "server.discovery_pkce_plain",
-        "discovery.pkce_not_advertised",
+        id!("server.discovery_endpoints"),
+        id!("discovery.incomplete"),
     ),
-    ("server.token_no_store", "token.cache_headers"),
-    ("server.token_patient", "token.missing_context"),
-    ("server.refresh_scope_subset", "refresh.scope_widened"),
+    (
+        id!("server.discovery_capabilities"),
+        id!("discovery.incomplete"),
+    ),
+    (
+        id!("server.discovery_grant_types"),
+        id!("discovery.incomplete"),
+    ),
+    (
+        id!("server.discovery_pkce_supported"),
+        id!("discovery.pkce_not_advertised"),
+    ),
+    (
+        id!("server.discovery_pkce_plain"),
+        id!("discovery.pkce_not_advertised"),
+    ),
+    (id!("server.token_no_store"), id!("token.cache_headers")),
+    (id!("server.token_patient"), id!("token.missing_context")),
+    (
+        id!("server.refresh_scope_subset"),
+        id!("refresh.scope_widened"),
+    ),
 ];
 
 /// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail,
 /// except those an older finding in `already` names.
 pub fn diagnoses_besides(checks: &[Check], already: &[Diagnosis]) -> Vec<Diagnosis> {
-    let said = |id: &str| {
+    let said = |id: DiagnosisId| {
         SAID_BY
             .iter()
-            .any(|(c, by)| *c == id && already.iter().any(|d| d.id() == *by))
+            .any(|&(c, by)| c == id && already.iter().any(|d| d.id() == by))
     };
     checks
         .iter()
-        .filter(|c| c.failed() && !said(&c.id))
-        .map(|c| Diagnosis::new(super::catalog::entry(&c.id), c.detail.clone()))
+        .filter(|c| c.failed() && !said(c.id))
+        .map(|c| Diagnosis::new(c.id, c.detail.clone()))
         .collect()
 }
 

@@ -6,7 +6,7 @@ fn ids(paste: &str, step: Step, auth: AuthMethod) -> Vec<&'static str> {
     explain(paste, step, auth, SystemTime::now())
         .diagnoses
         .iter()
-        .map(Diagnosis::id)
+        .map(|d| d.id().as_str())
         .collect()
 }
 

@@ -118,23 +118,25 @@ pub(super) fn choose(a: &ErrorAnswer, ctx: &TokenContext<'_>, raw: &str) -> Chos
 /// The code's id, with what the case adds when the words say nothing.
 fn by_code_in_case(a: &ErrorAnswer, ctx: &TokenContext<'_>) -> Id {
     let id = by_code(&a.code, a.description());
-    match (ctx.auth, id.id) {
+    let is = |ids: &[Id]| ids.contains(&id);
+    let bad_credentials = id!("token.bad_client_credentials");
+    match ctx.auth {
         // With private_key_jwt every credential failure is about the assertion.
-        (AuthMethod::PrivateKeyJwt, "token.bad_client_credentials" | "token.unknown_client") => {
+        AuthMethod::PrivateKeyJwt if is(&[bad_credentials, id!("token.unknown_client")]) => {
             id!("token.bad_client_assertion")
         }
         // No secret is configured, so none can be wrong: either the server has the app
         // registered as confidential, or it does not know the client id. An earlier step
         // (authorize issued a code) proves it knows the id.
-        (AuthMethod::None, "token.bad_client_credentials") if ctx.client_known => {
+        AuthMethod::None if id == bad_credentials && ctx.client_known => {
             id!("token.client_type_mismatch")
         }
-        (AuthMethod::None, "token.bad_client_credentials") => id!("token.unknown_client"),
+        AuthMethod::None if id == bad_credentials => id!("token.unknown_client"),
         // client_credentials carries no code: invalid_grant there means the grant itself is
         // refused for an authenticated client (RFC 6749 §5.2 would say unauthorized_client),
         // and unauthorized_client says so: the grant is not enabled for this client.
-        (_, "token.invalid_grant" | "token.unauthorized_client")
-            if ctx.kind == LaunchKind::Backend =>
+        _ if ctx.kind == LaunchKind::Backend
+            && is(&[id!("token.invalid_grant"), id!("token.unauthorized_client")]) =>
         {
             id!("token.client_credentials_not_enabled")
         }
