@@ -16,7 +16,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::record::{AppRef, LaunchRecord};
 use crate::smart::LaunchKind;
-use crate::smart::transcript::Exchange;
+use crate::smart::transcript::{Exchange, ExchangeStep};
 
 /// The registration label of every app that is not in the configuration.
 pub const ADHOC: &str = "adhoc";
@@ -177,7 +177,7 @@ impl Metrics {
         // Discovery was counted when it was made (see `discovery`).
         let made: Vec<Exchange> = report
             .exchanges_made()
-            .filter(|x| x.step != "discovery")
+            .filter(|x| x.step != ExchangeStep::Discovery)
             .cloned()
             .collect();
         self.exchanges(&made);
@@ -222,7 +222,7 @@ impl Metrics {
     fn exchanges(&self, exchanges: &[Exchange]) {
         let Some(m) = &self.0 else { return };
         for x in exchanges.iter().filter(|x| !x.cached) {
-            let step = exchange_step(&x.step);
+            let step = exchange_step(x.step);
             let result = match x.status {
                 Some(s) => match s / 100 {
                     1 => "1xx",
@@ -359,16 +359,15 @@ fn probe_step(step: &str) -> &'static str {
     }
 }
 
-/// An exchange's step as one of the fixed values (it is set in code, but never trusted as a
-/// label as it stands).
-fn exchange_step(step: &str) -> &'static str {
+/// An exchange's step as one of the fixed label values.
+fn exchange_step(step: ExchangeStep) -> &'static str {
     match step {
-        "discovery" => "discovery",
-        "token" => "token",
-        "refresh" => "refresh",
-        "id_token" => "id_token",
-        "fhir" => "fhir",
-        "probe" => "probe",
+        ExchangeStep::Discovery
+        | ExchangeStep::Token
+        | ExchangeStep::Refresh
+        | ExchangeStep::IdToken
+        | ExchangeStep::Fhir
+        | ExchangeStep::Probe => step.as_str(),
         _ => "other",
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! At rest in Redis or SQLite these parts are sealed (see `store`), never in clear.
 
+use crate::smart::transcript::ExchangeStep;
 use serde_json::Value;
 
 use crate::record::LaunchRecord;
@@ -80,7 +81,7 @@ pub fn minimized(r: &LaunchRecord) -> LaunchRecord {
         answer.retain(|k, _| INTROSPECTION_FACTS.contains(&k.as_str()));
     }
     for x in &mut m.transcript {
-        if x.step == "fhir" && x.response_body.is_some() {
+        if x.step == ExchangeStep::Fhir && x.response_body.is_some() {
             x.response_body = Some(WITHHELD.to_string());
         }
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{Diagnosis, Family};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::fhir::ReadResource;
+use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
 
 /// What the reasoner needs from the configuration.
@@ -152,7 +153,11 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let ran = || case.transcript.iter().any(|x| x.step == s.as_str());
+            let ran = || {
+                case.transcript
+                    .iter()
+                    .any(|x| x.step == ExchangeStep::of(*s))
+            };
             let status = match i.cmp(&at) {
                 // A Backend Services run has no browser: no launch, authorize, callback or id_token.
                 _ if backend && !matches!(s, Step::Discovery | Step::Token | Step::Fhir) => {

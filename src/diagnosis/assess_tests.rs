@@ -24,7 +24,7 @@ fn case(outcome: &str, step: &str) -> LaunchRecord {
 
 fn ran(step: &str) -> Exchange {
     Exchange {
-        step: step.into(),
+        step: serde_json::from_value(serde_json::json!(step)).unwrap(),
         method: "GET".into(),
         url: "https://ehr.example/fhir/Patient/1".into(),
         request_headers: Vec::new(),

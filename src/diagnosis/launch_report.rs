@@ -5,7 +5,7 @@
 
 use super::Diagnosis;
 use super::assess::{AssessConfig, Assessment, StepStatus, assess};
-use super::transcript::Exchange;
+use super::transcript::{Exchange, ExchangeStep};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::{LaunchKind, Step};
 
@@ -27,13 +27,16 @@ impl LaunchReport {
         let mut record = view;
         let stopped_there = assessment.outcome != Outcome::Success
             && matches!(assessment.step, Step::Authorize | Step::Callback)
-            && !record.transcript.iter().any(|x| x.step == "authorize");
+            && !record
+                .transcript
+                .iter()
+                .any(|x| x.step == ExchangeStep::Authorize);
         let mut authorize_entry = None;
         if let Some(url) = record.authorize_url.clone().filter(|_| stopped_there) {
             let at = record
                 .transcript
                 .iter()
-                .position(|x| x.step != "discovery" && x.step != "launch")
+                .position(|x| !matches!(x.step, ExchangeStep::Discovery | ExchangeStep::Launch))
                 .unwrap_or(record.transcript.len());
             record.transcript.insert(at, authorize_exchange(url));
             authorize_entry = Some(at);
@@ -165,7 +168,7 @@ impl LaunchReport {
         self.record
             .transcript
             .iter()
-            .find(|x| x.step == "authorize" && x.status.is_none())
+            .find(|x| x.step == ExchangeStep::Authorize && x.status.is_none())
             .map(|x| x.url.as_str())
     }
 }
@@ -173,7 +176,7 @@ impl LaunchReport {
 /// The authorization request as the browser sent it (state and PKCE verifier never kept).
 fn authorize_exchange(url: String) -> Exchange {
     Exchange {
-        step: "authorize".into(),
+        step: ExchangeStep::Authorize,
         method: "GET".into(),
         url,
         request_headers: Vec::new(),
@@ -189,3 +192,55 @@ fn authorize_exchange(url: String) -> Exchange {
 
 /// What the authorize entry is, in its own words.
 const AUTHORIZE_NOTE: &str = "Sent by the browser, not by this server: the EHR answered the browser (its sign-in page, its error page, or a redirect to the callback). The state is shown as [not kept] and the PKCE verifier is never shown; Launch again makes a fresh pair. To retry by hand, open the URL in a browser.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(started_at: i64) -> LaunchRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": "l1", "kind": "standalone",
+            "app": {"id": "practice", "name": "Practice app", "iss": "https://ehr.example/fhir",
+                    "client_id": "app", "auth": "none", "adhoc": false},
+            "started_at": started_at, "finished_at": null, "outcome": "pending", "step": "authorize",
+            "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
+            "endpoints": null, "authorize_url": "https://ehr.example/authorize?client_id=app",
+            "diagnoses": [], "token_response": null, "transcript": [],
+        }))
+        .unwrap()
+    }
+
+    const CFG: AssessConfig = AssessConfig {
+        never_returned_after_seconds: 300,
+    };
+
+    #[test]
+    fn a_launch_that_never_returned_keeps_its_authorization_request_but_counts_no_exchange() {
+        let report = LaunchReport::assemble(pending(1_000), &CFG, 1_300);
+        assert_eq!(
+            (report.outcome_label(), report.step()),
+            ("error", Step::Authorize)
+        );
+        assert_eq!(report.diagnosis_ids(), ["authorize.never_returned"]);
+        assert_eq!(
+            report.retry_url(),
+            Some("https://ehr.example/authorize?client_id=app")
+        );
+        assert_eq!(report.record().transcript.len(), 1);
+        // The browser sent it, not this server: no upstream exchange to count.
+        assert_eq!(report.exchanges_made().count(), 0);
+        assert_eq!(
+            report.ids_line(),
+            ("authorize.never_returned".into(), String::new())
+        );
+    }
+
+    #[test]
+    fn a_launch_still_waiting_is_pending_with_its_request_shown() {
+        let report = LaunchReport::assemble(pending(1_000), &CFG, 1_010);
+        assert_eq!(report.outcome_label(), "pending");
+        assert_eq!(report.headline(), "Launch in progress");
+        assert!(report.retry_url().is_some());
+        assert!(!report.exchanging());
+    }
+}

@@ -263,7 +263,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
         let _ = writeln!(
             out,
             "- {} {} {} → {} ({} ms)",
-            text(&x.step),
+            text(x.step.as_str()),
             text(&x.method),
             code(&x.url),
             text(&status),
@@ -279,7 +279,7 @@ mod tests {
 
     fn exchange() -> Exchange {
         Exchange {
-            step: "token".into(),
+            step: crate::smart::transcript::ExchangeStep::Token,
             method: "POST".into(),
             url: "https://ehr.example/token".into(),
             request_headers: vec![

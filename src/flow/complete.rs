@@ -14,6 +14,7 @@ use crate::smart::active;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
@@ -159,7 +160,7 @@ pub async fn exchange(
         core.outbound_for(&record.app.iss),
         &credentials(reg, &d.token_endpoint),
         &grant,
-        "token",
+        ExchangeStep::Token,
         &rec,
     )
     .await;
@@ -256,7 +257,7 @@ pub async fn refresh(
         core.outbound_for(&record.app.iss),
         &credentials(&reg, &token_endpoint),
         &grant,
-        "refresh",
+        ExchangeStep::Refresh,
         &rec,
     )
     .await;

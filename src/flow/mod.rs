@@ -7,11 +7,14 @@ pub mod callback;
 pub mod complete;
 pub mod prove;
 pub mod scorecard;
+pub mod settle;
 pub mod start;
 
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
+use crate::diagnosis::assess::AssessConfig;
 use crate::diagnosis::classify;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
 use crate::smart::authorize::{self, AuthorizeParams};
 use std::sync::Arc;
@@ -50,14 +53,16 @@ pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) 
         .collect()
 }
 
+/// The report of `r` on the core's clock: the verdict every view and the metrics read.
+pub fn report(core: &Core, r: &LaunchRecord) -> LaunchReport {
+    LaunchReport::assemble(r.clone(), &AssessConfig::of(&core.config), core.now())
+}
+
 /// The finished launch `r` counted in the metrics from its report: the outcome, step and
 /// diagnoses every view shows.
 pub fn count_finished(core: &Core, r: &LaunchRecord) {
     if core.metrics.enabled() {
-        let cfg = crate::diagnosis::assess::AssessConfig::of(&core.config);
-        let report =
-            crate::diagnosis::launch_report::LaunchReport::assemble(r.clone(), &cfg, core.now());
-        core.metrics.launch_finished(&report);
+        core.metrics.launch_finished(&report(core, r));
     }
 }
 

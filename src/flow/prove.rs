@@ -20,7 +20,7 @@ use crate::smart::fhir::{self, ReadFailure, ReadResource};
 use crate::smart::http::{NetError, Outbound, Recorder};
 use crate::smart::id_token::{self, Expected, IdTokenFailure};
 use crate::smart::token::{ExchangeError, Exchanged};
-use crate::smart::transcript::{Exchange, redact_request_url};
+use crate::smart::transcript::{Exchange, ExchangeStep, redact_request_url};
 use crate::smart::{Step, fhir::resolve};
 use crate::state::Core;
 
@@ -59,9 +59,9 @@ impl Deadline {
 
     /// The transcript's entry for a request to `url` not finished in time (the request itself
     /// was dropped before anything was recorded).
-    pub fn unfinished(&self, step: &str, method: &str, url: &str) -> Exchange {
+    pub fn unfinished(&self, step: ExchangeStep, method: &str, url: &str) -> Exchange {
         Exchange {
-            step: step.to_string(),
+            step,
             method: method.to_string(),
             url: redact_request_url(url),
             request_headers: Vec::new(),
@@ -109,7 +109,7 @@ impl ReadCtx<'_> {
             Some(result) => result,
             None => {
                 self.rec
-                    .extend(&[self.deadline.unfinished("fhir", "GET", url)]);
+                    .extend(&[self.deadline.unfinished(ExchangeStep::Fhir, "GET", url)]);
                 Err(ReadFailure::Net {
                     url: url.to_string(),
                     error: self.deadline.error(),

@@ -15,7 +15,7 @@ use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
 use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
-use crate::smart::transcript::Exchange;
+use crate::smart::transcript::{Exchange, ExchangeStep};
 
 use super::prove::Deadline;
 
@@ -55,7 +55,7 @@ pub async fn gather(
         .get("access_token")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let unfinished = |rec: &Recorder, step: &str, method: &str, url: &str| {
+    let unfinished = |rec: &Recorder, step: ExchangeStep, method: &str, url: &str| {
         rec.extend(&[deadline.unfinished(step, method, url)]);
         Some(deadline.why())
     };
@@ -72,7 +72,7 @@ pub async fn gather(
         Some(match deadline.run(asked).await {
             Some(answer) => answer,
             None => Introspection {
-                error: unfinished(rec, "introspection", "POST", &endpoint),
+                error: unfinished(rec, ExchangeStep::Introspection, "POST", &endpoint),
                 endpoint,
                 status: None,
                 answer: None,
@@ -94,7 +94,7 @@ pub async fn gather(
                         reference: r.clone(),
                         resource_type: String::new(),
                         name: None,
-                        error: unfinished(rec, "fhir", "GET", &format!("{base}/{r}")),
+                        error: unfinished(rec, ExchangeStep::Fhir, "GET", &format!("{base}/{r}")),
                     },
                 }
             }),
@@ -110,7 +110,7 @@ pub async fn gather(
                     url: url.to_string(),
                     status: None,
                     members: Vec::new(),
-                    error: unfinished(rec, "style", "GET", url),
+                    error: unfinished(rec, ExchangeStep::Style, "GET", url),
                     refused: None,
                 },
             },

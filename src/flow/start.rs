@@ -1,5 +1,6 @@
 //! Starting a launch: discovery, then the authorization request. What the browser's session
-//! must keep comes back as a [`PendingFlow`]; nothing is stored here.
+//! must keep comes back as a [`PendingFlow`], what the launch store keeps as a pending record;
+//! nothing is stored here.
 
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
@@ -12,8 +13,14 @@ use crate::state::Core;
 
 /// How a start ended.
 pub enum Started {
-    /// Send the browser to `url`; keep `flow` in its session.
-    Redirect { url: String, flow: PendingFlow },
+    /// Send the browser to `url`; keep `flow` in its session and `record` (the launch as it
+    /// stands until its callback: endpoints, discovery transcript, authorization request) in
+    /// the launch store.
+    Redirect {
+        url: String,
+        flow: PendingFlow,
+        record: Box<LaunchRecord>,
+    },
     /// Failed before the redirect (discovery, or an unusable endpoint): a finished record.
     Failed(LaunchRecord),
 }
@@ -76,9 +83,9 @@ async fn start_uncounted(
         launch,
     });
     match built {
-        Ok(req) => Started::Redirect {
-            url: req.url,
-            flow: PendingFlow {
+        Ok(req) => {
+            let made = rec.exchanges();
+            let flow = PendingFlow {
                 launch_id: id,
                 state_hash: state_hash(&req.state),
                 verifier: req.verifier,
@@ -86,9 +93,20 @@ async fn start_uncounted(
                 kind,
                 created_at: started,
                 launch: launch.map(str::to_string),
-                fetched_discovery: !rec.exchanges().is_empty(),
-            },
-        },
+                fetched_discovery: !made.is_empty(),
+            };
+            // What the pages show while it waits, kept now: the discovery cache may expire
+            // before anyone looks. Bounded without a budget pass: discovery's two or three
+            // exchanges each have their bodies capped when recorded.
+            let shown = StoredRegistration::of(reg);
+            let mut record = super::flow_record(core, &flow, &shown, Some(&d));
+            record.transcript = super::discovery_transcript(&d, made, false);
+            Started::Redirect {
+                url: req.url,
+                flow,
+                record: Box::new(record),
+            }
+        }
         Err(why) => {
             let mut r = super::pending_record(
                 core,

@@ -8,9 +8,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Registration;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::{Diagnosis, Severity};
-use crate::record::{AppRef, LaunchRecord, Outcome, random_id};
-use crate::smart::transcript::Exchange;
+use crate::record::{AppRef, Outcome, random_id};
+use crate::smart::transcript::{Exchange, ExchangeStep};
 use crate::state::Core;
 
 /// A registration's state on the board.
@@ -165,10 +166,10 @@ fn check_step(id: &str) -> &'static str {
 fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
     let mut out: Vec<StepTime> = Vec::new();
     for x in transcript.iter().filter(|x| !x.cached) {
-        let step = match x.step.as_str() {
-            "discovery" => "discovery",
-            "token" | "probe" => "token",
-            "fhir" => "fhir",
+        let step = match x.step {
+            ExchangeStep::Discovery => "discovery",
+            ExchangeStep::Token | ExchangeStep::Probe => "token",
+            ExchangeStep::Fhir => "fhir",
             _ => "other",
         };
         let secs = x.duration_ms as f64 / 1000.0;
@@ -193,7 +194,8 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     if reg.backend {
         let app = AppRef::Registered(reg.id.clone());
         let record = crate::flow::backend::run(core, app, reg).await;
-        return of_backend(reg, &record, at, started.elapsed().as_secs_f64());
+        let report = crate::flow::report(core, &record);
+        return of_backend(reg, &report, at, started.elapsed().as_secs_f64());
     }
     let report = crate::check::check(core, reg, false).await;
     let total = started.elapsed().as_secs_f64();
@@ -224,18 +226,19 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     }
 }
 
-fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run {
-    let (mut status, findings) = findings(&r.diagnoses);
-    if r.outcome != Outcome::Success {
+/// A Backend Services run as a probe result, from its report (the verdict the pages show).
+fn of_backend(reg: &Registration, r: &LaunchReport, at: i64, total: f64) -> Run {
+    let (mut status, findings) = findings(r.diagnoses());
+    if r.outcome() != Outcome::Success {
         status = Status::Down;
     }
-    let summary = match r.outcome {
+    let summary = match r.outcome() {
         Outcome::Success => {
             "Backend Services run: token granted and the FHIR read answered.".into()
         }
         _ => format!(
             "Backend Services run failed at the {} step.",
-            r.step.as_str()
+            r.step().as_str()
         ),
     };
     Run {
@@ -244,11 +247,11 @@ fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run 
         kind: "backend".into(),
         at,
         status,
-        failing_step: (status == Status::Down).then(|| r.step.as_str().to_string()),
+        failing_step: (status == Status::Down).then(|| r.step().as_str().to_string()),
         findings,
         tls_days_left: None,
         tls_not_after: None,
-        steps: step_times(&r.transcript, total),
+        steps: step_times(&r.record().transcript, total),
         summary,
         change: None,
     }

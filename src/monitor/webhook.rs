@@ -5,6 +5,7 @@
 //! registration, the change, the diagnosis ids and a link to the row's history: no secret,
 //! token, URL of the EHR or patient data. Retries are bounded, with backoff.
 
+use crate::smart::transcript::ExchangeStep;
 use std::time::Duration;
 
 use serde_json::json;
@@ -101,7 +102,7 @@ impl Webhook {
             .map_err(|_| "not a usable URL".to_string())?;
         let resp = core
             .outbound_for(&self.url)
-            .send(req, "webhook", &Recorder::default())
+            .send(req, ExchangeStep::Webhook, &Recorder::default())
             .await
             .map_err(|e| match e {
                 crate::smart::http::NetError::PrivateTarget { address, .. } => {

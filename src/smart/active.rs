@@ -9,16 +9,16 @@
 use super::authorize::{self, AuthorizeParams};
 use super::http::{Outbound, Recorder};
 use super::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use super::transcript::ExchangeStep;
 
 /// Transcript label of the foreign-`aud` authorize request.
-pub const STEP_AUD: &str = "active probe (deliberate): authorize with a foreign aud";
+pub const STEP_AUD: ExchangeStep = ExchangeStep::ActiveAud;
 /// Transcript label of the practice EHR's sign-in followed for that request.
-pub const STEP_AUD_LOGIN: &str =
-    "active probe (deliberate): practice EHR sign-in for the foreign aud";
+pub const STEP_AUD_LOGIN: ExchangeStep = ExchangeStep::ActiveAudLogin;
 /// Transcript label of the replayed code exchange.
-pub const STEP_REPLAY: &str = "active probe (deliberate): the same code exchanged again";
+pub const STEP_REPLAY: ExchangeStep = ExchangeStep::ActiveReplay;
 /// Transcript label of the CORS requests.
-pub const STEP_CORS: &str = "active probe (deliberate): CORS preflight-free GET with Origin";
+pub const STEP_CORS: ExchangeStep = ExchangeStep::ActiveCors;
 /// The `aud` no server hosts (RFC 2606 `.invalid`).
 pub const FOREIGN_AUD: &str = "https://rogue-resource-server.invalid/fhir";
 /// The `Origin` a browser app would send.

@@ -6,14 +6,14 @@
 use super::client_auth::{ASSERTION_TYPE, SigningKey};
 use super::http::{NetError, Outbound, Recorder};
 use super::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
+use crate::smart::transcript::ExchangeStep;
 
 /// Transcript label of the token request.
-pub const STEP: &str = "token";
+pub const STEP: ExchangeStep = ExchangeStep::Token;
 /// Transcript label of the bogus `grant_type` probe.
-pub const PROBE_GRANT_TYPE: &str = "probe: unknown grant_type (Backend Services rule)";
+pub const PROBE_GRANT_TYPE: ExchangeStep = ExchangeStep::BackendGrantType;
 /// Transcript label of the bogus `client_assertion_type` probe.
-pub const PROBE_ASSERTION_TYPE: &str =
-    "probe: unknown client_assertion_type (Backend Services rule)";
+pub const PROBE_ASSERTION_TYPE: ExchangeStep = ExchangeStep::BackendAssertionType;
 /// The grant type no server supports.
 pub const BOGUS_GRANT_TYPE: &str = "urn:smart-launch-doctor:probe:not-a-grant-type";
 /// The assertion type no server supports.
@@ -76,7 +76,7 @@ async fn probe(
     c: &ClientCredentials<'_>,
     key: &SigningKey,
     fields: &[(&str, &str)],
-    step: &str,
+    step: ExchangeStep,
     rec: &Recorder,
 ) -> Result<Probed, NetError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

@@ -2,6 +2,7 @@
 //! with the access token (under the FHIR base only) and the `smart_style_url` document fetched
 //! (no token sent), both through the launch's HTTP client and its size cap. Evidence only.
 
+use crate::smart::transcript::ExchangeStep;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -95,7 +96,10 @@ pub async fn fetch_style(http: &Outbound, url: &str, rec: &Recorder) -> StyleFet
         out.error = Some("not an http(s) URL; not fetched".into());
         return out;
     }
-    match http.get(url, "application/json", "style", rec).await {
+    match http
+        .get(url, "application/json", ExchangeStep::Style, rec)
+        .await
+    {
         Ok(resp) => {
             out.status = Some(resp.status().as_u16());
             match serde_json::from_slice::<Value>(resp.body()) {

@@ -1,6 +1,7 @@
 //! Discovery: `{iss}/.well-known/smart-configuration`, falling back to the CapabilityStatement's
 //! `oauth-uris` extension at `{iss}/metadata`. Successful results are cached per issuer.
 
+use crate::smart::transcript::ExchangeStep;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,6 +119,11 @@ impl Cache {
     pub async fn peek(&self, iss: &str) -> Option<Arc<Discovered>> {
         self.entries.peek(iss).await
     }
+
+    /// Drops every cached document, as if each had expired (tests: no waiting for the TTL).
+    pub fn expire_all(&self) {
+        self.entries.expire_all();
+    }
 }
 
 /// What one discovery request produced, for the diagnosis.
@@ -217,7 +223,7 @@ async fn fetch(
                 http.get(
                     &url,
                     "application/fhir+json, application/json",
-                    "discovery",
+                    ExchangeStep::Discovery,
                     &rec,
                 )
                 .await,
@@ -225,7 +231,12 @@ async fn fetch(
         })
     };
     let answer = http
-        .get(&well_known_url, "application/json", "discovery", rec)
+        .get(
+            &well_known_url,
+            "application/json",
+            ExchangeStep::Discovery,
+            rec,
+        )
         .await;
     let certificate = answer
         .as_ref()

@@ -2,6 +2,7 @@
 //! (and encounter) in context from the FHIR base the token was issued for (`aud`). The token is
 //! never sent anywhere else.
 
+use crate::smart::transcript::ExchangeStep;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -101,7 +102,7 @@ pub async fn read(
             why: e.to_string(),
         })?;
     let resp = http
-        .send(req, "fhir", rec)
+        .send(req, ExchangeStep::Fhir, rec)
         .await
         .map_err(|error| ReadFailure::Net {
             url: url.to_string(),

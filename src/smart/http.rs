@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::net_policy::NetPolicy;
-use super::transcript::{self, Exchange};
+use super::transcript::{self, Exchange, ExchangeStep};
 use crate::config::HttpSettings;
 
 /// The shared clients and their limits. Every request goes through [`Outbound::send`] (or
@@ -139,7 +139,7 @@ impl Outbound {
         &self,
         url: &str,
         accept: &str,
-        step: &str,
+        step: ExchangeStep,
         rec: &Recorder,
     ) -> Result<Response, NetError> {
         let mut headers = http::HeaderMap::new();
@@ -154,7 +154,7 @@ impl Outbound {
     pub async fn send(
         &self,
         req: http::Request<Vec<u8>>,
-        step: &str,
+        step: ExchangeStep,
         rec: &Recorder,
     ) -> Result<Response, NetError> {
         let (parts, body) = req.into_parts();
@@ -169,12 +169,12 @@ impl Outbound {
         written: &str,
         headers: http::HeaderMap,
         body: Vec<u8>,
-        step: &str,
+        step: ExchangeStep,
         rec: &Recorder,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
         let mut exchange = Exchange {
-            step: step.to_string(),
+            step,
             method: method.to_string(),
             url: transcript::redact_request_url(written),
             request_headers: header_pairs(&headers),

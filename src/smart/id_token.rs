@@ -3,6 +3,7 @@
 //! name that issuer exactly (OpenID Connect Discovery 1.0 §4.3). Both are cached; the JWKS is
 //! fetched again once when a `kid` is unknown (key rotation).
 
+use crate::smart::transcript::ExchangeStep;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
 
 async fn json_object(http: &Outbound, url: &str, rec: &Recorder) -> Result<Value, IdTokenFailure> {
     let resp = http
-        .get(url, "application/json", "id_token", rec)
+        .get(url, "application/json", ExchangeStep::IdToken, rec)
         .await
         .map_err(|e| match e {
             NetError::PrivateTarget { .. } => IdTokenFailure::Refused {

@@ -3,6 +3,7 @@
 //! endpoint; a public client sends the access token itself as Bearer. Returns the raw answer
 //! (evidence); `diagnosis::introspection` compares it with the token response.
 
+use crate::smart::transcript::ExchangeStep;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -102,7 +103,7 @@ pub async fn introspect(
             return out;
         }
     };
-    match http.send(req, "introspection", rec).await {
+    match http.send(req, ExchangeStep::Introspection, rec).await {
         Ok(resp) => {
             out.status = Some(resp.status().as_u16());
             out.answer = serde_json::from_slice::<Value>(resp.body())

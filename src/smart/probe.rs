@@ -2,6 +2,7 @@
 //! as a real exchange. A server that authenticated the client answers `invalid_grant`; one that
 //! rejected it answers `invalid_client`. Nothing is consumed and no user is involved.
 
+use crate::smart::transcript::ExchangeStep;
 use base64::Engine as _;
 
 use super::http::{Outbound, Recorder};
@@ -10,7 +11,7 @@ use super::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant, Sen
 /// The code every probe sends: never a real one.
 pub const PROBE_CODE: &str = "smart-launch-doctor-probe-not-a-real-code";
 /// Transcript label of probe requests.
-pub const STEP: &str = "probe";
+pub const STEP: ExchangeStep = ExchangeStep::Probe;
 
 fn verifier() -> String {
     // 43 characters of the PKCE alphabet, so strict servers look at the code, not the verifier.

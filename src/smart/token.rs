@@ -3,6 +3,7 @@
 //! §2.3.1; client_secret_post; private_key_jwt). oauth2-rs builds the request; our HTTP adapter
 //! records it and keeps the raw answer, which the diagnosis reads.
 
+use crate::smart::transcript::ExchangeStep;
 use std::sync::{Arc, Mutex};
 
 use oauth2::basic::BasicClient;
@@ -74,7 +75,7 @@ pub async fn request(
     http: &Outbound,
     c: &ClientCredentials<'_>,
     grant: &Grant<'_>,
-    step: &str,
+    step: ExchangeStep,
     rec: &Recorder,
 ) -> Result<Exchanged, ExchangeError> {
     let token_url = TokenUrl::new(c.token_endpoint.to_string())
@@ -104,15 +105,9 @@ pub async fn request(
     // oauth2-rs parses the answer and drops it; the adapter keeps the raw one for diagnosis.
     let raw: Arc<Mutex<Option<Exchanged>>> = Arc::default();
     // Owned clones: a future borrowing them would not be `Send` for every lifetime axum needs.
-    let (outbound, recorder, slot, step) =
-        (http.clone(), rec.clone(), raw.clone(), step.to_string());
+    let (outbound, recorder, slot, step) = (http.clone(), rec.clone(), raw.clone(), step);
     let adapter = move |req: oauth2::HttpRequest| {
-        let (http, rec, raw, step) = (
-            outbound.clone(),
-            recorder.clone(),
-            slot.clone(),
-            step.clone(),
-        );
+        let (http, rec, raw, step) = (outbound.clone(), recorder.clone(), slot.clone(), step);
         async move {
             let sent = SentCredentials {
                 authorization: req
@@ -122,7 +117,7 @@ pub async fn request(
                     .map(str::to_string),
                 body: String::from_utf8_lossy(req.body()).into_owned(),
             };
-            let resp = http.send(req, &step, &rec).await?;
+            let resp = http.send(req, step, &rec).await?;
             let response = clone_response(&resp);
             *raw.lock().unwrap_or_else(|p| p.into_inner()) = Some(Exchanged { response, sent });
             Ok::<_, NetError>(resp)

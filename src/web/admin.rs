@@ -187,6 +187,7 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
+    let recent = state.settler.on_read(recent).await;
     let found: Vec<LaunchReport> = recent
         .iter()
         .filter(|r| searched.is_empty() || r.request_id == searched)
@@ -221,15 +222,15 @@ pub async fn show(
         .store
         .launch(&id)
         .await
-        .map_err(|e| Problem::store(&e))?
-        .ok_or_else(|| {
-            Problem::plain(
-                StatusCode::NOT_FOUND,
-                "No such launch",
-                "No stored launch has this id (pending launches and expired records are not listed).",
-            )
-            .link("Recent launches", LAUNCHES)
-        })?;
+        .map_err(|e| Problem::store(&e))?;
+    let found = state.settler.on_read_one(found).await.ok_or_else(|| {
+        Problem::plain(
+            StatusCode::NOT_FOUND,
+            "No such launch",
+            "No stored launch has this id (expired records are not listed).",
+        )
+        .link("Recent launches", LAUNCHES)
+    })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
     let report = report_of(
         &state,
@@ -243,7 +244,7 @@ pub async fn show(
             "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
             "finished_at": r.finished_at, "request_id": r.request_id,
             "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "diagnoses": report.diagnoses(), "transcript": r.transcript,
+            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.diagnoses(), "transcript": r.transcript,
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());

@@ -374,14 +374,27 @@ pub(super) async fn begin(
     let started = start::start(&state.core, app, reg, kind, launch.as_deref()).await;
     let owner = session.browser_id();
     match started {
-        Started::Redirect { url, flow } => {
+        Started::Redirect {
+            url,
+            flow,
+            mut record,
+        } => {
             let started = LaunchStarted {
                 launch: flow.launch_id.clone(),
                 registration: reg.id.clone(),
             };
             session.data.launches.push(flow.launch_id.clone());
             session.data.flows.push(flow);
-            session.save().await?;
+            record.owner = owner;
+            record.request_id = session.request_id.clone();
+            // Both before the redirect (the callback must find them), side by side. A pending
+            // record the store cannot take waits in memory for it; lost, it is logged and the
+            // browser's session still knows the launch.
+            let (saved, kept) = tokio::join!(session.save(), state.store.keep_pending(&record));
+            if matches!(kept, crate::store::Kept::Lost(_)) {
+                state.metrics.store_error("launch");
+            }
+            saved?;
             let mut resp = match reg.authorize_method {
                 AuthorizeMethod::Get => Redirect::to(&url).into_response(),
                 AuthorizeMethod::Post => super::authorize_post::page(&url)?,

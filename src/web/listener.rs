@@ -258,6 +258,8 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     // Scheduled probes (`[monitor]`), stopped with the listener.
     let monitor = state.monitor.start(state.core.clone());
+    // Launches that never returned are settled in the background (`flow::settle`).
+    let sweeper = state.settler.start();
     loop {
         // A full house waits here: the kernel's backlog holds the next connections.
         let permit = tokio::select! {
@@ -284,6 +286,7 @@ pub async fn serve(
     }
     drop(listener);
     monitor.stop().await;
+    sweeper.stop().await;
     let deadline = tokio::time::Instant::now() + ops.shutdown_grace;
     tracing::info!(
         grace_seconds = ops.shutdown_grace.as_secs(),

@@ -43,6 +43,8 @@ pub struct Inner {
     pub uploads: super::diagnose::Uploads,
     /// Scheduled probes and their history (see `crate::monitor`).
     pub monitor: crate::monitor::Monitor,
+    /// Settles launches that never returned (see `crate::flow::settle`).
+    pub settler: crate::flow::settle::Settler,
 }
 
 impl Deref for AppState {
@@ -99,8 +101,10 @@ impl AppState {
         let monitor =
             crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
         let core = Core::new(config)?;
+        let settler = crate::flow::settle::Settler::new(core.clone(), store.clone());
         Ok(AppState(Arc::new(Inner {
             monitor,
+            settler,
             core,
             store,
             sessions,

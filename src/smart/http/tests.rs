@@ -86,7 +86,7 @@ async fn guarded_client_ignores_proxy_environment() {
         .get(
             "http://localhost:9/fhir/metadata",
             "application/json",
-            "discovery",
+            crate::smart::transcript::ExchangeStep::Discovery,
             &rec,
         )
         .await
@@ -140,7 +140,14 @@ async fn every_spelling_of_a_private_address_is_refused_before_connecting() {
         ("http://LOCALHOST.:9/", "localhost (loopback)"),
     ] {
         let rec = Recorder::default();
-        let err = out.get(url, "application/json", "style", &rec).await;
+        let err = out
+            .get(
+                url,
+                "application/json",
+                crate::smart::transcript::ExchangeStep::Style,
+                &rec,
+            )
+            .await;
         assert_eq!(
             err.unwrap_err(),
             NetError::PrivateTarget {
@@ -163,14 +170,26 @@ async fn a_trusted_origin_is_that_origin_only() {
         .unwrap()
         .trusting("http://127.0.0.1:9/fhir");
     let rec = Recorder::default();
-    let own = out.get("http://127.0.0.1:9/fhir/metadata", "*/*", "discovery", &rec);
+    let own = out.get(
+        "http://127.0.0.1:9/fhir/metadata",
+        "*/*",
+        crate::smart::transcript::ExchangeStep::Discovery,
+        &rec,
+    );
     assert!(matches!(own.await, Err(NetError::Connect(_))));
     for other in [
         "http://127.0.0.1:10/",
         "https://127.0.0.1:9/",
         "http://127.0.0.2:9/",
     ] {
-        let got = out.get(other, "*/*", "discovery", &rec).await;
+        let got = out
+            .get(
+                other,
+                "*/*",
+                crate::smart::transcript::ExchangeStep::Discovery,
+                &rec,
+            )
+            .await;
         assert!(
             matches!(got, Err(NetError::PrivateTarget { .. })),
             "{other}: {got:?}"
