@@ -98,8 +98,8 @@ async fn start_uncounted(
             // What the pages show while it waits, kept now: the discovery cache may expire
             // before anyone looks. Bounded without a budget pass: discovery's two or three
             // exchanges each have their bodies capped when recorded.
-            let shown = StoredRegistration::of(reg);
-            let mut record = super::flow_record(core, &flow, &shown, Some(&d));
+            let mut record =
+                super::flow_record(core, &flow, &StoredRegistration::of(reg), Some(&d));
             record.transcript = super::discovery_transcript(&d, made, false);
             Started::Redirect {
                 url: req.url,
