@@ -347,18 +347,13 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
     if scope.is_empty() {
         errors.push(("scope".into(), "is required".into()));
     }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let secret = needs_secret.then(|| Secret::new(f.client_secret.clone()));
     // Built once here: a method without its secret cannot leave the form.
-    let auth = match ClientAuth::new(auth.unwrap_or(AuthMethod::None), secret, None) {
-        Ok(auth) => Some(auth),
-        Err(why) => {
-            errors.push(("client_secret".into(), why));
-            None
-        }
-    };
-    let Some(auth) = auth.filter(|_| errors.is_empty()) else {
-        return Err(errors);
-    };
+    let auth = ClientAuth::new(auth.unwrap_or(AuthMethod::None), secret, None)
+        .map_err(|why| vec![("client_secret".to_string(), why)])?;
     let name = format!("Ad-hoc: {client_id}");
     let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, &scope);
     // The form's scope is sent as typed, for a standalone launch.
