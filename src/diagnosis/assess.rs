@@ -260,6 +260,12 @@ fn plain(
             .find(|d| d.is_error())
             .map(|d| d.plain().to_string())
             .unwrap_or_else(|| "The launch failed.".into()),
+        // Back at the callback, the code is being exchanged: the EHR's token endpoint has not
+        // answered yet (not the browser that is missing).
+        Outcome::Pending if case.step == Step::Token => {
+            "The browser came back; this launch is waiting for the EHR to answer the token request."
+                .into()
+        }
         Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
         Outcome::Success => match &case.backend {
             Some(b) => format!(

@@ -31,6 +31,7 @@ mod gallery;
 mod har;
 mod hardening;
 mod hostile;
+mod id_scan;
 mod id_token_rules;
 mod identity;
 mod inert;

@@ -198,6 +198,3 @@ impl Actor {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod scan_tests;

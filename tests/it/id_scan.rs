@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Family;
+use smart_launch_doctor::diagnosis::Family;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
