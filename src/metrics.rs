@@ -274,7 +274,7 @@ impl Metrics {
         for s in &run.steps {
             gauge(
                 "sld_probe_duration_seconds",
-                &[("registration", reg), ("step", probe_step(&s.step))],
+                &[("registration", reg), ("step", s.step.as_str())],
                 s.seconds,
             );
         }
@@ -345,17 +345,6 @@ fn kind_label(k: LaunchKind) -> &'static str {
         LaunchKind::Ehr => "ehr",
         LaunchKind::Standalone => "standalone",
         LaunchKind::Backend => "backend",
-    }
-}
-
-/// A probe's step as one of the fixed values.
-fn probe_step(step: &str) -> &'static str {
-    match step {
-        "discovery" => "discovery",
-        "token" => "token",
-        "fhir" => "fhir",
-        "total" => "total",
-        _ => "other",
     }
 }
 

@@ -54,7 +54,7 @@ pub fn render(run: &Run) -> String {
         let _ = writeln!(
             out,
             "sld_probe_duration_seconds{{registration=\"{reg}\",step=\"{}\"}} {}",
-            label(&s.step),
+            label(s.step.as_str()),
             s.seconds
         );
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Registration;
 use crate::diagnosis::launch_report::LaunchReport;
-use crate::diagnosis::{Diagnosis, Severity};
+use crate::diagnosis::{Diagnosis, DiagnosisId, Family, Severity, catalog};
 use crate::record::{AppRef, Outcome, random_id};
 use crate::smart::transcript::{Exchange, ExchangeStep};
 use crate::state::Core;
@@ -47,9 +47,33 @@ pub struct Finding {
 /// Time spent in one step of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepTime {
-    /// `discovery`, `token`, `fhir`, `other` or `total`.
-    pub step: String,
+    pub step: TimedStep,
     pub seconds: f64,
+}
+
+/// The steps a run's time is split into; stored and labelled as their names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimedStep {
+    Discovery,
+    Token,
+    Fhir,
+    Total,
+    /// Anything else (and a name stored by another version).
+    #[serde(other)]
+    Other,
+}
+
+impl TimedStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimedStep::Discovery => "discovery",
+            TimedStep::Token => "token",
+            TimedStep::Fhir => "fhir",
+            TimedStep::Total => "total",
+            TimedStep::Other => "other",
+        }
+    }
 }
 
 /// A state change, recorded on the run that caused it.
@@ -124,7 +148,7 @@ impl Run {
     pub fn total_seconds(&self) -> f64 {
         self.steps
             .iter()
-            .find(|s| s.step == "total")
+            .find(|s| s.step == TimedStep::Total)
             .map_or(0.0, |s| s.seconds)
     }
 }
@@ -154,11 +178,11 @@ fn findings(ds: &[Diagnosis]) -> (Status, Vec<Finding>) {
 }
 
 /// The step a diagnosis id belongs to in a `check`.
-fn check_step(id: &str) -> &'static str {
-    match id.split('.').next().unwrap_or("") {
-        "discovery" | "server" => "discovery",
-        "token" | "net" => "credentials",
-        _ if id.contains("certificate") => "tls",
+fn check_step(id: DiagnosisId) -> &'static str {
+    match id.family() {
+        Family::Discovery | Family::Server => "discovery",
+        Family::Token | Family::Net => "credentials",
+        _ if id == id!("check.certificate_expiring") => "tls",
         _ => "registration",
     }
 }
@@ -167,22 +191,22 @@ fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
     let mut out: Vec<StepTime> = Vec::new();
     for x in transcript.iter().filter(|x| !x.cached) {
         let step = match x.step {
-            ExchangeStep::Discovery => "discovery",
-            ExchangeStep::Token | ExchangeStep::Probe => "token",
-            ExchangeStep::Fhir => "fhir",
-            _ => "other",
+            ExchangeStep::Discovery => TimedStep::Discovery,
+            ExchangeStep::Token | ExchangeStep::Probe => TimedStep::Token,
+            ExchangeStep::Fhir => TimedStep::Fhir,
+            _ => TimedStep::Other,
         };
         let secs = x.duration_ms as f64 / 1000.0;
         match out.iter_mut().find(|s| s.step == step) {
             Some(s) => s.seconds += secs,
             None => out.push(StepTime {
-                step: step.into(),
+                step,
                 seconds: secs,
             }),
         }
     }
     out.push(StepTime {
-        step: "total".into(),
+        step: TimedStep::Total,
         seconds: total,
     });
     out
@@ -206,7 +230,7 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
         } else {
             findings
                 .first()
-                .map_or("registration", |f| check_step(&f.id))
+                .map_or("registration", |f| check_step(catalog::entry(&f.id).id()))
                 .to_string()
         }
     });
