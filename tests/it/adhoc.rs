@@ -234,3 +234,27 @@ async fn bad_fhir_bases_are_explained_on_the_form_and_store_no_launch() {
         "no stored launch"
     );
 }
+
+/// A secret method without its secret is refused once, by the form's own check: the client
+/// authentication is built only from a form that passed.
+#[tokio::test]
+async fn a_secret_method_without_a_secret_is_one_field_error() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let token = csrf(&app).await;
+    let form = [
+        ("csrf", token.as_str()),
+        ("iss", &app.ehr.fhir_base()),
+        ("client_id", CLIENT_ID),
+        ("auth", "client_secret_basic"),
+        ("client_secret", ""),
+        ("scope", "launch/patient openid"),
+    ];
+    let resp = app.post_form("/standalone?format=json", &form).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let json: serde_json::Value = resp.json().await.unwrap();
+    let fields = json["error"]["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 1, "{json}");
+    assert_eq!(fields[0]["field"], "client_secret");
+    assert_eq!(fields[0]["message"], "this method needs the client secret");
+    assert!(app.ehr.ehr.requests().is_empty());
+}
