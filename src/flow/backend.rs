@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::complete::{classify_answer, credentials};
+use super::complete::{Asked, classify_answer, credentials};
 use super::{discover, discovery_transcript, endpoints, pending_record};
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
@@ -75,14 +75,16 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRe
     let result = backend::token(http, &creds, &reg.scope, &rec).await;
     record.transcript.extend(rec.exchanges());
     let methods = &d.token_endpoint_auth_methods_supported;
-    let token = match classify_answer(
-        &result,
+    let asked = Asked {
         reg,
-        &d.token_endpoint,
-        &reg.scope,
-        &record,
+        token_endpoint: &d.token_endpoint,
+        requested_scope: &reg.scope,
+        kind: LaunchKind::Backend,
+        // Nothing before the token request proved the client id known.
+        client_known: false,
         methods,
-    ) {
+    };
+    let token = match classify_answer(&result, &asked) {
         Ok((token, warnings)) => {
             record.diagnoses.extend(warnings);
             token

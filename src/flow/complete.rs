@@ -71,15 +71,50 @@ pub(crate) fn credentials<'a>(
     }
 }
 
+/// A token request as its answer is read: who asked, for what, and what earlier steps proved.
+pub(crate) struct Asked<'a> {
+    pub reg: &'a Registration,
+    pub token_endpoint: &'a str,
+    pub requested_scope: &'a str,
+    pub kind: LaunchKind,
+    /// An earlier step proved the server knows this client id (a code or an earlier token was
+    /// issued to it); never for a Backend Services run or `check`'s probes.
+    pub client_known: bool,
+    /// Discovery's `token_endpoint_auth_methods_supported`.
+    pub methods: &'a [String],
+}
+
+impl<'a> Asked<'a> {
+    fn context(&self, x: &'a Exchanged) -> TokenContext<'a> {
+        TokenContext {
+            token_endpoint: self.token_endpoint,
+            client_id: &self.reg.client_id,
+            auth: self.reg.auth.method(),
+            secret: self.reg.auth.secret(),
+            requested_scope: self.requested_scope,
+            kind: self.kind,
+            now: SystemTime::now(),
+            auth_methods_supported: self.methods,
+            sent: Some(&x.sent),
+            client_known: self.client_known,
+        }
+    }
+}
+
+fn token_answer<'a>(x: &'a Exchanged, body: &'a str) -> TokenAnswer<'a> {
+    TokenAnswer {
+        status: x.response.status().as_u16(),
+        headers: x.response.headers(),
+        body,
+    }
+}
+
 /// The token request's outcome as diagnoses: `Ok` with the response and warnings, or `Err`.
 pub(crate) fn classify_answer(
     result: &Result<Exchanged, ExchangeError>,
-    reg: &Registration,
-    token_endpoint: &str,
-    requested_scope: &str,
-    record: &LaunchRecord,
-    methods: &[String],
+    asked: &Asked<'_>,
 ) -> Result<classify::Accepted, Vec<Diagnosis>> {
+    let token_endpoint = asked.token_endpoint;
     let x = match result {
         Ok(x) => x,
         Err(ExchangeError::Net(e)) => return Err(vec![classify::net(e, token_endpoint)]),
@@ -93,19 +128,7 @@ pub(crate) fn classify_answer(
             ]);
         }
     };
-    let ctx = TokenContext {
-        token_endpoint,
-        client_id: &reg.client_id,
-        auth: reg.auth.method(),
-        secret: reg.auth.secret(),
-        requested_scope,
-        kind: record.kind,
-        now: SystemTime::now(),
-        auth_methods_supported: methods,
-        sent: Some(&x.sent),
-        // A code (or an earlier token, for a refresh) was issued to this client id.
-        client_known: record.kind != LaunchKind::Backend,
-    };
+    let ctx = asked.context(x);
     if x.response.status().is_success() && std::str::from_utf8(x.response.body()).is_err() {
         // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.
         return Err(vec![
@@ -128,15 +151,37 @@ pub(crate) fn classify_answer(
         ]);
     }
     let body = String::from_utf8_lossy(x.response.body());
-    let answer = TokenAnswer {
-        status: x.response.status().as_u16(),
-        headers: x.response.headers(),
-        body: &body,
-    };
+    let answer = token_answer(x, &body);
     if x.response.status().is_success() {
         classify::token_success(&answer, &ctx).map_err(|d| vec![d])
     } else {
         Err(classify::token_failure(&answer, &ctx))
+    }
+}
+
+/// An answer known to refuse (whatever its status: a probe's `invalid_client` may come with a
+/// 200) read as a launch's refused token request is.
+pub(crate) fn classify_refusal(x: &Exchanged, asked: &Asked<'_>) -> Vec<Diagnosis> {
+    let body = String::from_utf8_lossy(x.response.body());
+    classify::token_failure(&token_answer(x, &body), &asked.context(x))
+}
+
+/// A launch's token request: a code (or an earlier token, for a refresh) was issued to this
+/// client id, unless it is a Backend Services run.
+fn launched<'a>(
+    reg: &'a Registration,
+    token_endpoint: &'a str,
+    requested_scope: &'a str,
+    record: &LaunchRecord,
+    methods: &'a [String],
+) -> Asked<'a> {
+    Asked {
+        reg,
+        token_endpoint,
+        requested_scope,
+        kind: record.kind,
+        client_known: record.kind != LaunchKind::Backend,
+        methods,
     }
 }
 
@@ -166,14 +211,9 @@ pub async fn exchange(
     .await;
     record.transcript.extend(rec.exchanges());
     let requested = record.requested_scope.clone();
-    match classify_answer(
-        &result,
-        reg,
-        &d.token_endpoint,
-        &requested,
-        record,
-        &d.token_endpoint_auth_methods_supported,
-    ) {
+    let methods = &d.token_endpoint_auth_methods_supported;
+    let asked = launched(reg, &d.token_endpoint, &requested, record, methods);
+    match classify_answer(&result, &asked) {
         Ok((response, warnings)) => {
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
@@ -286,9 +326,8 @@ pub async fn refresh(
         }
         _ => {
             let methods: Vec<String> = Vec::new();
-            if let Err(ds) =
-                classify_answer(&result, &reg, &token_endpoint, &original, record, &methods)
-            {
+            let asked = launched(&reg, &token_endpoint, &original, record, &methods);
+            if let Err(ds) = classify_answer(&result, &asked) {
                 entry.diagnoses = classify::refresh::failure(ds);
             }
         }

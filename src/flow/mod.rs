@@ -36,6 +36,18 @@ pub async fn discover(
     found.map_err(|f| classify::discovery_failure(&f))
 }
 
+/// Discovery fetched afresh for a check (`check`, `/check/{id}`): never answered from the launch
+/// cache and not counted in the metrics, named like a launch's.
+pub async fn discover_fresh(
+    core: &Core,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, Diagnosis> {
+    let fresh = discovery::Cache::new(std::time::Duration::ZERO);
+    let found = discovery::discover(core.outbound_for(iss), &fresh, iss, rec).await;
+    found.map_err(|f| classify::discovery_failure(&f))
+}
+
 /// The discovery exchanges a record shows: those this request made, else those of the fetch
 /// that filled the cache, marked `cached` unless that fetch was this launch's own.
 pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) -> Vec<Exchange> {

@@ -35,10 +35,7 @@ use crate::diagnosis::transcript::Exchange;
 use crate::record::LaunchRecord;
 use crate::store::MAX_RECENT;
 
-pub const LAUNCHES: &str = "/admin/launches";
-pub const LAUNCH: &str = "/admin/launches/{id}";
-pub const LOGIN: &str = "/admin/login";
-pub const LOGOUT: &str = "/admin/logout";
+use super::paths::{ADMIN_LAUNCH as LAUNCH, ADMIN_LAUNCHES as LAUNCHES, ADMIN_LOGIN as LOGIN};
 /// The support view's cookie (Path=/admin).
 pub const COOKIE: &str = "sld_admin";
 /// Rows shown when not searching.

@@ -47,7 +47,7 @@ pub async fn show(
             .into_iter()
             .map(|e| {
                 serde_json::json!({"id": e.id, "title": e.title, "expect": e.expect,
-                    "explain": e.explain, "auth": e.auth.as_str(), "run": format!("/gallery/{}", e.id)})
+                    "explain": e.explain, "auth": e.auth.as_str(), "run": paths::gallery_run(e.id)})
             })
             .collect();
         return Ok(Json(serde_json::json!({ "entries": entries })).into_response());
@@ -56,7 +56,7 @@ pub async fn show(
         .into_iter()
         .map(|e| GalleryRow {
             anchor: format!("gallery-{}", e.id),
-            action: format!("/gallery/{}", e.id),
+            action: paths::gallery_run(e.id),
             title: e.title,
             expect: e.expect,
             explain: e.explain,

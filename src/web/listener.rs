@@ -113,7 +113,9 @@ fn answer(status: u16, json: bool) -> Vec<u8> {
         (
             "text/html; charset=utf-8",
             format!(
-                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · SMART Launch Doctor</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main id=\"main\"><section class=\"headline outcome-error\"><h1>{title}</h1><p class=\"plain\">{message}</p><p class=\"muted\">HTTP {status}</p></section><p><a href=\"/\">Home</a></p></main></body></html>\n"
+                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · SMART Launch Doctor</title><link rel=\"stylesheet\" href=\"{style}\"></head><body><main id=\"main\"><section class=\"headline outcome-error\"><h1>{title}</h1><p class=\"plain\">{message}</p><p class=\"muted\">HTTP {status}</p></section><p><a href=\"{home}\">Home</a></p></main></body></html>\n",
+                style = super::paths::STYLESHEET,
+                home = super::paths::HOME,
             ),
         )
     };

@@ -172,7 +172,7 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
     let ehr = practice::Ehr::new(PracticeOptions {
         clients,
         faults: Faults::default(),
-        path_prefix: "/practice".into(),
+        path_prefix: super::paths::PRACTICE.into(),
     });
     ehr.set_origin(config.public_url.clone());
     ehr.set_require_login(true);
