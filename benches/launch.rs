@@ -238,6 +238,14 @@ async fn main() {
         "RSS per live launch session          {:>9} bytes ({sessions} sessions added by {SESSIONS} launches)",
         after.saturating_sub(before) * 1024 / sessions.max(1)
     );
+    // Each launch also leaves its pending record in the launch store (counted in the RSS above).
+    if let smart_launch_doctor::store::Kind::Memory(m) = &state.store.kind {
+        println!(
+            "pending launch record (launch store) {:>9} bytes ({} records kept)",
+            m.launch_bytes() / m.launch_count().max(1),
+            m.launch_count()
+        );
+    }
     println!(
         "discovery fetches for 20,001 launches {discovery:>8} (one per issuer per cache period)"
     );

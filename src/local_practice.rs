@@ -2,12 +2,10 @@
 //! command (`check`, `backend`), so its registrations need no running `serve`.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use smart_launch_doctor::config::{
     Config, PRACTICE_BACKEND_ID, PRACTICE_BACKEND_SECRET_ID, PRACTICE_ID, Registration,
 };
-use smart_launch_doctor::smart::client_auth::SigningKey;
 use smart_launch_doctor::state::Core;
 use smart_launch_doctor::{AppState, app};
 
@@ -57,12 +55,11 @@ impl LocalPractice {
         Some(Self { state, origin })
     }
 
-    /// The core to run registration `id` with, its registration and key as this EHR knows them;
-    /// `None` when `id` is not a practice registration served here.
-    pub fn registration(&self, id: &str) -> Option<(&Core, Registration, Option<Arc<SigningKey>>)> {
-        let config = &self.state.config;
-        let reg = served(config, &self.origin, id)?.clone();
-        Some((&self.state.core, reg, config.key(id).cloned()))
+    /// The core to run registration `id` with and its registration (with its key) as this EHR
+    /// knows them; `None` when `id` is not a practice registration served here.
+    pub fn registration(&self, id: &str) -> Option<(&Core, Registration)> {
+        let reg = served(&self.state.config, &self.origin, id)?.clone();
+        Some((&self.state.core, reg))
     }
 }
 

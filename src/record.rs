@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::config::{AuthMethod, Registration, Secret};
+use crate::config::{AuthMethod, Registration, Secret, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::backend::Check;
 use crate::diagnosis::transcript::Exchange;
@@ -43,7 +43,7 @@ pub enum AppRef {
 /// secret sealed with the process's (or the configured) key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SealedApp {
-    pub reg: Registration,
+    pub reg: StoredRegistration,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -51,20 +51,20 @@ pub struct SealedApp {
 impl SealedApp {
     pub fn seal(reg: &Registration, sealer: &Sealer) -> Self {
         SealedApp {
-            reg: reg.clone(),
-            secret: reg.client_secret.as_ref().map(|s| sealer.seal(s.expose())),
+            reg: StoredRegistration::of(reg),
+            secret: reg.auth.secret().map(|s| sealer.seal(s.expose())),
         }
     }
 
     /// The registration with its secret; `None` when the secret was sealed with another key
-    /// (another instance without a shared `sealing_key_env`, or a restart).
+    /// (another instance without a shared `sealing_key_env`, or a restart), or when its method
+    /// needs a key (never kept).
     pub fn open(&self, sealer: &Sealer) -> Option<Registration> {
-        let mut reg = self.reg.clone();
-        reg.client_secret = match &self.secret {
+        let secret = match &self.secret {
             Some(s) => Some(Secret::new(sealer.open(s)?)),
             None => None,
         };
-        Some(reg)
+        self.reg.open(secret).ok()
     }
 }
 
@@ -81,6 +81,11 @@ pub struct AppSummary {
 
 impl AppSummary {
     pub fn of(r: &Registration, adhoc: bool) -> Self {
+        Self::shown(&StoredRegistration::of(r), adhoc)
+    }
+
+    /// The summary of a registration as kept (no secret or key to leave out).
+    pub fn shown(r: &StoredRegistration, adhoc: bool) -> Self {
         AppSummary {
             id: r.id.clone(),
             name: r.name.clone(),

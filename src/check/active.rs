@@ -3,7 +3,7 @@
 //! and CORS on discovery and `/metadata` for public clients. A probe that does not run is a
 //! `not_tested` check with its reason.
 
-use crate::config::{AuthMethod, Registration};
+use crate::config::{ClientAuth, Registration};
 use crate::diagnosis::conformance::Check;
 use crate::diagnosis::conformance::active::{self, PROBES_OFF};
 use crate::smart::active as probes;
@@ -67,7 +67,7 @@ pub async fn checks(
     out.push(aud(core, reg, d, redirect_uri, rec).await);
     let cors = if !reg.active_probes {
         active::cors(&[], PROBES_OFF)
-    } else if reg.auth != AuthMethod::None {
+    } else if reg.auth != ClientAuth::None {
         active::cors(
             &[],
             "CORS matters to browser apps (public clients); this registration is confidential",

@@ -46,13 +46,8 @@ pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> E
     let mut reports = Vec::new();
     for reg in &selected {
         let report = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
-            Some((core, reg, key)) => {
-                smart_launch_doctor::check::check(core, &reg, key.as_deref(), false).await
-            }
-            None => {
-                let key = state.config.key(&reg.id).cloned();
-                smart_launch_doctor::check::check(&state, reg, key.as_deref(), false).await
-            }
+            Some((core, reg)) => smart_launch_doctor::check::check(core, &reg, false).await,
+            None => smart_launch_doctor::check::check(&state, reg, false).await,
         };
         reports.push(report);
     }
@@ -102,7 +97,6 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
         );
         return ExitCode::from(2);
     }
-    let key = config.key(id).cloned();
     let core = match Core::new(config) {
         Ok(s) => s,
         Err(e) => {
@@ -119,10 +113,8 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
     )
     .await;
     let record = match practice.as_ref().and_then(|p| p.registration(id)) {
-        Some((core, reg, key)) => {
-            smart_launch_doctor::flow::backend::run(core, app, &reg, key.as_deref()).await
-        }
-        None => smart_launch_doctor::flow::backend::run(&core, app, &reg, key.as_deref()).await,
+        Some((core, reg)) => smart_launch_doctor::flow::backend::run(core, app, &reg).await,
+        None => smart_launch_doctor::flow::backend::run(&core, app, &reg).await,
     };
     if format == "json" {
         println!(

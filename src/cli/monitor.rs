@@ -69,7 +69,7 @@ pub async fn monitor_once(
     for reg in &selected {
         let run = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
             // The in-process practice EHR lives as long as this command: nothing to compare with.
-            Some((core, reg, _)) => monitor.run_and_record(core, &reg, false).await,
+            Some((core, reg)) => monitor.run_and_record(core, &reg, false).await,
             None => {
                 monitor
                     .run_and_record(&core, reg, store_url.is_some())

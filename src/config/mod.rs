@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use std::sync::Arc;
 use url::Url;
 
 use crate::smart::client_auth::SigningKey;
 use crate::smart::net_policy::{Loopback, NetPolicy, PrivateHost};
+mod client_auth;
 mod parse_hint;
 mod practice;
 mod registration;
@@ -27,6 +27,7 @@ mod tests;
 mod urls;
 mod validate;
 
+pub use client_auth::ClientAuth;
 use parse_hint::{key_at, line_hint};
 pub use practice::{
     PRACTICE_BACKEND_ID, PRACTICE_BACKEND_SECRET, PRACTICE_BACKEND_SECRET_ID, PRACTICE_CLIENT_ID,
@@ -34,7 +35,7 @@ pub use practice::{
 };
 pub use registration::{
     AuthMethod, AuthorizeMethod, CookieSameSite, DEFAULT_BACKEND_READ, Registration, Secret,
-    standalone_scope_from,
+    StoredRegistration, standalone_scope_from,
 };
 pub use urls::{USERINFO_REFUSED, has_userinfo, normalize_iss, without_userinfo};
 
@@ -157,8 +158,6 @@ pub struct Config {
     /// The launch store's and the listener's limits (fault tolerance).
     pub operations: Operations,
     pub registrations: Vec<Registration>,
-    /// The signing keys of `private_key_jwt` registrations, by registration id.
-    pub keys: Vec<(String, Arc<SigningKey>)>,
     /// `[monitor]`: scheduled probes (see `crate::monitor`).
     pub monitor: crate::monitor::MonitorConfig,
 }
@@ -324,8 +323,10 @@ impl Config {
         self.registrations.iter().find(|r| r.id == id)
     }
 
-    /// The signing key of registration `id`, if it uses `private_key_jwt`.
-    pub fn key(&self, id: &str) -> Option<&Arc<SigningKey>> {
-        self.keys.iter().find(|(r, _)| r == id).map(|(_, k)| k)
+    /// The signing keys of the `private_key_jwt` registrations (our public JWKS).
+    pub fn signing_keys(&self) -> impl Iterator<Item = &SigningKey> {
+        self.registrations
+            .iter()
+            .filter_map(|r| r.auth.key().map(|k| k.as_ref()))
     }
 }

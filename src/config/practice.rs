@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{AuthMethod, Config, Registration, Secret};
+use super::{ClientAuth, Config, Registration, Secret};
 use crate::smart::client_auth::SigningKey;
 
 /// The id and client id of the built-in practice registration.
@@ -52,8 +52,7 @@ impl Config {
                     "Practice EHR (built in)",
                     self.practice_fhir_base(),
                     PRACTICE_CLIENT_ID,
-                    AuthMethod::None,
-                    None,
+                    ClientAuth::None,
                     scope,
                 ),
             );
@@ -76,8 +75,7 @@ impl Config {
             "Practice EHR backend client with a secret (built in)",
             self.practice_fhir_base(),
             PRACTICE_BACKEND_SECRET_ID,
-            AuthMethod::ClientSecretBasic,
-            Some(Secret::new(PRACTICE_BACKEND_SECRET)),
+            ClientAuth::Basic(Secret::new(PRACTICE_BACKEND_SECRET)),
             "system/*.read",
         );
         reg.backend = true;
@@ -106,17 +104,13 @@ impl Config {
             "Practice EHR backend client (built in)",
             self.practice_fhir_base(),
             PRACTICE_BACKEND_ID,
-            AuthMethod::PrivateKeyJwt,
-            None,
+            ClientAuth::PrivateKeyJwt(Arc::new(key)),
             "system/*.read",
         );
         reg.backend = true;
-        reg.key_id = Some(key.kid.clone());
-        reg.alg = Some("ES384".into());
         let at = self.registration(PRACTICE_ID).map_or(0, |_| 1);
         self.registrations
             .insert(at.min(self.registrations.len()), reg);
-        self.keys.push((PRACTICE_BACKEND_ID.into(), Arc::new(key)));
         self
     }
 }

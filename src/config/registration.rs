@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ClientAuth;
+
 /// A client secret. `Debug` never shows it and it never serializes: an ad-hoc app's secret is
 /// kept sealed (see `seal`) wherever it must outlive a request.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,45 +76,101 @@ pub enum CookieSameSite {
     None,
 }
 
-/// One registered app: a client id at one FHIR server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One registered app: a client id at one FHIR server. Kept between requests as a
+/// [`StoredRegistration`] (never its secret or key).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registration {
     pub id: String,
     pub name: String,
     /// The FHIR base URL, without a trailing slash.
     pub iss: String,
     pub client_id: String,
-    pub auth: AuthMethod,
-    /// Never serialized; see [`Secret`].
-    #[serde(skip)]
-    pub client_secret: Option<Secret>,
+    /// The method with its secret or key, checked once when the registration was made.
+    pub auth: ClientAuth,
     /// Scope requested on an EHR launch.
     pub scope: String,
     /// Scope requested on a standalone launch.
     pub standalone_scope: String,
-    /// `private_key_jwt`: the signing key's file, id and algorithm (loaded into [`Config::keys`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
     /// A backend (SMART Backend Services) client: `check` also tries `client_credentials`.
-    #[serde(default)]
     pub backend: bool,
-    /// `private_key_jwt`: an optional `jku` header naming where the JWKS is published.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jku: Option<String>,
     /// Backend Services: the FHIR read that proves the token, relative to `iss`.
-    #[serde(default = "default_backend_read")]
     pub backend_read: String,
     /// How the authorization request reaches the authorize endpoint: a redirect or a form POST.
-    #[serde(default)]
     pub authorize_method: AuthorizeMethod,
     /// Deliberate server probes (a foreign `aud` at authorize, a replayed code, CORS): off by
     /// default, never against production unless asked.
+    pub active_probes: bool,
+}
+
+/// A registration as kept in a session or a launch record: everything but its secret and key
+/// (the secret is sealed beside it, see `record::SealedApp`). The same JSON as before
+/// [`ClientAuth`] existed; `private_key`, `key_id`, `alg` and `jku` are read and ignored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredRegistration {
+    pub id: String,
+    pub name: String,
+    pub iss: String,
+    pub client_id: String,
+    pub auth: AuthMethod,
+    pub scope: String,
+    pub standalone_scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alg: Option<String>,
+    #[serde(default)]
+    pub backend: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jku: Option<String>,
+    #[serde(default = "default_backend_read")]
+    pub backend_read: String,
+    #[serde(default)]
+    pub authorize_method: AuthorizeMethod,
     #[serde(default)]
     pub active_probes: bool,
+}
+
+impl StoredRegistration {
+    pub fn of(r: &Registration) -> Self {
+        let key = r.auth.key();
+        StoredRegistration {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            iss: r.iss.clone(),
+            client_id: r.client_id.clone(),
+            auth: r.auth.method(),
+            scope: r.scope.clone(),
+            standalone_scope: r.standalone_scope.clone(),
+            private_key: None,
+            key_id: key.map(|k| k.kid.clone()),
+            alg: key.map(|k| format!("{:?}", k.alg)),
+            backend: r.backend,
+            jku: key.and_then(|k| k.jku.clone()),
+            backend_read: r.backend_read.clone(),
+            authorize_method: r.authorize_method,
+            active_probes: r.active_probes,
+        }
+    }
+
+    /// The registration again, with its secret: `Err` when the method needs what is not given
+    /// (a key is never kept, so a `private_key_jwt` app cannot be reopened).
+    pub fn open(&self, secret: Option<Secret>) -> Result<Registration, String> {
+        Ok(Registration {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            iss: self.iss.clone(),
+            client_id: self.client_id.clone(),
+            auth: ClientAuth::new(self.auth, secret, None)?,
+            scope: self.scope.clone(),
+            standalone_scope: self.standalone_scope.clone(),
+            backend: self.backend,
+            backend_read: self.backend_read.clone(),
+            authorize_method: self.authorize_method,
+            active_probes: self.active_probes,
+        })
+    }
 }
 
 /// The default Backend Services proof read: a one-result search under the FHIR base.
@@ -135,14 +193,13 @@ pub enum AuthorizeMethod {
 
 impl Registration {
     /// A registration made in code (ad-hoc form, gallery, practice EHR): one scope for both
-    /// launch types unless given, no keys, not a backend client.
+    /// launch types unless given, not a backend client.
     pub fn simple(
         id: impl Into<String>,
         name: impl Into<String>,
         iss: impl Into<String>,
         client_id: impl Into<String>,
-        auth: AuthMethod,
-        client_secret: Option<Secret>,
+        auth: ClientAuth,
         scope: &str,
     ) -> Self {
         Registration {
@@ -151,14 +208,9 @@ impl Registration {
             iss: iss.into(),
             client_id: client_id.into(),
             auth,
-            client_secret,
             scope: scope.into(),
             standalone_scope: standalone_scope_from(scope),
             backend: false,
-            private_key: None,
-            key_id: None,
-            alg: None,
-            jku: None,
             backend_read: default_backend_read(),
             authorize_method: AuthorizeMethod::Get,
             active_probes: false,

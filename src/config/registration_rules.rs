@@ -1,10 +1,14 @@
 //! Validation of one `[[registration]]` table.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use super::registration::default_backend_read;
 use super::{
-    AuthMethod, AuthorizeMethod, ConfigError, RawRegistration, Registration, Secret, invalid,
-    normalize_iss, standalone_scope_from,
+    AuthMethod, AuthorizeMethod, ClientAuth, ConfigError, RawRegistration, Registration, Secret,
+    invalid, normalize_iss, standalone_scope_from,
 };
+use crate::smart::client_auth::SigningKey;
 
 pub(super) fn validate_registration(
     r: RawRegistration,
@@ -121,23 +125,33 @@ pub(super) fn validate_registration(
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| standalone_scope_from(&scope));
+    let signing_key = match &r.private_key {
+        Some(path) => Some(Arc::new(
+            SigningKey::load(
+                Path::new(path),
+                r.key_id.as_deref().unwrap_or(""),
+                r.alg.as_deref().unwrap_or("RS384"),
+                r.jku.clone(),
+            )
+            .map_err(|m| invalid(key("private_key"), m))?,
+        )),
+        None => None,
+    };
+    // Everything a method needs was checked above with its own message; this builds it once.
+    let auth =
+        ClientAuth::new(auth, client_secret, signing_key).map_err(|m| invalid(key("auth"), m))?;
     Ok(Registration {
         name: r.name.unwrap_or_else(|| id.clone()),
         id,
         iss,
         client_id,
         auth,
-        client_secret,
         scope: scope.split_whitespace().collect::<Vec<_>>().join(" "),
         standalone_scope,
         backend,
         backend_read,
         authorize_method,
         active_probes: r.active_probes.unwrap_or(false),
-        private_key: r.private_key,
-        key_id: r.key_id,
-        alg: r.alg,
-        jku: r.jku,
     })
 }
 

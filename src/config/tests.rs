@@ -180,7 +180,7 @@ fn defaults_include_the_practice_ehr_and_the_public_sandbox() {
     let c = Config::defaults(listen()).unwrap();
     let sandbox = c.registration("sandbox").unwrap();
     assert_eq!(sandbox.iss, "https://launch.smarthealthit.org/v/r4/fhir");
-    assert_eq!(sandbox.auth, AuthMethod::None);
+    assert_eq!(sandbox.auth, ClientAuth::None);
     let practice = c.registration(PRACTICE_ID).unwrap();
     assert_eq!(practice.iss, "http://127.0.0.1:9123/practice/fhir");
     assert_eq!(
@@ -188,13 +188,18 @@ fn defaults_include_the_practice_ehr_and_the_public_sandbox() {
         "launch/patient openid fhirUser patient/*.read offline_access"
     );
     let backend = c.registration(PRACTICE_BACKEND_ID).unwrap();
-    assert!(backend.backend && backend.auth == AuthMethod::PrivateKeyJwt);
+    assert!(backend.backend && backend.auth.method() == AuthMethod::PrivateKeyJwt);
     assert_eq!(backend.scope, "system/*.read");
     assert_eq!(backend.backend_read, DEFAULT_BACKEND_READ);
-    assert!(c.key(PRACTICE_BACKEND_ID).is_some());
+    assert!(backend.auth.key().is_some());
+    assert_eq!(c.signing_keys().count(), 1);
     let secret = c.registration(PRACTICE_BACKEND_SECRET_ID).unwrap();
-    assert!(secret.backend && secret.auth == AuthMethod::ClientSecretBasic);
-    assert!(c.key(PRACTICE_BACKEND_SECRET_ID).is_none());
+    assert!(secret.backend && secret.auth.method() == AuthMethod::ClientSecretBasic);
+    assert!(secret.auth.key().is_none());
+    assert_eq!(
+        secret.auth.secret().map(Secret::expose),
+        Some(PRACTICE_BACKEND_SECRET)
+    );
 }
 
 #[test]
@@ -232,4 +237,24 @@ fn metrics_listen_needs_metrics_and_another_address() {
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("admin_token_env"), "{e}");
+}
+
+/// A sealed ad-hoc app kept before `ClientAuth` existed reads back the same; an app whose method
+/// needs a secret cannot be reopened without it.
+#[test]
+fn stored_registrations_keep_their_json_and_reopen_only_with_what_their_method_needs() {
+    let old = r#"{"id":"adhoc","name":"Ad-hoc: c","iss":"https://ehr.example/fhir","client_id":"c","auth":"client_secret_post","scope":"openid","standalone_scope":"openid","backend":false,"backend_read":"Patient?_count=1","authorize_method":"get","active_probes":false}"#;
+    let stored: StoredRegistration = serde_json::from_str(old).unwrap();
+    let reg = stored.open(Some(Secret::new("s3cret"))).unwrap();
+    assert_eq!(reg.auth, ClientAuth::Post(Secret::new("s3cret")));
+    assert!(
+        stored.open(None).is_err(),
+        "a secret method needs its secret"
+    );
+    let again = serde_json::to_value(StoredRegistration::of(&reg)).unwrap();
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(old).unwrap()
+    );
+    assert!(!again.to_string().contains("s3cret"));
 }

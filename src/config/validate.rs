@@ -1,8 +1,6 @@
 //! Validation of the settings (everything but one registration's own keys).
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -12,7 +10,6 @@ use super::urls::parse_public_url;
 use super::{
     Config, ConfigError, CookieSameSite, HttpSettings, Operations, RawConfig, Registration, invalid,
 };
-use crate::smart::client_auth::SigningKey;
 use crate::smart::net_policy::{Loopback, PrivateHost};
 
 impl Config {
@@ -29,23 +26,12 @@ impl Config {
             ));
         }
         let mut registrations: Vec<Registration> = Vec::new();
-        let mut keys = Vec::new();
         let mut unmonitored = Vec::new();
         for (i, r) in raw.registration.into_iter().enumerate() {
             let monitor_off = r.monitor == Some(false);
             let reg = validate_registration(r, i)?;
             if monitor_off {
                 unmonitored.push(reg.id.clone());
-            }
-            if let Some(path) = &reg.private_key {
-                let key = SigningKey::load(
-                    Path::new(path),
-                    reg.key_id.as_deref().unwrap_or(""),
-                    reg.alg.as_deref().unwrap_or("RS384"),
-                    reg.jku.clone(),
-                )
-                .map_err(|m| invalid(format!("registration[{i}].private_key"), m))?;
-                keys.push((reg.id.clone(), Arc::new(key)));
             }
             if registrations.iter().any(|o| o.id == reg.id) {
                 return Err(invalid(
@@ -148,7 +134,6 @@ impl Config {
                 .unregistered_client_id
                 .unwrap_or_else(|| "smart-launch-doctor".into()),
             registrations,
-            keys,
             monitor: crate::monitor::MonitorConfig::from_raw(raw.monitor, unmonitored)?,
         };
         let config = config.with_practice();

@@ -192,3 +192,55 @@ fn authorize_exchange(url: String) -> Exchange {
 
 /// What the authorize entry is, in its own words.
 const AUTHORIZE_NOTE: &str = "Sent by the browser, not by this server: the EHR answered the browser (its sign-in page, its error page, or a redirect to the callback). The state is shown as [not kept] and the PKCE verifier is never shown; Launch again makes a fresh pair. To retry by hand, open the URL in a browser.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(started_at: i64) -> LaunchRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": "l1", "kind": "standalone",
+            "app": {"id": "practice", "name": "Practice app", "iss": "https://ehr.example/fhir",
+                    "client_id": "app", "auth": "none", "adhoc": false},
+            "started_at": started_at, "finished_at": null, "outcome": "pending", "step": "authorize",
+            "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
+            "endpoints": null, "authorize_url": "https://ehr.example/authorize?client_id=app",
+            "diagnoses": [], "token_response": null, "transcript": [],
+        }))
+        .unwrap()
+    }
+
+    const CFG: AssessConfig = AssessConfig {
+        never_returned_after_seconds: 300,
+    };
+
+    #[test]
+    fn a_launch_that_never_returned_keeps_its_authorization_request_but_counts_no_exchange() {
+        let report = LaunchReport::assemble(pending(1_000), &CFG, 1_300);
+        assert_eq!(
+            (report.outcome_label(), report.step()),
+            ("error", Step::Authorize)
+        );
+        assert_eq!(report.diagnosis_ids(), ["authorize.never_returned"]);
+        assert_eq!(
+            report.retry_url(),
+            Some("https://ehr.example/authorize?client_id=app")
+        );
+        assert_eq!(report.record().transcript.len(), 1);
+        // The browser sent it, not this server: no upstream exchange to count.
+        assert_eq!(report.exchanges_made().count(), 0);
+        assert_eq!(
+            report.ids_line(),
+            ("authorize.never_returned".into(), String::new())
+        );
+    }
+
+    #[test]
+    fn a_launch_still_waiting_is_pending_with_its_request_shown() {
+        let report = LaunchReport::assemble(pending(1_000), &CFG, 1_010);
+        assert_eq!(report.outcome_label(), "pending");
+        assert_eq!(report.headline(), "Launch in progress");
+        assert!(report.retry_url().is_some());
+        assert!(!report.exchanging());
+    }
+}

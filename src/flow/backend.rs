@@ -6,45 +6,34 @@
 
 use serde_json::Value;
 
-use super::complete::{classify_answer, credentials};
+use super::complete::{Asked, classify_answer, credentials};
 use super::{discover, discovery_transcript, endpoints, pending_record};
-use crate::config::Registration;
+use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::backend::{self as rules, ProbeAnswer};
 use crate::diagnosis::classify::{self, identity};
 use crate::record::{AppRef, BackendReport, LaunchRecord, Outcome, now, random_id};
 use crate::smart::backend::{self, Probed};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step, fhir};
 use crate::state::Core;
 
-/// Runs `reg` (a `backend = true` registration) with its signing key `key`. Counted in the
+/// Runs `reg` (a `backend = true` registration). Counted in the
 /// metrics like a launch (kind `backend`).
-pub async fn run(
-    core: &Core,
-    app: AppRef,
-    reg: &Registration,
-    key: Option<&SigningKey>,
-) -> LaunchRecord {
+pub async fn run(core: &Core, app: AppRef, reg: &Registration) -> LaunchRecord {
     core.metrics.launch_started(&app, LaunchKind::Backend);
-    let mut record = run_uncounted(core, app, reg, key).await;
+    let mut record = run_uncounted(core, app, reg).await;
     record.fit_budget();
     super::count_finished(core, &record);
     record
 }
 
-async fn run_uncounted(
-    core: &Core,
-    app: AppRef,
-    reg: &Registration,
-    key: Option<&SigningKey>,
-) -> LaunchRecord {
+async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRecord {
     let mut record = pending_record(
         core,
         &random_id(),
         &app,
-        reg,
+        &StoredRegistration::of(reg),
         LaunchKind::Backend,
         now(),
         None,
@@ -70,28 +59,32 @@ async fn run_uncounted(
     // The server scorecard's discovery part, as on every launch; the Backend Services rules
     // join it below.
     super::scorecard::discovery(&d, &mut record);
-    record.diagnoses.extend(rules::symmetric_auth(reg.auth));
+    record
+        .diagnoses
+        .extend(rules::symmetric_auth(reg.auth.method()));
     record.diagnoses.extend(classify::registration_vs_discovery(
         &d,
-        reg.auth,
+        reg.auth.method(),
         LaunchKind::Backend,
         &reg.scope,
     ));
     record.step = Step::Token;
     let http = core.outbound_for(&reg.iss);
-    let creds = credentials(reg, key, &d.token_endpoint);
+    let creds = credentials(reg, &d.token_endpoint);
     let rec = Recorder::default();
     let result = backend::token(http, &creds, &reg.scope, &rec).await;
     record.transcript.extend(rec.exchanges());
     let methods = &d.token_endpoint_auth_methods_supported;
-    let token = match classify_answer(
-        &result,
+    let asked = Asked {
         reg,
-        &d.token_endpoint,
-        &reg.scope,
-        &record,
+        token_endpoint: &d.token_endpoint,
+        requested_scope: &reg.scope,
+        kind: LaunchKind::Backend,
+        // Nothing before the token request proved the client id known.
+        client_known: false,
         methods,
-    ) {
+    };
+    let token = match classify_answer(&result, &asked) {
         Ok((token, warnings)) => {
             record.diagnoses.extend(warnings);
             token
@@ -121,7 +114,7 @@ async fn run_uncounted(
     let read_after = now() - received_at;
     record.transcript.extend(rec.exchanges());
     // The probes come last, so their answers never stand between the token and its proof.
-    if let Some(key) = key {
+    if let Some(key) = reg.auth.key() {
         let rec = Recorder::default();
         let probed = backend::probes(http, &creds, key, &reg.scope, &rec).await;
         record.transcript.extend(rec.exchanges());

@@ -1,6 +1,7 @@
 //! The callback's parameters and the launch's pending flow in, the finished launch record out:
 //! the RFC 9207 issuer check, an authorization error, or the code exchange and the proof reads.
 
+use crate::config::StoredRegistration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify;
 use crate::record::{AppSummary, LaunchRecord, PendingFlow, now};
@@ -152,15 +153,14 @@ fn base(core: &Core, flow: &PendingFlow) -> LaunchRecord {
             None,
         ),
         None => {
-            let placeholder = crate::config::Registration::simple(
+            let placeholder = StoredRegistration::of(&crate::config::Registration::simple(
                 "unknown",
                 "A registration no longer configured",
                 "",
                 "",
-                crate::config::AuthMethod::None,
-                None,
+                crate::config::ClientAuth::None,
                 "",
-            );
+            ));
             let mut r = super::pending_record(
                 core,
                 &flow.launch_id,

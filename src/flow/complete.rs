@@ -3,7 +3,6 @@
 //! refreshes. Orchestration only:
 //! requests are built in `smart/`, named in `diagnosis/`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::config::Registration;
@@ -12,7 +11,6 @@ use crate::diagnosis::{Diagnosis, conformance};
 use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
 use crate::seal::Sealer;
 use crate::smart::active;
-use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::token::{self, ClientCredentials, ExchangeError, Exchanged, Grant};
@@ -34,7 +32,7 @@ pub fn app_credentials(
     core: &Core,
     sealer: &Sealer,
     app: &AppRef,
-) -> Result<(Registration, Option<Arc<SigningKey>>), AppGone> {
+) -> Result<Registration, AppGone> {
     match app {
         AppRef::Registered(id) => {
             let reg = core
@@ -42,10 +40,9 @@ pub fn app_credentials(
                 .registration(id)
                 .ok_or(AppGone::NotConfigured)?
                 .clone();
-            let key = core.config.key(id).cloned();
-            Ok((reg, key))
+            Ok(reg)
         }
-        AppRef::AdHoc(sealed) => Ok((sealed.open(sealer).ok_or(AppGone::Unsealable)?, None)),
+        AppRef::AdHoc(sealed) => sealed.open(sealer).ok_or(AppGone::Unsealable),
     }
 }
 
@@ -65,27 +62,59 @@ pub fn app_gone(why: AppGone) -> Diagnosis {
 
 pub(crate) fn credentials<'a>(
     reg: &'a Registration,
-    key: Option<&'a SigningKey>,
     token_endpoint: &'a str,
 ) -> ClientCredentials<'a> {
     ClientCredentials {
         token_endpoint,
         client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
-        key,
+        auth: &reg.auth,
+    }
+}
+
+/// A token request as its answer is read: who asked, for what, and what earlier steps proved.
+pub(crate) struct Asked<'a> {
+    pub reg: &'a Registration,
+    pub token_endpoint: &'a str,
+    pub requested_scope: &'a str,
+    pub kind: LaunchKind,
+    /// An earlier step proved the server knows this client id (a code or an earlier token was
+    /// issued to it); never for a Backend Services run or `check`'s probes.
+    pub client_known: bool,
+    /// Discovery's `token_endpoint_auth_methods_supported`.
+    pub methods: &'a [String],
+}
+
+impl<'a> Asked<'a> {
+    fn context(&self, x: &'a Exchanged) -> TokenContext<'a> {
+        TokenContext {
+            token_endpoint: self.token_endpoint,
+            client_id: &self.reg.client_id,
+            auth: self.reg.auth.method(),
+            secret: self.reg.auth.secret(),
+            requested_scope: self.requested_scope,
+            kind: self.kind,
+            now: SystemTime::now(),
+            auth_methods_supported: self.methods,
+            sent: Some(&x.sent),
+            client_known: self.client_known,
+        }
+    }
+}
+
+fn token_answer<'a>(x: &'a Exchanged, body: &'a str) -> TokenAnswer<'a> {
+    TokenAnswer {
+        status: x.response.status().as_u16(),
+        headers: x.response.headers(),
+        body,
     }
 }
 
 /// The token request's outcome as diagnoses: `Ok` with the response and warnings, or `Err`.
 pub(crate) fn classify_answer(
     result: &Result<Exchanged, ExchangeError>,
-    reg: &Registration,
-    token_endpoint: &str,
-    requested_scope: &str,
-    record: &LaunchRecord,
-    methods: &[String],
+    asked: &Asked<'_>,
 ) -> Result<classify::Accepted, Vec<Diagnosis>> {
+    let token_endpoint = asked.token_endpoint;
     let x = match result {
         Ok(x) => x,
         Err(ExchangeError::Net(e)) => return Err(vec![classify::net(e, token_endpoint)]),
@@ -99,19 +128,7 @@ pub(crate) fn classify_answer(
             ]);
         }
     };
-    let ctx = TokenContext {
-        token_endpoint,
-        client_id: &reg.client_id,
-        auth: reg.auth,
-        secret: reg.client_secret.as_ref(),
-        requested_scope,
-        kind: record.kind,
-        now: SystemTime::now(),
-        auth_methods_supported: methods,
-        sent: Some(&x.sent),
-        // A code (or an earlier token, for a refresh) was issued to this client id.
-        client_known: record.kind != LaunchKind::Backend,
-    };
+    let ctx = asked.context(x);
     if x.response.status().is_success() && std::str::from_utf8(x.response.body()).is_err() {
         // JSON is UTF-8 (RFC 8259 §8.1); a lossy decode would turn a token into another one.
         return Err(vec![
@@ -134,11 +151,7 @@ pub(crate) fn classify_answer(
         ]);
     }
     let body = String::from_utf8_lossy(x.response.body());
-    let answer = TokenAnswer {
-        status: x.response.status().as_u16(),
-        headers: x.response.headers(),
-        body: &body,
-    };
+    let answer = token_answer(x, &body);
     if x.response.status().is_success() {
         classify::token_success(&answer, &ctx).map_err(|d| vec![d])
     } else {
@@ -146,10 +159,36 @@ pub(crate) fn classify_answer(
     }
 }
 
+/// An answer known to refuse (whatever its status: a probe's `invalid_client` may come with a
+/// 200) read as a launch's refused token request is.
+pub(crate) fn classify_refusal(x: &Exchanged, asked: &Asked<'_>) -> Vec<Diagnosis> {
+    let body = String::from_utf8_lossy(x.response.body());
+    classify::token_failure(&token_answer(x, &body), &asked.context(x))
+}
+
+/// A launch's token request: a code (or an earlier token, for a refresh) was issued to this
+/// client id, unless it is a Backend Services run.
+fn launched<'a>(
+    reg: &'a Registration,
+    token_endpoint: &'a str,
+    requested_scope: &'a str,
+    record: &LaunchRecord,
+    methods: &'a [String],
+) -> Asked<'a> {
+    Asked {
+        reg,
+        token_endpoint,
+        requested_scope,
+        kind: record.kind,
+        client_known: record.kind != LaunchKind::Backend,
+        methods,
+    }
+}
+
 /// The code exchange, then the proof reads.
 pub async fn exchange(
     core: &Core,
-    (reg, key): &(Registration, Option<Arc<SigningKey>>),
+    reg: &Registration,
     d: &Discovered,
     flow: &PendingFlow,
     code: &str,
@@ -164,7 +203,7 @@ pub async fn exchange(
     };
     let result = token::request(
         core.outbound_for(&record.app.iss),
-        &credentials(reg, key.as_deref(), &d.token_endpoint),
+        &credentials(reg, &d.token_endpoint),
         &grant,
         ExchangeStep::Token,
         &rec,
@@ -172,23 +211,18 @@ pub async fn exchange(
     .await;
     record.transcript.extend(rec.exchanges());
     let requested = record.requested_scope.clone();
-    match classify_answer(
-        &result,
-        reg,
-        &d.token_endpoint,
-        &requested,
-        record,
-        &d.token_endpoint_auth_methods_supported,
-    ) {
+    let methods = &d.token_endpoint_auth_methods_supported;
+    let asked = launched(reg, &d.token_endpoint, &requested, record, methods);
+    match classify_answer(&result, &asked) {
         Ok((response, warnings)) => {
             record.diagnoses.extend(warnings);
             record.token_response = Some(response);
-            super::prove::after_token(core, (reg, key.as_deref()), d, &result, record).await;
+            super::prove::after_token(core, reg, d, &result, record).await;
             if reg.active_probes {
                 // Last, so the replay (which may revoke what the code gave) never stands
                 // between the token and its proof.
                 let rec = Recorder::default();
-                let creds = credentials(reg, key.as_deref(), &d.token_endpoint);
+                let creds = credentials(reg, &d.token_endpoint);
                 let http = core.outbound_for(&record.app.iss);
                 let (verifier, redirect) = (&flow.verifier, record.redirect_uri.clone());
                 let second =
@@ -249,7 +283,7 @@ pub async fn refresh(
         .app_ref
         .clone()
         .ok_or("this launch does not know its app")?;
-    let (reg, key) = app_credentials(core, sealer, &app).map_err(|why| match why {
+    let reg = app_credentials(core, sealer, &app).map_err(|why| match why {
         AppGone::NotConfigured => "the registration is no longer configured",
         AppGone::Unsealable => {
             "this ad-hoc app's secret was sealed with a key this server instance does not have"
@@ -261,7 +295,7 @@ pub async fn refresh(
     };
     let result = token::request(
         core.outbound_for(&record.app.iss),
-        &credentials(&reg, key.as_deref(), &token_endpoint),
+        &credentials(&reg, &token_endpoint),
         &grant,
         ExchangeStep::Refresh,
         &rec,
@@ -292,9 +326,8 @@ pub async fn refresh(
         }
         _ => {
             let methods: Vec<String> = Vec::new();
-            if let Err(ds) =
-                classify_answer(&result, &reg, &token_endpoint, &original, record, &methods)
-            {
+            let asked = launched(&reg, &token_endpoint, &original, record, &methods);
+            if let Err(ds) = classify_answer(&result, &asked) {
                 entry.diagnoses = classify::refresh::failure(ds);
             }
         }

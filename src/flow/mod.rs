@@ -7,11 +7,14 @@ pub mod callback;
 pub mod complete;
 pub mod prove;
 pub mod scorecard;
+pub mod settle;
 pub mod start;
 
-use crate::config::Registration;
+use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
+use crate::diagnosis::assess::AssessConfig;
 use crate::diagnosis::classify;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
 use crate::smart::authorize::{self, AuthorizeParams};
 use std::sync::Arc;
@@ -33,6 +36,18 @@ pub async fn discover(
     found.map_err(|f| classify::discovery_failure(&f))
 }
 
+/// Discovery fetched afresh for a check (`check`, `/check/{id}`): never answered from the launch
+/// cache and not counted in the metrics, named like a launch's.
+pub async fn discover_fresh(
+    core: &Core,
+    iss: &str,
+    rec: &Recorder,
+) -> Result<Arc<Discovered>, Diagnosis> {
+    let fresh = discovery::Cache::new(std::time::Duration::ZERO);
+    let found = discovery::discover(core.outbound_for(iss), &fresh, iss, rec).await;
+    found.map_err(|f| classify::discovery_failure(&f))
+}
+
 /// The discovery exchanges a record shows: those this request made, else those of the fetch
 /// that filled the cache, marked `cached` unless that fetch was this launch's own.
 pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) -> Vec<Exchange> {
@@ -50,22 +65,29 @@ pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) 
         .collect()
 }
 
+/// The report of `r` on the core's clock: the verdict every view and the metrics read.
+pub fn report(core: &Core, r: &LaunchRecord) -> LaunchReport {
+    LaunchReport::assemble(r.clone(), &AssessConfig::of(&core.config), core.now())
+}
+
 /// The finished launch `r` counted in the metrics from its report: the outcome, step and
 /// diagnoses every view shows.
 pub fn count_finished(core: &Core, r: &LaunchRecord) {
     if core.metrics.enabled() {
-        let cfg = crate::diagnosis::assess::AssessConfig::of(&core.config);
-        let report =
-            crate::diagnosis::launch_report::LaunchReport::assemble(r.clone(), &cfg, core.now());
-        core.metrics.launch_finished(&report);
+        core.metrics.launch_finished(&report(core, r));
     }
 }
 
 /// The scope a launch of `reg` requests.
 pub fn requested_scope(reg: &Registration, kind: LaunchKind) -> &str {
+    scope_for(&reg.scope, &reg.standalone_scope, kind)
+}
+
+/// The EHR-launch (and backend) scope or the standalone one, by launch kind.
+fn scope_for<'a>(scope: &'a str, standalone_scope: &'a str, kind: LaunchKind) -> &'a str {
     match kind {
-        LaunchKind::Ehr | LaunchKind::Backend => &reg.scope,
-        LaunchKind::Standalone => &reg.standalone_scope,
+        LaunchKind::Ehr | LaunchKind::Backend => scope,
+        LaunchKind::Standalone => standalone_scope,
     }
 }
 
@@ -82,18 +104,19 @@ pub fn endpoints(d: &Discovered) -> Endpoints {
     }
 }
 
-/// A launch as it stands before its callback: the registration, what discovery said (when
-/// known) and the findings that follow from them. Built on demand, never stored while pending.
+/// A launch as it stands before its callback: the registration (as shown: no secret or key),
+/// what discovery said (when known) and the findings that follow from them. Built on demand,
+/// never stored while pending.
 pub fn pending_record(
     core: &Core,
     id: &str,
     app: &AppRef,
-    reg: &Registration,
+    reg: &StoredRegistration,
     kind: LaunchKind,
     started_at: i64,
     discovered: Option<&Discovered>,
 ) -> LaunchRecord {
-    let scope = requested_scope(reg, kind).to_string();
+    let scope = scope_for(&reg.scope, &reg.standalone_scope, kind).to_string();
     let mut diagnoses = Vec::new();
     if reg.iss.starts_with("http://") {
         diagnoses.push(
@@ -110,7 +133,7 @@ pub fn pending_record(
     LaunchRecord {
         id: id.to_string(),
         kind,
-        app: AppSummary::of(reg, matches!(app, AppRef::AdHoc(_))),
+        app: AppSummary::shown(reg, matches!(app, AppRef::AdHoc(_))),
         started_at,
         finished_at: None,
         outcome: Outcome::Pending,
@@ -141,9 +164,9 @@ pub fn pending_record(
 }
 
 /// The registration a pending flow names, for showing it (secrets not opened).
-pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<Registration> {
+pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<StoredRegistration> {
     match &flow.app {
-        AppRef::Registered(id) => core.config.registration(id).cloned(),
+        AppRef::Registered(id) => core.config.registration(id).map(StoredRegistration::of),
         AppRef::AdHoc(sealed) => Some(sealed.reg.clone()),
     }
 }
@@ -159,7 +182,7 @@ pub async fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecor
 pub fn flow_record(
     core: &Core,
     flow: &PendingFlow,
-    reg: &Registration,
+    reg: &StoredRegistration,
     d: Option<&Discovered>,
 ) -> LaunchRecord {
     let mut r = pending_record(
@@ -179,7 +202,7 @@ pub fn flow_record(
             authorization_endpoint: &d.authorization_endpoint,
             client_id: &reg.client_id,
             redirect_uri: &core.redirect_uri,
-            scope: requested_scope(reg, flow.kind),
+            scope: scope_for(&reg.scope, &reg.standalone_scope, flow.kind),
             aud: &reg.iss,
             launch: flow.launch.as_deref(),
         };

@@ -15,7 +15,6 @@ use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity;
 use crate::record::{Identity, LaunchRecord, Outcome, now};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::discovery::Discovered;
 use crate::smart::fhir::{self, ReadFailure, ReadResource};
 use crate::smart::http::{NetError, Outbound, Recorder};
@@ -217,7 +216,7 @@ async fn context_branch(
 /// Everything after a successful code exchange: the proof reads and the scorecard, at once.
 pub async fn after_token(
     core: &Core,
-    (reg, key): (&Registration, Option<&SigningKey>),
+    reg: &Registration,
     d: &Discovered,
     result: &Result<Exchanged, ExchangeError>,
     record: &mut LaunchRecord,
@@ -251,7 +250,7 @@ pub async fn after_token(
         };
         Some(identity_branch(core, &who, expected, id_token, &base, fhir_user_granted).await)
     };
-    let extras = super::scorecard::gather(http, (reg, key), d, &token, &base, &deadline);
+    let extras = super::scorecard::gather(http, reg, d, &token, &base, &deadline);
     let (found, patient_read, encounter_read, extras) = tokio::join!(
         identity,
         context_branch(&patient, &base, "patient", "Patient", field("patient")),

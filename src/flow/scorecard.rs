@@ -10,7 +10,6 @@ use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
 use crate::diagnosis::{classify, introspection, launch_context};
 use crate::record::{LaunchRecord, now};
-use crate::smart::client_auth::SigningKey;
 use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
@@ -46,7 +45,7 @@ pub struct Extras {
 /// settled by `deadline` (a request not finished by then is evidence that says so).
 pub async fn gather(
     http: &Outbound,
-    (reg, key): (&Registration, Option<&SigningKey>),
+    reg: &Registration,
     d: &Discovered,
     body: &Map<String, Value>,
     base: &str,
@@ -66,9 +65,7 @@ pub async fn gather(
         let creds = ClientCredentials {
             token_endpoint: &d.token_endpoint,
             client_id: &reg.client_id,
-            auth: reg.auth,
-            secret: reg.client_secret.as_ref(),
-            key,
+            auth: &reg.auth,
         };
         let rec = &introspection_rec;
         let asked = introspect::introspect(http, &endpoint, access, &creds, rec);

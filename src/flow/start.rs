@@ -1,7 +1,8 @@
 //! Starting a launch: discovery, then the authorization request. What the browser's session
-//! must keep comes back as a [`PendingFlow`]; nothing is stored here.
+//! must keep comes back as a [`PendingFlow`], what the launch store keeps as a pending record;
+//! nothing is stored here.
 
-use crate::config::Registration;
+use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
@@ -12,8 +13,14 @@ use crate::state::Core;
 
 /// How a start ended.
 pub enum Started {
-    /// Send the browser to `url`; keep `flow` in its session.
-    Redirect { url: String, flow: PendingFlow },
+    /// Send the browser to `url`; keep `flow` in its session and `record` (the launch as it
+    /// stands until its callback: endpoints, discovery transcript, authorization request) in
+    /// the launch store.
+    Redirect {
+        url: String,
+        flow: PendingFlow,
+        record: Box<LaunchRecord>,
+    },
     /// Failed before the redirect (discovery, or an unusable endpoint): a finished record.
     Failed(LaunchRecord),
 }
@@ -49,7 +56,15 @@ async fn start_uncounted(
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, None);
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                None,
+            );
             r.transcript = rec.exchanges();
             r.fail(Step::Discovery, [diag], now());
             return Started::Failed(r);
@@ -68,9 +83,9 @@ async fn start_uncounted(
         launch,
     });
     match built {
-        Ok(req) => Started::Redirect {
-            url: req.url,
-            flow: PendingFlow {
+        Ok(req) => {
+            let made = rec.exchanges();
+            let flow = PendingFlow {
                 launch_id: id,
                 state_hash: state_hash(&req.state),
                 verifier: req.verifier,
@@ -78,11 +93,30 @@ async fn start_uncounted(
                 kind,
                 created_at: started,
                 launch: launch.map(str::to_string),
-                fetched_discovery: !rec.exchanges().is_empty(),
-            },
-        },
+                fetched_discovery: !made.is_empty(),
+            };
+            // What the pages show while it waits, kept now: the discovery cache may expire
+            // before anyone looks. Bounded without a budget pass: discovery's two or three
+            // exchanges each have their bodies capped when recorded.
+            let mut record =
+                super::flow_record(core, &flow, &StoredRegistration::of(reg), Some(&d));
+            record.transcript = super::discovery_transcript(&d, made, false);
+            Started::Redirect {
+                url: req.url,
+                flow,
+                record: Box::new(record),
+            }
+        }
         Err(why) => {
-            let mut r = super::pending_record(core, &id, &app, reg, kind, started, Some(&d));
+            let mut r = super::pending_record(
+                core,
+                &id,
+                &app,
+                &StoredRegistration::of(reg),
+                kind,
+                started,
+                Some(&d),
+            );
             r.transcript = super::discovery_transcript(&d, rec.exchanges(), false);
             let diag = Diagnosis::new(
                 id!("discovery.missing_fields"),

@@ -121,8 +121,7 @@ impl Monitor {
     /// sets the metrics. `record: false` (the memory store of `monitor --once`) skips the
     /// store: the run is compared with nothing.
     pub async fn run_and_record(&self, core: &Core, reg: &Registration, record: bool) -> Run {
-        let key = core.config.key(&reg.id).cloned();
-        let mut run = run::probe(core, reg, key.as_deref(), self.0.config.clock.now_ms()).await;
+        let mut run = run::probe(core, reg, self.0.config.clock.now_ms()).await;
         if record && let Err(e) = self.record(core, &mut run).await {
             tracing::warn!(registration = %reg.id, error = %e, "monitor: run not recorded");
         }

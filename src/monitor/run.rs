@@ -8,9 +8,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Registration;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::{Diagnosis, DiagnosisId, Family, Severity, catalog};
-use crate::record::{AppRef, LaunchRecord, Outcome, random_id};
-use crate::smart::client_auth::SigningKey;
+use crate::record::{AppRef, Outcome, random_id};
 use crate::smart::transcript::{Exchange, ExchangeStep};
 use crate::state::Core;
 
@@ -213,14 +213,15 @@ fn step_times(transcript: &[Exchange], total: f64) -> Vec<StepTime> {
 }
 
 /// Probes `reg` once (`at`: the scheduler's time of the run). Never stores anything.
-pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at: i64) -> Run {
+pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     let started = Instant::now();
     if reg.backend {
         let app = AppRef::Registered(reg.id.clone());
-        let record = crate::flow::backend::run(core, app, reg, key).await;
-        return of_backend(reg, &record, at, started.elapsed().as_secs_f64());
+        let record = crate::flow::backend::run(core, app, reg).await;
+        let report = crate::flow::report(core, &record);
+        return of_backend(reg, &report, at, started.elapsed().as_secs_f64());
     }
-    let report = crate::check::check(core, reg, key, false).await;
+    let report = crate::check::check(core, reg, false).await;
     let total = started.elapsed().as_secs_f64();
     let (status, findings) = findings(&report.diagnoses);
     let failing_step = (status == Status::Down).then(|| {
@@ -249,18 +250,19 @@ pub async fn probe(core: &Core, reg: &Registration, key: Option<&SigningKey>, at
     }
 }
 
-fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run {
-    let (mut status, findings) = findings(&r.diagnoses);
-    if r.outcome != Outcome::Success {
+/// A Backend Services run as a probe result, from its report (the verdict the pages show).
+fn of_backend(reg: &Registration, r: &LaunchReport, at: i64, total: f64) -> Run {
+    let (mut status, findings) = findings(r.diagnoses());
+    if r.outcome() != Outcome::Success {
         status = Status::Down;
     }
-    let summary = match r.outcome {
+    let summary = match r.outcome() {
         Outcome::Success => {
             "Backend Services run: token granted and the FHIR read answered.".into()
         }
         _ => format!(
             "Backend Services run failed at the {} step.",
-            r.step.as_str()
+            r.step().as_str()
         ),
     };
     Run {
@@ -269,11 +271,11 @@ fn of_backend(reg: &Registration, r: &LaunchRecord, at: i64, total: f64) -> Run 
         kind: "backend".into(),
         at,
         status,
-        failing_step: (status == Status::Down).then(|| r.step.as_str().to_string()),
+        failing_step: (status == Status::Down).then(|| r.step().as_str().to_string()),
         findings,
         tls_days_left: None,
         tls_not_after: None,
-        steps: step_times(&r.transcript, total),
+        steps: step_times(&r.record().transcript, total),
         summary,
         change: None,
     }

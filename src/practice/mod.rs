@@ -38,7 +38,6 @@ mod token;
 mod wire;
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::Router;
 use axum::middleware;
@@ -265,22 +264,6 @@ impl Ehr {
     /// Number of successful authorization code exchanges.
     pub fn exchanged_codes(&self) -> usize {
         self.with(|s| s.exchanged_codes)
-    }
-
-    /// Makes every outstanding authorization code expire now, to test expiry without waiting.
-    pub fn expire_codes(&self) {
-        let now = Instant::now();
-        self.with(|s| s.codes.values_mut().for_each(|c| c.expires_at = now));
-    }
-
-    /// Makes every access token issued so far expire now: FHIR reads with them then get 401.
-    pub fn expire_access_tokens(&self) {
-        let now = Instant::now();
-        self.with(|s| {
-            s.access_tokens
-                .values_mut()
-                .for_each(|t| t.expires_at = now)
-        });
     }
 
     /// Registers `jwks` (`{"keys": [...]}`) as the public keys of `client_id`, which from now on

@@ -20,11 +20,6 @@ impl Ehr {
         self.with(|s| s.client_faults.insert(client_id.to_owned(), faults));
     }
 
-    /// Takes away `client_id`'s own faults: the global ones apply to it again.
-    pub fn clear_client_faults(&self, client_id: &str) {
-        self.with(|s| s.client_faults.remove(client_id));
-    }
-
     /// The faults that apply to `client_id`: its own if it has them, else the global ones.
     pub fn faults_for(&self, client_id: &str) -> Faults {
         self.with(|s| s.faults_for(Some(client_id)))

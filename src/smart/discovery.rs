@@ -119,6 +119,11 @@ impl Cache {
     pub async fn peek(&self, iss: &str) -> Option<Arc<Discovered>> {
         self.entries.peek(iss).await
     }
+
+    /// Drops every cached document, as if each had expired (tests: no waiting for the TTL).
+    pub fn expire_all(&self) {
+        self.entries.expire_all();
+    }
 }
 
 /// What one discovery request produced, for the diagnosis.

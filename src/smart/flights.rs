@@ -83,6 +83,13 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
         self.0.as_ref()?.get(key).await
     }
 
+    /// Drops every value, as if each had expired.
+    pub fn expire_all(&self) {
+        if let Some(cache) = &self.0 {
+            cache.invalidate_all();
+        }
+    }
+
     /// Drops `key` if it still holds `stale` (compared with `same`): a later [`get_or_load`]
     /// fetches again, unless someone already replaced it.
     ///

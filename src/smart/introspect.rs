@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::client_auth::ASSERTION_TYPE;
 use super::http::{NetError, Outbound, Recorder};
 use super::token::ClientCredentials;
-use crate::config::AuthMethod;
+use crate::config::ClientAuth;
 
 /// What the introspection endpoint answered: status and JSON body (tokens redacted before it is
 /// stored: `transcript::redact_json`).
@@ -56,9 +56,9 @@ pub async fn introspect(
         ("token_type_hint", "access_token".into()),
     ];
     let mut authorization = None;
-    match (c.auth, c.secret, c.key) {
-        (AuthMethod::None, _, _) => authorization = Some(format!("Bearer {access_token}")),
-        (AuthMethod::ClientSecretBasic, Some(s), _) => {
+    match c.auth {
+        ClientAuth::None => authorization = Some(format!("Bearer {access_token}")),
+        ClientAuth::Basic(s) => {
             // RFC 6749 §2.3.1: form-encode both before base64, as at the token endpoint.
             let enc =
                 |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
@@ -68,11 +68,11 @@ pub async fn introspect(
                 base64::engine::general_purpose::STANDARD.encode(raw)
             ));
         }
-        (AuthMethod::ClientSecretPost, Some(s), _) => {
+        ClientAuth::Post(s) => {
             pairs.push(("client_id", c.client_id.to_string()));
             pairs.push(("client_secret", s.expose().to_string()));
         }
-        (AuthMethod::PrivateKeyJwt, _, Some(key)) => {
+        ClientAuth::PrivateKeyJwt(key) => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             match key.assertion(c.client_id, endpoint, now) {
                 Ok(a) => {
@@ -84,10 +84,6 @@ pub async fn introspect(
                     return out;
                 }
             }
-        }
-        (m, _, _) => {
-            out.error = Some(format!("{} needs a client secret or key", m.as_str()));
-            return out;
         }
     }
     let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -42,7 +42,7 @@ pub async fn invalid_code_raw_basic(
     redirect_uri: &str,
     rec: &Recorder,
 ) -> Result<Exchanged, ExchangeError> {
-    let secret = c.secret.map(|s| s.expose()).unwrap_or("");
+    let secret = c.auth.secret().map(|s| s.expose()).unwrap_or("");
     let credential =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", c.client_id));
     let authorization = format!("Basic {credential}");

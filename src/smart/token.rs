@@ -12,17 +12,15 @@ use oauth2::{
     RefreshToken, RequestTokenError, TokenUrl,
 };
 
-use super::client_auth::{ASSERTION_TYPE, SigningKey};
+use super::client_auth::ASSERTION_TYPE;
 use super::http::{NetError, Outbound, Recorder, Response};
-use crate::config::{AuthMethod, Secret};
+use crate::config::ClientAuth;
 
 /// Who is asking and how it authenticates.
 pub struct ClientCredentials<'a> {
     pub token_endpoint: &'a str,
     pub client_id: &'a str,
-    pub auth: AuthMethod,
-    pub secret: Option<&'a Secret>,
-    pub key: Option<&'a SigningKey>,
+    pub auth: &'a ClientAuth,
 }
 
 /// What is being exchanged.
@@ -63,7 +61,7 @@ pub struct Exchanged {
 /// Why the request produced no HTTP answer at all.
 #[derive(Debug)]
 pub enum ExchangeError {
-    /// Our side could not build the request (bad endpoint URL, missing secret or key).
+    /// Our side could not build the request (bad endpoint URL, an assertion that would not sign).
     Setup(String),
     Net(NetError),
 }
@@ -85,16 +83,16 @@ pub async fn request(
     let mut client =
         BasicClient::new(ClientId::new(c.client_id.to_string())).set_token_uri(token_url);
     let mut extra: Vec<(&str, String)> = Vec::new();
-    client = match (c.auth, c.secret, c.key) {
+    client = match c.auth {
         // No secret set: oauth2-rs puts client_id in the body, as public clients must.
-        (AuthMethod::None, _, _) => client.set_auth_type(AuthType::RequestBody),
-        (AuthMethod::ClientSecretBasic, Some(s), _) => client
+        ClientAuth::None => client.set_auth_type(AuthType::RequestBody),
+        ClientAuth::Basic(s) => client
             .set_auth_type(AuthType::BasicAuth)
             .set_client_secret(ClientSecret::new(s.expose().to_string())),
-        (AuthMethod::ClientSecretPost, Some(s), _) => client
+        ClientAuth::Post(s) => client
             .set_auth_type(AuthType::RequestBody)
             .set_client_secret(ClientSecret::new(s.expose().to_string())),
-        (AuthMethod::PrivateKeyJwt, _, Some(key)) => {
+        ClientAuth::PrivateKeyJwt(key) => {
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let assertion = key
                 .assertion(c.client_id, c.token_endpoint, now)
@@ -103,10 +101,6 @@ pub async fn request(
             extra.push(("client_assertion", assertion));
             client.set_auth_type(AuthType::RequestBody)
         }
-        (AuthMethod::PrivateKeyJwt, _, None) => {
-            return Err(setup("private_key_jwt needs a signing key"));
-        }
-        (m, None, _) => return Err(setup(format!("{} needs a client secret", m.as_str()))),
     };
     // oauth2-rs parses the answer and drops it; the adapter keeps the raw one for diagnosis.
     let raw: Arc<Mutex<Option<Exchanged>>> = Arc::default();

@@ -16,6 +16,8 @@ pub struct Waiting {
     pub text: Arc<str>,
     /// Bumped by every replacement, so a write of an older version does not remove a newer one.
     pub version: u64,
+    /// A pending launch: written only where no record of it exists yet.
+    pub new: bool,
 }
 
 /// The queue; cheap to clone.
@@ -53,6 +55,11 @@ impl WriteBehind {
 
     /// Keeps `record` (stored form `text`) to be written later; `false` when it does not fit.
     pub fn push(&self, record: Arc<LaunchRecord>, text: Arc<str>) -> bool {
+        self.push_as(record, text, false)
+    }
+
+    /// Like [`push`](Self::push); `new`: a pending launch, written only if nothing replaced it.
+    pub fn push_as(&self, record: Arc<LaunchRecord>, text: Arc<str>, new: bool) -> bool {
         let Ok(mut q) = self.0.queue.lock() else {
             return false;
         };
@@ -72,6 +79,7 @@ impl WriteBehind {
                     record,
                     text,
                     version,
+                    new,
                 },
                 until,
             ),

@@ -1,5 +1,7 @@
 //! The launch store in process memory: bounded by the stored size of its records (moka's
-//! weigher), least recently written out first; entries expire.
+//! weigher), least recently written out first; entries expire. Pending launches are indexed by
+//! start time (see `pending`): every write of a launch goes through that index's lock, so
+//! settling one is a compare-and-set against the callback's write.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
+use super::pending_index::PendingIndex;
 use super::{Consumed, Limits};
 use crate::record::LaunchRecord;
 
@@ -20,6 +23,7 @@ pub struct MemoryBackend {
     launches: Cache<String, Entry>,
     consumed: Cache<String, Arc<str>>,
     writes: Arc<AtomicU64>,
+    pending: PendingIndex,
 }
 
 /// What an entry costs besides its JSON: the key, the cache's own bookkeeping.
@@ -50,14 +54,58 @@ impl MemoryBackend {
                 .time_to_live(limits.ttl)
                 .build(),
             writes: Arc::default(),
+            pending: PendingIndex::default(),
         }
     }
 
-    pub fn put(&self, record: &LaunchRecord) {
+    fn insert(&self, record: &LaunchRecord) {
         let seq = self.writes.fetch_add(1, Ordering::Relaxed);
         let w = weight(record);
         self.launches
             .insert(record.id.clone(), (seq, w, Arc::new(record.clone())));
+    }
+
+    /// Stores (or replaces) a record; a launch pending until now is pending no more.
+    pub fn put(&self, record: &LaunchRecord) {
+        let mut index = self.pending.lock();
+        index.remove(&record.id);
+        self.insert(record);
+    }
+
+    /// Stores a pending launch unless a record of it exists (the callback's is never replaced).
+    pub fn put_new(&self, record: &LaunchRecord) {
+        let mut index = self.pending.lock();
+        if self.launches.contains_key(&record.id) {
+            return;
+        }
+        index.insert(&record.id, record.started_at);
+        self.insert(record);
+    }
+
+    /// Ids of pending launches started at `cutoff` or before, oldest first, at most `limit`.
+    pub fn overdue(&self, cutoff: i64, limit: usize) -> Vec<String> {
+        self.pending.lock().overdue(cutoff, limit)
+    }
+
+    /// Launch `id` is pending no more (its record is gone).
+    pub fn forget(&self, id: &str) {
+        self.pending.lock().remove(id);
+    }
+
+    /// Whether launch `id`'s callback arrived (its state was consumed).
+    pub fn returned(&self, id: &str) -> bool {
+        self.pending.lock().returned(id)
+    }
+
+    /// Replaces pending launch `id` by `settled` if it is still pending (and still kept): true for
+    /// exactly one caller.
+    pub fn settle(&self, settled: &LaunchRecord) -> bool {
+        let mut index = self.pending.lock();
+        if !index.remove(&settled.id) || !self.launches.contains_key(&settled.id) {
+            return false;
+        }
+        self.insert(settled);
+        true
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<LaunchRecord>> {
@@ -71,6 +119,7 @@ impl MemoryBackend {
             .entry(state_hash.to_string())
             .or_insert_with(|| Arc::from(launch_id));
         if entry.is_fresh() {
+            self.pending.lock().mark_returned(launch_id);
             Consumed::Now
         } else {
             Consumed::Before(entry.into_value().to_string())

@@ -17,6 +17,8 @@ mod codec;
 mod health;
 mod kept;
 mod memory;
+mod pending;
+mod pending_index;
 mod redis;
 mod revoked;
 mod sqlite;
@@ -295,7 +297,12 @@ impl Backend {
             if self.health.check().is_err() {
                 break;
             }
-            match self.write(&w.record.id, &w.text).await {
+            let written = if w.new {
+                self.write_new(&w.record, &w.text).await
+            } else {
+                self.write(&w.record.id, &w.text).await
+            };
+            match written {
                 Ok(()) => {
                     tracing::info!(launch = %w.record.id, "a result that waited for the store is stored");
                     self.waiting.written(&w);
@@ -346,14 +353,13 @@ impl Backend {
 
 #[cfg(test)]
 pub(crate) fn sample_record(id: &str) -> LaunchRecord {
-    use crate::config::{AuthMethod, Registration};
+    use crate::config::{ClientAuth, Registration};
     let reg = Registration::simple(
         "app",
         "App",
         "https://ehr.example/fhir",
         "client",
-        AuthMethod::None,
-        None,
+        ClientAuth::None,
         "openid",
     );
     LaunchRecord {

@@ -1,4 +1,6 @@
 //! The launch store in Redis: one key per record and per consumed state, each with a TTL.
+//! Pending launches are also in a sorted set by start time (`sld:pending`); a launch leaves it
+//! when any record of its callback is written, or when it is settled (see `pending.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,9 @@ use tower_sessions_redis_store::fred::prelude::{
 use super::{Consumed, Limits, MAX_RECENT, StoreError, decode, encode};
 use crate::record::LaunchRecord;
 use crate::seal::Sealer;
+
+mod pending;
+pub use pending::{PENDING_KEY, RETURNED_PREFIX};
 
 const LAUNCH_PREFIX: &str = "sld:launch:";
 const STATE_PREFIX: &str = "sld:state:";
@@ -80,8 +85,13 @@ impl RedisBackend {
         }
     }
 
-    /// Stores record `id` in its stored form `text` (see `encode`).
+    /// Stores record `id` in its stored form `text` (see `encode`). The launch leaves the pending
+    /// set first: a settlement either happened before (and is replaced) or finds nothing to settle.
     pub async fn put(&self, id: &str, text: &str) -> Result<(), StoreError> {
+        self.pool
+            .zrem::<(), _, _>(PENDING_KEY, id)
+            .await
+            .map_err(err)?;
         let key = format!("{LAUNCH_PREFIX}{id}");
         self.pool
             .set::<(), _, _>(key, text, Some(Expiration::EX(self.ttl_secs)), None, false)
@@ -146,6 +156,17 @@ impl RedisBackend {
             .await
             .map_err(err)?;
         if set.is_some() {
+            // Its callback arrived: if it is never stored, the launch did not "never return".
+            self.pool
+                .set::<(), _, _>(
+                    format!("{RETURNED_PREFIX}{launch_id}"),
+                    "1",
+                    Some(Expiration::EX(self.ttl_secs)),
+                    None,
+                    false,
+                )
+                .await
+                .map_err(err)?;
             return Ok(Consumed::Now);
         }
         let by: Option<String> = self.pool.get(key).await.map_err(err)?;

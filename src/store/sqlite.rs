@@ -19,6 +19,8 @@ use super::{Consumed, Limits, StoreError, decode, encode};
 use crate::record::{LaunchRecord, now};
 use crate::seal::Sealer;
 
+mod pending;
+
 /// A SQLite pool, shared with the session store; replaced after I/O errors.
 #[derive(Clone, Debug)]
 pub struct SqliteBackend(Arc<Inner>);
@@ -53,7 +55,10 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sld_launches (
     id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sld_states (
     hash TEXT PRIMARY KEY NOT NULL, launch_id TEXT NOT NULL, expires INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sld_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+CREATE TABLE IF NOT EXISTS sld_probe (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sld_pending (id TEXT PRIMARY KEY NOT NULL, started INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sld_pending_started ON sld_pending (started);
+CREATE INDEX IF NOT EXISTS sld_states_launch ON sld_states (launch_id);";
 
 /// What the probe writes while the store is down: about one launch record.
 const PROBE_BYTES: u32 = 64 * 1024;
@@ -205,8 +210,15 @@ impl SqliteBackend {
         encode(record, &self.0.sealer)
     }
 
-    /// Stores record `id` in its stored form `text`.
+    /// Stores record `id` in its stored form `text`. The launch stops being pending first: a
+    /// settlement either happened before (and is replaced) or finds nothing to settle.
     pub async fn put(&self, id: &str, text: &str) -> Result<(), StoreError> {
+        let pool = self.ready().await?;
+        sqlx::query("DELETE FROM sld_pending WHERE id = ?")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .map_err(|e| self.failed(err(e)))?;
         sqlx::query(
             "INSERT INTO sld_launches (id, data, expires) VALUES (?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET data = excluded.data, expires = excluded.expires",
@@ -214,7 +226,7 @@ impl SqliteBackend {
         .bind(id)
         .bind(text)
         .bind(now() + self.0.ttl_secs)
-        .execute(&self.ready().await?)
+        .execute(&pool)
         .await
         .map_err(|e| self.failed(err(e)))?;
         Ok(())

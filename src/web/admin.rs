@@ -35,10 +35,7 @@ use crate::diagnosis::transcript::Exchange;
 use crate::record::LaunchRecord;
 use crate::store::MAX_RECENT;
 
-pub const LAUNCHES: &str = "/admin/launches";
-pub const LAUNCH: &str = "/admin/launches/{id}";
-pub const LOGIN: &str = "/admin/login";
-pub const LOGOUT: &str = "/admin/logout";
+use super::paths::{ADMIN_LAUNCH as LAUNCH, ADMIN_LAUNCHES as LAUNCHES, ADMIN_LOGIN as LOGIN};
 /// The support view's cookie (Path=/admin).
 pub const COOKIE: &str = "sld_admin";
 /// Rows shown when not searching.
@@ -187,6 +184,7 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
+    let recent = state.settler.on_read(recent).await;
     let found: Vec<LaunchReport> = recent
         .iter()
         .filter(|r| searched.is_empty() || r.request_id == searched)
@@ -221,15 +219,15 @@ pub async fn show(
         .store
         .launch(&id)
         .await
-        .map_err(|e| Problem::store(&e))?
-        .ok_or_else(|| {
-            Problem::plain(
-                StatusCode::NOT_FOUND,
-                "No such launch",
-                "No stored launch has this id (pending launches and expired records are not listed).",
-            )
-            .link("Recent launches", LAUNCHES)
-        })?;
+        .map_err(|e| Problem::store(&e))?;
+    let found = state.settler.on_read_one(found).await.ok_or_else(|| {
+        Problem::plain(
+            StatusCode::NOT_FOUND,
+            "No such launch",
+            "No stored launch has this id (expired records are not listed).",
+        )
+        .link("Recent launches", LAUNCHES)
+    })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
     let report = report_of(
         &state,
@@ -243,7 +241,7 @@ pub async fn show(
             "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
             "finished_at": r.finished_at, "request_id": r.request_id,
             "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "diagnoses": report.diagnoses(), "transcript": r.transcript,
+            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.diagnoses(), "transcript": r.transcript,
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());

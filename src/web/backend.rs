@@ -16,7 +16,6 @@ use super::{Problem, paths};
 use crate::config::Registration;
 use crate::flow;
 use crate::record::AppRef;
-use crate::smart::client_auth::SigningKey;
 
 #[derive(Deserialize)]
 pub struct RunForm {
@@ -52,9 +51,8 @@ pub async fn run(
         )
         .link("Home", paths::HOME));
     }
-    let key = state.config.key(&reg.id).cloned();
     let app = AppRef::Registered(reg.id.clone());
-    run_and_store(&state, session, app, &reg, key.as_deref()).await
+    run_and_store(&state, session, app, &reg).await
 }
 
 /// Runs `reg`, stores the record as this browser's, and answers 303 to its result page.
@@ -63,9 +61,8 @@ pub(super) async fn run_and_store(
     mut session: BrowserSession,
     app: AppRef,
     reg: &Registration,
-    key: Option<&SigningKey>,
 ) -> Result<Response, Problem> {
-    let mut record = flow::backend::run(&state.core, app, reg, key).await;
+    let mut record = flow::backend::run(&state.core, app, reg).await;
     record.owner = session.browser_id();
     record.request_id = session.request_id.clone();
     state

@@ -45,8 +45,7 @@ pub async fn registration(
     let Some(reg) = state.config.registration(&id).cloned() else {
         return Err(Problem::unknown_registration(&id));
     };
-    let key = state.config.key(&id).cloned();
-    let report = check::check(&state.core, &reg, key.as_deref(), false).await;
+    let report = check::check(&state.core, &reg, false).await;
     respond(&headers, &report)
 }
 
@@ -60,6 +59,6 @@ pub async fn adhoc(
         Ok(reg) => reg,
         Err(page) => return Ok(page),
     };
-    let report = check::check(&state.core, &reg, None, true).await;
+    let report = check::check(&state.core, &reg, true).await;
     respond(&headers, &report)
 }

@@ -15,11 +15,12 @@ use super::problem::{format_json, wants_json};
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
 use super::{Problem, paths};
-use crate::config::{AuthMethod, Registration, Secret};
+use crate::config::{ClientAuth, Registration, Secret};
 use crate::gallery;
 use crate::record::{AppRef, SealedApp};
 use crate::smart::LaunchKind;
 use crate::smart::client_auth::SigningKey;
+use std::sync::Arc;
 
 const SCOPE: &str = "launch/patient openid fhirUser patient/*.read offline_access";
 
@@ -46,7 +47,7 @@ pub async fn show(
             .into_iter()
             .map(|e| {
                 serde_json::json!({"id": e.id, "title": e.title, "expect": e.expect,
-                    "explain": e.explain, "auth": e.auth.as_str(), "run": format!("/gallery/{}", e.id)})
+                    "explain": e.explain, "auth": e.auth.as_str(), "run": paths::gallery_run(e.id)})
             })
             .collect();
         return Ok(Json(serde_json::json!({ "entries": entries })).into_response());
@@ -55,7 +56,7 @@ pub async fn show(
         .into_iter()
         .map(|e| GalleryRow {
             anchor: format!("gallery-{}", e.id),
-            action: format!("/gallery/{}", e.id),
+            action: paths::gallery_run(e.id),
             title: e.title,
             expect: e.expect,
             explain: e.explain,
@@ -108,13 +109,13 @@ pub async fn run(
     if entry.backend {
         return run_backend(&state, session, &entry, id, name).await;
     }
-    let secret = entry.app_secret.map(Secret::new);
+    let auth = gallery_auth(&entry)?;
     let iss = if entry.sloppy {
         state.config.practice_sloppy_fhir_base()
     } else {
         state.config.practice_fhir_base()
     };
-    let mut reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, SCOPE);
+    let mut reg = Registration::simple(id.clone(), name, iss, id, auth, SCOPE);
     reg.active_probes = entry.active_probes;
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
@@ -132,12 +133,12 @@ async fn run_backend(
 ) -> Result<Response, Problem> {
     let iss = state.config.practice_fhir_base();
     if entry.auth.uses_secret() {
-        let secret = entry.app_secret.map(Secret::new);
         let scope = gallery::BACKEND_SCOPE;
-        let mut reg = Registration::simple(id.clone(), name, iss, id, entry.auth, secret, scope);
+        let auth = gallery_auth(entry)?;
+        let mut reg = Registration::simple(id.clone(), name, iss, id, auth, scope);
         reg.backend = true;
         let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
-        return super::backend::run_and_store(state, session, app, &reg, None).await;
+        return super::backend::run_and_store(state, session, app, &reg).await;
     }
     let (_, key) = SigningKey::generate("ES384").map_err(|why| {
         Problem::plain(
@@ -151,13 +152,22 @@ async fn run_backend(
         name,
         iss,
         id,
-        AuthMethod::PrivateKeyJwt,
-        None,
+        ClientAuth::PrivateKeyJwt(Arc::new(key)),
         gallery::BACKEND_SCOPE,
     );
     reg.backend = true;
-    reg.key_id = Some(key.kid.clone());
-    reg.alg = Some("ES384".into());
     let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
-    super::backend::run_and_store(state, session, app, &reg, Some(&key)).await
+    super::backend::run_and_store(state, session, app, &reg).await
+}
+
+/// A (non-key) gallery entry's client authentication: its method with the secret the app sends.
+fn gallery_auth(entry: &gallery::Entry) -> Result<ClientAuth, Problem> {
+    let secret = entry.app_secret.map(Secret::new);
+    ClientAuth::new(entry.auth, secret, None).map_err(|why| {
+        Problem::plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Gallery entry misconfigured",
+            format!("The gallery entry's client authentication cannot be built: {why}"),
+        )
+    })
 }

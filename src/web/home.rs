@@ -40,7 +40,7 @@ fn home_json(state: &AppState) -> serde_json::Value {
         .map(|r| {
             serde_json::json!({
                 "id": r.id, "name": r.name, "iss": r.iss, "client_id": r.client_id,
-                "auth": r.auth.as_str(), "scope": r.scope, "standalone_scope": r.standalone_scope,
+                "auth": r.auth.method().as_str(), "scope": r.scope, "standalone_scope": r.standalone_scope,
                 "launch": (!r.backend).then(|| paths::standalone(&r.id)), "check": paths::check(&r.id),
                 "backend": r.backend.then(|| paths::backend(&r.id)),
             })
@@ -89,7 +89,7 @@ fn render(
                 name: r.name.clone(),
                 iss: r.iss.clone(),
                 client_id: r.client_id.clone(),
-                auth: r.auth.as_str(),
+                auth: r.auth.method().as_str(),
                 scope: r.scope.clone(),
                 standalone_scope: r.standalone_scope.clone(),
                 launch_href: paths::standalone(&r.id),

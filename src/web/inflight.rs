@@ -68,7 +68,8 @@ impl Inflight {
             };
             record.owner = owner.browser;
             record.request_id = owner.request_id;
-            tracing::info!(launch = %record.id, outcome = ?record.outcome, step = record.step.as_str(), "launch finished");
+            let verdict = crate::flow::report(&state.core, &record);
+            tracing::info!(launch = %record.id, outcome = verdict.outcome_label(), step = verdict.step().as_str(), "launch finished");
             let mut kept_final = last.lock().await;
             let kept = state.store.keep(&record).await;
             *kept_final = true;

@@ -15,7 +15,7 @@ use super::middleware::LaunchStarted;
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
 use crate::config::{
-    AuthMethod, AuthorizeMethod, Registration, Secret, normalize_iss, without_userinfo,
+    AuthMethod, AuthorizeMethod, ClientAuth, Registration, Secret, normalize_iss, without_userinfo,
 };
 use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
@@ -114,8 +114,7 @@ pub async fn ehr(
                 "Unregistered FHIR server (developer mode)",
                 normalized.clone(),
                 state.config.unregistered_client_id.clone(),
-                AuthMethod::None,
-                None,
+                ClientAuth::None,
                 UNREGISTERED_SCOPE,
             );
             let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
@@ -348,13 +347,20 @@ pub fn validate_adhoc(f: &AdHocForm) -> Result<Registration, Vec<(String, String
     if scope.is_empty() {
         errors.push(("scope".into(), "is required".into()));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let secret = needs_secret.then(|| Secret::new(f.client_secret.clone()));
-    let auth = auth.unwrap_or(AuthMethod::None);
+    // Built once here: a method without its secret cannot leave the form.
+    let auth = match ClientAuth::new(auth.unwrap_or(AuthMethod::None), secret, None) {
+        Ok(auth) => Some(auth),
+        Err(why) => {
+            errors.push(("client_secret".into(), why));
+            None
+        }
+    };
+    let Some(auth) = auth.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
     let name = format!("Ad-hoc: {client_id}");
-    let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, secret, &scope);
+    let mut reg = Registration::simple("adhoc", name, iss, client_id, auth, &scope);
     // The form's scope is sent as typed, for a standalone launch.
     reg.standalone_scope = scope;
     Ok(reg)
@@ -373,14 +379,27 @@ pub(super) async fn begin(
     let started = start::start(&state.core, app, reg, kind, launch.as_deref()).await;
     let owner = session.browser_id();
     match started {
-        Started::Redirect { url, flow } => {
+        Started::Redirect {
+            url,
+            flow,
+            mut record,
+        } => {
             let started = LaunchStarted {
                 launch: flow.launch_id.clone(),
                 registration: reg.id.clone(),
             };
             session.data.launches.push(flow.launch_id.clone());
             session.data.flows.push(flow);
-            session.save().await?;
+            record.owner = owner;
+            record.request_id = session.request_id.clone();
+            // Both before the redirect (the callback must find them), side by side. A pending
+            // record the store cannot take waits in memory for it; lost, it is logged and the
+            // browser's session still knows the launch.
+            let (saved, kept) = tokio::join!(session.save(), state.store.keep_pending(&record));
+            if matches!(kept, crate::store::Kept::Lost(_)) {
+                state.metrics.store_error("launch");
+            }
+            saved?;
             let mut resp = match reg.authorize_method {
                 AuthorizeMethod::Get => Redirect::to(&url).into_response(),
                 AuthorizeMethod::Post => super::authorize_post::page(&url)?,

@@ -113,7 +113,9 @@ fn answer(status: u16, json: bool) -> Vec<u8> {
         (
             "text/html; charset=utf-8",
             format!(
-                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · SMART Launch Doctor</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main id=\"main\"><section class=\"headline outcome-error\"><h1>{title}</h1><p class=\"plain\">{message}</p><p class=\"muted\">HTTP {status}</p></section><p><a href=\"/\">Home</a></p></main></body></html>\n"
+                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · SMART Launch Doctor</title><link rel=\"stylesheet\" href=\"{style}\"></head><body><main id=\"main\"><section class=\"headline outcome-error\"><h1>{title}</h1><p class=\"plain\">{message}</p><p class=\"muted\">HTTP {status}</p></section><p><a href=\"{home}\">Home</a></p></main></body></html>\n",
+                style = super::paths::STYLESHEET,
+                home = super::paths::HOME,
             ),
         )
     };
@@ -258,6 +260,8 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     // Scheduled probes (`[monitor]`), stopped with the listener.
     let monitor = state.monitor.start(state.core.clone());
+    // Launches that never returned are settled in the background (`flow::settle`).
+    let sweeper = state.settler.start();
     loop {
         // A full house waits here: the kernel's backlog holds the next connections.
         let permit = tokio::select! {
@@ -284,6 +288,7 @@ pub async fn serve(
     }
     drop(listener);
     monitor.stop().await;
+    sweeper.stop().await;
     let deadline = tokio::time::Instant::now() + ops.shutdown_grace;
     tracing::info!(
         grace_seconds = ops.shutdown_grace.as_secs(),

@@ -80,7 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CHECK_ADHOC, post(check::adhoc))
         .route(paths::GALLERY_RUN, post(gallery::run))
         .route(paths::BACKEND, post(backend::run))
-        .route(status::PROBE, get(status::probe))
+        .route(paths::PROBE, get(status::probe))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,
@@ -104,8 +104,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::DIAGNOSE_RESULT, get(diagnose::show))
         .route(paths::DIAGNOSE_HAR, get(diagnose::download))
-        .route(status::STATUS, get(status::board))
-        .route(status::HISTORY, get(status::history))
+        .route(paths::STATUS, get(status::board))
+        .route(paths::STATUS_HISTORY, get(status::history))
         .fallback(problem::not_found)
         .layer(sessions);
 

@@ -9,9 +9,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use super::paths::{ADMIN_LAUNCH, ADMIN_LAUNCHES, ADMIN_LOGIN, ADMIN_LOGOUT, METRICS};
 use super::{AppState, Problem, admin};
-
-pub const METRICS: &str = "/metrics";
 
 /// The routes this module adds to the main router: `/metrics` (when on and not on its own
 /// listener) and the support view (when `admin_token_env` is set). None exist otherwise (404).
@@ -22,11 +21,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     }
     if state.admin.is_some() {
         r = r
-            .route(admin::LAUNCHES, get(admin::list))
-            .route(admin::LAUNCH, get(admin::show))
+            .route(ADMIN_LAUNCHES, get(admin::list))
+            .route(ADMIN_LAUNCH, get(admin::show))
             // Sign-in attempts count towards the per-address launch limit (no guessing spree).
             .route(
-                admin::LOGIN,
+                ADMIN_LOGIN,
                 post(admin::login)
                     .layer(axum::middleware::from_fn_with_state(
                         state.clone(),
@@ -34,7 +33,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                     ))
                     .get(admin::login_form),
             )
-            .route(admin::LOGOUT, post(admin::logout));
+            .route(ADMIN_LOGOUT, post(admin::logout));
     }
     r
 }

@@ -33,6 +33,19 @@ pub const SCRIPT: &str = "/static/app.js";
 /// The icon (SVG), also answered at the path browsers ask for unprompted.
 pub const FAVICON: &str = "/static/favicon.svg";
 pub const FAVICON_ICO: &str = "/favicon.ico";
+/// Prometheus metrics (`metrics = true`), here or alone on `metrics_listen`.
+pub const METRICS: &str = "/metrics";
+/// The monitor's board, one registration's history, and the blackbox probe.
+pub const STATUS: &str = "/status";
+pub const STATUS_HISTORY: &str = "/status/{id}";
+pub const PROBE: &str = "/probe";
+/// The support view (only when `admin_token_env` is set).
+pub const ADMIN_LAUNCHES: &str = "/admin/launches";
+pub const ADMIN_LAUNCH: &str = "/admin/launches/{id}";
+pub const ADMIN_LOGIN: &str = "/admin/login";
+pub const ADMIN_LOGOUT: &str = "/admin/logout";
+/// Where the built-in practice EHR is mounted (its routes are `crate::practice`'s).
+pub const PRACTICE: &str = "/practice";
 
 /// `/launches/{id}`.
 pub fn launch_result(id: &str) -> String {
@@ -65,6 +78,16 @@ pub fn reports(id: &str) -> (String, String) {
 /// `/launches/{id}/refresh`.
 pub fn refresh(id: &str) -> String {
     format!("/launches/{id}/refresh")
+}
+
+/// `/gallery/{id}`.
+pub fn gallery_run(id: &str) -> String {
+    format!("/gallery/{id}")
+}
+
+/// `/status/{id}`.
+pub fn status_history(id: &str) -> String {
+    format!("/status/{id}")
 }
 
 /// `/diagnose/{id}`.

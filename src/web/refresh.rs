@@ -62,6 +62,6 @@ pub async fn refresh(
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let body = client_auth::jwks(state.config.keys.iter().map(|(_, k)| k.as_ref()));
+    let body = client_auth::jwks(state.config.signing_keys());
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response()
 }

@@ -47,6 +47,7 @@ pub(super) async fn find(
         .launch(id)
         .await
         .map_err(|e| Problem::store(&e))?;
+    let stored = state.settler.on_read_one(stored).await;
     if let Some(r) = stored.filter(|r| r.owner == session.data.browser) {
         return Ok(r);
     }
@@ -83,6 +84,7 @@ async fn this_browsers_launches(
         .launches(ids)
         .await
         .map_err(|e| Problem::store(&e))?;
+    let stored = state.settler.on_read(stored).await;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids.iter().rev() {
         match stored

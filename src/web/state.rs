@@ -43,6 +43,8 @@ pub struct Inner {
     pub uploads: super::diagnose::Uploads,
     /// Scheduled probes and their history (see `crate::monitor`).
     pub monitor: crate::monitor::Monitor,
+    /// Settles launches that never returned (see `crate::flow::settle`).
+    pub settler: crate::flow::settle::Settler,
 }
 
 impl Deref for AppState {
@@ -99,8 +101,10 @@ impl AppState {
         let monitor =
             crate::monitor::Monitor::new(&config, store.clone()).map_err(StateError::Monitor)?;
         let core = Core::new(config)?;
+        let settler = crate::flow::settle::Settler::new(core.clone(), store.clone());
         Ok(AppState(Arc::new(Inner {
             monitor,
+            settler,
             core,
             store,
             sessions,
@@ -129,7 +133,8 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
     // The gallery's backend clients are registered with it too, while the app signs with a
     // key of its own (the "unregistered key" failure).
     let backend_jwks = config
-        .key(PRACTICE_BACKEND_ID)
+        .registration(PRACTICE_BACKEND_ID)
+        .and_then(|r| r.auth.key())
         .map(|k| crate::smart::client_auth::jwks([k.as_ref()]))
         .unwrap_or_else(|| serde_json::json!({"keys": []}));
     clients.push(PracticeClient {
@@ -167,7 +172,7 @@ fn practice_ehr(config: &Config) -> practice::Ehr {
     let ehr = practice::Ehr::new(PracticeOptions {
         clients,
         faults: Faults::default(),
-        path_prefix: "/practice".into(),
+        path_prefix: super::paths::PRACTICE.into(),
     });
     ehr.set_origin(config.public_url.clone());
     ehr.set_require_login(true);

@@ -12,12 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::problem::wants_json;
 use super::views::{format_time, render_page};
 pub use super::words::filters;
-use super::{AppState, Problem};
+use super::{AppState, Problem, paths};
 use crate::monitor::{RowState, Run};
-
-pub const STATUS: &str = "/status";
-pub const HISTORY: &str = "/status/{id}";
-pub const PROBE: &str = "/probe";
 
 /// One row of the board (and its JSON twin).
 #[derive(Serialize)]
@@ -37,10 +33,6 @@ pub struct Row {
     pub tls_days_left: Option<i64>,
     pub history: String,
     pub last_case: Option<String>,
-}
-
-fn history_path(id: &str) -> String {
-    format!("/status/{id}")
 }
 
 fn ms_time(ms: i64) -> String {
@@ -70,8 +62,8 @@ fn row(state: &AppState, id: &str, name: &str, s: Option<RowState>) -> Row {
         last_run: run.map(|r| r.at),
         next_run: state.monitor.next_run(id),
         tls_days_left: run.and_then(|r| r.tls_days_left),
-        history: history_path(id),
-        last_case: run.map(|r| format!("{}#run-{}", history_path(id), r.id)),
+        history: paths::status_history(id),
+        last_case: run.map(|r| format!("{}#run-{}", paths::status_history(id), r.id)),
     }
 }
 
@@ -196,9 +188,8 @@ pub async fn probe(
     let Some(reg) = state.config.registration(&id).cloned() else {
         return Err(Problem::unknown_registration(&id));
     };
-    let key = state.config.key(&id).cloned();
     let at = state.monitor.config().clock.now_ms();
-    let run = crate::monitor::run::probe(&state.core, &reg, key.as_deref(), at).await;
+    let run = crate::monitor::run::probe(&state.core, &reg, at).await;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -27,13 +27,13 @@ pub fn gate_for(config: &Config, sealer: &Sealer, r: &LaunchRecord) -> Gate {
         gate.add_basic(client_id, secret);
     };
     for reg in &config.registrations {
-        if let Some(s) = &reg.client_secret {
+        if let Some(s) = reg.auth.secret() {
             add(&reg.client_id, s.expose());
         }
     }
     if let Some(AppRef::AdHoc(app)) = &r.app_ref
         && let Some(reg) = app.open(sealer)
-        && let Some(s) = &reg.client_secret
+        && let Some(s) = reg.auth.secret()
     {
         add(&reg.client_id, s.expose());
     }

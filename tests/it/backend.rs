@@ -216,7 +216,8 @@ async fn a_sloppy_server_fails_each_backend_rule_by_name() {
 async fn a_key_the_server_does_not_know_is_token_bad_client_assertion_with_the_self_check() {
     let t = TestApp::start(backend_setup()).await;
     // The EHR holds another public key under our kid: the signature cannot verify.
-    let kid = t.state.config.key("app").unwrap().kid.clone();
+    let reg = t.state.config.registration("app").unwrap();
+    let kid = reg.auth.key().unwrap().kid.clone();
     let (_, _, mut other) = key_file("ES384");
     other["keys"][0]["kid"] = Value::String(kid);
     t.ehr.ehr.set_client_jwks(CLIENT_ID, other);

@@ -244,9 +244,9 @@ async fn our_jwks_lists_a_shared_key_once_and_check_names_a_reused_key() {
     );
     let config = smart_launch_doctor::config::Config::from_toml(&toml, "t", addr).unwrap();
     let reg = config.registration("a").unwrap().clone();
-    let key = config.key("a").cloned().unwrap();
+    assert!(reg.auth.key().is_some());
     let core = smart_launch_doctor::state::Core::new(config).unwrap();
-    let report = smart_launch_doctor::check::check(&core, &reg, Some(&key), false).await;
+    let report = smart_launch_doctor::check::check(&core, &reg, false).await;
     let json = serde_json::to_value(&report).unwrap();
     assert!(
         json.to_string().contains("\"jwks.duplicate_key\""),

@@ -39,6 +39,7 @@ mod layering;
 mod layout;
 mod load;
 mod monitor;
+mod never_returned;
 mod ops;
 mod pages;
 mod peer;

@@ -392,12 +392,12 @@ async fn a_server_echoing_the_secret_in_headers_descriptions_and_html_shows_it_n
 #[tokio::test]
 async fn the_private_key_appears_in_no_page_json_report_or_check() {
     let app = TestApp::start(Setup::new(Auth::Jwt("RS384"))).await;
-    let path = app
-        .state
-        .config
-        .registration("app")
-        .and_then(|r| r.private_key.clone())
-        .expect("a private_key_jwt registration has a key file");
+    // The registration's TOML keys (private_key, key_id, alg), as the test wrote them.
+    let keys: toml::Table = toml::from_str(app.secret.as_deref().unwrap()).unwrap();
+    let path = keys["private_key"]
+        .as_str()
+        .expect("a private_key_jwt registration has a key file")
+        .to_string();
     let pem = std::fs::read_to_string(path).unwrap();
     // Every full line of the PEM body (64 base64 characters): any of them would be key material.
     let lines: Vec<&str> = pem

@@ -80,6 +80,9 @@ pub struct Setup {
     pub loopback: Loopback,
     /// Wraps the fake EHR's router (a layer that delays or replaces answers: see `hostile`).
     pub wrap_ehr: fn(axum::Router) -> axum::Router,
+    /// The clock launches are assessed and settled by (`monitor.clock`; a manual one: see
+    /// `never_returned`).
+    pub clock: smart_launch_doctor::monitor::Clock,
 }
 
 impl Setup {
@@ -97,6 +100,7 @@ impl Setup {
             http_timeout_secs: 3,
             loopback: Loopback::Standard,
             wrap_ehr: |router| router,
+            clock: Default::default(),
         }
     }
 }
@@ -215,6 +219,7 @@ impl TestApp {
         }
         let mut config = Config::from_toml(&toml, "test", addr).expect("config");
         config.loopback = setup.loopback;
+        config.monitor.clock = setup.clock.clone();
         let state = AppState::new(config).expect("state");
         // Served as the binary serves it: hyper's own 414/431 get bodies, header-read timeout,
         // bounded connections.
