@@ -53,17 +53,14 @@ pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> E
     }
     if format == "json" {
         let json = serde_json::json!({ "registrations": reports });
-        println!(
-            "{}",
+        super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        ));
     } else {
         let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none();
-        print!(
-            "{}",
-            smart_launch_doctor::check::text::render(&reports, colour)
-        );
+        super::emit(&smart_launch_doctor::check::text::render(&reports, colour));
     }
     if reports.iter().any(|r| r.has_error()) {
         ExitCode::from(1)
@@ -117,14 +114,14 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
         None => smart_launch_doctor::flow::backend::run(&core, app, &reg).await,
     };
     if format == "json" {
-        println!(
-            "{}",
+        super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&out::json(&record)).unwrap_or_default()
-        );
+        ));
     } else {
         let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", out::text(&record, colour));
+        super::emit(&out::text(&record, colour));
     }
     if out::has_error(&record) {
         ExitCode::from(1)

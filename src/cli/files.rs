@@ -8,12 +8,12 @@ use smart_launch_doctor::smart::client_auth::SigningKey;
 pub fn catalogue(format: &str) -> ExitCode {
     use smart_launch_doctor::diagnosis::catalogue_doc;
     match format {
-        "json" => println!(
-            "{}",
+        "json" => super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&catalogue_doc::json()).unwrap_or_default()
-        ),
-        "markdown" => print!("{}", catalogue_doc::markdown()),
-        _ => print!("{}", catalogue_doc::text()),
+        )),
+        "markdown" => super::emit(&catalogue_doc::markdown()),
+        _ => super::emit(&catalogue_doc::text()),
     }
     ExitCode::SUCCESS
 }
@@ -44,12 +44,12 @@ pub fn diagnose(file: &std::path::Path, format: &str) -> ExitCode {
         }
     };
     if format == "json" {
-        println!(
-            "{}",
+        super::emit(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        ));
     } else {
-        print!("{}", har::text::render(&report));
+        super::emit(&har::text::render(&report));
     }
     if report.has_error() {
         ExitCode::from(1)
@@ -93,10 +93,10 @@ pub fn keygen(alg: &str, out: &std::path::Path) -> ExitCode {
         return ExitCode::from(2);
     }
     let jwks = smart_launch_doctor::smart::client_auth::jwks([&key]);
-    println!(
-        "{}",
+    super::emit(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&jwks).unwrap_or_default()
-    );
+    ));
     eprintln!(
         "Wrote {}. Register the JWKS above with the EHR (or serve it: /.well-known/jwks.json), then configure:\n  auth = \"private_key_jwt\"\n  private_key = {:?}\n  key_id = {:?}\n  alg = {alg:?}",
         out.display(),

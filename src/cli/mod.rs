@@ -27,3 +27,10 @@ pub fn init_tracing(json: bool, default: &str) {
         builder.init();
     }
 }
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

@@ -225,8 +225,11 @@ fn headline(
 /// (token step)". `top` is the first error, which tells an unreachable server apart.
 pub fn failure_headline(step: Step, top: Option<&Diagnosis>) -> String {
     let unreachable = top.is_some_and(|d| d.id().family() == Family::Net);
+    // An HTTP error (a 5xx, a 404) is not a refusal of this app: say the service failed.
+    let service_failed = top.is_some_and(|d| d.id() == id!("token.http_error"));
     let plain = match step {
         _ if unreachable => "The EHR could not be reached",
+        Step::Token if service_failed => "The EHR's sign-in service answered with an error",
         Step::Launch => "The launch could not start",
         Step::Discovery => "The EHR's SMART configuration could not be used",
         Step::Authorize => "The sign-in at the EHR did not finish",

@@ -130,7 +130,22 @@ impl LaunchReport {
         self.diagnoses().iter().map(|d| d.id().as_str()).collect()
     }
 
-    /// The ids for a one-line list: (errors then warnings, notes), each comma-separated.
+    /// Whether the last token refresh from the result page failed.
+    pub fn refresh_failed(&self) -> bool {
+        self.assessment.refresh_failed
+    }
+
+    /// The last refresh's diagnoses when that refresh failed, else none: the one-line lists and
+    /// `report.md` name them beside the launch's own.
+    pub fn failed_refresh_diagnoses(&self) -> &[Diagnosis] {
+        match self.record.refreshes.last() {
+            Some(f) if self.refresh_failed() => &f.diagnoses,
+            _ => &[],
+        }
+    }
+
+    /// The ids for a one-line list: (errors then warnings, notes), each comma-separated; a
+    /// failed last refresh's ids lead (they are why the launch's headline names the refresh).
     pub fn ids_line(&self) -> (String, String) {
         let join = |v: Vec<&Diagnosis>| {
             v.iter()
@@ -138,8 +153,11 @@ impl LaunchReport {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
-            self.diagnoses().iter().partition(|d| d.is_note());
+        let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) = self
+            .failed_refresh_diagnoses()
+            .iter()
+            .chain(self.diagnoses())
+            .partition(|d| d.is_note());
         (join(rest), join(notes))
     }
 
@@ -233,6 +251,36 @@ mod tests {
             report.ids_line(),
             ("authorize.never_returned".into(), String::new())
         );
+    }
+
+    #[test]
+    fn a_failed_refresh_is_named_in_the_rows_and_in_report_md() {
+        let mut r = pending(1_000);
+        r.outcome = Outcome::Success;
+        r.step = Step::Fhir;
+        r.finished_at = Some(1_001);
+        r.refreshes.push(crate::record::RefreshRecord {
+            at: 1_100,
+            outcome: Outcome::Error,
+            token_response: None,
+            diagnoses: vec![Diagnosis::new(id!("refresh.rejected"), "refused")],
+        });
+        let report = LaunchReport::assemble(r, &CFG, 1_200);
+        assert_eq!(
+            report.headline(),
+            "Launch succeeded; the last token refresh failed"
+        );
+        assert_eq!(
+            report.ids_line(),
+            ("refresh.rejected".into(), String::new())
+        );
+        let md = crate::diagnosis::report::markdown(&report, "then");
+        assert!(
+            md.contains("succeeded; the last token refresh failed"),
+            "{md}"
+        );
+        assert!(md.contains("## Last token refresh (failed)"), "{md}");
+        assert!(md.contains("`refresh.rejected`"), "{md}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::Diagnosis;
 use super::launch_report::LaunchReport;
 use super::markdown::{code, fenced, spec_link, text};
-use super::transcript::Exchange;
+use super::transcript::{Exchange, ExchangeStep};
 use crate::record::LaunchRecord;
 
 /// Form fields whose values become shell variables in the `curl`.
@@ -24,13 +24,19 @@ fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The exchange a `curl` should reproduce: the last one that failed, else the last one.
+/// The exchange a `curl` should reproduce: the last one that failed, else the last one. An
+/// id_token that failed its checks came in the token response: that request, unless fetching
+/// the id_token's keys or configuration is what failed (a later style or FHIR read is not it).
 pub fn failing_exchange(r: &LaunchRecord) -> Option<&Exchange> {
-    r.transcript
-        .iter()
-        .rev()
-        .find(|x| x.error.is_some() || x.status.is_none_or(|s| s >= 300))
-        .or(r.transcript.last())
+    let failed = |x: &&Exchange| x.error.is_some() || x.status.is_none_or(|s| s >= 300);
+    let mut all = r.transcript.iter().rev();
+    if r.step == crate::smart::Step::IdToken {
+        return all
+            .clone()
+            .find(|x| x.step == ExchangeStep::IdToken && failed(x))
+            .or_else(|| all.find(|x| x.step == ExchangeStep::Token));
+    }
+    all.clone().find(failed).or(r.transcript.last())
 }
 
 /// A `curl` command line reproducing `x`; redacted values become `$VARIABLES`.
@@ -179,6 +185,9 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
     let mut out = String::new();
     let (r, diagnoses) = (report.record(), report.diagnoses());
     let outcome = match report.outcome() {
+        crate::record::Outcome::Success if report.refresh_failed() => {
+            "succeeded; the last token refresh failed".to_string()
+        }
         crate::record::Outcome::Success => "succeeded".to_string(),
         crate::record::Outcome::Error => format!("failed at the {} step", report.step().as_str()),
         crate::record::Outcome::Pending => "is waiting for the callback".to_string(),
@@ -208,7 +217,12 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
             code(&e.token_endpoint)
         );
     }
-    let ids: Vec<String> = diagnoses.iter().map(|d| code(d.id().as_str())).collect();
+    let refresh = report.failed_refresh_diagnoses();
+    let ids: Vec<String> = diagnoses
+        .iter()
+        .chain(refresh)
+        .map(|d| code(d.id().as_str()))
+        .collect();
     let _ = writeln!(
         out,
         "- Diagnoses: {}\n",
@@ -224,6 +238,12 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
     if !diagnoses.is_empty() {
         out.push_str("## Diagnoses\n\n");
         for d in diagnoses {
+            diagnosis_md(&mut out, d);
+        }
+    }
+    if !refresh.is_empty() {
+        out.push_str("## Last token refresh (failed)\n\n");
+        for d in refresh {
             diagnosis_md(&mut out, d);
         }
     }
@@ -294,6 +314,41 @@ mod tests {
             error: None,
             cached: false,
         }
+    }
+
+    #[test]
+    fn an_id_token_failure_reproduces_the_token_request_not_a_later_read() {
+        let mut r: LaunchRecord = serde_json::from_value(serde_json::json!({
+            "id": "l1", "kind": "standalone",
+            "app": {"id": "p", "name": "P", "iss": "https://ehr.example/fhir",
+                    "client_id": "app", "auth": "none", "adhoc": false},
+            "started_at": 1, "finished_at": 2, "outcome": "error", "step": "id_token",
+            "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
+            "endpoints": null, "authorize_url": null,
+            "diagnoses": [], "token_response": null, "transcript": [],
+        }))
+        .unwrap();
+        let token = Exchange {
+            status: Some(200),
+            ..exchange()
+        };
+        let style = Exchange {
+            step: crate::smart::transcript::ExchangeStep::Style,
+            method: "GET".into(),
+            url: "https://ehr.example/style.json".into(),
+            status: Some(404),
+            ..exchange()
+        };
+        r.transcript = vec![token, style];
+        assert_eq!(
+            failing_exchange(&r).map(|x| x.url.as_str()),
+            Some("https://ehr.example/token")
+        );
+        r.step = crate::smart::Step::Fhir;
+        assert_eq!(
+            failing_exchange(&r).map(|x| x.url.as_str()),
+            Some("https://ehr.example/style.json")
+        );
     }
 
     #[test]
