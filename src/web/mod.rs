@@ -18,6 +18,7 @@ pub mod limit;
 pub mod listener;
 mod middleware;
 pub mod ops;
+mod params;
 pub mod paths;
 mod problem;
 mod refresh;

@@ -101,7 +101,7 @@ const RULES: &[Rule] = &[
 ];
 
 /// Files still over 400 lines. The list only shrinks: a file split below the limit must leave it.
-const OVER_400: &[&str] = &["src/web/launch.rs"];
+const OVER_400: &[&str] = &[];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
