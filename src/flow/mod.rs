@@ -65,6 +65,27 @@ pub fn discovery_transcript(d: &Discovered, made_now: Vec<Exchange>, own: bool) 
         .collect()
 }
 
+/// The cached discovery exchanges as request lines only (step, method, URL, status, time,
+/// marked cached): what a pending launch keeps of an answer every launch shares.
+pub fn discovery_lines(d: &Discovered) -> Vec<Exchange> {
+    d.transcript
+        .iter()
+        .map(|x| Exchange {
+            step: x.step,
+            method: x.method.clone(),
+            url: x.url.clone(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: x.status,
+            response_headers: Vec::new(),
+            response_body: None,
+            duration_ms: x.duration_ms,
+            error: x.error.clone(),
+            cached: true,
+        })
+        .collect()
+}
+
 /// The report of `r` on the core's clock: the verdict every view and the metrics read.
 pub fn report(core: &Core, r: &LaunchRecord) -> LaunchReport {
     LaunchReport::assemble(r.clone(), &AssessConfig::of(&core.config), core.now())

@@ -97,10 +97,17 @@ async fn start_uncounted(
             };
             // What the pages show while it waits, kept now: the discovery cache may expire
             // before anyone looks. Bounded without a budget pass: discovery's two or three
-            // exchanges each have their bodies capped when recorded.
+            // exchanges each have their bodies capped when recorded. Discovery answered from
+            // the cache is kept as its request lines only (method, URL, status): its headers
+            // and bodies are the cache's, the same for every launch, and copying them made
+            // each `/launch` allocate five kilobytes (half its throughput).
             let mut record =
                 super::flow_record(core, &flow, &StoredRegistration::of(reg), Some(&d));
-            record.transcript = super::discovery_transcript(&d, made, false);
+            record.transcript = if made.is_empty() {
+                super::discovery_lines(&d)
+            } else {
+                made
+            };
             Started::Redirect {
                 url: req.url,
                 flow,
