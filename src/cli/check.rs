@@ -1,32 +1,21 @@
 //! `check` and `backend`: one registration's preflight and credential probe, or one Backend
 //! Services run, against a configured server or an in-process practice EHR.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use smart_launch_doctor::config::Config;
 use smart_launch_doctor::state::Core;
 
-use super::{CLI_LOG, init_tracing};
 use crate::local_practice::LocalPractice;
 
 /// `check`: exit 0 without error-severity findings, 1 with, 2 on usage or configuration errors.
 pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> ExitCode {
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
     let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
+    let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let config = match super::load_for("check", config_path.as_deref(), &wanted) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(false, CLI_LOG);
-    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
-        eprintln!("check: no registration has the id {unknown:?}");
-        return ExitCode::from(2);
-    }
     let selected: Vec<_> = config
         .registrations
         .iter()
@@ -74,18 +63,12 @@ pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> E
 pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCode {
     use smart_launch_doctor::check::backend as out;
     use smart_launch_doctor::record::AppRef;
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
     let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
+    let config = match super::load_for("backend", config_path.as_deref(), &[id]) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(false, CLI_LOG);
     let Some(reg) = config.registration(id).cloned() else {
-        eprintln!("backend: no registration has the id {id:?}");
         return ExitCode::from(2);
     };
     if !reg.backend {

@@ -34,3 +34,23 @@ pub(crate) fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
+
+/// The configuration a one-shot command runs with (listening address as `serve`'s default),
+/// tracing started, every id in `ids` checked to name a registration: exit 2 otherwise.
+pub(crate) fn load_for(
+    command: &str,
+    path: Option<&std::path::Path>,
+    ids: &[&str],
+) -> Result<smart_launch_doctor::config::Config, std::process::ExitCode> {
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+    let config = smart_launch_doctor::config::Config::load(path, listen).map_err(|e| {
+        eprintln!("configuration error: {e}");
+        std::process::ExitCode::from(2)
+    })?;
+    init_tracing(false, CLI_LOG);
+    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
+        eprintln!("{command}: no registration has the id {unknown:?}");
+        return Err(std::process::ExitCode::from(2));
+    }
+    Ok(config)
+}

@@ -1,13 +1,11 @@
 //! `monitor --once`: one run of each selected registration, recorded like the scheduler's.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use smart_launch_doctor::config::Config;
 use smart_launch_doctor::state::Core;
 
-use super::{CLI_LOG, init_tracing};
 use crate::local_practice::LocalPractice;
 
 /// `monitor --once`: one run of each selected registration; exit 0 / 1 / 2 like `check`.
@@ -24,20 +22,12 @@ pub async fn monitor_once(
         );
         return ExitCode::from(2);
     }
-    let listen = SocketAddr::from(([127, 0, 0, 1], 8080));
     let config_path = config;
-    let config = match Config::load(config_path.as_deref(), listen) {
+    let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let config = match super::load_for("monitor", config_path.as_deref(), &wanted) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    init_tracing(false, CLI_LOG);
-    if let Some(unknown) = ids.iter().find(|id| config.registration(id).is_none()) {
-        eprintln!("monitor: no registration has the id {unknown:?}");
-        return ExitCode::from(2);
-    }
     let store_url = config.session_store.clone();
     let (monitor, core) = match monitor_parts(&config) {
         Ok(parts) => parts,
