@@ -4,6 +4,7 @@
 
 pub(crate) mod active;
 pub mod backend;
+mod case;
 mod credentials;
 pub mod text;
 
@@ -13,11 +14,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Registration;
+use crate::diagnosis::Diagnosis;
+use crate::diagnosis::assess::StepStatus;
 use crate::diagnosis::classify::{self, probe::Verdict};
 use crate::diagnosis::transcript::{Exchange, Gate};
-use crate::diagnosis::{Diagnosis, Severity};
 use crate::flow::{self, complete::credentials};
-use crate::record::{AppSummary, Endpoints};
+use crate::record::{AppSummary, Endpoints, Outcome};
 use crate::smart::LaunchKind;
 use crate::smart::client_auth;
 use crate::smart::http::Recorder;
@@ -32,8 +34,15 @@ pub struct Report {
     pub registration: AppSummary,
     pub redirect_uri: String,
     pub endpoints: Option<Endpoints>,
+    /// Ranked (errors, warnings, notes) by `diagnosis::assess`.
     pub diagnoses: Vec<Diagnosis>,
     pub credentials: Credentials,
+    /// `success` or `error`, from `diagnosis::assess` (`error`: `check` exits 1).
+    pub outcome: Outcome,
+    /// Each step of the check as `diagnosis::assess` judged it (the browser's steps skipped).
+    pub steps: Vec<StepStatus>,
+    /// The verdict in plain words.
+    pub headline: String,
     /// For private_key_jwt: the JWKS this app publishes.
     pub jwks: Option<Value>,
     /// The FHIR server's TLS certificate (https only).
@@ -47,10 +56,9 @@ pub struct Report {
 }
 
 impl Report {
+    /// The assessment's verdict: what makes `check` exit 1 and the monitor say down.
     pub fn has_error(&self) -> bool {
-        self.diagnoses
-            .iter()
-            .any(|d| d.severity() == Severity::Error)
+        self.outcome == Outcome::Error
     }
 }
 
@@ -92,6 +100,12 @@ pub async fn check(state: &Core, reg: &Registration, adhoc: bool) -> Report {
         }
     }
     scrub(&mut report, &gate);
+    // The verdict comes from the reasoner every launch goes through, on what the report shows.
+    let verdict = case::assess(state, reg, &report);
+    report.outcome = verdict.outcome;
+    report.steps = verdict.steps;
+    report.headline = verdict.headline;
+    report.diagnoses = verdict.diagnoses;
     report
 }
 
@@ -175,6 +189,9 @@ async fn run(state: &Core, reg: &Registration, adhoc: bool) -> Report {
             reason: None,
             summary: "Not probed: discovery failed, so there was no token endpoint to ask.".into(),
         },
+        outcome: Outcome::Pending,
+        steps: Vec::new(),
+        headline: String::new(),
         jwks,
         certificate: None,
         conformance: Vec::new(),

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::diagnosis::Severity;
+use crate::diagnosis::assess::Status;
 use crate::diagnosis::classify::probe::Verdict;
 
 struct Paint(bool);
@@ -81,6 +82,20 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             let _ = writeln!(out, "  backend      client_credentials {}", v.as_str());
         }
         let _ = writeln!(out, "  summary      {}", c.summary);
+        // The verdict and the steps as `diagnosis::assess` judged the case.
+        let headline = if r.has_error() {
+            p.c("31", &r.headline)
+        } else {
+            p.c("32", &r.headline)
+        };
+        let _ = writeln!(out, "  verdict      {headline}");
+        let steps: Vec<String> = r
+            .steps
+            .iter()
+            .filter(|s| s.status != Status::Skipped)
+            .map(|s| format!("{} {}", s.name, s.status.as_str()))
+            .collect();
+        let _ = writeln!(out, "  steps        {}", steps.join(", "));
         let _ = writeln!(out, "  redirect_uri {}", r.redirect_uri);
         if let Some(c) = &r.certificate {
             let _ = writeln!(
@@ -139,16 +154,25 @@ pub fn render(reports: &[Report], colour: bool) -> String {
         .unwrap_or(0)
         .max(12);
     for r in reports {
-        let errors: Vec<&str> = r
+        let mut why: Vec<&str> = r
             .diagnoses
             .iter()
             .filter(|d| d.severity() == Severity::Error)
             .map(|d| d.id().as_str())
             .collect();
-        let verdict = if errors.is_empty() {
-            p.c("32", "ok")
+        if why.is_empty() {
+            // Failed without an error finding: name the failed steps.
+            why = r
+                .steps
+                .iter()
+                .filter(|s| s.status == Status::Failed)
+                .map(|s| s.name)
+                .collect();
+        }
+        let verdict = if r.has_error() {
+            format!("{} ({})", p.c("31", "failed"), why.join(", "))
         } else {
-            format!("{} ({})", p.c("31", "failed"), errors.join(", "))
+            p.c("32", "ok")
         };
         let _ = writeln!(out, "  {:<width$} {verdict}", r.id);
     }

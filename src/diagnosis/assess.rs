@@ -1,15 +1,19 @@
 //! The one reasoner for a launch's verdict: what the flow recorded in, the outcome, the step
 //! reached or failed, each step's status, the ranked diagnoses and the headline out. Pure: no
 //! I/O, no web types, time comes in as `now`. Every view and the metrics read the verdict from
-//! here (through `LaunchReport`), never from the record's `outcome` or `step`.
+//! here (through `LaunchReport`), never from the record's `outcome` or `step`. A `check` is a
+//! case too (`assess_probe`): its credential probe's expected refusal passes the token step.
 
 use serde::Serialize;
 
 use super::{Diagnosis, Family};
+
+mod probe;
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::fhir::ReadResource;
 use crate::smart::transcript::ExchangeStep;
 use crate::smart::{LaunchKind, Step};
+pub use probe::{Probe, Refusal, assess_probe};
 
 /// What the reasoner needs from the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

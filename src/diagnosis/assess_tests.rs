@@ -203,3 +203,143 @@ fn a_success_names_who_signed_in_and_the_patient_in_context() {
     );
     assert!(a.steps.iter().all(|s| s.status == Status::Passed));
 }
+
+// --- a `check` as a case: the credential probe's expected refusal --------------------------
+
+fn probed(ids: &[crate::diagnosis::DiagnosisId]) -> LaunchRecord {
+    let mut c = case("pending", "token");
+    c.endpoints = Some(crate::record::Endpoints {
+        source: ".well-known/smart-configuration".into(),
+        authorization_endpoint: "https://ehr.example/authorize".into(),
+        token_endpoint: "https://ehr.example/token".into(),
+    });
+    for id in ids {
+        c.diagnoses.push(Diagnosis::new(*id, "x"));
+    }
+    c
+}
+
+fn probe(invalid_code: Refusal, cc: Option<Verdict>) -> Probe {
+    Probe {
+        invalid_code,
+        client_credentials: cc,
+    }
+}
+
+use crate::diagnosis::classify::probe::Verdict;
+
+#[test]
+fn the_probes_expected_refusal_passes_the_token_step() {
+    let a = assess_probe(
+        &probed(&[id!("jwks.duplicate_key")]),
+        &probe(Refusal::Expected, None),
+    );
+    assert_eq!((a.outcome, a.step), (Outcome::Success, Step::Token));
+    assert_eq!(a.headline, "Check passed");
+    for (name, want) in [
+        ("launch", Status::Skipped),
+        ("discovery", Status::Passed),
+        ("registration", Status::Passed),
+        ("authorize", Status::Skipped),
+        ("callback", Status::Skipped),
+        ("token", Status::Passed),
+        ("id_token", Status::Skipped),
+        ("fhir", Status::Skipped),
+    ] {
+        assert_eq!(status(&a, name), want, "{name}");
+    }
+    // The same refusal read as a launch's token answer would fail the case: the probe is
+    // what makes it a pass.
+    let refused = assess_probe(&probed(&[]), &probe(Refusal::OfTheClient, None));
+    assert_eq!(refused.outcome, Outcome::Error);
+}
+
+#[test]
+fn a_refusal_of_the_client_fails_the_token_step_and_heads_with_the_first_error() {
+    let c = probed(&[
+        id!("check.certificate_expiring"),
+        id!("token.unknown_client"),
+    ]);
+    let a = assess_probe(&c, &probe(Refusal::OfTheClient, None));
+    assert_eq!((a.outcome, a.step), (Outcome::Error, Step::Token));
+    assert_eq!(status(&a, "token"), Status::Failed);
+    assert_eq!(status(&a, "discovery"), Status::Passed);
+    assert_eq!(
+        ids(&a),
+        ["token.unknown_client", "check.certificate_expiring"]
+    );
+    assert_eq!(a.headline, "The EHR did not accept this app (token step)");
+    assert_eq!(a.plain, a.diagnoses[0].plain());
+}
+
+#[test]
+fn credentials_accepted_only_raw_or_a_refused_client_credentials_grant_fail_the_token_step() {
+    // Accepted, but only without the RFC 6749 encoding: real exchanges will be refused.
+    let raw = probed(&[id!("token.bad_client_credentials")]);
+    let a = assess_probe(&raw, &probe(Refusal::Expected, None));
+    assert_eq!(
+        (a.outcome, status(&a, "token")),
+        (Outcome::Error, Status::Failed)
+    );
+    let a = assess_probe(
+        &probed(&[]),
+        &probe(Refusal::Expected, Some(Verdict::Rejected)),
+    );
+    assert_eq!(
+        (a.outcome, status(&a, "token")),
+        (Outcome::Error, Status::Failed)
+    );
+    let a = assess_probe(
+        &probed(&[]),
+        &probe(Refusal::Expected, Some(Verdict::Accepted)),
+    );
+    assert_eq!(
+        (a.outcome, status(&a, "token")),
+        (Outcome::Success, Status::Passed)
+    );
+}
+
+#[test]
+fn an_unclear_answer_warns_the_token_step_without_failing_the_check() {
+    let c = probed(&[id!("check.probe_inconclusive")]);
+    let a = assess_probe(&c, &probe(Refusal::Unclear, None));
+    assert_eq!(a.outcome, Outcome::Success);
+    assert_eq!(status(&a, "token"), Status::Warned);
+    assert!(a.headline.contains("could not tell"), "{}", a.headline);
+}
+
+#[test]
+fn a_failed_discovery_sends_no_probe() {
+    let mut c = case("pending", "discovery");
+    c.diagnoses
+        .push(Diagnosis::new(id!("net.connect"), "refused"));
+    let a = assess_probe(&c, &probe(Refusal::NotSent, None));
+    assert_eq!((a.outcome, a.step), (Outcome::Error, Step::Discovery));
+    assert_eq!(status(&a, "discovery"), Status::Failed);
+    assert_eq!(status(&a, "registration"), Status::NotReached);
+    assert_eq!(status(&a, "token"), Status::NotReached);
+    assert_eq!(a.headline, "The EHR could not be reached (discovery step)");
+}
+
+#[test]
+fn an_error_in_the_registration_fails_the_check_though_the_credentials_pass() {
+    let c = probed(&[id!("check.redirect_uri_insecure")]);
+    let a = assess_probe(&c, &probe(Refusal::Expected, None));
+    assert_eq!((a.outcome, a.step), (Outcome::Error, Step::Token));
+    assert_eq!(status(&a, "registration"), Status::Failed);
+    assert_eq!(status(&a, "token"), Status::Passed);
+    assert!(a.headline.contains("registration"), "{}", a.headline);
+}
+
+#[test]
+fn a_refused_client_is_told_by_the_token_error_though_a_registration_error_comes_first() {
+    let c = probed(&[
+        id!("check.redirect_uri_insecure"),
+        id!("token.unknown_client"),
+    ]);
+    let a = assess_probe(&c, &probe(Refusal::OfTheClient, None));
+    assert_eq!(status(&a, "registration"), Status::Failed);
+    assert_eq!(status(&a, "token"), Status::Failed);
+    assert_eq!(a.headline, "The EHR did not accept this app (token step)");
+    assert_eq!(a.plain, a.diagnoses[1].plain());
+}

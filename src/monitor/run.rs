@@ -223,7 +223,11 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     }
     let report = crate::check::check(core, reg, false).await;
     let total = started.elapsed().as_secs_f64();
-    let (status, findings) = findings(&report.diagnoses);
+    let (mut status, findings) = findings(&report.diagnoses);
+    // Down is what makes `check` exit 1: the assessment's verdict.
+    if report.has_error() {
+        status = Status::Down;
+    }
     let failing_step = (status == Status::Down).then(|| {
         if report.endpoints.is_none() {
             "discovery".to_string()

@@ -21,6 +21,7 @@ mod callback;
 mod catalogue;
 mod chaos;
 mod check;
+mod check_verdict;
 mod corpus;
 mod csrf;
 mod diagnoses;

@@ -1,13 +1,13 @@
 //! The credential probe's verdict: did the server authenticate the client?
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::{Diagnosis, excerpt};
 use crate::config::AuthMethod;
 
 /// What a probe tells about the credentials.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Accepted,
