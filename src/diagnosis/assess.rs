@@ -56,7 +56,7 @@ impl Status {
 }
 
 /// One step and its status; `step` is `None` for the refreshes made from the result page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepStatus {
     #[serde(skip)]
     pub step: Option<Step>,
@@ -64,6 +64,9 @@ pub struct StepStatus {
     #[serde(rename = "step")]
     pub name: &'static str,
     pub status: Status,
+    /// Why a step is not plainly passed or failed: a `warned` step ran after a failed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The verdict of one launch.
@@ -172,10 +175,17 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
                 std::cmp::Ordering::Greater if outcome == Outcome::Error && ran() => Status::Warned,
                 std::cmp::Ordering::Greater => Status::NotReached,
             };
+            let reason = (status == Status::Warned).then(|| {
+                format!(
+                    "ran after the {} step failed; its result is not trusted",
+                    step.as_str()
+                )
+            });
             StepStatus {
                 step: Some(*s),
                 name: s.as_str(),
                 status,
+                reason,
             }
         })
         .collect();
@@ -192,6 +202,7 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
                 Outcome::Success => Status::Passed,
                 Outcome::Pending => Status::Pending,
             },
+            reason: None,
         });
     }
     out

@@ -127,6 +127,20 @@ fn a_step_after_a_failed_step_is_never_green() {
     assert_eq!(status(&a, "token"), Status::Passed);
     assert_eq!(status(&a, "id_token"), Status::Failed);
     assert_eq!(status(&a, "fhir"), Status::Warned);
+    // The amber step says why it is amber; the others need no reason.
+    let fhir = a.steps.iter().find(|s| s.name == "fhir").unwrap();
+    assert_eq!(
+        fhir.reason.as_deref(),
+        Some("ran after the id_token step failed; its result is not trusted")
+    );
+    let json = serde_json::to_value(fhir).unwrap();
+    assert_eq!(
+        json["reason"],
+        "ran after the id_token step failed; its result is not trusted"
+    );
+    let token = a.steps.iter().find(|s| s.name == "token").unwrap();
+    assert_eq!(token.reason, None);
+    assert!(serde_json::to_value(token).unwrap().get("reason").is_none());
     assert!(
         a.steps
             .iter()

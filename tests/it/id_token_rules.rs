@@ -165,3 +165,41 @@ async fn azp_of_another_client_is_id_token_azp_mismatch() {
     assert!(!has(&json, "id_token.untrusted_audience"), "one audience");
     assert_scorecard(&json, &["server.id_token_azp"]);
 }
+
+/// The reads after an id_token failure are amber, and the twin and the page's step bar say why.
+#[tokio::test]
+async fn an_amber_step_after_the_id_token_failure_says_why() {
+    let faults = Faults {
+        id_token_fault: Some(IdTokenFault::IssuerTrailingSlash),
+        ..Faults::default()
+    };
+    let app = TestApp::with_faults(Auth::None, faults).await;
+    let json = ehr_launch(&app).await;
+    let why = "ran after the id_token step failed; its result is not trusted";
+    let steps = json["steps"].as_array().unwrap();
+    let fhir = steps.iter().find(|s| s["step"] == "fhir").unwrap();
+    assert_eq!(
+        (&fhir["status"], &fhir["reason"]),
+        (&json!("warned"), &json!(why))
+    );
+    // Only the amber step has a reason.
+    assert_eq!(
+        steps.iter().filter(|s| s.get("reason").is_some()).count(),
+        1
+    );
+    let id = json["id"].as_str().unwrap();
+    let html = app
+        .get(&format!("/launches/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let why = why.replace('\'', "&#39;");
+    assert!(
+        html.contains(&format!(
+            "<li class=\"step-warned\" title=\"{why}\"><span>fhir</span>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains(&format!("(warned: {why})")), "{html}");
+}
