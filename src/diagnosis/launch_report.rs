@@ -166,11 +166,6 @@ impl LaunchReport {
         self.outcome() == Outcome::Pending && self.step() == Step::Token
     }
 
-    /// When it finished, else when it started.
-    pub fn time(&self) -> i64 {
-        self.record.finished_at.unwrap_or(self.record.started_at)
-    }
-
     /// The requests this server made (the authorization request the browser sent left out).
     pub fn exchanges_made(&self) -> impl Iterator<Item = &Exchange> {
         self.record

@@ -86,6 +86,7 @@ async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
 /// One row of the list: no patient data, no names of people.
 pub struct AdminRow {
     pub href: String,
+    /// When the launch started (the column says so).
     pub time: String,
     pub registration: String,
     pub kind: &'static str,
@@ -140,7 +141,8 @@ fn registration(r: &LaunchRecord) -> String {
 /// One launch in the JSON list, from its report.
 fn item(report: &LaunchReport) -> Value {
     let r = report.record();
-    json!({"id": r.id, "time": report.time(),
+    // `time` is when the launch started, as the list shows it and as `/launches` does.
+    json!({"id": r.id, "time": r.started_at,
            "started_at": r.started_at, "finished_at": r.finished_at,
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
            "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
@@ -152,7 +154,7 @@ fn row(report: &LaunchReport) -> AdminRow {
     let r = report.record();
     AdminRow {
         href: LAUNCH.replace("{id}", &r.id),
-        time: views::format_time(report.time()),
+        time: views::format_time(r.started_at),
         registration: registration(r),
         kind: report.kind_label(),
         outcome: report.outcome_label(),
