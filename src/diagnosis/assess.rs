@@ -86,8 +86,28 @@ pub struct Assessment {
     pub refresh_failed: bool,
 }
 
-/// The verdict of `case` at `now` (seconds since the epoch).
+/// Whom an output of a launch is for: the browser that made it (its result page, the download
+/// with patient details), or anyone it is shared with (the redacted downloads, the support
+/// view), whose sentences name no person: "the signed-in user", "the patient in context".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Audience {
+    #[default]
+    Owner,
+    Shared,
+}
+
+/// The verdict of `case` at `now` (seconds since the epoch), for its owner.
 pub fn assess(case: &LaunchRecord, cfg: &AssessConfig, now: i64) -> Assessment {
+    assess_for(case, cfg, now, Audience::Owner)
+}
+
+/// The verdict of `case` at `now` as `audience` reads it (only the plain sentence differs).
+pub fn assess_for(
+    case: &LaunchRecord,
+    cfg: &AssessConfig,
+    now: i64,
+    audience: Audience,
+) -> Assessment {
     let mut diagnoses = case.diagnoses.clone();
     let (outcome, step) = match case.outcome {
         // Came back: its token request is still out.
@@ -106,7 +126,7 @@ pub fn assess(case: &LaunchRecord, cfg: &AssessConfig, now: i64) -> Assessment {
             .last()
             .is_some_and(|f| f.outcome == Outcome::Error);
     let headline = headline(case.kind, outcome, step, &diagnoses, refresh_failed);
-    let plain = plain(case, outcome, &diagnoses, refresh_failed);
+    let plain = plain(case, outcome, &diagnoses, refresh_failed, audience);
     Assessment {
         outcome,
         step,
@@ -260,13 +280,14 @@ fn describe(r: &ReadResource) -> String {
     }
 }
 
-/// The plain sentence a clinician reads first, from the case as the view shows it (a minimised
-/// case names no patient).
+/// The plain sentence a clinician reads first, from the case as the view shows it; for a
+/// shared output it names no person (not even by reference).
 fn plain(
     case: &LaunchRecord,
     outcome: Outcome,
     ranked: &[Diagnosis],
     refresh_failed: bool,
+    audience: Audience,
 ) -> String {
     match outcome {
         Outcome::Error => ranked
@@ -290,14 +311,16 @@ fn plain(
                     .map_or("nothing", |x| x.resource_type.as_str()),
                 b.read_path
             ),
-            None => signed_in(case, refresh_failed),
+            None => signed_in(case, refresh_failed, audience),
         },
     }
 }
 
-fn signed_in(case: &LaunchRecord, refresh_failed: bool) -> String {
+fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> String {
+    let shared = audience == Audience::Shared;
     let user = case.identity.as_ref().and_then(|i| i.user.as_ref());
     let signed_in = match user {
+        Some(u) if shared => format!("Signed in as the signed-in user ({}).", u.resource_type),
         Some(u) => format!(
             "Signed in as {} ({}).",
             u.name.clone().unwrap_or_else(|| u.reference.clone()),
@@ -311,6 +334,9 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool) -> String {
         .and_then(|t| t.get("patient"))
         .and_then(serde_json::Value::as_str);
     let context = match (&case.patient, in_context) {
+        (Some(_), _) | (None, Some(_)) if shared => {
+            " Patient in context: the patient in context (not named in a shared report).".into()
+        }
         (Some(p), _) => format!(" Patient in context: {}.", describe(p)),
         (None, Some(id)) => format!(" Patient in context: {id}."),
         (None, None) => String::new(),

@@ -217,3 +217,20 @@ fn a_success_names_who_signed_in_and_the_patient_in_context() {
     );
     assert!(a.steps.iter().all(|s| s.status == Status::Passed));
 }
+
+#[test]
+fn a_shared_success_names_no_person_not_even_by_reference() {
+    let mut c = case("success", "fhir");
+    c.token_response = serde_json::from_value(serde_json::json!({"patient": "p1"})).ok();
+    let a = assess_for(&c, &CFG, STARTED, Audience::Shared);
+    assert_eq!(
+        a.plain,
+        "Signed in to Practice app. Patient in context: the patient in context (not named in a shared report)."
+    );
+    assert!(!a.plain.contains("p1"));
+    // The owner's sentence is unchanged.
+    assert_eq!(
+        assess_for(&c, &CFG, STARTED, Audience::Owner).plain,
+        assess(&c, &CFG, STARTED).plain
+    );
+}

@@ -26,7 +26,7 @@ use super::admin_token::LIFETIME_SECS;
 use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
-use super::twin::{gate_for, report_of, through_gate};
+use super::twin::{gate_for, report_of, shared_report_of, through_gate};
 use super::views::{self, filters};
 use super::{AppState, Problem};
 use crate::diagnosis::Diagnosis;
@@ -231,10 +231,7 @@ pub async fn show(
         .link("Recent launches", LAUNCHES)
     })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let report = report_of(
-        &state,
-        crate::phi::minimized(&through_gate(&found, &gate).record),
-    );
+    let report = shared_report_of(&state, through_gate(&found, &gate).record);
     let r = report.record();
     if wants_json(&headers) || format_json(query.as_deref()) {
         let mut out = json!({
