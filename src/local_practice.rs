@@ -2,6 +2,7 @@
 //! command (`check`, `backend`), so its registrations need no running `serve`.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use smart_launch_doctor::config::{
     Config, PRACTICE_BACKEND_ID, PRACTICE_BACKEND_SECRET_ID, PRACTICE_ID, Registration,
@@ -27,32 +28,41 @@ pub struct LocalPractice {
 impl LocalPractice {
     /// Starts the practice EHR when one of `ids` is a practice registration that would be served
     /// by it (the practice EHR on, `public_url` not set); says so on stderr for `command`.
-    /// `None` otherwise: then those registrations are used where they point.
+    /// `Ok(None)` otherwise: then those registrations are used where they point. When it should
+    /// start but cannot (as `serve` could not: e.g. `admin_token_env` names a variable that is not
+    /// set), says what is missing on stderr and gives exit status 2, never checking the
+    /// registrations somewhere else instead.
     pub async fn start<'a>(
         path: Option<&Path>,
         ids: impl Iterator<Item = &'a str>,
         command: &str,
         what: &str,
-    ) -> Option<Self> {
+    ) -> Result<Option<Self>, ExitCode> {
         // Nothing to bind or load (no second key made) when no practice registration is asked for.
         let ids: Vec<&str> = ids.filter(|id| is_practice_id(id)).collect();
         if ids.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
-        let addr = listener.local_addr().ok()?;
-        let config = Config::load(path, addr).ok()?;
+        let refuse = |why: String| {
+            eprintln!("{command}: cannot start the practice EHR in-process for {what}: {why}");
+            ExitCode::from(2)
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| refuse(format!("cannot listen on 127.0.0.1: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| refuse(e.to_string()))?;
+        let config = Config::load(path, addr).map_err(|e| refuse(e.to_string()))?;
         let origin = format!("http://{addr}/");
         if !ids.iter().any(|id| served(&config, &origin, id).is_some()) {
-            return None;
+            return Ok(None);
         }
-        let state = AppState::new(config).ok()?;
+        let state = AppState::new(config).map_err(|e| refuse(e.to_string()))?;
         let router = app(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
         eprintln!("{command}: started the practice EHR in-process at {origin}practice for {what}");
-        Some(Self { state, origin })
+        Ok(Some(Self { state, origin }))
     }
 
     /// The core to run registration `id` with and its registration (with its key) as this EHR

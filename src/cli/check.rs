@@ -31,7 +31,11 @@ pub async fn check(config: Option<PathBuf>, ids: Vec<String>, format: &str) -> E
         }
     };
     let ids = selected.iter().map(|r| r.id.as_str());
-    let practice = LocalPractice::start(config_path.as_deref(), ids, "check", "this check").await;
+    let practice =
+        match LocalPractice::start(config_path.as_deref(), ids, "check", "this check").await {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
     let mut reports = Vec::new();
     for reg in &selected {
         let report = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {
@@ -85,13 +89,17 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
         }
     };
     let app = AppRef::Registered(reg.id.clone());
-    let practice = LocalPractice::start(
+    let practice = match LocalPractice::start(
         config_path.as_deref(),
         std::iter::once(id),
         "backend",
         "this run",
     )
-    .await;
+    .await
+    {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let record = match practice.as_ref().and_then(|p| p.registration(id)) {
         Some((core, reg)) => smart_launch_doctor::flow::backend::run(core, app, &reg).await,
         None => smart_launch_doctor::flow::backend::run(&core, app, &reg).await,

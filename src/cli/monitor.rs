@@ -48,13 +48,17 @@ pub async fn monitor_once(
         })
         .cloned()
         .collect();
-    let practice = LocalPractice::start(
+    let practice = match LocalPractice::start(
         config_path.as_deref(),
         selected.iter().map(|r| r.id.as_str()),
         "monitor",
         "this run",
     )
-    .await;
+    .await
+    {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let mut runs = Vec::new();
     for reg in &selected {
         let run = match practice.as_ref().and_then(|p| p.registration(&reg.id)) {

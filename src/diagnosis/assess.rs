@@ -60,7 +60,7 @@ impl Status {
 }
 
 /// One step and its status; `step` is `None` for the refreshes made from the result page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepStatus {
     #[serde(skip)]
     pub step: Option<Step>,
@@ -68,6 +68,9 @@ pub struct StepStatus {
     #[serde(rename = "step")]
     pub name: &'static str,
     pub status: Status,
+    /// Why a step is not plainly passed or failed: a `warned` step ran after a failed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The verdict of one launch.
@@ -87,8 +90,28 @@ pub struct Assessment {
     pub refresh_failed: bool,
 }
 
-/// The verdict of `case` at `now` (seconds since the epoch).
+/// Whom an output of a launch is for: the browser that made it (its result page, the download
+/// with patient details), or anyone it is shared with (the redacted downloads, the support
+/// view), whose sentences name no person: "the signed-in user", "the patient in context".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Audience {
+    #[default]
+    Owner,
+    Shared,
+}
+
+/// The verdict of `case` at `now` (seconds since the epoch), for its owner.
 pub fn assess(case: &LaunchRecord, cfg: &AssessConfig, now: i64) -> Assessment {
+    assess_for(case, cfg, now, Audience::Owner)
+}
+
+/// The verdict of `case` at `now` as `audience` reads it (only the plain sentence differs).
+pub fn assess_for(
+    case: &LaunchRecord,
+    cfg: &AssessConfig,
+    now: i64,
+    audience: Audience,
+) -> Assessment {
     let mut diagnoses = case.diagnoses.clone();
     let (outcome, step) = match case.outcome {
         // Came back: its token request is still out.
@@ -107,7 +130,7 @@ pub fn assess(case: &LaunchRecord, cfg: &AssessConfig, now: i64) -> Assessment {
             .last()
             .is_some_and(|f| f.outcome == Outcome::Error);
     let headline = headline(case.kind, outcome, step, &diagnoses, refresh_failed);
-    let plain = plain(case, outcome, &diagnoses, refresh_failed);
+    let plain = plain(case, outcome, &diagnoses, refresh_failed, audience);
     Assessment {
         outcome,
         step,
@@ -176,10 +199,17 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
                 std::cmp::Ordering::Greater if outcome == Outcome::Error && ran() => Status::Warned,
                 std::cmp::Ordering::Greater => Status::NotReached,
             };
+            let reason = (status == Status::Warned).then(|| {
+                format!(
+                    "ran after the {} step failed; its result is not trusted",
+                    step.as_str()
+                )
+            });
             StepStatus {
                 step: Some(*s),
                 name: s.as_str(),
                 status,
+                reason,
             }
         })
         .collect();
@@ -196,6 +226,7 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
                 Outcome::Success => Status::Passed,
                 Outcome::Pending => Status::Pending,
             },
+            reason: None,
         });
     }
     out
@@ -253,13 +284,14 @@ fn describe(r: &ReadResource) -> String {
     }
 }
 
-/// The plain sentence a clinician reads first, from the case as the view shows it (a minimised
-/// case names no patient).
+/// The plain sentence a clinician reads first, from the case as the view shows it; for a
+/// shared output it names no person (not even by reference).
 fn plain(
     case: &LaunchRecord,
     outcome: Outcome,
     ranked: &[Diagnosis],
     refresh_failed: bool,
+    audience: Audience,
 ) -> String {
     match outcome {
         Outcome::Error => ranked
@@ -283,14 +315,16 @@ fn plain(
                     .map_or("nothing", |x| x.resource_type.as_str()),
                 b.read_path
             ),
-            None => signed_in(case, refresh_failed),
+            None => signed_in(case, refresh_failed, audience),
         },
     }
 }
 
-fn signed_in(case: &LaunchRecord, refresh_failed: bool) -> String {
+fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> String {
+    let shared = audience == Audience::Shared;
     let user = case.identity.as_ref().and_then(|i| i.user.as_ref());
     let signed_in = match user {
+        Some(u) if shared => format!("Signed in as the signed-in user ({}).", u.resource_type),
         Some(u) => format!(
             "Signed in as {} ({}).",
             u.name.clone().unwrap_or_else(|| u.reference.clone()),
@@ -304,6 +338,9 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool) -> String {
         .and_then(|t| t.get("patient"))
         .and_then(serde_json::Value::as_str);
     let context = match (&case.patient, in_context) {
+        (Some(_), _) | (None, Some(_)) if shared => {
+            " Patient in context: the patient in context (not named in a shared report).".into()
+        }
         (Some(p), _) => format!(" Patient in context: {}.", describe(p)),
         (None, Some(id)) => format!(" Patient in context: {id}."),
         (None, None) => String::new(),

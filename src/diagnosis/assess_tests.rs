@@ -127,6 +127,20 @@ fn a_step_after_a_failed_step_is_never_green() {
     assert_eq!(status(&a, "token"), Status::Passed);
     assert_eq!(status(&a, "id_token"), Status::Failed);
     assert_eq!(status(&a, "fhir"), Status::Warned);
+    // The amber step says why it is amber; the others need no reason.
+    let fhir = a.steps.iter().find(|s| s.name == "fhir").unwrap();
+    assert_eq!(
+        fhir.reason.as_deref(),
+        Some("ran after the id_token step failed; its result is not trusted")
+    );
+    let json = serde_json::to_value(fhir).unwrap();
+    assert_eq!(
+        json["reason"],
+        "ran after the id_token step failed; its result is not trusted"
+    );
+    let token = a.steps.iter().find(|s| s.name == "token").unwrap();
+    assert_eq!(token.reason, None);
+    assert!(serde_json::to_value(token).unwrap().get("reason").is_none());
     assert!(
         a.steps
             .iter()
@@ -342,4 +356,21 @@ fn a_refused_client_is_told_by_the_token_error_though_a_registration_error_comes
     assert_eq!(status(&a, "token"), Status::Failed);
     assert_eq!(a.headline, "The EHR did not accept this app (token step)");
     assert_eq!(a.plain, a.diagnoses[1].plain());
+}
+
+#[test]
+fn a_shared_success_names_no_person_not_even_by_reference() {
+    let mut c = case("success", "fhir");
+    c.token_response = serde_json::from_value(serde_json::json!({"patient": "p1"})).ok();
+    let a = assess_for(&c, &CFG, STARTED, Audience::Shared);
+    assert_eq!(
+        a.plain,
+        "Signed in to Practice app. Patient in context: the patient in context (not named in a shared report)."
+    );
+    assert!(!a.plain.contains("p1"));
+    // The owner's sentence is unchanged.
+    assert_eq!(
+        assess_for(&c, &CFG, STARTED, Audience::Owner).plain,
+        assess(&c, &CFG, STARTED).plain
+    );
 }

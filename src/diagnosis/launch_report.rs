@@ -4,7 +4,7 @@
 //! and `sld_launches_finished_total` read the verdict from here, so they cannot disagree.
 
 use super::Diagnosis;
-use super::assess::{AssessConfig, Assessment, StepStatus, assess};
+use super::assess::{AssessConfig, Assessment, Audience, StepStatus, assess_for};
 use super::transcript::{Exchange, ExchangeStep};
 use crate::record::{LaunchRecord, Outcome};
 use crate::smart::{LaunchKind, Step};
@@ -16,6 +16,7 @@ pub struct LaunchReport {
     assessment: Assessment,
     /// Where the authorization request was added to the transcript (the browser sent it).
     authorize_entry: Option<usize>,
+    audience: Audience,
 }
 
 impl LaunchReport {
@@ -23,7 +24,17 @@ impl LaunchReport {
     /// stopped at the authorize or callback step gets the authorization request as a transcript
     /// entry: the browser sent it, not this server, but it is what failed.
     pub fn assemble(view: LaunchRecord, cfg: &AssessConfig, now: i64) -> Self {
-        let assessment = assess(&view, cfg, now);
+        Self::assemble_for(view, cfg, now, Audience::Owner)
+    }
+
+    /// The report of `view` for anyone it is shared with: the record without patient or user
+    /// details (`phi::minimized`), and sentences that name no person, not even by reference.
+    pub fn assemble_shared(view: LaunchRecord, cfg: &AssessConfig, now: i64) -> Self {
+        Self::assemble_for(crate::phi::minimized(&view), cfg, now, Audience::Shared)
+    }
+
+    fn assemble_for(view: LaunchRecord, cfg: &AssessConfig, now: i64, audience: Audience) -> Self {
+        let assessment = assess_for(&view, cfg, now, audience);
         let mut record = view;
         let stopped_there = assessment.outcome != Outcome::Success
             && matches!(assessment.step, Step::Authorize | Step::Callback)
@@ -45,12 +56,18 @@ impl LaunchReport {
             record,
             assessment,
             authorize_entry,
+            audience,
         }
     }
 
     /// The case as this report shows it (with the authorization request in its transcript).
     pub fn record(&self) -> &LaunchRecord {
         &self.record
+    }
+
+    /// Whether this report is for sharing (its sentences name no person).
+    pub fn shared(&self) -> bool {
+        self.audience == Audience::Shared
     }
 
     pub fn assessment(&self) -> &Assessment {
@@ -164,11 +181,6 @@ impl LaunchReport {
     /// Its token request is still out (the callback came back; the EHR is slow).
     pub fn exchanging(&self) -> bool {
         self.outcome() == Outcome::Pending && self.step() == Step::Token
-    }
-
-    /// When it finished, else when it started.
-    pub fn time(&self) -> i64 {
-        self.record.finished_at.unwrap_or(self.record.started_at)
     }
 
     /// The requests this server made (the authorization request the browser sent left out).

@@ -120,8 +120,12 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
     out.push('\n');
 }
 
-/// What a successful launch established: granted scopes, patient, identity.
-fn outcome_md(out: &mut String, r: &LaunchRecord) {
+/// Said instead of a person in a shared report (no name, no reference).
+const NOT_NAMED: &str = "not named in a shared report";
+
+/// What a successful launch established: granted scopes, patient, identity; a `shared` report
+/// names no person, not even by reference.
+fn outcome_md(out: &mut String, r: &LaunchRecord, shared: bool) {
     out.push_str("## Result\n\n");
     let token = r.token_response.as_ref();
     let field = |k: &str| {
@@ -132,7 +136,8 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     let granted = field("scope").unwrap_or(&r.requested_scope);
     let _ = writeln!(out, "- Granted scope: {}", code(granted));
     let patient = match (&r.patient, field("patient")) {
-        // Without a name (a shared report leaves it out) the reference is said once.
+        (Some(_), _) | (None, Some(_)) if shared => format!("the patient in context ({NOT_NAMED})"),
+        // Without a name (the read gave none) the reference is said once.
         (Some(p), _) => match (&p.name, &p.birth_date) {
             (Some(name), Some(b)) => {
                 format!("{}, born {} ({})", text(name), text(b), code(&p.reference))
@@ -146,11 +151,23 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
     };
     let _ = writeln!(out, "- Patient in context: {patient}");
     if let Some(e) = field("encounter") {
-        let _ = writeln!(out, "- Encounter in context: {}", code(e));
+        let e = if shared {
+            format!("the encounter in context ({NOT_NAMED})")
+        } else {
+            code(e)
+        };
+        let _ = writeln!(out, "- Encounter in context: {e}");
     }
     let identity = match &r.identity {
         Some(i) => {
             let who = match &i.user {
+                Some(u) if shared => format!(
+                    "the signed-in user ({}; {NOT_NAMED})",
+                    text(&u.resource_type)
+                ),
+                None if shared && i.id_token.fhir_user.is_some() => {
+                    format!("the signed-in user ({NOT_NAMED})")
+                }
                 Some(u) => format!(
                     "{} ({})",
                     u.name
@@ -233,7 +250,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
         }
     );
     if report.outcome() == crate::record::Outcome::Success {
-        outcome_md(&mut out, r);
+        outcome_md(&mut out, r, report.shared());
     }
     if !diagnoses.is_empty() {
         out.push_str("## Diagnoses\n\n");

@@ -82,6 +82,8 @@ struct Found {
     identity: Option<Identity>,
     warnings: Vec<Diagnosis>,
     failures: Vec<(Step, Diagnosis)>,
+    /// The id_token's verdict, for the scorecard's claim checks.
+    checked: Option<id_token::Checked>,
 }
 
 /// What the branch of one proof read needs.
@@ -151,6 +153,7 @@ async fn identity_branch(
     if checked.is_ok() && ds.iter().all(|d| !d.is_error()) {
         report.trust();
     }
+    found.checked = Some(checked);
     for d in ds {
         if d.is_error() {
             found.failures.push((Step::IdToken, d))
@@ -264,7 +267,9 @@ pub async fn after_token(
         extras,
     );
     let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
+    let mut checked = None;
     if let Some(found) = found {
+        checked = found.checked;
         record.identity = found.identity;
         record.diagnoses.extend(found.warnings);
         failures.extend(found.failures);
@@ -288,7 +293,7 @@ pub async fn after_token(
         .map(|(s, d)| (s, identity::with_clock(d, left)))
         .collect();
     settle(record, failures);
-    super::scorecard::after_token(d, result, record, extras);
+    super::scorecard::after_token(d, result, record, extras, checked.as_ref());
 }
 
 /// The launch's outcome from the proof's failures: the same finding on several reads (a 401 on

@@ -13,6 +13,7 @@ use crate::record::{LaunchRecord, now};
 use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
+use crate::smart::id_token::Checked;
 use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
 use crate::smart::transcript::{Exchange, ExchangeStep};
@@ -131,12 +132,13 @@ pub async fn gather(
 }
 
 /// The whole scorecard after a successful code exchange and the proof reads, with the evidence
-/// [`gather`] fetched alongside them.
+/// [`gather`] fetched alongside them and the id_token's verdict (`None`: no id_token).
 pub fn after_token(
     d: &Discovered,
     result: &Result<Exchanged, ExchangeError>,
     record: &mut LaunchRecord,
     extras: Extras,
+    id_token: Option<&Checked>,
 ) {
     let Some(body) = record.token_response.clone() else {
         discovery(d, record);
@@ -161,6 +163,9 @@ pub fn after_token(
             i.id_token.verified,
             read,
         ));
+    }
+    if let Some(checked) = id_token {
+        checks.extend(conformance::id_token_claims(checked));
     }
     if let Some(answer) = extras.introspection {
         let client_id = record.app.client_id.clone();

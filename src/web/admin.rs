@@ -26,7 +26,7 @@ use super::admin_token::LIFETIME_SECS;
 use super::csrf::{self, Csrf};
 use super::launch::Params;
 use super::problem::{format_json, wants_json};
-use super::twin::{gate_for, report_of, through_gate};
+use super::twin::{gate_for, report_of, shared_report_of, through_gate};
 use super::views::{self, filters};
 use super::{AppState, Problem};
 use crate::diagnosis::Diagnosis;
@@ -86,6 +86,7 @@ async fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
 /// One row of the list: no patient data, no names of people.
 pub struct AdminRow {
     pub href: String,
+    /// When the launch started (the column says so).
     pub time: String,
     pub registration: String,
     pub kind: &'static str,
@@ -140,7 +141,8 @@ fn registration(r: &LaunchRecord) -> String {
 /// One launch in the JSON list, from its report.
 fn item(report: &LaunchReport) -> Value {
     let r = report.record();
-    json!({"id": r.id, "time": report.time(),
+    // `time` is when the launch started, as the list shows it and as `/launches` does.
+    json!({"id": r.id, "time": r.started_at,
            "started_at": r.started_at, "finished_at": r.finished_at,
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
            "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
@@ -152,7 +154,7 @@ fn row(report: &LaunchReport) -> AdminRow {
     let r = report.record();
     AdminRow {
         href: LAUNCH.replace("{id}", &r.id),
-        time: views::format_time(report.time()),
+        time: views::format_time(r.started_at),
         registration: registration(r),
         kind: report.kind_label(),
         outcome: report.outcome_label(),
@@ -229,10 +231,7 @@ pub async fn show(
         .link("Recent launches", LAUNCHES)
     })?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let report = report_of(
-        &state,
-        crate::phi::minimized(&through_gate(&found, &gate).record),
-    );
+    let report = shared_report_of(&state, through_gate(&found, &gate).record);
     let r = report.record();
     if wants_json(&headers) || format_json(query.as_deref()) {
         let mut out = json!({

@@ -18,6 +18,12 @@ pub fn report_of(state: &super::AppState, view: LaunchRecord) -> LaunchReport {
     LaunchReport::assemble(view, &AssessConfig::of(&state.config), state.core.now())
 }
 
+/// The report of `view` for anyone it is shared with (redacted downloads, the support view):
+/// without patient or user details, its sentences naming no person.
+pub fn shared_report_of(state: &super::AppState, view: LaunchRecord) -> LaunchReport {
+    LaunchReport::assemble_shared(view, &AssessConfig::of(&state.config), state.core.now())
+}
+
 /// The redaction gate for the outputs of `r`: every configured client secret (also as a Basic
 /// credential) and the launch's own ad-hoc secret, when it can still be opened.
 pub fn gate_for(config: &Config, sealer: &Sealer, r: &LaunchRecord) -> Gate {

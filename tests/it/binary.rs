@@ -54,6 +54,43 @@ async fn config_errors_exit_2_naming_the_key() {
     }
 }
 
+/// A configuration naming an admin token variable that is not set: `serve` refuses it, and so
+/// does a `check` that needs the in-process practice EHR (it used to check the practice
+/// registration where no server listened and report `net.connect`). Both exit 2 naming it.
+#[tokio::test]
+async fn check_with_an_unset_admin_token_variable_says_so_and_exits_2_like_serve() {
+    const VAR: &str = "SLD_TEST_ADMIN_TOKEN_NEVER_SET";
+    let path = write_config(&format!("admin_token_env = \"{VAR}\"\n"));
+    for args in [&["serve"][..], &["check", "practice"], &["check"]] {
+        let out = tokio::process::Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&path)
+            .args(
+                ["--listen", "127.0.0.1:0"]
+                    .iter()
+                    .filter(|_| args[0] == "serve"),
+            )
+            .env_remove(VAR)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "admin_token_env: the environment variable {VAR} is not set"
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stdout.contains("net.connect"), "{args:?}: {stdout}");
+    }
+}
+
 /// A full confidential launch through the real binary with verbose logging: the client secret,
 /// the code, the verifier and the tokens appear in no log line.
 #[tokio::test]

@@ -23,6 +23,34 @@ fn assert_rejected(json: &Value, id: &str) {
     );
 }
 
+/// The scorecard's status of check `id` (`passed`, `failed`, `not_tested`).
+fn check(json: &Value, id: &str) -> String {
+    let found = json["conformance"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == id));
+    let found = found.unwrap_or_else(|| panic!("no {id} in {:#}", json["conformance"]));
+    found["status"].as_str().unwrap().to_string()
+}
+
+/// The scorecard fails `failed` among the id_token claims checks and passes the others; the
+/// launch's own error says it, so no warning repeats it.
+fn assert_scorecard(json: &Value, failed: &[&str]) {
+    for id in [
+        "server.id_token_iss",
+        "server.id_token_aud",
+        "server.id_token_azp",
+    ] {
+        let want = if failed.contains(&id) {
+            "failed"
+        } else {
+            "passed"
+        };
+        assert_eq!(check(json, id), want, "{id}");
+        assert!(!has(json, id), "{id} said twice: {:?}", diagnosis_ids(json));
+    }
+    assert!(json["conformance_counts"]["failed"].as_u64() >= Some(failed.len() as u64));
+}
+
 async fn with_id_token_fault(fault: IdTokenFault) -> Value {
     let faults = Faults {
         id_token_fault: Some(fault),
@@ -60,6 +88,8 @@ async fn id_token_iss_with_a_trailing_slash_is_id_token_issuer_trailing_slash() 
     let iss = evidence(&json, id, "iss in the token").unwrap();
     let expected = evidence(&json, id, "Issuer expected").unwrap();
     assert_eq!(iss, format!("{expected}/"));
+    // The scorecard says it too (it said "22 of 22 passed" while the diagnosis blamed the EHR).
+    assert_scorecard(&json, &["server.id_token_iss"]);
 }
 
 /// The real-world shape: `issuer` published with a trailing slash in both configurations, the
@@ -83,6 +113,8 @@ async fn openid_configuration_issuer_differing_by_a_slash_is_id_token_issuer_tra
     assert_rejected(&json, id);
     let published = evidence(&json, id, "issuer in the OpenID configuration").unwrap();
     assert!(published.ends_with("/fhir/"), "{published}");
+    assert_eq!(check(&json, "server.id_token_iss"), "failed");
+    assert_eq!(check(&json, "server.id_token_aud"), "not_tested");
 }
 
 #[tokio::test]
@@ -107,6 +139,7 @@ async fn an_untrusted_extra_audience_is_id_token_untrusted_audience() {
     );
     assert!(!has(&json, "id_token.azp_mismatch"), "azp is ours");
     assert!(!has(&json, "id_token.wrong_audience"), "aud holds ours");
+    assert_scorecard(&json, &["server.id_token_aud"]);
 }
 
 #[tokio::test]
@@ -130,4 +163,43 @@ async fn azp_of_another_client_is_id_token_azp_mismatch() {
         "\"another-client\""
     );
     assert!(!has(&json, "id_token.untrusted_audience"), "one audience");
+    assert_scorecard(&json, &["server.id_token_azp"]);
+}
+
+/// The reads after an id_token failure are amber, and the twin and the page's step bar say why.
+#[tokio::test]
+async fn an_amber_step_after_the_id_token_failure_says_why() {
+    let faults = Faults {
+        id_token_fault: Some(IdTokenFault::IssuerTrailingSlash),
+        ..Faults::default()
+    };
+    let app = TestApp::with_faults(Auth::None, faults).await;
+    let json = ehr_launch(&app).await;
+    let why = "ran after the id_token step failed; its result is not trusted";
+    let steps = json["steps"].as_array().unwrap();
+    let fhir = steps.iter().find(|s| s["step"] == "fhir").unwrap();
+    assert_eq!(
+        (&fhir["status"], &fhir["reason"]),
+        (&json!("warned"), &json!(why))
+    );
+    // Only the amber step has a reason.
+    assert_eq!(
+        steps.iter().filter(|s| s.get("reason").is_some()).count(),
+        1
+    );
+    let id = json["id"].as_str().unwrap();
+    let html = app
+        .get(&format!("/launches/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let why = why.replace('\'', "&#39;");
+    assert!(
+        html.contains(&format!(
+            "<li class=\"step-warned\" title=\"{why}\"><span>fhir</span>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains(&format!("(warned: {why})")), "{html}");
 }

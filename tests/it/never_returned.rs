@@ -330,3 +330,52 @@ async fn two_instances_on_one_redis_count_it_once() {
     let (_redis, url) = crate::sessions::redis().await;
     two_instances_count_it_once(&url, ["SLD_TEST_ADMIN_NR_F", "SLD_TEST_ADMIN_NR_G"]).await;
 }
+
+/// The support list and `/launches` both show when a launch started (not when it was settled),
+/// in the page and in JSON.
+#[tokio::test]
+async fn the_support_list_and_launches_show_the_start_time_of_a_settled_launch() {
+    use smart_launch_doctor::diagnosis::assess::format_time;
+    let clock = clock_now();
+    let app = app("SLD_TEST_ADMIN_NR_T", "", &clock).await;
+    let b = browser();
+    let (id, request_id, _) = abandoned_launch(&app, &b).await;
+    clock.advance(PAST);
+    let (_, mine) = json(&b, &app.url("/launches"), None).await;
+    let mine = &mine["launches"][0];
+    assert_eq!(mine["outcome"], "error", "settled: {mine:#}");
+    let started = mine["started_at"].as_i64().unwrap();
+    let finished = mine["finished_at"].as_i64().unwrap();
+    assert!(finished >= started + 60, "{mine:#}");
+    let (row, _) = support(&app, &request_id).await;
+    assert_eq!(row["id"], id.as_str());
+    assert_eq!(row["time"], started, "{row:#}");
+    assert_eq!(row["started_at"], started, "{row:#}");
+    assert_eq!(row["finished_at"], finished, "{row:#}");
+    // The pages: the support list's Started column, the launches list's start time.
+    let shown = |t: i64| format_time(t).split_once(' ').unwrap().1.to_string();
+    let admin = b
+        .get(app.url("/admin/launches"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(admin.contains("<th scope=\"col\">Started</th>"), "{admin}");
+    assert!(admin.contains(&shown(started)), "{admin}");
+    assert!(!admin.contains(&shown(finished)), "{admin}");
+    let page = b
+        .get(app.url("/launches"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("Started {}", format_time(started))),
+        "{page}"
+    );
+}

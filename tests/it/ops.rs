@@ -558,6 +558,62 @@ async fn reports_carry_no_patient_data_unless_the_owner_asks() {
         .await
         .unwrap();
     assert!(revealed.contains("Amy Shaw"), "{revealed}");
+    // The sentences of the redacted downloads name no person, not even by reference; the
+    // download with patient details (and the owner's own page) still name them.
+    let shared: Value = serde_json::from_str(&json).unwrap();
+    let sentence = shared["headline"].as_str().unwrap();
+    assert_eq!(
+        sentence,
+        "Signed in as the signed-in user (Practitioner). Patient in context: the patient in context (not named in a shared report)."
+    );
+    let revealed: Value = serde_json::from_str(&revealed).unwrap();
+    let named = revealed["headline"].as_str().unwrap();
+    assert!(named.contains("Patient in context: Amy Shaw"), "{named}");
+    let (_, page) = json_of(&app.browser, &app.url(&result)).await;
+    assert_eq!(page["headline"], named);
+    // The sentence as Markdown escapes it (`\(`, `\:`), unescaped.
+    let lead = |md: &str| {
+        md.lines()
+            .find(|l| l.starts_with("**"))
+            .unwrap()
+            .replace('\\', "")
+    };
+    let result_lines = |md: &str| {
+        md.split("## Result")
+            .nth(1)
+            .unwrap()
+            .split("\n## ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(lead(&md).ends_with(sentence), "{md}");
+    let lines = result_lines(&md);
+    assert!(
+        lines.contains(
+            "- Patient in context: the patient in context (not named in a shared report)"
+        ) && lines.contains(
+            "- Signed in as: the signed-in user (Practitioner; not named in a shared report)"
+        ),
+        "{lines}"
+    );
+    for reference in ["patient-123", "Practitioner/"] {
+        assert!(
+            !lines.contains(reference) && !sentence.contains(reference),
+            "{md}"
+        );
+    }
+    let md_named = app
+        .get(&format!("{result}/report.md?reveal=patient"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(lead(&md_named).ends_with(named), "{md_named}");
+    assert!(
+        result_lines(&md_named).contains("- Patient in context: Amy Shaw"),
+        "{md_named}"
+    );
 }
 
 #[tokio::test]

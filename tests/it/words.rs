@@ -43,24 +43,38 @@ async fn downloads_are_named_for_whether_they_hold_the_patient() {
     assert!(page.contains("report.json?reveal=patient"), "{page}");
 }
 
+/// The redacted report.md says "the patient in context" without the reference; the one with
+/// patient details names the patient, the reference once.
 #[tokio::test]
-async fn the_markdown_report_names_a_withheld_patient_once() {
+async fn the_markdown_report_names_the_patient_only_with_patient_details_and_then_once() {
     let app = TestApp::start(Setup::new(Auth::None)).await;
     let json = app.launch_to_result(app.open_ehr_launch().await).await;
-    let md = app
-        .get(&format!(
-            "/launches/{}/report.md",
-            json["id"].as_str().unwrap()
-        ))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let line = md
-        .lines()
-        .find(|l| l.starts_with("- Patient in context:"))
-        .unwrap_or_else(|| panic!("{md}"));
-    assert_eq!(line.matches("Patient/patient-123").count(), 1, "{line}");
+    let id = json["id"].as_str().unwrap();
+    let mut lines = Vec::new();
+    for query in ["", "?reveal=patient"] {
+        let md = app
+            .get(&format!("/launches/{id}/report.md{query}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let line = md
+            .lines()
+            .find(|l| l.starts_with("- Patient in context:"))
+            .unwrap_or_else(|| panic!("{md}"))
+            .to_string();
+        lines.push(line);
+    }
+    assert_eq!(
+        lines[0],
+        "- Patient in context: the patient in context (not named in a shared report)"
+    );
+    assert_eq!(
+        lines[1].matches("Patient/patient-123").count(),
+        1,
+        "{}",
+        lines[1]
+    );
 }
 
 #[tokio::test]

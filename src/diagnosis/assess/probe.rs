@@ -176,12 +176,14 @@ fn steps(discovery: Status, registration: Status, token: Status) -> Vec<StepStat
             step: Some(s),
             name: s.as_str(),
             status,
+            reason: None,
         });
         if s == Step::Discovery {
             out.push(StepStatus {
                 step: None,
                 name: "registration",
                 status: registration,
+                reason: None,
             });
         }
     }

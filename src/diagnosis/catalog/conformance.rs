@@ -4,6 +4,13 @@ use super::common::{
     CONFORMANCE, INFERNO, INTROSPECTION, OIDC, PKCE, REFRESH, SCOPES, SMART_TOKEN, TOKEN_OK, WORKS,
 };
 use super::{Actor, Entry};
+
+/// A failed id_token rule: the launch's own id_token error says so first.
+const ID_TOKEN_RULE: &str = "The EHR's sign-in service breaks an OpenID Connect rule for the identity it sends, so this app does not trust that identity. Tell your EHR administrator; the details below are for them.";
+const OIDC_DISCOVERY: (&str, &str) = (
+    "OpenID Connect Discovery §4.3: the issuer is identical to the id_token's iss",
+    "https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation",
+);
 use crate::diagnosis::Severity::Warn;
 
 pub(super) const ENTRIES: &[Entry] = &[
@@ -235,6 +242,46 @@ pub(super) const ENTRIES: &[Entry] = &[
         acts: Actor::Nobody,
         causes: &["Non-conformant server"],
         fixes: &[],
+        rules: &[OIDC],
+    },
+    // The id_token rules a launch judges the token by (OpenID Connect Core §3.1.3.7 items 2–5):
+    // failed exactly when the launch's id_token error names them, so that error says it.
+    Entry {
+        id: "server.id_token_iss",
+        severity: Warn,
+        title: "The id_token's iss, or the OpenID configuration's issuer, is not exactly the issuer discovery names",
+        plain: ID_TOKEN_RULE,
+        acts: Actor::EhrAdmin,
+        causes: &[
+            "A trailing slash in one place and not the other",
+            "Another host (sandbox vs production) in the token or the OpenID configuration",
+        ],
+        fixes: &[
+            "Make issuer in .well-known/smart-configuration, issuer in .well-known/openid-configuration and iss in the id_token the same string",
+        ],
+        rules: &[OIDC, OIDC_DISCOVERY],
+    },
+    Entry {
+        id: "server.id_token_aud",
+        severity: Warn,
+        title: "The id_token's aud lacks this app's client id or names audiences it does not trust",
+        plain: ID_TOKEN_RULE,
+        acts: Actor::EhrAdmin,
+        causes: &[
+            "Token issued to another client id",
+            "A resource server or another client added to aud",
+        ],
+        fixes: &["Issue id_tokens whose aud is this app's client id only"],
+        rules: &[OIDC],
+    },
+    Entry {
+        id: "server.id_token_azp",
+        severity: Warn,
+        title: "The id_token's azp is missing with several audiences, or names another client",
+        plain: ID_TOKEN_RULE,
+        acts: Actor::EhrAdmin,
+        causes: &["Several audiences without azp", "azp of another client"],
+        fixes: &["Put azp equal to this app's client id (or a single aud)"],
         rules: &[OIDC],
     },
     Entry {

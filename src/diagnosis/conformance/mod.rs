@@ -197,6 +197,22 @@ const SAID_BY: &[(DiagnosisId, DiagnosisId)] = &[
         id!("discovery.pkce_not_advertised"),
     ),
     (id!("server.token_no_store"), id!("token.cache_headers")),
+    // The id_token rules: the launch's own error names them.
+    (id!("server.id_token_iss"), id!("id_token.wrong_issuer")),
+    (
+        id!("server.id_token_iss"),
+        id!("id_token.issuer_trailing_slash"),
+    ),
+    (
+        id!("server.id_token_iss"),
+        id!("id_token.config_unavailable"),
+    ),
+    (id!("server.id_token_aud"), id!("id_token.wrong_audience")),
+    (
+        id!("server.id_token_aud"),
+        id!("id_token.untrusted_audience"),
+    ),
+    (id!("server.id_token_azp"), id!("id_token.azp_mismatch")),
     (id!("server.token_patient"), id!("token.missing_context")),
     (
         id!("server.refresh_scope_subset"),
@@ -325,7 +341,7 @@ pub mod active;
 mod identity;
 mod token;
 
-pub use identity::id_token;
+pub use identity::{id_token, id_token_claims};
 pub use token::{refresh, token};
 
 #[cfg(test)]

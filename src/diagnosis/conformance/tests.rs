@@ -147,3 +147,67 @@ fn refresh_checks_name_a_widened_scope() {
         ["server.refresh_no_store", "server.refresh_scope_subset"]
     );
 }
+
+/// The claims checks fail exactly when the launch's id_token finding fires, by the same rules.
+#[test]
+fn id_token_claims_checks_fail_with_the_findings_that_reject_the_token() {
+    use crate::smart::id_token::{IdTokenFailure, SignedClaims};
+    let signed = |claims: Value| {
+        Ok(SignedClaims {
+            claims,
+            issuer: "https://h/fhir".into(),
+            client_id: "app".into(),
+            now: 1500,
+            leeway: 60,
+        })
+    };
+    let good = json!({"iss": "https://h/fhir", "aud": "app", "exp": 2000, "iat": 1000});
+    let checks = id_token_claims(&signed(good.clone()));
+    let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "server.id_token_iss",
+            "server.id_token_aud",
+            "server.id_token_azp"
+        ]
+    );
+    assert!(failed(&checks).is_empty(), "{checks:?}");
+    let mut slash = good.clone();
+    slash["iss"] = json!("https://h/fhir/");
+    let checks = id_token_claims(&signed(slash));
+    assert_eq!(failed(&checks), ["server.id_token_iss"]);
+    assert!(checks[0].detail.contains("trailing slash"), "{checks:?}");
+    let mut extra = good.clone();
+    extra["aud"] = json!(["app", "other"]);
+    assert_eq!(
+        failed(&id_token_claims(&signed(extra))),
+        ["server.id_token_aud", "server.id_token_azp"]
+    );
+    let mut azp = good;
+    azp["azp"] = json!("other");
+    assert_eq!(
+        failed(&id_token_claims(&signed(azp))),
+        ["server.id_token_azp"]
+    );
+    // A configuration naming another issuer fails the issuer; the rest could not be judged.
+    let config = id_token_claims(&Err(IdTokenFailure::ConfigIssuer {
+        url: "https://h/fhir/.well-known/openid-configuration".into(),
+        published: Some("https://h/fhir/".into()),
+        expected: "https://h/fhir".into(),
+    }));
+    assert_eq!(
+        failed(&config),
+        [
+            "server.id_token_iss",
+            "server.id_token_aud",
+            "server.id_token_azp"
+        ]
+    );
+    assert!(config[0].failed() && config[1].is_not_tested() && config[2].is_not_tested());
+    let unsigned = id_token_claims(&Err(IdTokenFailure::Malformed));
+    assert!(unsigned.iter().all(Check::is_not_tested), "{unsigned:?}");
+    // The launch's own error says a failed claims check: it is not repeated as a warning.
+    let found = vec![Diagnosis::new(id!("id_token.issuer_trailing_slash"), "x")];
+    assert!(diagnoses_besides(&config, &found).is_empty());
+}

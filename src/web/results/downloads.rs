@@ -4,22 +4,27 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 
 use super::super::launch::Params;
 use super::super::session::BrowserSession;
-use super::super::twin::{gate_for, report_of, result_json, through_gate};
+use super::super::twin::{gate_for, report_of, result_json, shared_report_of, through_gate};
 use super::super::{AppState, Problem, views};
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::report;
 use crate::record::LaunchRecord;
 
-/// A report is meant to be shared: without patient and user details unless the owner asks for
-/// them (`?reveal=patient`).
-fn shareable(found: Arc<LaunchRecord>, query: Option<&str>) -> Arc<LaunchRecord> {
-    if Params::parse(query).all("reveal").contains(&"patient") {
-        found
+/// Whether the owner asked for the patient and user details (`?reveal=patient`).
+fn with_patient(query: Option<&str>) -> bool {
+    Params::parse(query).all("reveal").contains(&"patient")
+}
+
+/// A report is meant to be shared: without patient and user details, its sentences naming no
+/// person, unless the owner asks for them (`?reveal=patient`).
+fn shareable(state: &AppState, shown: LaunchRecord, query: Option<&str>) -> LaunchReport {
+    if with_patient(query) {
+        report_of(state, shown)
     } else {
-        Arc::new(crate::phi::minimized(&found))
+        shared_report_of(state, shown)
     }
 }
 
@@ -30,10 +35,10 @@ pub async fn report_json(
     RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let found = shareable(super::find(&state, &session, &id).await?, query.as_deref());
+    let found = super::find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
     let shown = through_gate(&found, &gate);
-    let report = report_of(&state, shown.record);
+    let report = shareable(&state, shown.record, query.as_deref());
     let json = result_json(&report, shown.access_jwt.as_ref(), false, &gate);
     let body = serde_json::to_string_pretty(&json).unwrap_or_default();
     let name = download_name(&id, query.as_deref(), "json");
@@ -47,9 +52,9 @@ pub async fn report_md(
     RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
-    let found = shareable(super::find(&state, &session, &id).await?, query.as_deref());
+    let found = super::find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
-    let report = report_of(&state, through_gate(&found, &gate).record);
+    let report = shareable(&state, through_gate(&found, &gate).record, query.as_deref());
     let when = views::format_time(report.record().started_at);
     let md = gate.scrub(&report::markdown(&report, &when));
     Ok(download(
@@ -63,7 +68,7 @@ pub async fn report_md(
 /// patient and user details: the two never overwrite each other, and the name warns before a
 /// file with a patient's name is posted anywhere.
 fn download_name(id: &str, query: Option<&str>, ext: &str) -> String {
-    let which = if Params::parse(query).all("reveal").contains(&"patient") {
+    let which = if with_patient(query) {
         "with-patient"
     } else {
         "redacted"

@@ -17,6 +17,8 @@ pub struct StepView {
     pub name: &'static str,
     /// `done`, `failed`, `current`, `warned` (ran after a failure) or `not-reached`.
     pub status: &'static str,
+    /// Why the step has this status (a `warned` step ran after a failed one).
+    pub reason: Option<String>,
 }
 
 /// One field of the token response, explained.
@@ -199,6 +201,7 @@ pub fn steps(report: &LaunchReport) -> Vec<StepView> {
                 Status::Warned => "warned",
                 Status::NotReached | Status::Skipped => "not-reached",
             },
+            reason: s.reason.clone(),
         })
         .collect()
 }
