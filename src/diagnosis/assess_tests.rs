@@ -10,8 +10,12 @@ const CFG: AssessConfig = AssessConfig {
 const STARTED: i64 = 1_800_000_000;
 
 fn case(outcome: &str, step: &str) -> LaunchRecord {
+    case_of("standalone", outcome, step)
+}
+
+fn case_of(kind: &str, outcome: &str, step: &str) -> LaunchRecord {
     serde_json::from_value(serde_json::json!({
-        "id": "l1", "kind": "standalone",
+        "id": "l1", "kind": kind,
         "app": {"id": "practice", "name": "Practice app", "iss": "https://ehr.example/fhir",
                 "client_id": "app", "auth": "none", "adhoc": false},
         "started_at": STARTED, "finished_at": null, "outcome": outcome, "step": step,
@@ -83,7 +87,7 @@ fn a_launch_waiting_on_the_token_endpoint_is_never_never_returned() {
 #[test]
 fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step() {
     let mut c = case("success", "fhir");
-    c.refreshes.push(RefreshRecord {
+    c.refreshed(RefreshRecord {
         at: STARTED + 60,
         outcome: Outcome::Error,
         token_response: None,
@@ -104,7 +108,7 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
         a.plain
     );
     // A refresh that worked since clears it.
-    c.refreshes.push(RefreshRecord {
+    c.refreshed(RefreshRecord {
         at: STARTED + 90,
         outcome: Outcome::Success,
         token_response: None,
@@ -118,10 +122,9 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
 #[test]
 fn a_step_after_a_failed_step_is_never_green() {
     let mut c = case("error", "id_token");
-    c.diagnoses
-        .push(Diagnosis::new(id!("id_token.bad_signature"), "no"));
-    c.transcript.push(ran("token"));
-    c.transcript.push(ran("fhir"));
+    c.found([Diagnosis::new(id!("id_token.bad_signature"), "no")]);
+    c.transcribed([ran("token")]);
+    c.transcribed([ran("fhir")]);
     let a = assess(&c, &CFG, STARTED + 5);
     assert_eq!((a.outcome, a.step), (Outcome::Error, Step::IdToken));
     assert_eq!(status(&a, "token"), Status::Passed);
@@ -145,14 +148,10 @@ fn a_step_after_a_failed_step_is_never_green() {
 #[test]
 fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
     let mut c = case("error", "token");
-    c.diagnoses.push(
-        Diagnosis::new(id!("launch.insecure_iss"), "plain http")
-            .with("iss", "http://127.0.0.1:1/fhir"),
-    );
-    c.diagnoses
-        .push(Diagnosis::new(id!("token.scopes_reduced"), "fewer"));
-    c.diagnoses
-        .push(Diagnosis::new(id!("token.unknown_client"), "no").with("client_id", "app"));
+    c.found([Diagnosis::new(id!("launch.insecure_iss"), "plain http")
+        .with("iss", "http://127.0.0.1:1/fhir")]);
+    c.found([Diagnosis::new(id!("token.scopes_reduced"), "fewer")]);
+    c.found([Diagnosis::new(id!("token.unknown_client"), "no").with("client_id", "app")]);
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(
         ids(&a),
@@ -166,7 +165,7 @@ fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
     assert_eq!(a.plain, a.diagnoses[0].plain());
     assert_eq!(a.headline, "The EHR did not accept this app (token step)");
     let mut c = case("error", "token");
-    c.diagnoses.push(Diagnosis::new(id!("net.timeout"), "slow"));
+    c.found([Diagnosis::new(id!("net.timeout"), "slow")]);
     assert_eq!(
         assess(&c, &CFG, STARTED).headline,
         "The EHR could not be reached (token step)"
@@ -175,8 +174,7 @@ fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
 
 #[test]
 fn a_backend_run_has_no_browser_steps() {
-    let mut c = case("success", "fhir");
-    c.kind = LaunchKind::Backend;
+    let c = case_of("backend", "success", "fhir");
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(a.headline, "Backend Services run succeeded");
     for (name, want) in [
@@ -195,7 +193,7 @@ fn a_backend_run_has_no_browser_steps() {
 #[test]
 fn a_success_names_who_signed_in_and_the_patient_in_context() {
     let mut c = case("success", "fhir");
-    c.token_response = serde_json::from_value(serde_json::json!({"patient": "p1"})).ok();
+    c.token_exchanged(serde_json::from_value(serde_json::json!({"patient": "p1"})).unwrap());
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(
         a.plain,

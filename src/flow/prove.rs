@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity;
-use crate::record::{Identity, LaunchRecord, Outcome, now};
+use crate::record::{Identity, LaunchRecord};
 use crate::smart::discovery::Discovered;
 use crate::smart::fhir::{self, ReadFailure, ReadResource};
 use crate::smart::http::{NetError, Outbound, Recorder};
@@ -222,10 +222,10 @@ pub async fn after_token(
     record: &mut LaunchRecord,
 ) {
     let deadline = Deadline::after(core.config.after_token_deadline);
-    let received_at = now();
-    let token = record.token_response.clone().unwrap_or_default();
+    let received_at = core.now();
+    let token = record.token_response().cloned().unwrap_or_default();
     let field = |k: &str| token.get(k).and_then(Value::as_str).map(str::to_string);
-    let base = record.app.iss.clone();
+    let base = record.app().iss.clone();
     let http = core.outbound_for(&base);
     let access = field("access_token").unwrap_or_default();
     let ctx = || ReadCtx {
@@ -246,7 +246,7 @@ pub async fn after_token(
         let expected = Expected {
             issuer: &issuer,
             client_id: &reg.client_id,
-            now: now(),
+            now: core.now(),
         };
         Some(identity_branch(core, &who, expected, id_token, &base, fhir_user_granted).await)
     };
@@ -265,35 +265,39 @@ pub async fn after_token(
     );
     let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
     if let Some(found) = found {
-        record.identity = found.identity;
-        record.diagnoses.extend(found.warnings);
+        if let Some(identity) = found.identity {
+            record.identity_checked(identity);
+        }
+        record.found(found.warnings);
         failures.extend(found.failures);
     }
-    match patient_read {
-        Ok(r) => record.patient = r,
-        Err(f) => failures.push(f),
-    }
-    match encounter_read {
-        Ok(r) => record.encounter = r,
-        Err(f) => failures.push(f),
-    }
+    let patient_read = patient_read.unwrap_or_else(|f| {
+        failures.push(f);
+        None
+    });
+    let encounter_read = encounter_read.unwrap_or_else(|f| {
+        failures.push(f);
+        None
+    });
+    record.read_in_context(patient_read, encounter_read);
     for ctx in [&who, &patient, &encounter] {
-        record.transcript.extend(ctx.rec.exchanges());
+        record.transcribed(ctx.rec.exchanges());
     }
-    record.step = Step::Fhir;
+    record.reached(Step::Fhir);
     // A refusal is read with the clock: had the token's own lifetime passed?
-    let left = identity::lifetime_left(record.token_response.as_ref(), now() - received_at);
+    let now = core.now();
+    let left = identity::lifetime_left(record.token_response(), now - received_at);
     let failures = failures
         .into_iter()
         .map(|(s, d)| (s, identity::with_clock(d, left)))
         .collect();
-    settle(record, failures);
-    super::scorecard::after_token(d, result, record, extras);
+    settle(record, failures, now);
+    super::scorecard::after_token(d, result, record, extras, now);
 }
 
 /// The launch's outcome from the proof's failures: the same finding on several reads (a 401 on
 /// the user and on the patient) is one diagnosis with the evidence of each.
-fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>) {
+fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>, now: i64) {
     let mut merged: Vec<(Step, Diagnosis)> = Vec::new();
     for (step, d) in failures {
         match merged
@@ -305,10 +309,7 @@ fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>) {
         }
     }
     match merged.first().map(|(s, _)| *s) {
-        Some(step) => record.fail(step, merged.into_iter().map(|(_, d)| d), now()),
-        None => {
-            record.outcome = Outcome::Success;
-            record.finished_at = Some(now());
-        }
+        Some(step) => record.failed(step, merged.into_iter().map(|(_, d)| d), now),
+        None => record.succeeded(now),
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
 use crate::diagnosis::{classify, introspection, launch_context};
-use crate::record::{LaunchRecord, now};
+use crate::record::LaunchRecord;
 use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
@@ -23,9 +23,9 @@ use super::prove::Deadline;
 const MAX_CONTEXT_READS: usize = 5;
 
 fn add(record: &mut LaunchRecord, checks: Vec<Check>) {
-    let new = conformance::diagnoses_besides(&checks, &record.diagnoses);
-    record.diagnoses.extend(new);
-    record.conformance.extend(checks);
+    let new = conformance::diagnoses_besides(&checks, record.diagnoses());
+    record.found(new);
+    record.checked(checks);
 }
 
 /// Discovery's part of the scorecard (a launch whose token request failed shows this much).
@@ -137,12 +137,13 @@ pub fn after_token(
     result: &Result<Exchanged, ExchangeError>,
     record: &mut LaunchRecord,
     extras: Extras,
+    now: i64,
 ) {
-    let Some(body) = record.token_response.clone() else {
+    let Some(body) = record.token_response().cloned() else {
         discovery(d, record);
         return;
     };
-    let received_at = record.finished_at.unwrap_or_else(now);
+    let received_at = record.finished_at().unwrap_or(now);
     let mut checks = conformance::discovery(d);
     if let Ok(x) = result {
         let headers = x.response.headers();
@@ -150,10 +151,10 @@ pub fn after_token(
             headers,
             &body,
             record.granted_scope(),
-            record.kind,
+            record.kind(),
         ));
     }
-    if let Some(i) = &record.identity {
+    if let Some(i) = record.identity() {
         let read = i.user.as_ref().map(|u| u.resource_type.as_str());
         checks.extend(conformance::id_token(
             &i.id_token.header,
@@ -163,38 +164,36 @@ pub fn after_token(
         ));
     }
     if let Some(answer) = extras.introspection {
-        let client_id = record.app.client_id.clone();
+        let client_id = record.app().client_id.clone();
         if let Some(e) = &answer.refused {
-            record.diagnoses.push(classify::net(e, &answer.endpoint));
+            record.found([classify::net(e, &answer.endpoint)]);
         }
         let expected = introspection::Expected {
             token: &body,
             granted: record.granted_scope(),
             client_id: &client_id,
             received_at,
-            now: now(),
+            now,
         };
         checks.extend(introspection::checks(
             answer.status.unwrap_or(0),
             answer.answer.as_ref(),
             &expected,
         ));
-        record.introspection = Some(answer);
+        record.introspected(answer);
     }
     if let Some(style) = extras.context.as_ref().and_then(|c| c.style.as_ref())
         && let Some(e) = &style.refused
     {
         // Named, never fatal: the launch itself succeeded.
-        record.diagnoses.push(classify::net(e, &style.url));
+        record.found([classify::net(e, &style.url)]);
     }
-    record.context = extras.context;
-    record.transcript.extend(extras.exchanges);
+    if let Some(c) = extras.context {
+        record.context_read(c);
+    }
+    record.transcribed(extras.exchanges);
     add(record, checks);
-    let answer = record
-        .introspection
-        .as_ref()
-        .and_then(|i| i.answer.as_ref());
-    introspection::reconcile(&mut record.diagnoses, answer, &body);
+    record.reconcile_with_introspection();
 }
 
 /// A refresh answer's checks, added to the scorecard; the failed ones are returned as the
@@ -210,17 +209,14 @@ pub fn refresh(
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
     let checks = conformance::refresh(response.headers(), &body, original);
-    // A later refresh replaces the earlier refresh's results: the scorecard shows the newest.
-    record
-        .conformance
-        .retain(|c| !checks.iter().any(|n| n.id == c.id));
     let said: Vec<_> = record
-        .refreshes
+        .refreshes()
         .iter()
         .flat_map(|r| r.diagnoses.iter().cloned())
         .chain(already.iter().cloned())
         .collect();
     let failed = conformance::diagnoses_besides(&checks, &said);
-    record.conformance.extend(checks);
+    // A later refresh replaces the earlier refresh's results: the scorecard shows the newest.
+    record.checked_refresh(checks);
     failed
 }

@@ -130,28 +130,28 @@ pub struct AdminLoginPage {
 }
 
 fn registration(r: &LaunchRecord) -> String {
-    if r.app.adhoc && !crate::gallery::is_gallery_app(&r.app.id) {
+    if r.app().adhoc && !crate::gallery::is_gallery_app(&r.app().id) {
         crate::metrics::ADHOC.to_string()
     } else {
-        r.app.id.clone()
+        r.app().id.clone()
     }
 }
 
 /// One launch in the JSON list, from its report.
 fn item(report: &LaunchReport) -> Value {
     let r = report.record();
-    json!({"id": r.id, "time": report.time(),
-           "started_at": r.started_at, "finished_at": r.finished_at,
+    json!({"id": r.id(), "time": report.time(),
+           "started_at": r.started_at(), "finished_at": r.finished_at(),
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
            "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
-           "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
+           "request_id": r.request_id(), "href": LAUNCH.replace("{id}", r.id())})
 }
 
 /// One row of the list, from its report.
 fn row(report: &LaunchReport) -> AdminRow {
     let r = report.record();
     AdminRow {
-        href: LAUNCH.replace("{id}", &r.id),
+        href: LAUNCH.replace("{id}", r.id()),
         time: views::format_time(report.time()),
         registration: registration(r),
         kind: report.kind_label(),
@@ -159,7 +159,7 @@ fn row(report: &LaunchReport) -> AdminRow {
         step: report.step().as_str(),
         title: report.headline().to_string(),
         ids: report.ids_line(),
-        request_id: r.request_id.clone(),
+        request_id: r.request_id().to_string(),
     }
 }
 
@@ -187,7 +187,7 @@ pub async fn list(
     let recent = state.settler.on_read(recent).await;
     let found: Vec<LaunchReport> = recent
         .iter()
-        .filter(|r| searched.is_empty() || r.request_id == searched)
+        .filter(|r| searched.is_empty() || r.request_id() == searched)
         .take(SHOWN)
         .map(|r| report_of(&state, r.as_ref().clone()))
         .collect();
@@ -236,12 +236,12 @@ pub async fn show(
     let r = report.record();
     if wants_json(&headers) || format_json(query.as_deref()) {
         let mut out = json!({
-            "id": r.id, "registration": registration(r), "app": r.app, "kind": report.kind_label(),
+            "id": r.id(), "registration": registration(r), "app": r.app(), "kind": report.kind_label(),
             "outcome": report.outcome(), "step": report.step(), "title": report.headline(),
-            "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
-            "finished_at": r.finished_at, "request_id": r.request_id,
-            "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.diagnoses(), "transcript": r.transcript,
+            "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at(),
+            "finished_at": r.finished_at(), "request_id": r.request_id(),
+            "requested_scope": r.requested_scope(), "redirect_uri": r.redirect_uri(),
+            "endpoints": r.endpoints(), "authorize_url": r.authorize_url(), "diagnoses": report.diagnoses(), "transcript": r.transcript(),
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());
@@ -252,15 +252,15 @@ pub async fn show(
         outcome: report.outcome_label(),
         step: report.step().as_str(),
         title: report.headline(),
-        started: views::format_time(r.started_at),
-        finished: r.finished_at.map(views::format_time).unwrap_or_default(),
+        started: views::format_time(r.started_at()),
+        finished: r.finished_at().map(views::format_time).unwrap_or_default(),
         errors: report.errors().collect(),
         warnings: report
             .diagnoses()
             .iter()
             .filter(|d| !d.is_error())
             .collect(),
-        transcript: &r.transcript,
+        transcript: r.transcript(),
     };
     views::render_page(&page)
 }

@@ -203,7 +203,7 @@ async fn the_sweeper_settles_a_launch_nobody_reads() {
     let stored = app.state.store.launch(&id).await.unwrap().unwrap();
     assert!(
         stored
-            .diagnoses
+            .diagnoses()
             .iter()
             .any(|d| d.id().as_str() == "authorize.never_returned"),
         "written back to the store"
@@ -251,11 +251,11 @@ async fn a_read_settles_an_overdue_launch() {
         .launches(std::slice::from_ref(&id))
         .await
         .unwrap();
-    assert_eq!(read[0].outcome, Outcome::Pending);
+    assert_eq!(read[0].outcome(), Outcome::Pending);
     for _ in 0..3 {
         let now = reader.on_read(read.clone()).await;
-        assert_eq!(now[0].outcome, Outcome::Error, "settled on read");
-        assert_eq!(now[0].step, Step::Authorize);
+        assert_eq!(now[0].outcome(), Outcome::Error, "settled on read");
+        assert_eq!(now[0].step(), Step::Authorize);
     }
     assert_eq!(reader.settled_count(), 1);
     assert_eq!(never_returned_counted(&core.metrics), (1.0, 1.0));

@@ -50,7 +50,7 @@ pub async fn report_md(
     let found = shareable(super::find(&state, &session, &id).await?, query.as_deref());
     let gate = gate_for(&state.config, &state.sealer, &found);
     let report = report_of(&state, through_gate(&found, &gate).record);
-    let when = views::format_time(report.record().started_at);
+    let when = views::format_time(report.record().started_at());
     let md = gate.scrub(&report::markdown(&report, &when));
     Ok(download(
         "text/markdown; charset=utf-8",
