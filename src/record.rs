@@ -166,7 +166,8 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch on the system clock: for what expires in the stores and the
+/// sessions. A launch's evidence is stamped with `Core::now()` (the configured clock), never this.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -144,7 +144,8 @@ fn item(report: &LaunchReport) -> Value {
            "started_at": r.started_at(), "finished_at": r.finished_at(),
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
            "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
-           "request_id": r.request_id(), "href": LAUNCH.replace("{id}", r.id())})
+           "request_id": r.request_id(), "request_ids": r.request_ids().collect::<Vec<_>>(),
+           "href": LAUNCH.replace("{id}", r.id())})
 }
 
 /// One row of the list, from its report.
@@ -187,7 +188,7 @@ pub async fn list(
     let recent = state.settler.on_read(recent).await;
     let found: Vec<LaunchReport> = recent
         .iter()
-        .filter(|r| searched.is_empty() || r.request_id() == searched)
+        .filter(|r| searched.is_empty() || r.request_ids().any(|id| id == searched))
         .take(SHOWN)
         .map(|r| report_of(&state, r.as_ref().clone()))
         .collect();
@@ -240,6 +241,7 @@ pub async fn show(
             "outcome": report.outcome(), "step": report.step(), "title": report.headline(),
             "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at(),
             "finished_at": r.finished_at(), "request_id": r.request_id(),
+            "request_ids": r.request_ids().collect::<Vec<_>>(),
             "requested_scope": r.requested_scope(), "redirect_uri": r.redirect_uri(),
             "endpoints": r.endpoints(), "authorize_url": r.authorize_url(), "diagnoses": report.diagnoses(), "transcript": r.transcript(),
         });

@@ -18,7 +18,7 @@ use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
 use crate::flow::callback::CallbackParams;
 use crate::record::Owner;
-use crate::record::{LaunchRecord, Outcome, now, state_hash};
+use crate::record::{LaunchRecord, Outcome, state_hash};
 use crate::store::{Consumed, Kept};
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
@@ -99,7 +99,7 @@ pub async fn callback(
                 session.cycle_id().await?;
                 session.save().await?;
             }
-            let to = format!("{}?since={}", paths::launch_result(&id), now());
+            let to = format!("{}?since={}", paths::launch_result(&id), state.core.now());
             return Ok(Redirect::to(&to).into_response());
         }
         Finished::Failed => {

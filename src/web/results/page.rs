@@ -10,7 +10,7 @@ use crate::config::PRACTICE_ID;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::report;
 use crate::diagnosis::transcript::Gate;
-use crate::record::{AppRef, LaunchRecord, Outcome, now};
+use crate::record::{AppRef, LaunchRecord, Outcome};
 use crate::smart::LaunchKind;
 
 pub(super) fn kind_str(k: LaunchKind) -> &'static str {
@@ -119,7 +119,7 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         exchanging: report.exchanging().then(|| {
             let since = v.params.one("since").ok().flatten();
             let since = since.and_then(|s| s.parse::<i64>().ok());
-            since.map_or(0, |s| (now() - s).max(0))
+            since.map_or(0, |s| (state.core.now() - s).max(0))
         }),
         timeout_secs: state.config.http.timeout.as_secs(),
         personal: r.patient().is_some() || r.identity().is_some() || r.encounter().is_some(),
