@@ -2,7 +2,6 @@
 //! leave the server) and the launch records that the result pages show.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use base64::Engine;
@@ -20,9 +19,11 @@ mod budget;
 mod evidence;
 mod read;
 mod shown;
+mod token;
 pub use app::{AppRef, AppSummary, Endpoints, PendingFlow, SealedApp};
 pub use budget::{BODY_DROPPED, RECORD_BUDGET};
 pub use shown::WITHHELD;
+pub use token::TokenExchange;
 
 /// How a launch ended (so far).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +56,9 @@ pub struct LaunchRecord {
     authorize_url: Option<String>,
     #[serde(with = "crate::diagnosis::stored")]
     diagnoses: Vec<Diagnosis>,
-    /// The token response as received. Holds tokens: rendered masked unless revealed.
-    token_response: Option<Map<String, Value>>,
+    /// The code exchange's token response, as received and typed. Holds tokens: rendered
+    /// masked unless revealed.
+    token_response: Option<TokenExchange>,
     transcript: Vec<Exchange>,
     /// The id_token's verdict and the signed-in user read from `fhirUser`.
     #[serde(default)]
@@ -119,7 +121,7 @@ pub struct RefreshRecord {
     pub at: i64,
     pub outcome: Outcome,
     /// Holds tokens: rendered masked unless revealed.
-    pub token_response: Option<Map<String, Value>>,
+    pub token_response: Option<TokenExchange>,
     #[serde(with = "crate::diagnosis::stored")]
     pub diagnoses: Vec<Diagnosis>,
 }

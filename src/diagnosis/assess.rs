@@ -294,11 +294,7 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool) -> String {
         ),
         None => format!("Signed in to {}.", case.app().name),
     };
-    let in_context = case
-        .token_response()
-        .as_ref()
-        .and_then(|t| t.get("patient"))
-        .and_then(serde_json::Value::as_str);
+    let in_context = case.token().and_then(|t| t.patient.as_deref());
     let context = match (&case.patient(), in_context) {
         (Some(p), _) => format!(" Patient in context: {}.", describe(p)),
         (None, Some(id)) => format!(" Patient in context: {id}."),

@@ -193,7 +193,9 @@ fn a_backend_run_has_no_browser_steps() {
 #[test]
 fn a_success_names_who_signed_in_and_the_patient_in_context() {
     let mut c = case("success", "fhir");
-    c.token_exchanged(serde_json::from_value(serde_json::json!({"patient": "p1"})).unwrap());
+    c.token_exchanged(
+        serde_json::from_value(serde_json::json!({"access_token": "a", "patient": "p1"})).unwrap(),
+    );
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(
         a.plain,

@@ -123,15 +123,9 @@ fn diagnosis_md(out: &mut String, d: &Diagnosis) {
 /// What a successful launch established: granted scopes, patient, identity.
 fn outcome_md(out: &mut String, r: &LaunchRecord) {
     out.push_str("## Result\n\n");
-    let token = r.token_response();
-    let field = |k: &str| {
-        token
-            .and_then(|t| t.get(k))
-            .and_then(serde_json::Value::as_str)
-    };
-    let granted = field("scope").unwrap_or(r.requested_scope());
-    let _ = writeln!(out, "- Granted scope: {}", code(granted));
-    let patient = match (&r.patient(), field("patient")) {
+    let token = r.token();
+    let _ = writeln!(out, "- Granted scope: {}", code(r.granted_scope()));
+    let patient = match (&r.patient(), token.and_then(|t| t.patient.as_deref())) {
         // Without a name (a shared report leaves it out) the reference is said once.
         (Some(p), _) => match (&p.name, &p.birth_date) {
             (Some(name), Some(b)) => {
@@ -145,7 +139,7 @@ fn outcome_md(out: &mut String, r: &LaunchRecord) {
         (None, None) => "none".into(),
     };
     let _ = writeln!(out, "- Patient in context: {patient}");
-    if let Some(e) = field("encounter") {
+    if let Some(e) = token.and_then(|t| t.encounter.as_deref()) {
         let _ = writeln!(out, "- Encounter in context: {}", code(e));
     }
     let identity = match &r.identity() {

@@ -4,8 +4,6 @@
 //! Services rules, two labelled probes of the token endpoint, and one FHIR read with the token.
 //! The result is a launch record of kind `backend`; storing it is the caller's business.
 
-use serde_json::Value;
-
 use super::complete::{Asked, classify_answer, credentials};
 use super::{Head, discover, discovery_transcript, endpoints, opening};
 use crate::config::{Registration, StoredRegistration};
@@ -104,12 +102,11 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration, owner: Owne
         found.extend(d);
     }
     let received_at = core.now();
-    let access = token
-        .get("access_token")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     record.token_exchanged(token);
+    let access = record
+        .token()
+        .map(|t| t.access_token.expose().to_string())
+        .unwrap_or_default();
     record.reached(Step::Fhir);
     let rec = Recorder::default();
     let url = format!("{}/{}", reg.iss.trim_end_matches('/'), reg.backend_read);
@@ -163,7 +160,7 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration, owner: Owne
         Err(f) => {
             record.backend_proved(checks, None);
             let what = format!("the Backend Services proof read ({})", reg.backend_read);
-            let left = identity::lifetime_left(record.token_response(), read_after);
+            let left = identity::lifetime_left(record.token(), read_after);
             let d = identity::with_clock(identity::fhir_read(&what, &f), left);
             record.failed(Step::Fhir, [d], core.now());
         }

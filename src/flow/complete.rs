@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::config::Registration;
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext};
 use crate::diagnosis::{Diagnosis, conformance};
-use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord};
+use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, TokenExchange};
 use crate::seal::Sealer;
 use crate::smart::active;
 use crate::smart::discovery::Discovered;
@@ -271,8 +271,9 @@ pub async fn refresh(
     record: &mut LaunchRecord,
 ) -> Result<(), String> {
     let refresh_token = record
-        .newest("refresh_token")
+        .newest_refresh_token()
         .ok_or("this launch has no refresh token")?
+        .expose()
         .to_string();
     let token_endpoint = record
         .endpoints()
@@ -317,7 +318,7 @@ pub async fn refresh(
                     let more = super::scorecard::refresh(record, &x.response, &original, &warnings);
                     warnings.extend(more);
                     entry.outcome = Outcome::Success;
-                    entry.token_response = Some(response);
+                    entry.token_response = Some(TokenExchange::of(response));
                     entry.diagnoses = warnings;
                 }
                 Err(d) => entry.diagnoses.push(d),

@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::config::Registration;
@@ -223,15 +222,15 @@ pub async fn after_token(
 ) {
     let deadline = Deadline::after(core.config.after_token_deadline);
     let received_at = core.now();
-    let token = record.token_response().cloned().unwrap_or_default();
-    let field = |k: &str| token.get(k).and_then(Value::as_str).map(str::to_string);
+    let token = record.token().cloned();
+    let t = token.as_ref();
     let base = record.app().iss.clone();
     let http = core.outbound_for(&base);
-    let access = field("access_token").unwrap_or_default();
+    let access = t.map(|t| t.access_token.expose()).unwrap_or_default();
     let ctx = || ReadCtx {
         http,
         deadline: &deadline,
-        access: &access,
+        access,
         rec: Recorder::default(),
     };
     let (who, patient, encounter) = (ctx(), ctx(), ctx());
@@ -239,10 +238,10 @@ pub async fn after_token(
         .granted_scope()
         .split_whitespace()
         .any(|s| s == "fhirUser");
-    let id_token = field("id_token");
+    let id_token = t.and_then(|t| t.id_token.as_ref()).map(|t| t.expose());
     let issuer = d.issuer.clone().unwrap_or_else(|| base.clone());
     let identity = async {
-        let id_token = id_token.as_deref()?;
+        let id_token = id_token?;
         let expected = Expected {
             issuer: &issuer,
             client_id: &reg.client_id,
@@ -250,17 +249,15 @@ pub async fn after_token(
         };
         Some(identity_branch(core, &who, expected, id_token, &base, fhir_user_granted).await)
     };
-    let extras = super::scorecard::gather(http, reg, d, &token, &base, &deadline);
+    let extras = super::scorecard::gather(http, reg, d, t, &base, &deadline);
+    let (patient_id, encounter_id) = (
+        t.and_then(|t| t.patient.clone()),
+        t.and_then(|t| t.encounter.clone()),
+    );
     let (found, patient_read, encounter_read, extras) = tokio::join!(
         identity,
-        context_branch(&patient, &base, "patient", "Patient", field("patient")),
-        context_branch(
-            &encounter,
-            &base,
-            "encounter",
-            "Encounter",
-            field("encounter")
-        ),
+        context_branch(&patient, &base, "patient", "Patient", patient_id),
+        context_branch(&encounter, &base, "encounter", "Encounter", encounter_id),
         extras,
     );
     let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
@@ -286,7 +283,7 @@ pub async fn after_token(
     record.reached(Step::Fhir);
     // A refusal is read with the clock: had the token's own lifetime passed?
     let now = core.now();
-    let left = identity::lifetime_left(record.token_response(), now - received_at);
+    let left = identity::lifetime_left(record.token(), now - received_at);
     let failures = failures
         .into_iter()
         .map(|(s, d)| (s, identity::with_clock(d, left)))

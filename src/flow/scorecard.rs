@@ -4,7 +4,7 @@
 //! failed ones are added to the record as warn diagnoses.
 
 use futures_util::future::join_all;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
@@ -15,6 +15,7 @@ use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
 use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
+use crate::smart::token_response::SmartTokenResponse;
 use crate::smart::transcript::{Exchange, ExchangeStep};
 
 use super::prove::Deadline;
@@ -47,14 +48,11 @@ pub async fn gather(
     http: &Outbound,
     reg: &Registration,
     d: &Discovered,
-    body: &Map<String, Value>,
+    token: Option<&SmartTokenResponse>,
     base: &str,
     deadline: &Deadline,
 ) -> Extras {
-    let access = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let access = token.map(|t| t.access_token.expose()).unwrap_or_default();
     let unfinished = |rec: &Recorder, step: ExchangeStep, method: &str, url: &str| {
         rec.extend(&[deadline.unfinished(step, method, url)]);
         Some(deadline.why())
@@ -80,7 +78,9 @@ pub async fn gather(
             },
         })
     };
-    let references = launch_context::references(body, MAX_CONTEXT_READS);
+    let references = token
+        .map(|t| launch_context::references(t, MAX_CONTEXT_READS))
+        .unwrap_or_default();
     let read_recs: Vec<Recorder> = references.iter().map(|_| Recorder::default()).collect();
     let reads = join_all(
         references
@@ -101,7 +101,7 @@ pub async fn gather(
     );
     let style_rec = Recorder::default();
     let style = async {
-        let url = body.get("smart_style_url").and_then(Value::as_str)?;
+        let url = token?.smart_style_url.as_deref()?;
         let rec = &style_rec;
         Some(
             match deadline.run(context::fetch_style(http, url, rec)).await {

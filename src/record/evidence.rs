@@ -148,7 +148,7 @@ impl LaunchRecord {
     pub fn token_exchanged(&mut self, response: Map<String, Value>) {
         once(
             &mut self.token_response,
-            response,
+            super::TokenExchange::of(response),
             &self.id,
             "the token response",
         );
@@ -225,6 +225,7 @@ impl LaunchRecord {
         let Some(token) = &self.token_response else {
             return;
         };
+        let token = token.raw();
         let answer = self.introspection.as_ref().and_then(|i| i.answer.as_ref());
         crate::diagnosis::introspection::reconcile(&mut self.diagnoses, answer, token);
     }

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{
     AppRef, AppSummary, BackendReport, Endpoints, Identity, LaunchRecord, Outcome, RefreshRecord,
+    TokenExchange,
 };
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::conformance::Check;
@@ -11,6 +12,7 @@ use crate::diagnosis::transcript::Exchange;
 use crate::smart::context::ContextEvidence;
 use crate::smart::fhir::ReadResource;
 use crate::smart::introspect::Introspection;
+use crate::smart::token_response::{SmartTokenResponse, TokenValue};
 use crate::smart::{LaunchKind, Step};
 
 impl LaunchRecord {
@@ -67,9 +69,15 @@ impl LaunchRecord {
         &self.diagnoses
     }
 
-    /// The code exchange's token response. Holds tokens: rendered masked unless revealed.
+    /// The code exchange's token response as received. Holds tokens: rendered masked unless
+    /// revealed; read [`token`](Self::token) for what it says.
     pub fn token_response(&self) -> Option<&Map<String, Value>> {
-        self.token_response.as_ref()
+        self.token_response.as_ref().map(TokenExchange::raw)
+    }
+
+    /// The code exchange's token response, typed (`None` without one).
+    pub fn token(&self) -> Option<&SmartTokenResponse> {
+        self.token_response.as_ref().and_then(TokenExchange::token)
     }
 
     pub fn transcript(&self) -> &[Exchange] {
@@ -137,25 +145,25 @@ impl LaunchRecord {
         self.context.as_ref()
     }
 
-    /// The newest value of token-response member `key`: from the latest refresh that returned
-    /// one, else from the code exchange (refresh tokens rotate; keep the newest).
-    pub fn newest(&self, key: &str) -> Option<&str> {
-        fn from<'a>(t: &'a Option<Map<String, Value>>, key: &str) -> Option<&'a str> {
-            t.as_ref().and_then(|t| t.get(key)).and_then(Value::as_str)
+    /// The newest refresh token: from the latest refresh that returned one, else from the code
+    /// exchange (refresh tokens rotate; keep the newest).
+    pub fn newest_refresh_token(&self) -> Option<&TokenValue> {
+        fn of(t: &Option<TokenExchange>) -> Option<&TokenValue> {
+            t.as_ref()
+                .and_then(TokenExchange::token)
+                .and_then(|t| t.refresh_token.as_ref())
         }
         self.refreshes
             .iter()
             .rev()
-            .find_map(|r| from(&r.token_response, key))
-            .or_else(|| from(&self.token_response, key))
+            .find_map(|r| of(&r.token_response))
+            .or_else(|| of(&self.token_response))
     }
 
     /// The scope granted by the code exchange (RFC 6749 §5.1: absent means as requested).
     pub fn granted_scope(&self) -> &str {
-        self.token_response
-            .as_ref()
-            .and_then(|t| t.get("scope"))
-            .and_then(Value::as_str)
+        self.token()
+            .and_then(|t| t.scope.as_deref())
             .unwrap_or(&self.requested_scope)
     }
 }

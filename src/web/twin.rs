@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::diagnosis::assess::AssessConfig;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::{Gate, redact_json};
-use crate::record::{AppRef, LaunchRecord};
+use crate::record::{AppRef, LaunchRecord, TokenExchange};
 use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::decode_unverified;
@@ -90,11 +90,7 @@ fn redacted(
 /// The access token's header and claims when it is a JWT (never verified here), with claims
 /// named like secrets or equal to a known secret masked.
 pub fn access_token_jwt(r: &LaunchRecord, gate: &Gate) -> Option<(Value, Value)> {
-    let (mut header, mut claims) = r
-        .token_response()?
-        .get("access_token")?
-        .as_str()
-        .and_then(decode_unverified)?;
+    let (mut header, mut claims) = decode_unverified(r.token()?.access_token.expose())?;
     gate.mask_claims(&mut header);
     gate.mask_claims(&mut claims);
     Some((header, claims))
@@ -110,10 +106,7 @@ pub fn result_json(
 ) -> Value {
     let r = report.record();
     let token_response = redacted(r.token_response(), reveal, gate);
-    let granted = r
-        .token_response()
-        .and_then(|t| t.get("scope"))
-        .and_then(Value::as_str);
+    let granted = r.token().and_then(|t| t.scope.as_deref());
     let rows = views::scope_rows(r.requested_scope(), granted);
     let identity = r.identity().map(|i| {
         json!({
@@ -125,12 +118,12 @@ pub fn result_json(
         })
     });
     let resource = |x: Option<&ReadResource>, key: &str| {
-        x.map(|p| json!({"id": r.token_response().and_then(|t| t.get(key)), "name": p.name, "birth_date": p.birth_date, "reference": p.reference}))
+        x.map(|p| json!({"id": r.token().and_then(|t| t.context_id(key)), "name": p.name, "birth_date": p.birth_date, "reference": p.reference}))
     };
     let refreshes: Vec<Value> = r
         .refreshes()
         .iter()
-        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(f.token_response.as_ref(), reveal, gate)}))
+        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(f.token_response.as_ref().map(TokenExchange::raw), reveal, gate)}))
         .collect();
     let mut out = json!({
         "id": r.id(),

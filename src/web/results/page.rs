@@ -99,9 +99,8 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
             _ => Vec::new(),
         }
     };
-    let token = |key: &str| r.token_response().and_then(|t| t.get(key)).cloned();
-    let granted = token("scope");
-    let expires = token("expires_in").and_then(|v| v.as_i64()).map(|s| {
+    let granted = r.token().and_then(|t| t.scope.as_deref());
+    let expires = r.token().and_then(|t| t.expires_in).map(|s| {
         let at = r.finished_at().unwrap_or(r.started_at()) + s;
         (at, views::format_time(at))
     });
@@ -125,10 +124,7 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         personal: r.patient().is_some() || r.identity().is_some() || r.encounter().is_some(),
         fields: r.token_response().map(token_fields).unwrap_or_default(),
         scopes: if r.token_response().is_some() {
-            views::scope_rows(
-                r.requested_scope(),
-                granted.as_ref().and_then(Value::as_str),
-            )
+            views::scope_rows(r.requested_scope(), granted)
         } else {
             Vec::new()
         },
@@ -159,14 +155,14 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
                 fields: f
                     .token_response
                     .as_ref()
-                    .map(token_fields)
+                    .map(|t| token_fields(t.raw()))
                     .unwrap_or_default(),
                 diagnoses: &f.diagnoses,
             })
             .collect(),
         refresh_form: v
             .csrf
-            .filter(|_| r.newest("refresh_token").is_some())
+            .filter(|_| r.newest_refresh_token().is_some())
             .map(|token| (paths::refresh(r.id()), token.to_string())),
         extra: super::super::scorecard::LaunchExtras::of(r),
         notice: v.notice,
