@@ -188,7 +188,7 @@ impl Metrics {
         if !self.enabled() {
             return;
         }
-        if let Some(last) = r.refreshes.last() {
+        if let Some(last) = r.refreshes().last() {
             for d in &last.diagnoses {
                 self.diagnosis(record_registration(r), d);
             }
@@ -328,15 +328,15 @@ fn registration(app: &AppRef) -> &str {
 }
 
 fn record_registration(r: &LaunchRecord) -> &str {
-    if r.app.adhoc && crate::gallery::is_gallery_app(&r.app.id) {
-        return &r.app.id;
+    if r.app().adhoc && crate::gallery::is_gallery_app(&r.app().id) {
+        return &r.app().id;
     }
-    if r.app.adhoc {
+    if r.app().adhoc {
         return ADHOC;
     }
-    match &r.app_ref {
+    match &r.app_ref() {
         Some(app) => registration(app),
-        None => &r.app.id,
+        None => &r.app().id,
     }
 }
 

@@ -2,23 +2,28 @@
 //! leave the server) and the launch records that the result pages show.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::config::{AuthMethod, Registration, Secret, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::backend::Check;
 use crate::diagnosis::transcript::Exchange;
-use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::IdTokenReport;
 use crate::smart::{LaunchKind, Step};
 
+mod app;
 mod budget;
+mod evidence;
+mod read;
+mod shown;
+mod token;
+pub use app::{AppRef, AppSummary, Endpoints, PendingFlow, SealedApp};
 pub use budget::{BODY_DROPPED, RECORD_BUDGET};
+pub use shown::WITHHELD;
+pub use token::TokenExchange;
 
 /// How a launch ended (so far).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,161 +34,68 @@ pub enum Outcome {
     Error,
 }
 
-/// The app a launch is for: a configured registration, or one typed into the ad-hoc form (or a
-/// developer-mode launch of an unregistered server), whose secret is kept sealed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum AppRef {
-    #[serde(rename = "r")]
-    Registered(String),
-    #[serde(rename = "x")]
-    AdHoc(SealedApp),
-}
-
-/// An ad-hoc registration as kept between requests: everything but the secret in clear, the
-/// secret sealed with the process's (or the configured) key.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SealedApp {
-    pub reg: StoredRegistration,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
-impl SealedApp {
-    pub fn seal(reg: &Registration, sealer: &Sealer) -> Self {
-        SealedApp {
-            reg: StoredRegistration::of(reg),
-            secret: reg.auth.secret().map(|s| sealer.seal(s.expose())),
-        }
-    }
-
-    /// The registration with its secret; `None` when the secret was sealed with another key
-    /// (another instance without a shared `sealing_key_env`, or a restart), or when its method
-    /// needs a key (never kept).
-    pub fn open(&self, sealer: &Sealer) -> Option<Registration> {
-        let secret = match &self.secret {
-            Some(s) => Some(Secret::new(sealer.open(s)?)),
-            None => None,
-        };
-        self.reg.open(secret).ok()
-    }
-}
-
-/// The registration as shown on pages: never the secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppSummary {
-    pub id: String,
-    pub name: String,
-    pub iss: String,
-    pub client_id: String,
-    pub auth: AuthMethod,
-    pub adhoc: bool,
-}
-
-impl AppSummary {
-    pub fn of(r: &Registration, adhoc: bool) -> Self {
-        Self::shown(&StoredRegistration::of(r), adhoc)
-    }
-
-    /// The summary of a registration as kept (no secret or key to leave out).
-    pub fn shown(r: &StoredRegistration, adhoc: bool) -> Self {
-        AppSummary {
-            id: r.id.clone(),
-            name: r.name.clone(),
-            iss: r.iss.clone(),
-            client_id: r.client_id.clone(),
-            auth: r.auth,
-            adhoc,
-        }
-    }
-}
-
-/// A launch waiting for its callback, as kept in the browser's session: only what the callback
-/// needs. Holds the PKCE verifier: never rendered. The endpoints are not copied: they come from
-/// the discovery cache (fetched again if it expired).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PendingFlow {
-    #[serde(rename = "i")]
-    pub launch_id: String,
-    /// SHA-256 of the state (base64url): the session never needs the state itself back.
-    #[serde(rename = "h")]
-    pub state_hash: String,
-    #[serde(rename = "v")]
-    pub verifier: String,
-    #[serde(rename = "a")]
-    pub app: AppRef,
-    #[serde(rename = "k")]
-    pub kind: LaunchKind,
-    #[serde(rename = "t")]
-    pub created_at: i64,
-    /// The EHR's `launch` value (EHR launch), to show the authorization request afterwards.
-    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
-    pub launch: Option<String>,
-    /// Whether this launch fetched the discovery documents itself (else they came from the cache).
-    #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
-    pub fetched_discovery: bool,
-}
-
-/// Endpoints used by a launch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Endpoints {
-    pub source: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-}
-
-/// One launch as the result pages show it.
+/// One launch: an append-only case file. Opened once with everything known at the start
+/// ([`Opening`]); every later change is an append of evidence (`evidence.rs`), and the outcome
+/// and step are only those appends' projection: nothing outside this module writes a field
+/// (the fields are private; `tests/it/case_file.rs` checks that they stay so). Read through the
+/// getters (`read.rs`). The stored JSON keeps its field names (`docs/interface.md`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LaunchRecord {
-    pub id: String,
-    pub kind: LaunchKind,
-    pub app: AppSummary,
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    pub outcome: Outcome,
+    id: String,
+    kind: LaunchKind,
+    app: AppSummary,
+    started_at: i64,
+    finished_at: Option<i64>,
+    outcome: Outcome,
     /// The step reached, or the one that failed.
-    pub step: Step,
-    pub requested_scope: String,
-    pub redirect_uri: String,
-    pub endpoints: Option<Endpoints>,
+    step: Step,
+    requested_scope: String,
+    redirect_uri: String,
+    endpoints: Option<Endpoints>,
     /// Where the browser was sent (state and challenge only; no secrets).
-    pub authorize_url: Option<String>,
+    authorize_url: Option<String>,
     #[serde(with = "crate::diagnosis::stored")]
-    pub diagnoses: Vec<Diagnosis>,
-    /// The token response as received. Holds tokens: rendered masked unless revealed.
-    pub token_response: Option<Map<String, Value>>,
-    pub transcript: Vec<Exchange>,
+    diagnoses: Vec<Diagnosis>,
+    /// The code exchange's token response, as received and typed. Holds tokens: rendered
+    /// masked unless revealed.
+    token_response: Option<TokenExchange>,
+    transcript: Vec<Exchange>,
     /// The id_token's verdict and the signed-in user read from `fhirUser`.
     #[serde(default)]
-    pub identity: Option<Identity>,
+    identity: Option<Identity>,
     #[serde(default)]
-    pub patient: Option<ReadResource>,
+    patient: Option<ReadResource>,
     #[serde(default)]
-    pub encounter: Option<ReadResource>,
+    encounter: Option<ReadResource>,
     /// Refreshes made from the result page, oldest first.
     #[serde(default)]
-    pub refreshes: Vec<RefreshRecord>,
+    refreshes: Vec<RefreshRecord>,
     /// The app, kept to authenticate refreshes (an ad-hoc app's secret stays sealed).
     #[serde(default)]
-    pub app_ref: Option<AppRef>,
+    app_ref: Option<AppRef>,
     /// The browser that made the launch: only it sees the record.
     #[serde(default)]
-    pub owner: String,
+    owner: String,
     /// A Backend Services run's proof read and rule checks (kind `backend` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<BackendReport>,
+    backend: Option<BackendReport>,
     /// The id of the request that finished the launch (the callback, or the launch request when
     /// it failed before the redirect): shown on the result page, searched by the support view.
     #[serde(default)]
-    pub request_id: String,
+    request_id: String,
+    /// The launch's other requests, oldest first: the `/launch` request of a launch its
+    /// callback finished (searched by the support view like `request_id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    request_ids: Vec<String>,
     /// The server scorecard: each SMART / Inferno assertion this launch observed.
     #[serde(default)]
-    pub conformance: Vec<crate::diagnosis::conformance::Check>,
+    conformance: Vec<crate::diagnosis::conformance::Check>,
     /// The RFC 7662 introspection of the access token (tokens redacted), when advertised.
     #[serde(default)]
-    pub introspection: Option<crate::smart::introspect::Introspection>,
+    introspection: Option<crate::smart::introspect::Introspection>,
     /// `fhirContext` reads and the `smart_style_url` document.
     #[serde(default)]
-    pub context: Option<crate::smart::context::ContextEvidence>,
+    context: Option<crate::smart::context::ContextEvidence>,
 }
 
 /// What a Backend Services run found beyond the token response.
@@ -209,51 +121,41 @@ pub struct RefreshRecord {
     pub at: i64,
     pub outcome: Outcome,
     /// Holds tokens: rendered masked unless revealed.
-    pub token_response: Option<Map<String, Value>>,
+    pub token_response: Option<TokenExchange>,
     #[serde(with = "crate::diagnosis::stored")]
     pub diagnoses: Vec<Diagnosis>,
 }
 
-impl LaunchRecord {
-    /// The newest value of token-response member `key`: from the latest refresh that returned
-    /// one, else from the code exchange (refresh tokens rotate; keep the newest).
-    pub fn newest(&self, key: &str) -> Option<&str> {
-        fn from<'a>(t: &'a Option<Map<String, Value>>, key: &str) -> Option<&'a str> {
-            t.as_ref().and_then(|t| t.get(key)).and_then(Value::as_str)
-        }
-        self.refreshes
-            .iter()
-            .rev()
-            .find_map(|r| from(&r.token_response, key))
-            .or_else(|| from(&self.token_response, key))
-    }
-
-    /// The scope granted by the code exchange (RFC 6749 §5.1: absent means as requested).
-    pub fn granted_scope(&self) -> &str {
-        self.token_response
-            .as_ref()
-            .and_then(|t| t.get("scope"))
-            .and_then(Value::as_str)
-            .unwrap_or(&self.requested_scope)
-    }
+/// Who a launch's record belongs to: the browser that made it (only it sees the record) and
+/// the request that made the record (shown on the result page, searched by the support view).
+/// Empty for the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub browser: String,
+    pub request_id: String,
 }
 
-impl LaunchRecord {
-    pub fn fail(&mut self, step: Step, diagnoses: impl IntoIterator<Item = Diagnosis>, now: i64) {
-        self.step = step;
-        self.outcome = Outcome::Error;
-        self.finished_at = Some(now);
-        self.diagnoses.extend(diagnoses);
-        // A warning the failure raised to an error is said once, as the error.
-        let raised: Vec<_> = self
-            .diagnoses
-            .iter()
-            .filter(|d| d.raised)
-            .map(|d| d.entry)
-            .collect();
-        self.diagnoses
-            .retain(|d| d.raised || !raised.contains(&d.entry));
-    }
+/// Everything known when a launch's record is opened; all later knowledge is appended.
+#[derive(Clone, Debug)]
+pub struct Opening {
+    pub id: String,
+    pub kind: LaunchKind,
+    pub app: AppSummary,
+    /// The app, kept to authenticate refreshes (an ad-hoc app's secret stays sealed).
+    pub app_ref: Option<AppRef>,
+    pub owner: Owner,
+    /// The `/launch` request of a launch whose callback opens this record (empty otherwise).
+    pub launch_request_id: String,
+    pub started_at: i64,
+    pub requested_scope: String,
+    /// Empty for a Backend Services run (no browser comes back).
+    pub redirect_uri: String,
+    /// The endpoints discovery gave, when it succeeded.
+    pub endpoints: Option<Endpoints>,
+    /// Where the browser was (or is to be) sent (state and challenge only; no secrets).
+    pub authorize_url: Option<String>,
+    /// A Backend Services run's proof read, relative to the FHIR base (kind `backend` only).
+    pub backend_read: Option<String>,
 }
 
 /// The session key for a state value: SHA-256, base64url.
@@ -266,7 +168,8 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch on the system clock: for what expires in the stores and the
+/// sessions. A launch's evidence is stamped with `Core::now()` (the configured clock), never this.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

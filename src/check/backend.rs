@@ -12,29 +12,29 @@ use crate::record::{LaunchRecord, Outcome};
 
 /// Whether the run found an error-severity problem (exit status 1).
 pub fn has_error(r: &LaunchRecord) -> bool {
-    r.outcome != Outcome::Success || r.diagnoses.iter().any(|d| d.is_error())
+    r.outcome() != Outcome::Success || r.diagnoses().iter().any(|d| d.is_error())
 }
 
 /// The run as JSON: the same facts as the result page's JSON twin.
 pub fn json(r: &LaunchRecord) -> Value {
-    let token_response = r.token_response.as_ref().map(|t| {
+    let token_response = r.token_response().map(|t| {
         let mut v = Value::Object(t.clone());
         redact_json(&mut v);
         v
     });
     json!({
-        "id": r.id,
-        "kind": r.kind,
-        "outcome": r.outcome,
-        "step": r.step,
-        "registration": r.app,
-        "requested_scope": r.requested_scope,
-        "endpoints": r.endpoints,
-        "diagnoses": r.diagnoses,
+        "id": r.id(),
+        "kind": r.kind(),
+        "outcome": r.outcome(),
+        "step": r.step(),
+        "registration": r.app(),
+        "requested_scope": r.requested_scope(),
+        "endpoints": r.endpoints(),
+        "diagnoses": r.diagnoses(),
         "token_response": token_response,
-        "backend": r.backend,
-        "conformance": r.conformance,
-        "transcript": r.transcript,
+        "backend": r.backend(),
+        "conformance": r.conformance(),
+        "transcript": r.transcript(),
     })
 }
 
@@ -50,26 +50,26 @@ fn paint(colour: bool, code: &str, s: &str) -> String {
 pub fn text(r: &LaunchRecord, colour: bool) -> String {
     let p = |code: &str, s: &str| paint(colour, code, s);
     let mut out = String::new();
-    let outcome = match r.outcome {
+    let outcome = match r.outcome() {
         Outcome::Success => p("32", "success"),
-        _ => p("31", &format!("failed at the {} step", r.step.as_str())),
+        _ => p("31", &format!("failed at the {} step", r.step().as_str())),
     };
     let _ = writeln!(
         out,
         "{} {} ({}): Backend Services run {outcome}",
-        p("1", &r.app.id),
-        r.app.name,
-        r.app.iss
+        p("1", &r.app().id),
+        r.app().name,
+        r.app().iss
     );
-    if let Some(e) = &r.endpoints {
+    if let Some(e) = &r.endpoints() {
         let _ = writeln!(
             out,
             "  discovery    {} → token endpoint {}",
             e.source, e.token_endpoint
         );
     }
-    let _ = writeln!(out, "  requested    {}", r.requested_scope);
-    if let Some(t) = &r.token_response {
+    let _ = writeln!(out, "  requested    {}", r.requested_scope());
+    if let Some(t) = &r.token_response() {
         let field = |k: &str| t.get(k).map(|v| v.to_string()).unwrap_or("(absent)".into());
         let _ = writeln!(
             out,
@@ -79,7 +79,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
             field("token_type")
         );
     }
-    if let Some(b) = &r.backend {
+    if let Some(b) = &r.backend() {
         let read = match &b.read {
             Some(x) => format!("{} returned", x.resource_type),
             None => "no resource".into(),
@@ -87,7 +87,8 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
         let _ = writeln!(
             out,
             "  read         GET {}/{}: {read}",
-            r.app.iss, b.read_path
+            r.app().iss,
+            b.read_path
         );
         for c in &b.checks {
             let mark = match c.status {
@@ -100,7 +101,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
     }
     // The rest of the server scorecard (discovery's checks); the rules are listed above.
     let others: Vec<_> = r
-        .conformance
+        .conformance()
         .iter()
         .filter(|c| !c.id.is_backend_rule())
         .collect();
@@ -121,7 +122,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
             );
         }
     }
-    for d in &r.diagnoses {
+    for d in r.diagnoses() {
         let sev = match d.severity() {
             Severity::Error => p("31", "error"),
             Severity::Warn => p("33", "warn "),

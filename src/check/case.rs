@@ -5,35 +5,46 @@
 use super::Report;
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::assess::{Assessment, Probe, Refusal, assess_probe};
-use crate::flow::pending_record;
-use crate::record::{AppRef, LaunchRecord};
+use crate::flow::{self, Head};
+use crate::record::{AppRef, LaunchRecord, Opening, Owner};
 use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
-/// The case of `report` (already scrubbed: it holds what the report shows, nothing more).
-/// Fields written after `pending_record`: `app`, `step`, `endpoints`, `diagnoses`,
-/// `transcript`, `conformance`.
+/// The case of `report` (already scrubbed: it holds what the report shows, nothing more):
+/// opened as a launch of this registration would be, with the check's own findings, exchanges
+/// and scorecard appended in place of those a launch would start with.
 pub(super) fn case(core: &Core, reg: &Registration, report: &Report) -> LaunchRecord {
     let kind = if reg.backend {
         LaunchKind::Backend
     } else {
         LaunchKind::Standalone
     };
-    let app = AppRef::Registered(reg.id.clone());
     let stored = StoredRegistration::of(reg);
-    let mut case = pending_record(core, &reg.id, &app, &stored, kind, core.now(), None);
-    // The report says whether the app was typed into the ad-hoc form.
-    case.app = report.registration.clone();
-    case.step = if report.endpoints.is_some() {
-        Step::Token
-    } else {
-        Step::Discovery
-    };
-    case.endpoints = report.endpoints.clone();
-    // The check's own findings replace those a launch would start with.
-    case.diagnoses = report.diagnoses.clone();
-    case.transcript = report.transcript.clone();
-    case.conformance = report.conformance.clone();
+    let opening = flow::opening(
+        core,
+        Head {
+            id: &reg.id,
+            app: &AppRef::Registered(reg.id.clone()),
+            kind,
+            started_at: core.now(),
+            owner: Owner::default(),
+            launch_request_id: "",
+        },
+        &stored,
+        None,
+    );
+    let mut case = LaunchRecord::open(Opening {
+        // The report says whether the app was typed into the ad-hoc form.
+        app: report.registration.clone(),
+        endpoints: report.endpoints.clone(),
+        ..opening
+    });
+    if report.endpoints.is_some() {
+        case.reached(Step::Token);
+    }
+    case.found(report.diagnoses.iter().cloned());
+    case.transcribed(report.transcript.iter().cloned());
+    case.checked(report.conformance.iter().cloned());
     case
 }
 

@@ -101,8 +101,10 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
         Err(code) => return code,
     };
     let record = match practice.as_ref().and_then(|p| p.registration(id)) {
-        Some((core, reg)) => smart_launch_doctor::flow::backend::run(core, app, &reg).await,
-        None => smart_launch_doctor::flow::backend::run(&core, app, &reg).await,
+        Some((core, reg)) => {
+            smart_launch_doctor::flow::backend::run(core, app, &reg, Default::default()).await
+        }
+        None => smart_launch_doctor::flow::backend::run(&core, app, &reg, Default::default()).await,
     };
     if format == "json" {
         super::emit(&format!(

@@ -112,24 +112,24 @@ pub fn assess_for(
     now: i64,
     audience: Audience,
 ) -> Assessment {
-    let mut diagnoses = case.diagnoses.clone();
-    let (outcome, step) = match case.outcome {
+    let mut diagnoses = case.diagnoses().to_vec();
+    let (outcome, step) = match case.outcome() {
         // Came back: its token request is still out.
-        Outcome::Pending if case.step == Step::Token => (Outcome::Pending, Step::Token),
-        Outcome::Pending if now - case.started_at >= cfg.never_returned_after_seconds => {
+        Outcome::Pending if case.step() == Step::Token => (Outcome::Pending, Step::Token),
+        Outcome::Pending if now - case.started_at() >= cfg.never_returned_after_seconds => {
             diagnoses.push(never_returned(case, cfg));
             (Outcome::Error, Step::Authorize)
         }
-        Outcome::Pending => (Outcome::Pending, case.step),
-        o => (o, case.step),
+        Outcome::Pending => (Outcome::Pending, case.step()),
+        o => (o, case.step()),
     };
     let diagnoses = ranked(diagnoses);
     let refresh_failed = outcome == Outcome::Success
         && case
-            .refreshes
+            .refreshes()
             .last()
             .is_some_and(|f| f.outcome == Outcome::Error);
-    let headline = headline(case.kind, outcome, step, &diagnoses, refresh_failed);
+    let headline = headline(case.kind(), outcome, step, &diagnoses, refresh_failed);
     let plain = plain(case, outcome, &diagnoses, refresh_failed, audience);
     Assessment {
         outcome,
@@ -150,9 +150,9 @@ fn never_returned(case: &LaunchRecord, cfg: &AssessConfig) -> Diagnosis {
         id!("authorize.never_returned"),
         format!("The browser went to the authorization server and did not come back to the callback within {wait} seconds."),
     )
-    .with("redirect_uri sent", &case.redirect_uri)
-    .with("client_id sent", &case.app.client_id)
-    .with("Started", format_time(case.started_at))
+    .with("redirect_uri sent", case.redirect_uri())
+    .with("client_id sent", &case.app().client_id)
+    .with("Started", format_time(case.started_at()))
 }
 
 /// `2026-11-28 17:02:11 UTC`.
@@ -175,13 +175,13 @@ pub fn ranked(mut ds: Vec<Diagnosis>) -> Vec<Diagnosis> {
 /// that still ran (the proof reads go on after an id_token failure) is warned, never green.
 fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
     let at = Step::ALL.iter().position(|s| *s == step).unwrap_or(0);
-    let backend = case.kind == LaunchKind::Backend;
+    let backend = case.kind() == LaunchKind::Backend;
     let mut out: Vec<StepStatus> = Step::ALL
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let ran = || {
-                case.transcript
+                case.transcript()
                     .iter()
                     .any(|x| x.step == ExchangeStep::of(*s))
             };
@@ -214,7 +214,7 @@ fn steps(case: &LaunchRecord, outcome: Outcome, step: Step) -> Vec<StepStatus> {
         })
         .collect();
     if let Some(last) = case
-        .refreshes
+        .refreshes()
         .last()
         .filter(|_| outcome == Outcome::Success)
     {
@@ -301,15 +301,15 @@ fn plain(
             .unwrap_or_else(|| "The launch failed.".into()),
         // Back at the callback, the code is being exchanged: the EHR's token endpoint has not
         // answered yet (not the browser that is missing).
-        Outcome::Pending if case.step == Step::Token => {
+        Outcome::Pending if case.step() == Step::Token => {
             "The browser came back; this launch is waiting for the EHR to answer the token request."
                 .into()
         }
         Outcome::Pending => "This launch is waiting for the EHR to send the browser back.".into(),
-        Outcome::Success => match &case.backend {
+        Outcome::Success => match &case.backend() {
             Some(b) => format!(
                 "{} got an access token without a user and read {} with it ({}).",
-                case.app.name,
+                case.app().name,
                 b.read
                     .as_ref()
                     .map_or("nothing", |x| x.resource_type.as_str()),
@@ -322,7 +322,7 @@ fn plain(
 
 fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> String {
     let shared = audience == Audience::Shared;
-    let user = case.identity.as_ref().and_then(|i| i.user.as_ref());
+    let user = case.identity().and_then(|i| i.user.as_ref());
     let signed_in = match user {
         Some(u) if shared => format!("Signed in as the signed-in user ({}).", u.resource_type),
         Some(u) => format!(
@@ -330,14 +330,10 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> S
             u.name.clone().unwrap_or_else(|| u.reference.clone()),
             u.resource_type
         ),
-        None => format!("Signed in to {}.", case.app.name),
+        None => format!("Signed in to {}.", case.app().name),
     };
-    let in_context = case
-        .token_response
-        .as_ref()
-        .and_then(|t| t.get("patient"))
-        .and_then(serde_json::Value::as_str);
-    let context = match (&case.patient, in_context) {
+    let in_context = case.token().and_then(|t| t.patient.as_deref());
+    let context = match (&case.patient(), in_context) {
         (Some(_), _) | (None, Some(_)) if shared => {
             " Patient in context: the patient in context (not named in a shared report).".into()
         }
@@ -347,7 +343,7 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> S
     };
     // A refresh that failed afterwards is news too: the sign-in worked, the session did not last.
     let refresh = case
-        .refreshes
+        .refreshes()
         .last()
         .filter(|_| refresh_failed)
         .map(|f| {

@@ -10,8 +10,12 @@ const CFG: AssessConfig = AssessConfig {
 const STARTED: i64 = 1_800_000_000;
 
 fn case(outcome: &str, step: &str) -> LaunchRecord {
+    case_of("standalone", outcome, step)
+}
+
+fn case_of(kind: &str, outcome: &str, step: &str) -> LaunchRecord {
     serde_json::from_value(serde_json::json!({
-        "id": "l1", "kind": "standalone",
+        "id": "l1", "kind": kind,
         "app": {"id": "practice", "name": "Practice app", "iss": "https://ehr.example/fhir",
                 "client_id": "app", "auth": "none", "adhoc": false},
         "started_at": STARTED, "finished_at": null, "outcome": outcome, "step": step,
@@ -83,7 +87,7 @@ fn a_launch_waiting_on_the_token_endpoint_is_never_never_returned() {
 #[test]
 fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step() {
     let mut c = case("success", "fhir");
-    c.refreshes.push(RefreshRecord {
+    c.refreshed(RefreshRecord {
         at: STARTED + 60,
         outcome: Outcome::Error,
         token_response: None,
@@ -104,7 +108,7 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
         a.plain
     );
     // A refresh that worked since clears it.
-    c.refreshes.push(RefreshRecord {
+    c.refreshed(RefreshRecord {
         at: STARTED + 90,
         outcome: Outcome::Success,
         token_response: None,
@@ -118,10 +122,9 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
 #[test]
 fn a_step_after_a_failed_step_is_never_green() {
     let mut c = case("error", "id_token");
-    c.diagnoses
-        .push(Diagnosis::new(id!("id_token.bad_signature"), "no"));
-    c.transcript.push(ran("token"));
-    c.transcript.push(ran("fhir"));
+    c.found([Diagnosis::new(id!("id_token.bad_signature"), "no")]);
+    c.transcribed([ran("token")]);
+    c.transcribed([ran("fhir")]);
     let a = assess(&c, &CFG, STARTED + 5);
     assert_eq!((a.outcome, a.step), (Outcome::Error, Step::IdToken));
     assert_eq!(status(&a, "token"), Status::Passed);
@@ -159,14 +162,10 @@ fn a_step_after_a_failed_step_is_never_green() {
 #[test]
 fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
     let mut c = case("error", "token");
-    c.diagnoses.push(
-        Diagnosis::new(id!("launch.insecure_iss"), "plain http")
-            .with("iss", "http://127.0.0.1:1/fhir"),
-    );
-    c.diagnoses
-        .push(Diagnosis::new(id!("token.scopes_reduced"), "fewer"));
-    c.diagnoses
-        .push(Diagnosis::new(id!("token.unknown_client"), "no").with("client_id", "app"));
+    c.found([Diagnosis::new(id!("launch.insecure_iss"), "plain http")
+        .with("iss", "http://127.0.0.1:1/fhir")]);
+    c.found([Diagnosis::new(id!("token.scopes_reduced"), "fewer")]);
+    c.found([Diagnosis::new(id!("token.unknown_client"), "no").with("client_id", "app")]);
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(
         ids(&a),
@@ -180,7 +179,7 @@ fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
     assert_eq!(a.plain, a.diagnoses[0].plain());
     assert_eq!(a.headline, "The EHR did not accept this app (token step)");
     let mut c = case("error", "token");
-    c.diagnoses.push(Diagnosis::new(id!("net.timeout"), "slow"));
+    c.found([Diagnosis::new(id!("net.timeout"), "slow")]);
     assert_eq!(
         assess(&c, &CFG, STARTED).headline,
         "The EHR could not be reached (token step)"
@@ -189,8 +188,7 @@ fn diagnoses_rank_errors_then_warnings_then_notes_and_the_first_error_heads() {
 
 #[test]
 fn a_backend_run_has_no_browser_steps() {
-    let mut c = case("success", "fhir");
-    c.kind = LaunchKind::Backend;
+    let c = case_of("backend", "success", "fhir");
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(a.headline, "Backend Services run succeeded");
     for (name, want) in [
@@ -209,7 +207,9 @@ fn a_backend_run_has_no_browser_steps() {
 #[test]
 fn a_success_names_who_signed_in_and_the_patient_in_context() {
     let mut c = case("success", "fhir");
-    c.token_response = serde_json::from_value(serde_json::json!({"patient": "p1"})).ok();
+    c.token_exchanged(
+        serde_json::from_value(serde_json::json!({"access_token": "a", "patient": "p1"})).unwrap(),
+    );
     let a = assess(&c, &CFG, STARTED);
     assert_eq!(
         a.plain,
@@ -222,14 +222,12 @@ fn a_success_names_who_signed_in_and_the_patient_in_context() {
 
 fn probed(ids: &[crate::diagnosis::DiagnosisId]) -> LaunchRecord {
     let mut c = case("pending", "token");
-    c.endpoints = Some(crate::record::Endpoints {
+    c.discovered(crate::record::Endpoints {
         source: ".well-known/smart-configuration".into(),
         authorization_endpoint: "https://ehr.example/authorize".into(),
         token_endpoint: "https://ehr.example/token".into(),
     });
-    for id in ids {
-        c.diagnoses.push(Diagnosis::new(*id, "x"));
-    }
+    c.found(ids.iter().map(|id| Diagnosis::new(*id, "x")));
     c
 }
 
@@ -325,8 +323,7 @@ fn an_unclear_answer_warns_the_token_step_without_failing_the_check() {
 #[test]
 fn a_failed_discovery_sends_no_probe() {
     let mut c = case("pending", "discovery");
-    c.diagnoses
-        .push(Diagnosis::new(id!("net.connect"), "refused"));
+    c.found([Diagnosis::new(id!("net.connect"), "refused")]);
     let a = assess_probe(&c, &probe(Refusal::NotSent, None));
     assert_eq!((a.outcome, a.step), (Outcome::Error, Step::Discovery));
     assert_eq!(status(&a, "discovery"), Status::Failed);
@@ -361,7 +358,9 @@ fn a_refused_client_is_told_by_the_token_error_though_a_registration_error_comes
 #[test]
 fn a_shared_success_names_no_person_not_even_by_reference() {
     let mut c = case("success", "fhir");
-    c.token_response = serde_json::from_value(serde_json::json!({"patient": "p1"})).ok();
+    c.token_exchanged(
+        serde_json::from_value(serde_json::json!({"access_token": "a", "patient": "p1"})).unwrap(),
+    );
     let a = assess_for(&c, &CFG, STARTED, Audience::Shared);
     assert_eq!(
         a.plain,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::conformance::Check;
+use crate::smart::token_response::SmartTokenResponse;
 
 /// FHIR R4 resource types (a `fhirContext` reference must name one).
 const RESOURCE_TYPES: &str = "Account ActivityDefinition AdverseEvent AllergyIntolerance Appointment \
@@ -170,18 +171,14 @@ pub fn fields(body: &Map<String, Value>) -> Vec<ContextField> {
 }
 
 /// The `fhirContext` references a launch should read (relative, known type), at most `max`.
-pub fn references(body: &Map<String, Value>, max: usize) -> Vec<String> {
-    body.get("fhirContext")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter(|i| item_problem(i).is_none())
-                .filter_map(|i| i.get("reference")?.as_str().map(str::to_string))
-                .take(max)
-                .collect()
-        })
-        .unwrap_or_default()
+pub fn references(token: &SmartTokenResponse, max: usize) -> Vec<String> {
+    token
+        .fhir_context
+        .iter()
+        .filter(|i| item_problem(i).is_none())
+        .filter_map(|i| i.get("reference")?.as_str().map(str::to_string))
+        .take(max)
+        .collect()
 }
 
 #[cfg(test)]

@@ -39,17 +39,14 @@ impl LaunchReport {
         let stopped_there = assessment.outcome != Outcome::Success
             && matches!(assessment.step, Step::Authorize | Step::Callback)
             && !record
-                .transcript
+                .transcript()
                 .iter()
                 .any(|x| x.step == ExchangeStep::Authorize);
         let mut authorize_entry = None;
-        if let Some(url) = record.authorize_url.clone().filter(|_| stopped_there) {
-            let at = record
-                .transcript
-                .iter()
-                .position(|x| !matches!(x.step, ExchangeStep::Discovery | ExchangeStep::Launch))
-                .unwrap_or(record.transcript.len());
-            record.transcript.insert(at, authorize_exchange(url));
+        let url = record.authorize_url().filter(|_| stopped_there);
+        if let Some(url) = url.map(str::to_string) {
+            let (shown, at) = record.with_browser_request(authorize_exchange(url));
+            record = shown;
             authorize_entry = Some(at);
         }
         LaunchReport {
@@ -75,7 +72,7 @@ impl LaunchReport {
     }
 
     pub fn id(&self) -> &str {
-        &self.record.id
+        self.record.id()
     }
 
     pub fn outcome(&self) -> Outcome {
@@ -88,7 +85,7 @@ impl LaunchReport {
     }
 
     pub fn kind(&self) -> LaunchKind {
-        self.record.kind
+        self.record.kind()
     }
 
     /// `pending`, `success` or `error`: the JSON value and the metric label.
@@ -102,7 +99,7 @@ impl LaunchReport {
 
     /// `ehr`, `standalone` or `backend`: the metric label and the support view's word.
     pub fn kind_label(&self) -> &'static str {
-        match self.record.kind {
+        match self.record.kind() {
             LaunchKind::Ehr => "ehr",
             LaunchKind::Standalone => "standalone",
             LaunchKind::Backend => "backend",
@@ -155,7 +152,7 @@ impl LaunchReport {
     /// The last refresh's diagnoses when that refresh failed, else none: the one-line lists and
     /// `report.md` name them beside the launch's own.
     pub fn failed_refresh_diagnoses(&self) -> &[Diagnosis] {
-        match self.record.refreshes.last() {
+        match self.record.refreshes().last() {
             Some(f) if self.refresh_failed() => &f.diagnoses,
             _ => &[],
         }
@@ -186,7 +183,7 @@ impl LaunchReport {
     /// The requests this server made (the authorization request the browser sent left out).
     pub fn exchanges_made(&self) -> impl Iterator<Item = &Exchange> {
         self.record
-            .transcript
+            .transcript()
             .iter()
             .enumerate()
             .filter(|(i, _)| Some(*i) != self.authorize_entry)
@@ -196,7 +193,7 @@ impl LaunchReport {
     /// The authorization request to open again, for a launch that stopped before the callback.
     pub fn retry_url(&self) -> Option<&str> {
         self.record
-            .transcript
+            .transcript()
             .iter()
             .find(|x| x.step == ExchangeStep::Authorize && x.status.is_none())
             .map(|x| x.url.as_str())
@@ -228,11 +225,15 @@ mod tests {
     use super::*;
 
     fn pending(started_at: i64) -> LaunchRecord {
+        case(started_at, "pending", "authorize")
+    }
+
+    fn case(started_at: i64, outcome: &str, step: &str) -> LaunchRecord {
         serde_json::from_value(serde_json::json!({
             "id": "l1", "kind": "standalone",
             "app": {"id": "practice", "name": "Practice app", "iss": "https://ehr.example/fhir",
                     "client_id": "app", "auth": "none", "adhoc": false},
-            "started_at": started_at, "finished_at": null, "outcome": "pending", "step": "authorize",
+            "started_at": started_at, "finished_at": (outcome != "pending").then_some(started_at + 1), "outcome": outcome, "step": step,
             "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
             "endpoints": null, "authorize_url": "https://ehr.example/authorize?client_id=app",
             "diagnoses": [], "token_response": null, "transcript": [],
@@ -256,7 +257,7 @@ mod tests {
             report.retry_url(),
             Some("https://ehr.example/authorize?client_id=app")
         );
-        assert_eq!(report.record().transcript.len(), 1);
+        assert_eq!(report.record().transcript().len(), 1);
         // The browser sent it, not this server: no upstream exchange to count.
         assert_eq!(report.exchanges_made().count(), 0);
         assert_eq!(
@@ -267,11 +268,8 @@ mod tests {
 
     #[test]
     fn a_failed_refresh_is_named_in_the_rows_and_in_report_md() {
-        let mut r = pending(1_000);
-        r.outcome = Outcome::Success;
-        r.step = Step::Fhir;
-        r.finished_at = Some(1_001);
-        r.refreshes.push(crate::record::RefreshRecord {
+        let mut r = case(1_000, "success", "fhir");
+        r.refreshed(crate::record::RefreshRecord {
             at: 1_100,
             outcome: Outcome::Error,
             token_response: None,

@@ -29,14 +29,14 @@ fn sh(s: &str) -> String {
 /// the id_token's keys or configuration is what failed (a later style or FHIR read is not it).
 pub fn failing_exchange(r: &LaunchRecord) -> Option<&Exchange> {
     let failed = |x: &&Exchange| x.error.is_some() || x.status.is_none_or(|s| s >= 300);
-    let mut all = r.transcript.iter().rev();
-    if r.step == crate::smart::Step::IdToken {
+    let mut all = r.transcript().iter().rev();
+    if r.step() == crate::smart::Step::IdToken {
         return all
             .clone()
             .find(|x| x.step == ExchangeStep::IdToken && failed(x))
             .or_else(|| all.find(|x| x.step == ExchangeStep::Token));
     }
-    all.clone().find(failed).or(r.transcript.last())
+    all.clone().find(failed).or(r.transcript().last())
 }
 
 /// A `curl` command line reproducing `x`; redacted values become `$VARIABLES`.
@@ -127,15 +127,9 @@ const NOT_NAMED: &str = "not named in a shared report";
 /// names no person, not even by reference.
 fn outcome_md(out: &mut String, r: &LaunchRecord, shared: bool) {
     out.push_str("## Result\n\n");
-    let token = r.token_response.as_ref();
-    let field = |k: &str| {
-        token
-            .and_then(|t| t.get(k))
-            .and_then(serde_json::Value::as_str)
-    };
-    let granted = field("scope").unwrap_or(&r.requested_scope);
-    let _ = writeln!(out, "- Granted scope: {}", code(granted));
-    let patient = match (&r.patient, field("patient")) {
+    let token = r.token();
+    let _ = writeln!(out, "- Granted scope: {}", code(r.granted_scope()));
+    let patient = match (&r.patient(), token.and_then(|t| t.patient.as_deref())) {
         (Some(_), _) | (None, Some(_)) if shared => format!("the patient in context ({NOT_NAMED})"),
         // Without a name (the read gave none) the reference is said once.
         (Some(p), _) => match (&p.name, &p.birth_date) {
@@ -150,7 +144,7 @@ fn outcome_md(out: &mut String, r: &LaunchRecord, shared: bool) {
         (None, None) => "none".into(),
     };
     let _ = writeln!(out, "- Patient in context: {patient}");
-    if let Some(e) = field("encounter") {
+    if let Some(e) = token.and_then(|t| t.encounter.as_deref()) {
         let e = if shared {
             format!("the encounter in context ({NOT_NAMED})")
         } else {
@@ -158,7 +152,7 @@ fn outcome_md(out: &mut String, r: &LaunchRecord, shared: bool) {
         };
         let _ = writeln!(out, "- Encounter in context: {e}");
     }
-    let identity = match &r.identity {
+    let identity = match &r.identity() {
         Some(i) => {
             let who = match &i.user {
                 Some(u) if shared => format!(
@@ -212,21 +206,21 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
     let _ = writeln!(
         out,
         "# SMART launch report: {} {outcome}\n\n**{}.** {}\n",
-        text(&r.app.name),
+        text(&r.app().name),
         text(report.headline()),
         text(report.plain())
     );
     let _ = writeln!(out, "- Started: {}", text(when));
-    let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app.iss));
+    let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app().iss));
     let _ = writeln!(
         out,
         "- Client id: {} ({})",
-        code(&r.app.client_id),
-        r.app.auth.as_str()
+        code(&r.app().client_id),
+        r.app().auth.as_str()
     );
-    let _ = writeln!(out, "- redirect_uri: {}", code(&r.redirect_uri));
-    let _ = writeln!(out, "- Requested scope: {}", code(&r.requested_scope));
-    if let Some(e) = &r.endpoints {
+    let _ = writeln!(out, "- redirect_uri: {}", code(r.redirect_uri()));
+    let _ = writeln!(out, "- Requested scope: {}", code(r.requested_scope()));
+    if let Some(e) = &r.endpoints() {
         let _ = writeln!(
             out,
             "- Token endpoint (discovered, from {}): {}",
@@ -264,15 +258,15 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
             diagnosis_md(&mut out, d);
         }
     }
-    if !r.conformance.is_empty() {
-        let passed = r.conformance.iter().filter(|c| c.passed).count();
-        let untested = r.conformance.iter().filter(|c| c.is_not_tested()).count();
+    if !r.conformance().is_empty() {
+        let passed = r.conformance().iter().filter(|c| c.passed).count();
+        let untested = r.conformance().iter().filter(|c| c.is_not_tested()).count();
         let _ = writeln!(
             out,
             "## Server scorecard\n\n{passed} of {} SMART App Launch 2.2 / Inferno checks passed ({untested} not tested).\n",
-            r.conformance.len()
+            r.conformance().len()
         );
-        for c in r.conformance.iter().filter(|c| c.failed()) {
+        for c in r.conformance().iter().filter(|c| c.failed()) {
             let _ = writeln!(
                 out,
                 "- Failed {}: {} ({})",
@@ -292,7 +286,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
         out.push('\n');
     }
     out.push_str("## Requests (secrets redacted to length and a fingerprint: SHA-256 for tokens, HMAC with a key private to the server for everything else)\n\n");
-    for x in &r.transcript {
+    for x in r.transcript() {
         let status = x
             .status
             .map(|s| s.to_string())
@@ -335,16 +329,19 @@ mod tests {
 
     #[test]
     fn an_id_token_failure_reproduces_the_token_request_not_a_later_read() {
-        let mut r: LaunchRecord = serde_json::from_value(serde_json::json!({
-            "id": "l1", "kind": "standalone",
-            "app": {"id": "p", "name": "P", "iss": "https://ehr.example/fhir",
-                    "client_id": "app", "auth": "none", "adhoc": false},
-            "started_at": 1, "finished_at": 2, "outcome": "error", "step": "id_token",
-            "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
-            "endpoints": null, "authorize_url": null,
-            "diagnoses": [], "token_response": null, "transcript": [],
-        }))
-        .unwrap();
+        let failed_at = |step: &str| -> LaunchRecord {
+            serde_json::from_value(serde_json::json!({
+                "id": "l1", "kind": "standalone",
+                "app": {"id": "p", "name": "P", "iss": "https://ehr.example/fhir",
+                        "client_id": "app", "auth": "none", "adhoc": false},
+                "started_at": 1, "finished_at": 2, "outcome": "error", "step": step,
+                "requested_scope": "openid", "redirect_uri": "https://sld.example/callback",
+                "endpoints": null, "authorize_url": null,
+                "diagnoses": [], "token_response": null, "transcript": [],
+            }))
+            .unwrap()
+        };
+        let mut r = failed_at("id_token");
         let token = Exchange {
             status: Some(200),
             ..exchange()
@@ -356,12 +353,13 @@ mod tests {
             status: Some(404),
             ..exchange()
         };
-        r.transcript = vec![token, style];
+        r.transcribed([token.clone(), style.clone()]);
         assert_eq!(
             failing_exchange(&r).map(|x| x.url.as_str()),
             Some("https://ehr.example/token")
         );
-        r.step = crate::smart::Step::Fhir;
+        let mut r = failed_at("fhir");
+        r.transcribed([token, style]);
         assert_eq!(
             failing_exchange(&r).map(|x| x.url.as_str()),
             Some("https://ehr.example/style.json")

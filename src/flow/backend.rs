@@ -4,76 +4,77 @@
 //! Services rules, two labelled probes of the token endpoint, and one FHIR read with the token.
 //! The result is a launch record of kind `backend`; storing it is the caller's business.
 
-use serde_json::Value;
-
 use super::complete::{Asked, classify_answer, credentials};
-use super::{discover, discovery_transcript, endpoints, pending_record};
+use super::{Head, discover, discovery_transcript, endpoints, opening};
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::backend::{self as rules, ProbeAnswer};
 use crate::diagnosis::classify::{self, identity};
-use crate::record::{AppRef, BackendReport, LaunchRecord, Outcome, now, random_id};
+use crate::record::{AppRef, LaunchRecord, Owner, random_id};
 use crate::smart::backend::{self, Probed};
 use crate::smart::http::Recorder;
 use crate::smart::{LaunchKind, Step, fhir};
 use crate::state::Core;
 
-/// Runs `reg` (a `backend = true` registration). Counted in the
-/// metrics like a launch (kind `backend`).
-pub async fn run(core: &Core, app: AppRef, reg: &Registration) -> LaunchRecord {
+/// Runs `reg` (a `backend = true` registration) for `owner`. Counted in the metrics like a
+/// launch (kind `backend`).
+pub async fn run(core: &Core, app: AppRef, reg: &Registration, owner: Owner) -> LaunchRecord {
     core.metrics.launch_started(&app, LaunchKind::Backend);
-    let mut record = run_uncounted(core, app, reg).await;
+    let mut record = run_uncounted(core, app, reg, owner).await;
     record.fit_budget();
     super::count_finished(core, &record);
     record
 }
 
-async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRecord {
-    let mut record = pending_record(
-        core,
-        &random_id(),
-        &app,
-        &StoredRegistration::of(reg),
-        LaunchKind::Backend,
-        now(),
-        None,
-    );
+async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration, owner: Owner) -> LaunchRecord {
+    let head = Head {
+        id: &random_id(),
+        app: &app,
+        kind: LaunchKind::Backend,
+        started_at: core.now(),
+        owner,
+        launch_request_id: "",
+    };
+    let mut o = opening(core, head, &StoredRegistration::of(reg), None);
     // No browser comes back: there is no redirect URI in a Backend Services run.
-    record.redirect_uri = String::new();
-    record.backend = Some(BackendReport {
-        read_path: reg.backend_read.clone(),
-        ..BackendReport::default()
-    });
+    o.redirect_uri = String::new();
+    o.backend_read = Some(reg.backend_read.clone());
+    let mut record = LaunchRecord::open(o);
+    if reg.iss.starts_with("http://") {
+        record.found([Diagnosis::new(
+            id!("launch.insecure_iss"),
+            "The FHIR base uses plain http.",
+        )
+        .with("iss", &reg.iss)]);
+    }
     let rec = Recorder::default();
     let d = match discover(core, &reg.iss, &rec).await {
         Ok(d) => d,
         Err(diagnosis) => {
-            record.transcript = rec.exchanges();
-            record.fail(Step::Discovery, [diagnosis], now());
+            record.transcribed(rec.exchanges());
+            record.failed(Step::Discovery, [diagnosis], core.now());
             return record;
         }
     };
-    record.transcript = discovery_transcript(&d, rec.exchanges(), false);
-    record.endpoints = Some(endpoints(&d));
-    record.diagnoses.extend(classify::discovery_warnings(&d));
+    record.transcribed(discovery_transcript(&d, rec.exchanges(), false));
+    record.discovered(endpoints(&d));
+    record.found(classify::discovery_warnings(&d));
     // The server scorecard's discovery part, as on every launch; the Backend Services rules
     // join it below.
     super::scorecard::discovery(&d, &mut record);
-    record
-        .diagnoses
-        .extend(rules::symmetric_auth(reg.auth.method()));
-    record.diagnoses.extend(classify::registration_vs_discovery(
+    record.found(rules::symmetric_auth(reg.auth.method()));
+    record.found(classify::registration_vs_discovery(
         &d,
         reg.auth.method(),
         LaunchKind::Backend,
         &reg.scope,
     ));
-    record.step = Step::Token;
+    record.reached(Step::Token);
     let http = core.outbound_for(&reg.iss);
     let creds = credentials(reg, &d.token_endpoint);
     let rec = Recorder::default();
     let result = backend::token(http, &creds, &reg.scope, &rec).await;
-    record.transcript.extend(rec.exchanges());
+    record.transcribed(rec.exchanges());
     let methods = &d.token_endpoint_auth_methods_supported;
     let asked = Asked {
         reg,
@@ -86,11 +87,11 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRe
     };
     let token = match classify_answer(&result, &asked) {
         Ok((token, warnings)) => {
-            record.diagnoses.extend(warnings);
+            record.found(warnings);
             token
         }
         Err(ds) => {
-            record.fail(Step::Token, ds, now());
+            record.failed(Step::Token, ds, core.now());
             return record;
         }
     };
@@ -100,24 +101,23 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRe
         checks.push(c);
         found.extend(d);
     }
-    let received_at = now();
-    let access = token
-        .get("access_token")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    record.token_response = Some(token);
-    record.step = Step::Fhir;
+    let received_at = core.now();
+    record.token_exchanged(token);
+    let access = record
+        .token()
+        .map(|t| t.access_token.expose().to_string())
+        .unwrap_or_default();
+    record.reached(Step::Fhir);
     let rec = Recorder::default();
     let url = format!("{}/{}", reg.iss.trim_end_matches('/'), reg.backend_read);
     let read = fhir::read(http, &url, &access, &rec).await;
-    let read_after = now() - received_at;
-    record.transcript.extend(rec.exchanges());
+    let read_after = core.now() - received_at;
+    record.transcribed(rec.exchanges());
     // The probes come last, so their answers never stand between the token and its proof.
     if let Some(key) = reg.auth.key() {
         let rec = Recorder::default();
         let probed = backend::probes(http, &creds, key, &reg.scope, &rec).await;
-        record.transcript.extend(rec.exchanges());
+        record.transcribed(rec.exchanges());
         let answer = |p: Probed| ProbeAnswer {
             status: p.status,
             body: p.body,
@@ -150,21 +150,19 @@ async fn run_uncounted(core: &Core, app: AppRef, reg: &Registration) -> LaunchRe
             checks.push(c);
         }
     }
-    record.diagnoses.extend(found);
-    record.conformance.extend(checks.iter().cloned());
-    let report = record.backend.get_or_insert_with(BackendReport::default);
-    report.checks = checks;
+    record.found(found);
+    record.checked(checks.iter().cloned());
     match read {
         Ok(resource) => {
-            report.read = Some(resource);
-            record.outcome = Outcome::Success;
-            record.finished_at = Some(now());
+            record.backend_proved(checks, Some(resource));
+            record.succeeded(core.now());
         }
         Err(f) => {
+            record.backend_proved(checks, None);
             let what = format!("the Backend Services proof read ({})", reg.backend_read);
-            let left = identity::lifetime_left(record.token_response.as_ref(), read_after);
+            let left = identity::lifetime_left(record.token(), read_after);
             let d = identity::with_clock(identity::fhir_read(&what, &f), left);
-            record.fail(Step::Fhir, [d], now());
+            record.failed(Step::Fhir, [d], core.now());
         }
     }
     record

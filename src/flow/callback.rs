@@ -4,10 +4,10 @@
 use crate::config::StoredRegistration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify;
-use crate::record::{AppSummary, LaunchRecord, PendingFlow, now};
+use crate::record::{LaunchRecord, Owner, PendingFlow};
 use crate::seal::Sealer;
+use crate::smart::Step;
 use crate::smart::http::Recorder;
-use crate::smart::{LaunchKind, Step};
 use crate::state::Core;
 
 use super::complete::{self, AppGone};
@@ -24,15 +24,16 @@ pub struct CallbackParams {
     pub names: String,
 }
 
-/// Completes the launch `flow` started; the record is ready to store (and counted in the
-/// metrics).
+/// Completes the launch `flow` started; the record (`owner`'s: the browser and the callback's
+/// request) is ready to store (and counted in the metrics).
 pub async fn complete(
     core: &Core,
     sealer: &Sealer,
     flow: &PendingFlow,
     params: &CallbackParams,
+    owner: Owner,
 ) -> LaunchRecord {
-    let mut record = complete_uncounted(core, sealer, flow, params).await;
+    let mut record = complete_uncounted(core, sealer, flow, params, owner).await;
     record.fit_budget();
     super::count_finished(core, &record);
     record
@@ -43,36 +44,33 @@ async fn complete_uncounted(
     sealer: &Sealer,
     flow: &PendingFlow,
     params: &CallbackParams,
+    owner: Owner,
 ) -> LaunchRecord {
     let Some(shown) = super::flow_registration(core, flow) else {
-        return gone(core, flow, AppGone::NotConfigured);
+        return gone(core, flow, owner, AppGone::NotConfigured);
     };
     let app = match complete::app_credentials(core, sealer, &flow.app) {
         Ok(app) => app,
-        Err(why) => return gone(core, flow, why),
+        Err(why) => return gone(core, flow, owner, why),
     };
     let rec = Recorder::default();
     let discovered = super::discover(core, &shown.iss, &rec).await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
-            let mut r = super::pending_record(
-                core,
-                &flow.launch_id,
-                &flow.app,
-                &shown,
-                flow.kind,
-                flow.created_at,
-                None,
-            );
-            r.transcript = rec.exchanges();
-            r.fail(Step::Discovery, [diag], now());
+            let mut r = super::pending_record(core, super::Head::of(flow, owner), &shown, None);
+            r.transcribed(rec.exchanges());
+            r.failed(Step::Discovery, [diag], core.now());
             return r;
         }
     };
-    let mut record = super::flow_record(core, flow, &shown, Some(&d));
-    record.transcript = super::discovery_transcript(&d, rec.exchanges(), flow.fetched_discovery);
-    record.step = Step::Callback;
+    let mut record = super::flow_record(core, flow, owner, &shown, Some(&d));
+    record.transcribed(super::discovery_transcript(
+        &d,
+        rec.exchanges(),
+        flow.fetched_discovery,
+    ));
+    record.reached(Step::Callback);
     if let (Some(got), Some(expected)) = (&params.iss, d.issuer.as_deref())
         && got != expected
     {
@@ -82,7 +80,7 @@ async fn complete_uncounted(
         )
         .with("iss received", got)
         .with("issuer expected", expected);
-        record.fail(Step::Callback, [d], now());
+        record.failed(Step::Callback, [d], core.now());
         return record;
     }
     if let Some(error) = &params.error {
@@ -91,7 +89,7 @@ async fn complete_uncounted(
             params.error_description.as_deref(),
             params.error_uri.as_deref(),
         );
-        record.fail(Step::Authorize, [d], now());
+        record.failed(Step::Authorize, [d], core.now());
         return record;
     }
     let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
@@ -100,7 +98,7 @@ async fn complete_uncounted(
             "The callback carries neither a code nor an error.",
         )
         .with("Parameters received", &params.names);
-        record.fail(Step::Callback, [d], now());
+        record.failed(Step::Callback, [d], core.now());
         return record;
     };
     complete::exchange(core, &app, &d, flow, code, &mut record).await;
@@ -110,14 +108,14 @@ async fn complete_uncounted(
 /// The record of a launch whose callback was stopped by the server shutting down before the
 /// token endpoint answered (counted in the metrics): stored, so the launch does not read as
 /// never returned.
-pub fn interrupted(core: &Core, flow: &PendingFlow) -> LaunchRecord {
-    let mut r = base(core, flow);
+pub fn interrupted(core: &Core, flow: &PendingFlow, owner: Owner) -> LaunchRecord {
+    let mut r = base(core, flow, owner);
     let d = Diagnosis::new(
         id!("callback.interrupted"),
         "The server shut down while the callback was being completed; the token endpoint may have issued tokens.",
     )
     .with("Callback for", &flow.launch_id);
-    r.fail(Step::Token, [d], now());
+    r.failed(Step::Token, [d], core.now());
     super::count_finished(core, &r);
     r
 }
@@ -129,29 +127,23 @@ pub fn not_kept(mut r: LaunchRecord) -> LaunchRecord {
         id!("callback.result_not_kept"),
         "The callback reached this server and its state was used, but no result was kept: the store did not take it, or the server stopped first.",
     );
-    r.fail(Step::Token, [d], r.started_at);
+    let at = r.started_at();
+    r.failed(Step::Token, [d], at);
     r
 }
 
 /// A record for a launch whose app can no longer be used.
-fn gone(core: &Core, flow: &PendingFlow, why: AppGone) -> LaunchRecord {
-    let mut r = base(core, flow);
-    r.fail(Step::Callback, [complete::app_gone(why)], now());
+fn gone(core: &Core, flow: &PendingFlow, owner: Owner, why: AppGone) -> LaunchRecord {
+    let mut r = base(core, flow, owner);
+    r.failed(Step::Callback, [complete::app_gone(why)], core.now());
     r
 }
 
 /// The launch's record before its callback, also when its registration is gone.
-fn base(core: &Core, flow: &PendingFlow) -> LaunchRecord {
+fn base(core: &Core, flow: &PendingFlow, owner: Owner) -> LaunchRecord {
+    let head = super::Head::of(flow, owner);
     match super::flow_registration(core, flow) {
-        Some(reg) => super::pending_record(
-            core,
-            &flow.launch_id,
-            &flow.app,
-            &reg,
-            flow.kind,
-            flow.created_at,
-            None,
-        ),
+        Some(reg) => super::pending_record(core, head, &reg, None),
         None => {
             let placeholder = StoredRegistration::of(&crate::config::Registration::simple(
                 "unknown",
@@ -161,24 +153,12 @@ fn base(core: &Core, flow: &PendingFlow) -> LaunchRecord {
                 crate::config::ClientAuth::None,
                 "",
             ));
-            let mut r = super::pending_record(
-                core,
-                &flow.launch_id,
-                &flow.app,
-                &placeholder,
-                LaunchKind::Standalone,
-                flow.created_at,
-                None,
-            );
-            r.kind = flow.kind;
-            r.app = AppSummary {
-                id: match &flow.app {
-                    crate::record::AppRef::Registered(id) => id.clone(),
-                    crate::record::AppRef::AdHoc(s) => s.reg.id.clone(),
-                },
-                ..r.app
+            let mut o = super::opening(core, head, &placeholder, None);
+            o.app.id = match &flow.app {
+                crate::record::AppRef::Registered(id) => id.clone(),
+                crate::record::AppRef::AdHoc(s) => s.reg.id.clone(),
             };
-            r
+            LaunchRecord::open(o)
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::config::Registration;
 use crate::diagnosis::classify::{self, TokenAnswer, TokenContext};
 use crate::diagnosis::{Diagnosis, conformance};
-use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, now};
+use crate::record::{AppRef, LaunchRecord, Outcome, PendingFlow, RefreshRecord, TokenExchange};
 use crate::seal::Sealer;
 use crate::smart::active;
 use crate::smart::discovery::Discovered;
@@ -179,8 +179,8 @@ fn launched<'a>(
         reg,
         token_endpoint,
         requested_scope,
-        kind: record.kind,
-        client_known: record.kind != LaunchKind::Backend,
+        kind: record.kind(),
+        client_known: record.kind() != LaunchKind::Backend,
         methods,
     }
 }
@@ -194,40 +194,41 @@ pub async fn exchange(
     code: &str,
     record: &mut LaunchRecord,
 ) {
-    record.step = Step::Token;
+    record.reached(Step::Token);
     let rec = Recorder::default();
+    let redirect_uri = record.redirect_uri().to_string();
     let grant = Grant::Code {
         code,
         verifier: &flow.verifier,
-        redirect_uri: &record.redirect_uri,
+        redirect_uri: &redirect_uri,
     };
+    let http = core.outbound_for(&record.app().iss);
     let result = token::request(
-        core.outbound_for(&record.app.iss),
+        http,
         &credentials(reg, &d.token_endpoint),
         &grant,
         ExchangeStep::Token,
         &rec,
     )
     .await;
-    record.transcript.extend(rec.exchanges());
-    let requested = record.requested_scope.clone();
+    record.transcribed(rec.exchanges());
+    let requested = record.requested_scope().to_string();
     let methods = &d.token_endpoint_auth_methods_supported;
     let asked = launched(reg, &d.token_endpoint, &requested, record, methods);
     match classify_answer(&result, &asked) {
         Ok((response, warnings)) => {
-            record.diagnoses.extend(warnings);
-            record.token_response = Some(response);
+            record.found(warnings);
+            record.token_exchanged(response);
             super::prove::after_token(core, reg, d, &result, record).await;
             if reg.active_probes {
                 // Last, so the replay (which may revoke what the code gave) never stands
                 // between the token and its proof.
                 let rec = Recorder::default();
                 let creds = credentials(reg, &d.token_endpoint);
-                let http = core.outbound_for(&record.app.iss);
-                let (verifier, redirect) = (&flow.verifier, record.redirect_uri.clone());
+                let verifier = &flow.verifier;
                 let second =
-                    active::replay_code(http, &creds, code, verifier, &redirect, &rec).await;
-                record.transcript.extend(rec.exchanges());
+                    active::replay_code(http, &creds, code, verifier, &redirect_uri, &rec).await;
+                record.transcribed(rec.exchanges());
                 let answered = second.ok().map(|x| {
                     let token = serde_json::from_slice::<serde_json::Value>(x.response.body())
                         .ok()
@@ -240,14 +241,13 @@ pub async fn exchange(
                 let why = "the second exchange got no answer";
                 add_check(record, conformance::active::code_replay(answered, why));
                 let rec = Recorder::default();
-                let redirect = record.redirect_uri.clone();
-                let aud = crate::check::active::aud(core, reg, d, &redirect, &rec).await;
-                record.transcript.extend(rec.exchanges());
+                let aud = crate::check::active::aud(core, reg, d, &redirect_uri, &rec).await;
+                record.transcribed(rec.exchanges());
                 add_check(record, aud);
             }
         }
         Err(ds) => {
-            record.fail(Step::Token, ds, now());
+            record.failed(Step::Token, ds, core.now());
             super::scorecard::discovery(d, record);
             if reg.active_probes {
                 let why = "the code exchange failed, so there was no spent code to replay";
@@ -260,8 +260,8 @@ pub async fn exchange(
 /// One more scorecard check; a failed one is also a warn diagnosis.
 fn add_check(record: &mut LaunchRecord, check: conformance::Check) {
     let found = conformance::diagnoses(std::slice::from_ref(&check));
-    record.diagnoses.extend(found);
-    record.conformance.push(check);
+    record.found(found);
+    record.checked([check]);
 }
 
 /// A refresh with the newest refresh token, authenticated like the code exchange.
@@ -271,17 +271,17 @@ pub async fn refresh(
     record: &mut LaunchRecord,
 ) -> Result<(), String> {
     let refresh_token = record
-        .newest("refresh_token")
+        .newest_refresh_token()
         .ok_or("this launch has no refresh token")?
+        .expose()
         .to_string();
     let token_endpoint = record
-        .endpoints
-        .as_ref()
+        .endpoints()
         .map(|e| e.token_endpoint.clone())
         .ok_or("this launch has no token endpoint")?;
     let app = record
-        .app_ref
-        .clone()
+        .app_ref()
+        .cloned()
         .ok_or("this launch does not know its app")?;
     let reg = app_credentials(core, sealer, &app).map_err(|why| match why {
         AppGone::NotConfigured => "the registration is no longer configured",
@@ -294,7 +294,7 @@ pub async fn refresh(
         refresh_token: &refresh_token,
     };
     let result = token::request(
-        core.outbound_for(&record.app.iss),
+        core.outbound_for(&record.app().iss),
         &credentials(&reg, &token_endpoint),
         &grant,
         ExchangeStep::Refresh,
@@ -302,10 +302,10 @@ pub async fn refresh(
     )
     .await;
     let made = rec.exchanges();
-    record.transcript.extend(made.iter().cloned());
+    record.transcribed(made.iter().cloned());
     let original = record.granted_scope().to_string();
     let mut entry = RefreshRecord {
-        at: now(),
+        at: core.now(),
         outcome: Outcome::Error,
         token_response: None,
         diagnoses: Vec::new(),
@@ -318,7 +318,7 @@ pub async fn refresh(
                     let more = super::scorecard::refresh(record, &x.response, &original, &warnings);
                     warnings.extend(more);
                     entry.outcome = Outcome::Success;
-                    entry.token_response = Some(response);
+                    entry.token_response = Some(TokenExchange::of(response));
                     entry.diagnoses = warnings;
                 }
                 Err(d) => entry.diagnoses.push(d),
@@ -332,7 +332,7 @@ pub async fn refresh(
             }
         }
     }
-    record.refreshes.push(entry);
+    record.refreshed(entry);
     record.fit_budget();
     core.metrics.refreshed(record, &made);
     Ok(())

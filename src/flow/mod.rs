@@ -15,7 +15,7 @@ use crate::diagnosis::Diagnosis;
 use crate::diagnosis::assess::AssessConfig;
 use crate::diagnosis::classify;
 use crate::diagnosis::launch_report::LaunchReport;
-use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Outcome, PendingFlow};
+use crate::record::{AppRef, AppSummary, Endpoints, LaunchRecord, Opening, Owner, PendingFlow};
 use crate::smart::authorize::{self, AuthorizeParams};
 use std::sync::Arc;
 
@@ -125,19 +125,60 @@ pub fn endpoints(d: &Discovered) -> Endpoints {
     }
 }
 
-/// A launch as it stands before its callback: the registration (as shown: no secret or key),
-/// what discovery said (when known) and the findings that follow from them. Built on demand,
-/// never stored while pending.
-pub fn pending_record(
+/// Who a launch's record is opened for, and when: what every record of a launch starts with.
+pub struct Head<'a> {
+    pub id: &'a str,
+    pub app: &'a AppRef,
+    pub kind: LaunchKind,
+    pub started_at: i64,
+    pub owner: Owner,
+    /// The `/launch` request, for a record its callback opens (empty otherwise).
+    pub launch_request_id: &'a str,
+}
+
+impl<'a> Head<'a> {
+    /// The head of `flow`'s record, for `owner`.
+    pub fn of(flow: &'a PendingFlow, owner: Owner) -> Self {
+        Head {
+            id: &flow.launch_id,
+            app: &flow.app,
+            kind: flow.kind,
+            started_at: flow.created_at,
+            owner,
+            launch_request_id: &flow.request_id,
+        }
+    }
+}
+
+/// What a launch of `reg` knows when its record is opened.
+pub fn opening(
     core: &Core,
-    id: &str,
-    app: &AppRef,
+    head: Head<'_>,
     reg: &StoredRegistration,
-    kind: LaunchKind,
-    started_at: i64,
-    discovered: Option<&Discovered>,
-) -> LaunchRecord {
-    let scope = scope_for(&reg.scope, &reg.standalone_scope, kind).to_string();
+    d: Option<&Discovered>,
+) -> Opening {
+    Opening {
+        id: head.id.to_string(),
+        kind: head.kind,
+        app: AppSummary::shown(reg, matches!(head.app, AppRef::AdHoc(_))),
+        app_ref: Some(head.app.clone()),
+        owner: head.owner,
+        launch_request_id: head.launch_request_id.to_string(),
+        started_at: head.started_at,
+        requested_scope: scope_for(&reg.scope, &reg.standalone_scope, head.kind).to_string(),
+        redirect_uri: core.redirect_uri.clone(),
+        endpoints: d.map(endpoints),
+        authorize_url: None,
+        backend_read: None,
+    }
+}
+
+/// The findings that follow from the registration and discovery alone.
+fn opening_findings(
+    o: &Opening,
+    reg: &StoredRegistration,
+    d: Option<&Discovered>,
+) -> Vec<Diagnosis> {
     let mut diagnoses = Vec::new();
     if reg.iss.starts_with("http://") {
         diagnoses.push(
@@ -145,43 +186,39 @@ pub fn pending_record(
                 .with("iss", &reg.iss),
         );
     }
-    if let Some(d) = discovered {
+    if let Some(d) = d {
         diagnoses.extend(classify::discovery_warnings(d));
         diagnoses.extend(classify::registration_vs_discovery(
-            d, reg.auth, kind, &scope,
+            d,
+            reg.auth,
+            o.kind,
+            &o.requested_scope,
         ));
     }
-    LaunchRecord {
-        id: id.to_string(),
-        kind,
-        app: AppSummary::shown(reg, matches!(app, AppRef::AdHoc(_))),
-        started_at,
-        finished_at: None,
-        outcome: Outcome::Pending,
-        step: if discovered.is_some() {
-            Step::Authorize
-        } else {
-            Step::Discovery
-        },
-        requested_scope: scope,
-        redirect_uri: core.redirect_uri.clone(),
-        endpoints: discovered.map(endpoints),
-        authorize_url: None,
-        diagnoses,
-        token_response: None,
-        transcript: Vec::new(),
-        identity: None,
-        patient: None,
-        encounter: None,
-        refreshes: Vec::new(),
-        app_ref: Some(app.clone()),
-        owner: String::new(),
-        backend: None,
-        request_id: String::new(),
-        conformance: Vec::new(),
-        introspection: None,
-        context: None,
+    diagnoses
+}
+
+/// A launch as it stands before its callback: the registration (as shown: no secret or key),
+/// what discovery said (when known) and the findings that follow from them.
+pub fn pending_record(
+    core: &Core,
+    head: Head<'_>,
+    reg: &StoredRegistration,
+    discovered: Option<&Discovered>,
+) -> LaunchRecord {
+    open(opening(core, head, reg, discovered), reg, discovered)
+}
+
+/// `o` opened, with the findings of the registration and discovery; at the authorize step when
+/// discovery is known.
+fn open(o: Opening, reg: &StoredRegistration, discovered: Option<&Discovered>) -> LaunchRecord {
+    let found = opening_findings(&o, reg, discovered);
+    let mut r = LaunchRecord::open(o);
+    r.found(found);
+    if discovered.is_some() {
+        r.reached(Step::Authorize);
     }
+    r
 }
 
 /// The registration a pending flow names, for showing it (secrets not opened).
@@ -192,42 +229,40 @@ pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<StoredRegist
     }
 }
 
-/// A pending flow as a record, with discovery from the cache if it is there (never fetched).
-pub async fn pending_view(core: &Core, flow: &PendingFlow) -> Option<LaunchRecord> {
+/// A pending flow as a record (for `owner`), with discovery from the cache if it is there
+/// (never fetched).
+pub async fn pending_view(core: &Core, flow: &PendingFlow, owner: Owner) -> Option<LaunchRecord> {
     let reg = flow_registration(core, flow)?;
     let d = core.discovery.peek(&reg.iss).await;
-    Some(flow_record(core, flow, &reg, d.as_deref()))
+    Some(flow_record(core, flow, owner, &reg, d.as_deref()))
 }
 
-/// The record of `flow` before its callback, with the authorization request it made.
+/// The record of `flow` before its callback (for `owner`), with the authorization request it
+/// made.
 pub fn flow_record(
     core: &Core,
     flow: &PendingFlow,
+    owner: Owner,
     reg: &StoredRegistration,
     d: Option<&Discovered>,
 ) -> LaunchRecord {
-    let mut r = pending_record(
-        core,
-        &flow.launch_id,
-        &flow.app,
-        reg,
-        flow.kind,
-        flow.created_at,
-        d,
-    );
-    // A pending flow exists only once the browser was sent to the authorization endpoint:
-    // discovery succeeded even when its cached answer has expired since.
-    r.step = Step::Authorize;
+    let mut o = opening(core, Head::of(flow, owner), reg, d);
     if let Some(d) = d {
         let params = AuthorizeParams {
             authorization_endpoint: &d.authorization_endpoint,
             client_id: &reg.client_id,
             redirect_uri: &core.redirect_uri,
-            scope: scope_for(&reg.scope, &reg.standalone_scope, flow.kind),
+            scope: &o.requested_scope,
             aud: &reg.iss,
             launch: flow.launch.as_deref(),
         };
-        r.authorize_url = authorize::shown(&params, &flow.verifier).ok();
+        o.authorize_url = authorize::shown(&params, &flow.verifier).ok();
+    }
+    let mut r = open(o, reg, d);
+    // A pending flow exists only once the browser was sent to the authorization endpoint:
+    // discovery succeeded even when its cached answer has expired since.
+    if d.is_none() {
+        r.reached(Step::Authorize);
     }
     r
 }

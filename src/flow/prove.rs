@@ -8,13 +8,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::config::Registration;
 use crate::diagnosis::Diagnosis;
 use crate::diagnosis::classify::identity;
-use crate::record::{Identity, LaunchRecord, Outcome, now};
+use crate::record::{Identity, LaunchRecord};
 use crate::smart::discovery::Discovered;
 use crate::smart::fhir::{self, ReadFailure, ReadResource};
 use crate::smart::http::{NetError, Outbound, Recorder};
@@ -225,16 +224,16 @@ pub async fn after_token(
     record: &mut LaunchRecord,
 ) {
     let deadline = Deadline::after(core.config.after_token_deadline);
-    let received_at = now();
-    let token = record.token_response.clone().unwrap_or_default();
-    let field = |k: &str| token.get(k).and_then(Value::as_str).map(str::to_string);
-    let base = record.app.iss.clone();
+    let received_at = core.now();
+    let token = record.token().cloned();
+    let t = token.as_ref();
+    let base = record.app().iss.clone();
     let http = core.outbound_for(&base);
-    let access = field("access_token").unwrap_or_default();
+    let access = t.map(|t| t.access_token.expose()).unwrap_or_default();
     let ctx = || ReadCtx {
         http,
         deadline: &deadline,
-        access: &access,
+        access,
         rec: Recorder::default(),
     };
     let (who, patient, encounter) = (ctx(), ctx(), ctx());
@@ -242,63 +241,65 @@ pub async fn after_token(
         .granted_scope()
         .split_whitespace()
         .any(|s| s == "fhirUser");
-    let id_token = field("id_token");
+    let id_token = t.and_then(|t| t.id_token.as_ref()).map(|t| t.expose());
     let issuer = d.issuer.clone().unwrap_or_else(|| base.clone());
     let identity = async {
-        let id_token = id_token.as_deref()?;
+        let id_token = id_token?;
         let expected = Expected {
             issuer: &issuer,
             client_id: &reg.client_id,
-            now: now(),
+            now: core.now(),
         };
         Some(identity_branch(core, &who, expected, id_token, &base, fhir_user_granted).await)
     };
-    let extras = super::scorecard::gather(http, reg, d, &token, &base, &deadline);
+    let extras = super::scorecard::gather(http, reg, d, t, &base, &deadline);
+    let (patient_id, encounter_id) = (
+        t.and_then(|t| t.patient.clone()),
+        t.and_then(|t| t.encounter.clone()),
+    );
     let (found, patient_read, encounter_read, extras) = tokio::join!(
         identity,
-        context_branch(&patient, &base, "patient", "Patient", field("patient")),
-        context_branch(
-            &encounter,
-            &base,
-            "encounter",
-            "Encounter",
-            field("encounter")
-        ),
+        context_branch(&patient, &base, "patient", "Patient", patient_id),
+        context_branch(&encounter, &base, "encounter", "Encounter", encounter_id),
         extras,
     );
     let mut failures: Vec<(Step, Diagnosis)> = Vec::new();
     let mut checked = None;
     if let Some(found) = found {
         checked = found.checked;
-        record.identity = found.identity;
-        record.diagnoses.extend(found.warnings);
+        if let Some(identity) = found.identity {
+            record.identity_checked(identity);
+        }
+        record.found(found.warnings);
         failures.extend(found.failures);
     }
-    match patient_read {
-        Ok(r) => record.patient = r,
-        Err(f) => failures.push(f),
-    }
-    match encounter_read {
-        Ok(r) => record.encounter = r,
-        Err(f) => failures.push(f),
-    }
+    let patient_read = patient_read.unwrap_or_else(|f| {
+        failures.push(f);
+        None
+    });
+    let encounter_read = encounter_read.unwrap_or_else(|f| {
+        failures.push(f);
+        None
+    });
+    record.read_in_context(patient_read, encounter_read);
     for ctx in [&who, &patient, &encounter] {
-        record.transcript.extend(ctx.rec.exchanges());
+        record.transcribed(ctx.rec.exchanges());
     }
-    record.step = Step::Fhir;
+    record.reached(Step::Fhir);
     // A refusal is read with the clock: had the token's own lifetime passed?
-    let left = identity::lifetime_left(record.token_response.as_ref(), now() - received_at);
+    let now = core.now();
+    let left = identity::lifetime_left(record.token(), now - received_at);
     let failures = failures
         .into_iter()
         .map(|(s, d)| (s, identity::with_clock(d, left)))
         .collect();
-    settle(record, failures);
-    super::scorecard::after_token(d, result, record, extras, checked.as_ref());
+    settle(record, failures, now);
+    super::scorecard::after_token(d, result, record, extras, checked.as_ref(), now);
 }
 
 /// The launch's outcome from the proof's failures: the same finding on several reads (a 401 on
 /// the user and on the patient) is one diagnosis with the evidence of each.
-fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>) {
+fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>, now: i64) {
     let mut merged: Vec<(Step, Diagnosis)> = Vec::new();
     for (step, d) in failures {
         match merged
@@ -310,10 +311,7 @@ fn settle(record: &mut LaunchRecord, failures: Vec<(Step, Diagnosis)>) {
         }
     }
     match merged.first().map(|(s, _)| *s) {
-        Some(step) => record.fail(step, merged.into_iter().map(|(_, d)| d), now()),
-        None => {
-            record.outcome = Outcome::Success;
-            record.finished_at = Some(now());
-        }
+        Some(step) => record.failed(step, merged.into_iter().map(|(_, d)| d), now),
+        None => record.succeeded(now),
     }
 }

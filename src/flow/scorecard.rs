@@ -4,18 +4,19 @@
 //! failed ones are added to the record as warn diagnoses.
 
 use futures_util::future::join_all;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Registration;
 use crate::diagnosis::conformance::{self, Check};
 use crate::diagnosis::{classify, introspection, launch_context};
-use crate::record::{LaunchRecord, now};
+use crate::record::LaunchRecord;
 use crate::smart::context::{self, ContextEvidence, ContextRead, StyleFetch};
 use crate::smart::discovery::Discovered;
 use crate::smart::http::{Outbound, Recorder, Response};
 use crate::smart::id_token::Checked;
 use crate::smart::introspect::{self, Introspection};
 use crate::smart::token::{ClientCredentials, ExchangeError, Exchanged};
+use crate::smart::token_response::SmartTokenResponse;
 use crate::smart::transcript::{Exchange, ExchangeStep};
 
 use super::prove::Deadline;
@@ -24,9 +25,9 @@ use super::prove::Deadline;
 const MAX_CONTEXT_READS: usize = 5;
 
 fn add(record: &mut LaunchRecord, checks: Vec<Check>) {
-    let new = conformance::diagnoses_besides(&checks, &record.diagnoses);
-    record.diagnoses.extend(new);
-    record.conformance.extend(checks);
+    let new = conformance::diagnoses_besides(&checks, record.diagnoses());
+    record.found(new);
+    record.checked(checks);
 }
 
 /// Discovery's part of the scorecard (a launch whose token request failed shows this much).
@@ -48,14 +49,11 @@ pub async fn gather(
     http: &Outbound,
     reg: &Registration,
     d: &Discovered,
-    body: &Map<String, Value>,
+    token: Option<&SmartTokenResponse>,
     base: &str,
     deadline: &Deadline,
 ) -> Extras {
-    let access = body
-        .get("access_token")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let access = token.map(|t| t.access_token.expose()).unwrap_or_default();
     let unfinished = |rec: &Recorder, step: ExchangeStep, method: &str, url: &str| {
         rec.extend(&[deadline.unfinished(step, method, url)]);
         Some(deadline.why())
@@ -81,7 +79,9 @@ pub async fn gather(
             },
         })
     };
-    let references = launch_context::references(body, MAX_CONTEXT_READS);
+    let references = token
+        .map(|t| launch_context::references(t, MAX_CONTEXT_READS))
+        .unwrap_or_default();
     let read_recs: Vec<Recorder> = references.iter().map(|_| Recorder::default()).collect();
     let reads = join_all(
         references
@@ -102,7 +102,7 @@ pub async fn gather(
     );
     let style_rec = Recorder::default();
     let style = async {
-        let url = body.get("smart_style_url").and_then(Value::as_str)?;
+        let url = token?.smart_style_url.as_deref()?;
         let rec = &style_rec;
         Some(
             match deadline.run(context::fetch_style(http, url, rec)).await {
@@ -139,12 +139,13 @@ pub fn after_token(
     record: &mut LaunchRecord,
     extras: Extras,
     id_token: Option<&Checked>,
+    now: i64,
 ) {
-    let Some(body) = record.token_response.clone() else {
+    let Some(body) = record.token_response().cloned() else {
         discovery(d, record);
         return;
     };
-    let received_at = record.finished_at.unwrap_or_else(now);
+    let received_at = record.finished_at().unwrap_or(now);
     let mut checks = conformance::discovery(d);
     if let Ok(x) = result {
         let headers = x.response.headers();
@@ -152,10 +153,10 @@ pub fn after_token(
             headers,
             &body,
             record.granted_scope(),
-            record.kind,
+            record.kind(),
         ));
     }
-    if let Some(i) = &record.identity {
+    if let Some(i) = record.identity() {
         let read = i.user.as_ref().map(|u| u.resource_type.as_str());
         checks.extend(conformance::id_token(
             &i.id_token.header,
@@ -168,38 +169,36 @@ pub fn after_token(
         checks.extend(conformance::id_token_claims(checked));
     }
     if let Some(answer) = extras.introspection {
-        let client_id = record.app.client_id.clone();
+        let client_id = record.app().client_id.clone();
         if let Some(e) = &answer.refused {
-            record.diagnoses.push(classify::net(e, &answer.endpoint));
+            record.found([classify::net(e, &answer.endpoint)]);
         }
         let expected = introspection::Expected {
             token: &body,
             granted: record.granted_scope(),
             client_id: &client_id,
             received_at,
-            now: now(),
+            now,
         };
         checks.extend(introspection::checks(
             answer.status.unwrap_or(0),
             answer.answer.as_ref(),
             &expected,
         ));
-        record.introspection = Some(answer);
+        record.introspected(answer);
     }
     if let Some(style) = extras.context.as_ref().and_then(|c| c.style.as_ref())
         && let Some(e) = &style.refused
     {
         // Named, never fatal: the launch itself succeeded.
-        record.diagnoses.push(classify::net(e, &style.url));
+        record.found([classify::net(e, &style.url)]);
     }
-    record.context = extras.context;
-    record.transcript.extend(extras.exchanges);
+    if let Some(c) = extras.context {
+        record.context_read(c);
+    }
+    record.transcribed(extras.exchanges);
     add(record, checks);
-    let answer = record
-        .introspection
-        .as_ref()
-        .and_then(|i| i.answer.as_ref());
-    introspection::reconcile(&mut record.diagnoses, answer, &body);
+    record.reconcile_with_introspection();
 }
 
 /// A refresh answer's checks, added to the scorecard; the failed ones are returned as the
@@ -215,17 +214,14 @@ pub fn refresh(
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
     let checks = conformance::refresh(response.headers(), &body, original);
-    // A later refresh replaces the earlier refresh's results: the scorecard shows the newest.
-    record
-        .conformance
-        .retain(|c| !checks.iter().any(|n| n.id == c.id));
     let said: Vec<_> = record
-        .refreshes
+        .refreshes()
         .iter()
         .flat_map(|r| r.diagnoses.iter().cloned())
         .chain(already.iter().cloned())
         .collect();
     let failed = conformance::diagnoses_besides(&checks, &said);
-    record.conformance.extend(checks);
+    // A later refresh replaces the earlier refresh's results: the scorecard shows the newest.
+    record.checked_refresh(checks);
     failed
 }

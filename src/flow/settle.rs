@@ -41,7 +41,7 @@ struct Inner {
 
 /// Whether `r` is a launch waiting for its callback (stored at `/launch`).
 pub fn is_pending(r: &LaunchRecord) -> bool {
-    r.outcome == Outcome::Pending && r.step == Step::Authorize
+    r.outcome() == Outcome::Pending && r.step() == Step::Authorize
 }
 
 /// `r` as settled at `now` by the one reasoner (`diagnosis::assess`): failed at the authorize
@@ -61,11 +61,14 @@ pub fn settled(
     if returned {
         return Some(super::callback::not_kept(r.clone()));
     }
+    // What time alone found (`authorize.never_returned`), appended as the launch's failure.
+    let found = a
+        .diagnoses
+        .into_iter()
+        .filter(|d| !r.diagnoses().contains(d));
     let mut out = r.clone();
-    out.outcome = a.outcome;
-    out.step = a.step;
-    out.finished_at = Some(r.started_at + cfg.never_returned_after_seconds);
-    out.diagnoses = a.diagnoses;
+    let at = r.started_at() + cfg.never_returned_after_seconds;
+    out.failed(a.step, found, at);
     Some(out)
 }
 
@@ -95,7 +98,7 @@ impl Settler {
 
     /// Whether `r` is pending and overdue now.
     fn overdue(&self, r: &LaunchRecord) -> bool {
-        is_pending(r) && self.now() - r.started_at >= self.wait()
+        is_pending(r) && self.now() - r.started_at() >= self.wait()
     }
 
     /// Settles launch `id` if it is still pending: its settled record when this caller settled
@@ -153,7 +156,7 @@ impl Settler {
             .take(BATCH)
             .collect();
         for i in due {
-            let id = records[i].id.clone();
+            let id = records[i].id().to_string();
             let now = match self.settle_one(&id).await {
                 Ok(Some(s)) => Some(Arc::new(s)),
                 Ok(None) => self.0.store.launch(&id).await.ok().flatten(),

@@ -4,7 +4,7 @@
 
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
-use crate::record::{AppRef, LaunchRecord, PendingFlow, now, random_id, state_hash};
+use crate::record::{AppRef, LaunchRecord, Owner, PendingFlow, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
 use crate::smart::http::Recorder;
 use crate::smart::id_token;
@@ -26,16 +26,18 @@ pub enum Started {
 }
 
 /// Discovery (usually from the cache) and the authorization URL with a fresh state and PKCE pair.
-/// Counted in the metrics: started, and finished when it fails before the redirect.
+/// Counted in the metrics: started, and finished when it fails before the redirect. The record
+/// belongs to `owner` (the browser and the `/launch` request).
 pub async fn start(
     core: &Core,
     app: AppRef,
     reg: &Registration,
     kind: LaunchKind,
     launch: Option<&str>,
+    owner: Owner,
 ) -> Started {
     core.metrics.launch_started(&app, kind);
-    let started = start_uncounted(core, app, reg, kind, launch).await;
+    let started = start_uncounted(core, app, reg, kind, launch, owner).await;
     if let Started::Failed(r) = &started {
         super::count_finished(core, r);
     }
@@ -48,25 +50,27 @@ async fn start_uncounted(
     reg: &Registration,
     kind: LaunchKind,
     launch: Option<&str>,
+    owner: Owner,
 ) -> Started {
-    let started = now();
+    let started = core.now();
     let id = random_id();
+    let head = |owner| super::Head {
+        id: &id,
+        app: &app,
+        kind,
+        started_at: started,
+        owner,
+        launch_request_id: "",
+    };
     let rec = Recorder::default();
     let discovered = super::discover(core, &reg.iss, &rec).await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
-            let mut r = super::pending_record(
-                core,
-                &id,
-                &app,
-                &StoredRegistration::of(reg),
-                kind,
-                started,
-                None,
-            );
-            r.transcript = rec.exchanges();
-            r.fail(Step::Discovery, [diag], now());
+            let mut r =
+                super::pending_record(core, head(owner), &StoredRegistration::of(reg), None);
+            r.transcribed(rec.exchanges());
+            r.failed(Step::Discovery, [diag], core.now());
             return Started::Failed(r);
         }
     };
@@ -86,7 +90,7 @@ async fn start_uncounted(
         Ok(req) => {
             let made = rec.exchanges();
             let flow = PendingFlow {
-                launch_id: id,
+                launch_id: id.clone(),
                 state_hash: state_hash(&req.state),
                 verifier: req.verifier,
                 app,
@@ -94,6 +98,7 @@ async fn start_uncounted(
                 created_at: started,
                 launch: launch.map(str::to_string),
                 fetched_discovery: !made.is_empty(),
+                request_id: owner.request_id.clone(),
             };
             // What the pages show while it waits, kept now: the discovery cache may expire
             // before anyone looks. Bounded without a budget pass: discovery's two or three
@@ -102,12 +107,12 @@ async fn start_uncounted(
             // and bodies are the cache's, the same for every launch, and copying them made
             // each `/launch` allocate five kilobytes (half its throughput).
             let mut record =
-                super::flow_record(core, &flow, &StoredRegistration::of(reg), Some(&d));
-            record.transcript = if made.is_empty() {
+                super::flow_record(core, &flow, owner, &StoredRegistration::of(reg), Some(&d));
+            record.transcribed(if made.is_empty() {
                 super::discovery_lines(&d)
             } else {
                 made
-            };
+            });
             Started::Redirect {
                 url: req.url,
                 flow,
@@ -115,21 +120,14 @@ async fn start_uncounted(
             }
         }
         Err(why) => {
-            let mut r = super::pending_record(
-                core,
-                &id,
-                &app,
-                &StoredRegistration::of(reg),
-                kind,
-                started,
-                Some(&d),
-            );
-            r.transcript = super::discovery_transcript(&d, rec.exchanges(), false);
+            let reg = StoredRegistration::of(reg);
+            let mut r = super::pending_record(core, head(owner), &reg, Some(&d));
+            r.transcribed(super::discovery_transcript(&d, rec.exchanges(), false));
             let diag = Diagnosis::new(
                 id!("discovery.missing_fields"),
                 format!("A discovered endpoint is unusable: {why}."),
             );
-            r.fail(Step::Discovery, [diag], now());
+            r.failed(Step::Discovery, [diag], core.now());
             Started::Failed(r)
         }
     }

@@ -217,7 +217,7 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
     let started = Instant::now();
     if reg.backend {
         let app = AppRef::Registered(reg.id.clone());
-        let record = crate::flow::backend::run(core, app, reg).await;
+        let record = crate::flow::backend::run(core, app, reg, Default::default()).await;
         let report = crate::flow::report(core, &record);
         return of_backend(reg, &report, at, started.elapsed().as_secs_f64());
     }
@@ -279,7 +279,7 @@ fn of_backend(reg: &Registration, r: &LaunchReport, at: i64, total: f64) -> Run 
         findings,
         tls_days_left: None,
         tls_not_after: None,
-        steps: step_times(&r.record().transcript, total),
+        steps: step_times(r.record().transcript(), total),
         summary,
         change: None,
     }

@@ -4,8 +4,6 @@
 //! evidence and read names are cut, and when the record is still over [`RECORD_BUDGET`] the
 //! transcript's bodies are dropped, latest first, each replaced by a note.
 
-use serde_json::{Map, Value};
-
 use super::LaunchRecord;
 use crate::smart::bounded::{cap_text, json_len, shrink};
 use crate::smart::fhir::ReadResource;
@@ -26,14 +24,6 @@ const READ_CAP: usize = 1024;
 
 /// What a dropped body says instead.
 pub const BODY_DROPPED: &str = "[body dropped: this launch's record reached its budget of 256 KiB; the exchange's status and headers are kept]";
-
-fn shrink_map(map: &mut Map<String, Value>, cap: usize) {
-    let mut v = Value::Object(std::mem::take(map));
-    shrink(&mut v, cap);
-    if let Value::Object(m) = v {
-        *map = m;
-    }
-}
 
 fn cap_in_place(s: &mut String, cap: usize) {
     if s.len() > cap {
@@ -60,11 +50,11 @@ impl LaunchRecord {
     /// dropped from the latest exchange backwards, each with a note, until it fits.
     pub fn fit_budget(&mut self) {
         if let Some(t) = self.token_response.as_mut() {
-            shrink_map(t, TOKEN_RESPONSE_CAP);
+            t.shrink(TOKEN_RESPONSE_CAP);
         }
         for r in &mut self.refreshes {
             if let Some(t) = r.token_response.as_mut() {
-                shrink_map(t, TOKEN_RESPONSE_CAP);
+                t.shrink(TOKEN_RESPONSE_CAP);
             }
         }
         if let Some(i) = self.identity.as_mut() {
@@ -124,7 +114,7 @@ impl LaunchRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn record(exchanges: usize, body: &str) -> LaunchRecord {
         let x = json!({
@@ -161,7 +151,7 @@ mod tests {
             .collect();
         assert_eq!(bodies[0], body, "the earliest bodies stay");
         assert_eq!(bodies[39], BODY_DROPPED, "the latest go first");
-        let token = r.token_response.as_ref().unwrap();
+        let token = r.token_response.as_ref().unwrap().raw();
         assert_eq!(token["access_token"].as_str().map(str::len), Some(3000));
         assert!(json_len(token) <= TOKEN_RESPONSE_CAP + 64);
     }

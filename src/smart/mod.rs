@@ -18,6 +18,7 @@ pub mod probe;
 pub mod spelling;
 pub mod tls;
 pub mod token;
+pub mod token_response;
 pub mod transcript;
 
 use serde::{Deserialize, Serialize};

@@ -63,7 +63,7 @@ impl WriteBehind {
         let Ok(mut q) = self.0.queue.lock() else {
             return false;
         };
-        let old = q.items.get(&record.id).map_or(0, |(w, _)| w.text.len());
+        let old = q.items.get(record.id()).map_or(0, |(w, _)| w.text.len());
         if q.bytes - old + text.len() > self.0.max_bytes {
             return false;
         }
@@ -71,7 +71,7 @@ impl WriteBehind {
         let version = q.versions;
         q.bytes = q.bytes - old + text.len();
         let until = Instant::now() + self.0.ttl;
-        let id = record.id.clone();
+        let id = record.id().to_string();
         q.items.insert(
             id,
             (
@@ -129,10 +129,10 @@ impl WriteBehind {
             return;
         };
         if q.items
-            .get(&w.record.id)
+            .get(w.record.id())
             .is_some_and(|(x, _)| x.version == w.version)
         {
-            q.items.remove(&w.record.id);
+            q.items.remove(w.record.id());
             q.bytes -= w.text.len();
         }
     }

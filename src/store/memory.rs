@@ -62,23 +62,23 @@ impl MemoryBackend {
         let seq = self.writes.fetch_add(1, Ordering::Relaxed);
         let w = weight(record);
         self.launches
-            .insert(record.id.clone(), (seq, w, Arc::new(record.clone())));
+            .insert(record.id().to_string(), (seq, w, Arc::new(record.clone())));
     }
 
     /// Stores (or replaces) a record; a launch pending until now is pending no more.
     pub fn put(&self, record: &LaunchRecord) {
         let mut index = self.pending.lock();
-        index.remove(&record.id);
+        index.remove(record.id());
         self.insert(record);
     }
 
     /// Stores a pending launch unless a record of it exists (the callback's is never replaced).
     pub fn put_new(&self, record: &LaunchRecord) {
         let mut index = self.pending.lock();
-        if self.launches.contains_key(&record.id) {
+        if self.launches.contains_key(record.id()) {
             return;
         }
-        index.insert(&record.id, record.started_at);
+        index.insert(record.id(), record.started_at());
         self.insert(record);
     }
 
@@ -101,7 +101,7 @@ impl MemoryBackend {
     /// exactly one caller.
     pub fn settle(&self, settled: &LaunchRecord) -> bool {
         let mut index = self.pending.lock();
-        if !index.remove(&settled.id) || !self.launches.contains_key(&settled.id) {
+        if !index.remove(settled.id()) || !self.launches.contains_key(settled.id()) {
             return false;
         }
         self.insert(settled);
@@ -164,7 +164,7 @@ mod tests {
     /// A completed launch weighing about what the issue measured (~28 KB stored).
     fn completed(id: usize) -> LaunchRecord {
         let mut r = super::super::sample_record(&format!("launch-{id}"));
-        r.transcript.push(Exchange {
+        r.transcribed([Exchange {
             step: crate::smart::transcript::ExchangeStep::Fhir,
             method: "GET".into(),
             url: "https://ehr.example/fhir/Patient/1".into(),
@@ -176,7 +176,7 @@ mod tests {
             duration_ms: 10,
             error: None,
             cached: false,
-        });
+        }]);
         r
     }
 

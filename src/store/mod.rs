@@ -155,7 +155,7 @@ impl Backend {
             .rev()
             .map(|w| w.record)
             .collect();
-        out.extend(stored.into_iter().filter(|r| !self.waiting.holds(&r.id)));
+        out.extend(stored.into_iter().filter(|r| !self.waiting.holds(r.id())));
         out.truncate(limit);
         Ok(out)
     }
@@ -176,18 +176,18 @@ impl Backend {
             Err(e) => return Kept::Lost(e),
         };
         // Behind a waiting version of itself: written in order by the write-behind task.
-        if !self.waiting.holds(&record.id) {
-            match self.write(&record.id, &text).await {
+        if !self.waiting.holds(record.id()) {
+            match self.write(record.id(), &text).await {
                 Ok(()) => return Kept::Stored,
                 Err(e) => {
-                    tracing::warn!(launch = %record.id, error = %e, "result not stored; kept to write when the store answers")
+                    tracing::warn!(launch = %record.id(), error = %e, "result not stored; kept to write when the store answers")
                 }
             }
         }
         if self.waiting.push(Arc::new(record.clone()), text) {
             Kept::Waiting
         } else {
-            tracing::error!(launch = %record.id, "result lost: the store does not answer and no room is left to keep it");
+            tracing::error!(launch = %record.id(), "result lost: the store does not answer and no room is left to keep it");
             Kept::Lost(StoreError(
                 "the store does not answer and no room is left to keep the result".into(),
             ))
@@ -241,7 +241,7 @@ impl Backend {
             match w {
                 Some(r) => out.push(r),
                 None => {
-                    if next.as_ref().is_some_and(|r| &r.id == id) {
+                    if next.as_ref().is_some_and(|r| r.id() == id) {
                         out.extend(next.take());
                         next = stored.next();
                     }
@@ -300,11 +300,11 @@ impl Backend {
             let written = if w.new {
                 self.write_new(&w.record, &w.text).await
             } else {
-                self.write(&w.record.id, &w.text).await
+                self.write(w.record.id(), &w.text).await
             };
             match written {
                 Ok(()) => {
-                    tracing::info!(launch = %w.record.id, "a result that waited for the store is stored");
+                    tracing::info!(launch = %w.record.id(), "a result that waited for the store is stored");
                     self.waiting.written(&w);
                 }
                 Err(_) => break,
@@ -362,33 +362,25 @@ pub(crate) fn sample_record(id: &str) -> LaunchRecord {
         ClientAuth::None,
         "openid",
     );
-    LaunchRecord {
+    let mut r = LaunchRecord::open(crate::record::Opening {
         id: id.to_string(),
         kind: crate::smart::LaunchKind::Standalone,
         app: crate::record::AppSummary::of(&reg, false),
+        app_ref: None,
+        owner: crate::record::Owner {
+            browser: "browser".into(),
+            request_id: String::new(),
+        },
+        launch_request_id: String::new(),
         started_at: 1_800_000_000,
-        finished_at: None,
-        outcome: crate::record::Outcome::Pending,
-        step: crate::smart::Step::Authorize,
         requested_scope: "openid".into(),
         redirect_uri: "http://127.0.0.1/callback".into(),
         endpoints: None,
         authorize_url: None,
-        diagnoses: Vec::new(),
-        token_response: None,
-        transcript: Vec::new(),
-        identity: None,
-        patient: None,
-        encounter: None,
-        refreshes: Vec::new(),
-        app_ref: None,
-        owner: "browser".into(),
-        backend: None,
-        request_id: String::new(),
-        conformance: Vec::new(),
-        introspection: None,
-        context: None,
-    }
+        backend_read: None,
+    });
+    r.reached(crate::smart::Step::Authorize);
+    r
 }
 
 /// Records the support view can list at most (newest first).

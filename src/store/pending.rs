@@ -31,13 +31,13 @@ impl Backend {
         match self.write_new(record, &text).await {
             Ok(()) => return Kept::Stored,
             Err(e) => {
-                tracing::warn!(launch = %record.id, error = %e, "pending launch not stored; kept to write when the store answers")
+                tracing::warn!(launch = %record.id(), error = %e, "pending launch not stored; kept to write when the store answers")
             }
         }
         if self.waiting.push_as(Arc::new(record.clone()), text, true) {
             Kept::Waiting
         } else {
-            tracing::error!(launch = %record.id, "pending launch not stored: the store does not answer and no room is left to keep it; only its browser's session knows it");
+            tracing::error!(launch = %record.id(), "pending launch not stored: the store does not answer and no room is left to keep it; only its browser's session knows it");
             Kept::Lost(StoreError(
                 "the store does not answer and no room is left to keep the pending launch".into(),
             ))
@@ -49,7 +49,7 @@ impl Backend {
         record: &LaunchRecord,
         text: &str,
     ) -> Result<(), StoreError> {
-        let (id, at) = (record.id.as_str(), record.started_at);
+        let (id, at) = (record.id(), record.started_at());
         match &self.kind {
             Kind::Memory(m) => {
                 m.put_new(record);
@@ -99,7 +99,7 @@ impl Backend {
             Kind::Redis(r) => r.encode(settled)?,
             Kind::Sqlite(s) => s.encode(settled)?,
         };
-        let id = settled.id.as_str();
+        let id = settled.id();
         match &self.kind {
             Kind::Memory(_) => Ok(false),
             Kind::Redis(r) => Box::pin(self.health.guard(r.settle(id, &text))).await,

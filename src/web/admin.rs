@@ -131,10 +131,10 @@ pub struct AdminLoginPage {
 }
 
 fn registration(r: &LaunchRecord) -> String {
-    if r.app.adhoc && !crate::gallery::is_gallery_app(&r.app.id) {
+    if r.app().adhoc && !crate::gallery::is_gallery_app(&r.app().id) {
         crate::metrics::ADHOC.to_string()
     } else {
-        r.app.id.clone()
+        r.app().id.clone()
     }
 }
 
@@ -142,26 +142,27 @@ fn registration(r: &LaunchRecord) -> String {
 fn item(report: &LaunchReport) -> Value {
     let r = report.record();
     // `time` is when the launch started, as the list shows it and as `/launches` does.
-    json!({"id": r.id, "time": r.started_at,
-           "started_at": r.started_at, "finished_at": r.finished_at,
+    json!({"id": r.id(), "time": r.started_at(),
+           "started_at": r.started_at(), "finished_at": r.finished_at(),
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
            "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
-           "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
+           "request_id": r.request_id(), "request_ids": r.request_ids().collect::<Vec<_>>(),
+           "href": LAUNCH.replace("{id}", r.id())})
 }
 
 /// One row of the list, from its report.
 fn row(report: &LaunchReport) -> AdminRow {
     let r = report.record();
     AdminRow {
-        href: LAUNCH.replace("{id}", &r.id),
-        time: views::format_time(r.started_at),
+        href: LAUNCH.replace("{id}", r.id()),
+        time: views::format_time(r.started_at()),
         registration: registration(r),
         kind: report.kind_label(),
         outcome: report.outcome_label(),
         step: report.step().as_str(),
         title: report.headline().to_string(),
         ids: report.ids_line(),
-        request_id: r.request_id.clone(),
+        request_id: r.request_id().to_string(),
     }
 }
 
@@ -189,7 +190,7 @@ pub async fn list(
     let recent = state.settler.on_read(recent).await;
     let found: Vec<LaunchReport> = recent
         .iter()
-        .filter(|r| searched.is_empty() || r.request_id == searched)
+        .filter(|r| searched.is_empty() || r.request_ids().any(|id| id == searched))
         .take(SHOWN)
         .map(|r| report_of(&state, r.as_ref().clone()))
         .collect();
@@ -235,12 +236,13 @@ pub async fn show(
     let r = report.record();
     if wants_json(&headers) || format_json(query.as_deref()) {
         let mut out = json!({
-            "id": r.id, "registration": registration(r), "app": r.app, "kind": report.kind_label(),
+            "id": r.id(), "registration": registration(r), "app": r.app(), "kind": report.kind_label(),
             "outcome": report.outcome(), "step": report.step(), "title": report.headline(),
-            "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
-            "finished_at": r.finished_at, "request_id": r.request_id,
-            "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.diagnoses(), "transcript": r.transcript,
+            "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at(),
+            "finished_at": r.finished_at(), "request_id": r.request_id(),
+            "request_ids": r.request_ids().collect::<Vec<_>>(),
+            "requested_scope": r.requested_scope(), "redirect_uri": r.redirect_uri(),
+            "endpoints": r.endpoints(), "authorize_url": r.authorize_url(), "diagnoses": report.diagnoses(), "transcript": r.transcript(),
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());
@@ -251,15 +253,15 @@ pub async fn show(
         outcome: report.outcome_label(),
         step: report.step().as_str(),
         title: report.headline(),
-        started: views::format_time(r.started_at),
-        finished: r.finished_at.map(views::format_time).unwrap_or_default(),
+        started: views::format_time(r.started_at()),
+        finished: r.finished_at().map(views::format_time).unwrap_or_default(),
         errors: report.errors().collect(),
         warnings: report
             .diagnoses()
             .iter()
             .filter(|d| !d.is_error())
             .collect(),
-        transcript: &r.transcript,
+        transcript: r.transcript(),
     };
     views::render_page(&page)
 }

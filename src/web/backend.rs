@@ -15,7 +15,7 @@ use super::session::BrowserSession;
 use super::{Problem, paths};
 use crate::config::Registration;
 use crate::flow;
-use crate::record::AppRef;
+use crate::record::{AppRef, Owner};
 
 #[derive(Deserialize)]
 pub struct RunForm {
@@ -62,15 +62,17 @@ pub(super) async fn run_and_store(
     app: AppRef,
     reg: &Registration,
 ) -> Result<Response, Problem> {
-    let mut record = flow::backend::run(&state.core, app, reg).await;
-    record.owner = session.browser_id();
-    record.request_id = session.request_id.clone();
+    let owner = Owner {
+        browser: session.browser_id(),
+        request_id: session.request_id.clone(),
+    };
+    let record = flow::backend::run(&state.core, app, reg, owner).await;
     state
         .store
         .put_launch(&record)
         .await
         .map_err(|e| Problem::store(&e))?;
-    session.data.launches.push(record.id.clone());
+    session.data.launches.push(record.id().to_string());
     session.save().await?;
-    Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
+    Ok(Redirect::to(&paths::launch_result(record.id())).into_response())
 }

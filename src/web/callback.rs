@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
-use super::inflight::Owner;
 use super::launch::Params;
 use super::results;
 use super::session::{BrowserSession, cookie_present};
@@ -18,7 +17,8 @@ use super::waiting::{Finished, finish_or_wait};
 use super::{Problem, paths};
 use crate::diagnosis::Diagnosis;
 use crate::flow::callback::CallbackParams;
-use crate::record::{LaunchRecord, Outcome, now, state_hash};
+use crate::record::Owner;
+use crate::record::{LaunchRecord, Outcome, state_hash};
 use crate::store::{Consumed, Kept};
 
 fn relaunch(status: StatusCode, d: Diagnosis) -> Problem {
@@ -91,15 +91,15 @@ pub async fn callback(
     let id = flow.launch_id.clone();
     let running = state
         .callbacks
-        .complete(&state, flow.clone(), answer, owner);
-    let (record, kept) = match finish_or_wait(&state, &flow, session.browser_id(), running).await {
+        .complete(&state, flow.clone(), answer, owner.clone());
+    let (record, kept) = match finish_or_wait(&state, &flow, owner, running).await {
         Finished::Now(record, kept) => (record, kept),
         Finished::Later(kept) => {
             if matches!(kept, None | Some(Kept::Stored)) {
                 session.cycle_id().await?;
                 session.save().await?;
             }
-            let to = format!("{}?since={}", paths::launch_result(&id), now());
+            let to = format!("{}?since={}", paths::launch_result(&id), state.core.now());
             return Ok(Redirect::to(&to).into_response());
         }
         Finished::Failed => {
@@ -113,7 +113,7 @@ pub async fn callback(
             // A new session id once tokens are held (session fixation); one session write.
             session.cycle_id().await?;
             session.save().await?;
-            Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
+            Ok(Redirect::to(&paths::launch_result(record.id())).into_response())
         }
         // The store did not take it: the browser gets its result from memory, and the session
         // is left as it was (writing it would fail the same way).

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::AppState;
 use crate::flow::callback::{self, CallbackParams};
-use crate::record::{LaunchRecord, PendingFlow};
+use crate::record::{LaunchRecord, Owner, PendingFlow};
 use crate::store::Kept;
 
 /// How long settled callbacks may take to store their records at shutdown.
@@ -36,12 +36,6 @@ struct Inner {
 /// Whether a launch's final record has been kept; held while it is being kept.
 pub type Final = Arc<tokio::sync::Mutex<bool>>;
 
-/// Who the finished record belongs to.
-pub struct Owner {
-    pub browser: String,
-    pub request_id: String,
-}
-
 impl Inflight {
     /// Completes `flow` with the callback's `answer` in its own task and keeps the record.
     /// The lock returned is held while the final record is kept (then reads `true`): a
@@ -61,15 +55,14 @@ impl Inflight {
         let (state, cancel) = (state.clone(), self.0.cancel.clone());
         let last = finished.clone();
         let task = self.0.tracker.spawn(async move {
-            let work = callback::complete(&state.core, &state.sealer, &flow, &answer);
-            let mut record = tokio::select! {
+            let work =
+                callback::complete(&state.core, &state.sealer, &flow, &answer, owner.clone());
+            let record = tokio::select! {
                 r = work => r,
-                () = cancel.cancelled() => callback::interrupted(&state.core, &flow),
+                () = cancel.cancelled() => callback::interrupted(&state.core, &flow, owner),
             };
-            record.owner = owner.browser;
-            record.request_id = owner.request_id;
             let verdict = crate::flow::report(&state.core, &record);
-            tracing::info!(launch = %record.id, outcome = verdict.outcome_label(), step = verdict.step().as_str(), "launch finished");
+            tracing::info!(launch = %record.id(), outcome = verdict.outcome_label(), step = verdict.step().as_str(), "launch finished");
             let mut kept_final = last.lock().await;
             let kept = state.store.keep(&record).await;
             *kept_final = true;

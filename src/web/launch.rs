@@ -19,7 +19,7 @@ use crate::config::{
 };
 use crate::diagnosis::Diagnosis;
 use crate::flow::start::{self, Started};
-use crate::record::{AppRef, SealedApp};
+use crate::record::{AppRef, Owner, SealedApp};
 use crate::smart::LaunchKind;
 use crate::smart::net_policy::NetPolicy;
 
@@ -341,22 +341,19 @@ pub(super) async fn begin(
     kind: LaunchKind,
     launch: Option<String>,
 ) -> Result<Response, Problem> {
-    let started = start::start(&state.core, app, reg, kind, launch.as_deref()).await;
-    let owner = session.browser_id();
+    let owner = Owner {
+        browser: session.browser_id(),
+        request_id: session.request_id.clone(),
+    };
+    let started = start::start(&state.core, app, reg, kind, launch.as_deref(), owner).await;
     match started {
-        Started::Redirect {
-            url,
-            flow,
-            mut record,
-        } => {
+        Started::Redirect { url, flow, record } => {
             let started = LaunchStarted {
                 launch: flow.launch_id.clone(),
                 registration: reg.id.clone(),
             };
             session.data.launches.push(flow.launch_id.clone());
             session.data.flows.push(flow);
-            record.owner = owner;
-            record.request_id = session.request_id.clone();
             // Both before the redirect (the callback must find them), side by side. A pending
             // record the store cannot take waits in memory for it; lost, it is logged and the
             // browser's session still knows the launch.
@@ -372,17 +369,15 @@ pub(super) async fn begin(
             resp.extensions_mut().insert(started);
             Ok(resp)
         }
-        Started::Failed(mut record) => {
-            record.owner = owner;
-            record.request_id = session.request_id.clone();
+        Started::Failed(record) => {
             state
                 .store
                 .put_launch(&record)
                 .await
                 .map_err(|e| Problem::store(&e))?;
-            session.data.launches.push(record.id.clone());
+            session.data.launches.push(record.id().to_string());
             session.save().await?;
-            Ok(Redirect::to(&paths::launch_result(&record.id)).into_response())
+            Ok(Redirect::to(&paths::launch_result(record.id())).into_response())
         }
     }
 }

@@ -48,11 +48,11 @@ pub(super) async fn find(
         .await
         .map_err(|e| Problem::store(&e))?;
     let stored = state.settler.on_read_one(stored).await;
-    if let Some(r) = stored.filter(|r| r.owner == session.data.browser) {
+    if let Some(r) = stored.filter(|r| r.owner() == session.data.browser) {
         return Ok(r);
     }
     match session.flow(id) {
-        Some(f) => pending(state, f)
+        Some(f) => pending(state, f, &session.data.browser)
             .await
             .map(Arc::new)
             .ok_or_else(no_such_launch),
@@ -63,8 +63,12 @@ pub(super) async fn find(
 /// A launch with no record yet, as it stands: waiting for its callback, or, once it is late
 /// and its state was used, failed with `callback.result_not_kept`: the callback came back but
 /// its result was lost (store down, server killed), so it did not "never return".
-async fn pending(state: &AppState, f: &PendingFlow) -> Option<LaunchRecord> {
-    let r = flow::pending_view(&state.core, f).await?;
+async fn pending(state: &AppState, f: &PendingFlow, browser: &str) -> Option<LaunchRecord> {
+    let owner = crate::record::Owner {
+        browser: browser.to_string(),
+        request_id: f.request_id.clone(),
+    };
+    let r = flow::pending_view(&state.core, f, owner).await?;
     let late =
         state.core.now() - f.created_at >= state.config.never_returned_after.as_secs() as i64;
     if late && let Ok(Some(_)) = state.store.consumed_by(&f.state_hash).await {
@@ -89,12 +93,12 @@ async fn this_browsers_launches(
     for id in ids.iter().rev() {
         match stored
             .iter()
-            .find(|r| &r.id == id && r.owner == session.data.browser)
+            .find(|r| r.id() == id && r.owner() == session.data.browser)
         {
             Some(r) => out.push(r.clone()),
             None => {
                 if let Some(f) = session.flow(id) {
-                    out.extend(pending(state, f).await.map(Arc::new));
+                    out.extend(pending(state, f, &session.data.browser).await.map(Arc::new));
                 }
             }
         }

@@ -43,14 +43,14 @@ fn granular(scope: &str) -> Vec<Granular> {
 
 impl<'a> LaunchExtras<'a> {
     pub fn of(r: &'a LaunchRecord) -> Self {
-        let passed = r.conformance.iter().filter(|c| c.passed).count();
-        let (reads, style) = match &r.context {
+        let passed = r.conformance().iter().filter(|c| c.passed).count();
+        let (reads, style) = match &r.context() {
             Some(c) => (c.reads.as_slice(), c.style.as_ref()),
             None => (&[][..], None),
         };
         LaunchExtras {
             checks: r
-                .conformance
+                .conformance()
                 .iter()
                 .map(|c| CheckRow {
                     check: c,
@@ -58,22 +58,21 @@ impl<'a> LaunchExtras<'a> {
                 })
                 .collect(),
             passed,
-            failed: r.conformance.iter().filter(|c| c.failed()).count(),
-            not_tested: r.conformance.iter().filter(|c| c.is_not_tested()).count(),
+            failed: r.conformance().iter().filter(|c| c.failed()).count(),
+            not_tested: r.conformance().iter().filter(|c| c.is_not_tested()).count(),
             context: r
-                .token_response
-                .as_ref()
+                .token_response()
                 .map(launch_context::fields)
                 .unwrap_or_default(),
             reads,
             style,
-            granular: if r.token_response.is_some() {
+            granular: if r.token_response().is_some() {
                 granular(r.granted_scope())
             } else {
-                granular(&r.requested_scope)
+                granular(r.requested_scope())
             },
-            granted: r.token_response.is_some(),
-            introspection: r.introspection.as_ref().map(|i| {
+            granted: r.token_response().is_some(),
+            introspection: r.introspection().map(|i| {
                 let status = i
                     .status
                     .map(|s| s.to_string())
@@ -92,23 +91,22 @@ impl<'a> LaunchExtras<'a> {
 /// The JSON twin's members for the same facts.
 pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 4] {
     let fields = r
-        .token_response
-        .as_ref()
+        .token_response()
         .map(launch_context::fields)
         .unwrap_or_default();
     [
-        ("conformance", json!(r.conformance)),
+        ("conformance", json!(r.conformance())),
         (
             "conformance_counts",
-            crate::diagnosis::conformance::counts(&r.conformance),
+            crate::diagnosis::conformance::counts(r.conformance()),
         ),
-        ("introspection", json!(r.introspection)),
+        ("introspection", json!(r.introspection())),
         (
             "launch_context",
             json!({
                 "fields": fields,
-                "reads": r.context.as_ref().map(|c| &c.reads),
-                "style": r.context.as_ref().and_then(|c| c.style.as_ref()),
+                "reads": r.context().map(|c| &c.reads),
+                "style": r.context().and_then(|c| c.style.as_ref()),
             }),
         ),
     ]

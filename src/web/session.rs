@@ -161,6 +161,7 @@ mod tests {
             created_at: 1_800_000_000,
             launch: Some("a-launch-value-from-the-ehr".into()),
             fetched_discovery: true,
+            request_id: "0123456789abcdef0123456789abcdef".into(),
         };
         let data = Data {
             browser: random_id(),

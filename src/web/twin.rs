@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::diagnosis::assess::AssessConfig;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::{Gate, redact_json};
-use crate::record::{AppRef, LaunchRecord};
+use crate::record::{AppRef, LaunchRecord, TokenExchange};
 use crate::seal::Sealer;
 use crate::smart::fhir::ReadResource;
 use crate::smart::id_token::decode_unverified;
@@ -37,7 +37,7 @@ pub fn gate_for(config: &Config, sealer: &Sealer, r: &LaunchRecord) -> Gate {
             add(&reg.client_id, s.expose());
         }
     }
-    if let Some(AppRef::AdHoc(app)) = &r.app_ref
+    if let Some(AppRef::AdHoc(app)) = &r.app_ref()
         && let Some(reg) = app.open(sealer)
         && let Some(s) = reg.auth.secret()
     {
@@ -66,18 +66,10 @@ pub fn through_gate(r: &LaunchRecord, gate: &Gate) -> Shown {
         .unwrap_or_else(|| {
             // Cannot happen (the record round-trips through the store the same way); fail
             // closed on what matters most: drop the token responses and claims.
-            tracing::error!(launch = %r.id, "a launch record did not pass the redaction gate");
-            let mut copy = r.clone();
-            copy.token_response = None;
-            copy.identity = None;
-            copy.refreshes.clear();
-            copy
+            tracing::error!(launch = %r.id(), "a launch record did not pass the redaction gate");
+            r.without_tokens()
         });
-    let mut record = scrubbed;
-    if let Some(i) = record.identity.as_mut() {
-        gate.mask_claims(&mut i.id_token.header);
-        gate.mask_claims(&mut i.id_token.claims);
-    }
+    let record = scrubbed.with_claims_masked(|v| gate.mask_claims(v));
     Shown {
         record,
         access_jwt: access_token_jwt(r, gate),
@@ -85,11 +77,11 @@ pub fn through_gate(r: &LaunchRecord, gate: &Gate) -> Shown {
 }
 
 fn redacted(
-    t: &Option<serde_json::Map<String, Value>>,
+    t: Option<&serde_json::Map<String, Value>>,
     reveal: bool,
     gate: &Gate,
 ) -> Option<Value> {
-    t.as_ref().map(|t| {
+    t.map(|t| {
         let mut v = Value::Object(t.clone());
         if reveal {
             // Revealed tokens, yes; a member named like a secret, never.
@@ -104,12 +96,7 @@ fn redacted(
 /// The access token's header and claims when it is a JWT (never verified here), with claims
 /// named like secrets or equal to a known secret masked.
 pub fn access_token_jwt(r: &LaunchRecord, gate: &Gate) -> Option<(Value, Value)> {
-    let (mut header, mut claims) = r
-        .token_response
-        .as_ref()?
-        .get("access_token")?
-        .as_str()
-        .and_then(decode_unverified)?;
+    let (mut header, mut claims) = decode_unverified(r.token()?.access_token.expose())?;
     gate.mask_claims(&mut header);
     gate.mask_claims(&mut claims);
     Some((header, claims))
@@ -124,14 +111,10 @@ pub fn result_json(
     gate: &Gate,
 ) -> Value {
     let r = report.record();
-    let token_response = redacted(&r.token_response, reveal, gate);
-    let granted = r
-        .token_response
-        .as_ref()
-        .and_then(|t| t.get("scope"))
-        .and_then(Value::as_str);
-    let rows = views::scope_rows(&r.requested_scope, granted);
-    let identity = r.identity.as_ref().map(|i| {
+    let token_response = redacted(r.token_response(), reveal, gate);
+    let granted = r.token().and_then(|t| t.scope.as_deref());
+    let rows = views::scope_rows(r.requested_scope(), granted);
+    let identity = r.identity().map(|i| {
         json!({
             "verified": i.id_token.verified,
             "fhir_user": i.id_token.fhir_user,
@@ -140,44 +123,44 @@ pub fn result_json(
             "id_token": {"header": i.id_token.header, "claims": i.id_token.claims},
         })
     });
-    let resource = |x: &Option<ReadResource>, key: &str| {
-        x.as_ref().map(|p| json!({"id": r.token_response.as_ref().and_then(|t| t.get(key)), "name": p.name, "birth_date": p.birth_date, "reference": p.reference}))
+    let resource = |x: Option<&ReadResource>, key: &str| {
+        x.map(|p| json!({"id": r.token().and_then(|t| t.context_id(key)), "name": p.name, "birth_date": p.birth_date, "reference": p.reference}))
     };
     let refreshes: Vec<Value> = r
-        .refreshes
+        .refreshes()
         .iter()
-        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(&f.token_response, reveal, gate)}))
+        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(f.token_response.as_ref().map(TokenExchange::raw), reveal, gate)}))
         .collect();
     let mut out = json!({
-        "id": r.id,
+        "id": r.id(),
         "headline": report.plain(),
         "title": report.headline(),
         "outcome": report.outcome(),
         "step": report.step(),
         "steps": report.steps(),
-        "kind": r.kind,
-        "registration": r.app,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-        "requested_scope": r.requested_scope,
-        "redirect_uri": r.redirect_uri,
-        "endpoints": r.endpoints,
-        "authorize_url": r.authorize_url,
+        "kind": r.kind(),
+        "registration": r.app(),
+        "started_at": r.started_at(),
+        "finished_at": r.finished_at(),
+        "requested_scope": r.requested_scope(),
+        "redirect_uri": r.redirect_uri(),
+        "endpoints": r.endpoints(),
+        "authorize_url": r.authorize_url(),
         "diagnoses": report.diagnoses(),
         "token_response": token_response,
         "tokens_revealed": reveal && token_response.is_some(),
         "scopes": {
             "requested": rows.iter().filter(|s| s.requested).map(|s| &s.scope).collect::<Vec<_>>(),
-            "granted": if r.token_response.is_some() { rows.iter().filter(|s| s.granted).map(|s| &s.scope).collect::<Vec<_>>() } else { Vec::new() },
+            "granted": if r.token_response().is_some() { rows.iter().filter(|s| s.granted).map(|s| &s.scope).collect::<Vec<_>>() } else { Vec::new() },
         },
         "identity": identity,
-        "patient": resource(&r.patient, "patient"),
-        "encounter": resource(&r.encounter, "encounter"),
+        "patient": resource(r.patient(), "patient"),
+        "encounter": resource(r.encounter(), "encounter"),
         "access_token_jwt": access_jwt.cloned().map(|(h, c)| json!({"verified": false, "header": h, "claims": c})),
         "refreshes": refreshes,
-        "backend": r.backend,
-        "transcript": r.transcript,
-        "request_id": r.request_id,
+        "backend": r.backend(),
+        "transcript": r.transcript(),
+        "request_id": r.request_id(),
     });
     if let Some(o) = out.as_object_mut() {
         o.extend(

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use super::AppState;
 use super::inflight::Final;
 use crate::flow;
-use crate::record::{LaunchRecord, Outcome, PendingFlow};
+use crate::record::{LaunchRecord, Owner, PendingFlow};
 use crate::smart::Step;
 use crate::store::Kept;
 
@@ -30,7 +30,7 @@ pub enum Finished {
 pub async fn finish_or_wait(
     state: &AppState,
     flow: &PendingFlow,
-    owner: String,
+    owner: Owner,
     (mut task, last): (JoinHandle<(LaunchRecord, Kept)>, Final),
 ) -> Finished {
     match tokio::time::timeout(state.config.waiting_page_after, &mut task).await {
@@ -45,19 +45,17 @@ pub async fn finish_or_wait(
             if *kept_final {
                 return Finished::Later(None);
             }
-            let Some(mut placeholder) = exchanging(state, flow).await else {
+            let Some(placeholder) = exchanging(state, flow, owner).await else {
                 return Finished::Later(None);
             };
-            placeholder.owner = owner;
             Finished::Later(Some(state.store.keep(&placeholder).await))
         }
     }
 }
 
 /// The launch as it stands while the token request is out: pending at the token step.
-async fn exchanging(state: &AppState, flow: &PendingFlow) -> Option<LaunchRecord> {
-    let mut r = flow::pending_view(&state.core, flow).await?;
-    r.outcome = Outcome::Pending;
-    r.step = Step::Token;
+async fn exchanging(state: &AppState, flow: &PendingFlow, owner: Owner) -> Option<LaunchRecord> {
+    let mut r = flow::pending_view(&state.core, flow, owner).await?;
+    r.reached(Step::Token);
     Some(r)
 }

@@ -18,6 +18,7 @@ mod browser;
 mod bytes;
 mod caches;
 mod callback;
+mod case_file;
 mod catalogue;
 mod chaos;
 mod check;

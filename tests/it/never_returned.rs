@@ -20,8 +20,9 @@ use crate::support::{Auth, Setup, TestApp, browser, diagnosis_ids, location};
 
 const TOKEN: &str = "support-token-for-never-returned-01";
 const WAIT: Duration = Duration::from_secs(60);
-/// Past the wait, whatever real time passed since the manual clock was read.
-const PAST: Duration = Duration::from_secs(120);
+/// The wait exactly: launches are stamped with the configured (manual) clock, so no slack
+/// for real time passing is needed.
+const PAST: Duration = WAIT;
 
 fn clock_now() -> ManualClock {
     ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp() * 1000)
@@ -203,7 +204,7 @@ async fn the_sweeper_settles_a_launch_nobody_reads() {
     let stored = app.state.store.launch(&id).await.unwrap().unwrap();
     assert!(
         stored
-            .diagnoses
+            .diagnoses()
             .iter()
             .any(|d| d.id().as_str() == "authorize.never_returned"),
         "written back to the store"
@@ -215,7 +216,7 @@ async fn a_callback_after_settlement_replaces_the_settled_record() {
     let clock = clock_now();
     let app = app("SLD_TEST_ADMIN_NR_C", "", &clock).await;
     let b = browser();
-    let (id, _, authorize) = abandoned_launch(&app, &b).await;
+    let (id, launch_request, authorize) = abandoned_launch(&app, &b).await;
     clock.advance(PAST);
     assert_eq!(app.state.settler.settle_overdue().await.unwrap(), 1);
     // The browser comes back after all: its result wins.
@@ -223,8 +224,24 @@ async fn a_callback_after_settlement_replaces_the_settled_record() {
     assert_eq!(r.status(), StatusCode::FOUND, "authorize");
     let r = b.get(location(&r)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "callback");
+    let callback_request = r.headers()["x-request-id"].to_str().unwrap().to_string();
     let (_, result) = json(&b, &app.url(&format!("/launches/{id}")), None).await;
     assert_eq!(result["outcome"], "success", "{result:#}");
+    // Support still finds it by the `/launch` request's id, and by the callback's.
+    assert_ne!(launch_request, callback_request);
+    for request_id in [&launch_request, &callback_request] {
+        let (row, page) = support(&app, request_id).await;
+        assert_eq!(
+            (&row["id"], &row["outcome"]),
+            (&id.as_str().into(), &"success".into())
+        );
+        assert_eq!(page["request_id"], callback_request.as_str(), "{page:#}");
+        assert_eq!(
+            page["request_ids"],
+            serde_json::json!([callback_request, launch_request]),
+            "{page:#}"
+        );
+    }
     assert_eq!(app.state.settler.settle_overdue().await.unwrap(), 0);
     assert_eq!(
         never_returned_counted(&app.state.metrics).1,
@@ -251,11 +268,11 @@ async fn a_read_settles_an_overdue_launch() {
         .launches(std::slice::from_ref(&id))
         .await
         .unwrap();
-    assert_eq!(read[0].outcome, Outcome::Pending);
+    assert_eq!(read[0].outcome(), Outcome::Pending);
     for _ in 0..3 {
         let now = reader.on_read(read.clone()).await;
-        assert_eq!(now[0].outcome, Outcome::Error, "settled on read");
-        assert_eq!(now[0].step, Step::Authorize);
+        assert_eq!(now[0].outcome(), Outcome::Error, "settled on read");
+        assert_eq!(now[0].step(), Step::Authorize);
     }
     assert_eq!(reader.settled_count(), 1);
     assert_eq!(never_returned_counted(&core.metrics), (1.0, 1.0));

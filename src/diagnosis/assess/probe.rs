@@ -48,8 +48,8 @@ pub struct Probe {
 /// The verdict of a check's case: the outcome, each step, the ranked diagnoses, the headline.
 /// An error-severity finding fails the check wherever it comes from (what makes `check` exit 1).
 pub fn assess_probe(case: &LaunchRecord, probe: &Probe) -> Assessment {
-    let diagnoses = ranked(case.diagnoses.clone());
-    let discovered = case.endpoints.is_some();
+    let diagnoses = ranked(case.diagnoses().to_vec());
+    let discovered = case.endpoints().is_some();
     let errs = |row: Row| diagnoses.iter().any(|d| d.is_error() && row_of(d) == row);
     let discovery = if !discovered || errs(Row::Discovery) {
         Status::Failed
@@ -112,7 +112,7 @@ pub fn assess_probe(case: &LaunchRecord, probe: &Probe) -> Assessment {
         }
         _ => format!(
             "The EHR knows {} and accepted its credentials: the token request with a deliberately invalid code was refused for the code, as expected.",
-            case.app.name
+            case.app().name
         ),
     };
     Assessment {

@@ -233,12 +233,11 @@ fn fhir_id(m: lexicon::Meaning) -> Option<Id> {
 
 /// Seconds of the access token's lifetime left when a read was refused: `expires_in` from the
 /// token response minus the seconds since it arrived; `None` without `expires_in`.
-pub fn lifetime_left(token: Option<&serde_json::Map<String, Value>>, elapsed: i64) -> Option<i64> {
-    let expires_in = token?.get("expires_in")?;
-    let expires_in = expires_in
-        .as_i64()
-        .or_else(|| expires_in.as_str().and_then(|s| s.trim().parse().ok()))?;
-    Some(expires_in - elapsed)
+pub fn lifetime_left(
+    token: Option<&crate::smart::token_response::SmartTokenResponse>,
+    elapsed: i64,
+) -> Option<i64> {
+    Some(token?.expires_in? - elapsed)
 }
 
 /// A refused read ranked with the clock: a refusal after the token's own lifetime had passed is

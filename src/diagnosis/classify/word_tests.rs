@@ -173,6 +173,8 @@ fn fhir_refusals_are_read_for_their_words_and_with_the_clock() {
         left.causes()
     );
     assert!(identity::with_clock(refused, None).causes()[0].starts_with("Token expired"));
-    let token = serde_json::json!({"expires_in": 3600});
-    assert_eq!(identity::lifetime_left(token.as_object(), 60), Some(3540));
+    let token = serde_json::json!({"access_token": "a", "expires_in": "3600"});
+    let token =
+        crate::smart::token_response::SmartTokenResponse::parse(token.as_object().unwrap()).ok();
+    assert_eq!(identity::lifetime_left(token.as_ref(), 60), Some(3540));
 }

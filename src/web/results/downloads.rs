@@ -55,7 +55,7 @@ pub async fn report_md(
     let found = super::find(&state, &session, &id).await?;
     let gate = gate_for(&state.config, &state.sealer, &found);
     let report = shareable(&state, through_gate(&found, &gate).record, query.as_deref());
-    let when = views::format_time(report.record().started_at);
+    let when = views::format_time(report.record().started_at());
     let md = gate.scrub(&report::markdown(&report, &when));
     Ok(download(
         "text/markdown; charset=utf-8",

@@ -39,8 +39,8 @@ pub async fn list(
 /// One launch in the JSON list.
 fn item(report: &LaunchReport) -> Value {
     let r = report.record();
-    json!({"id": r.id, "outcome": report.outcome(), "step": report.step(), "kind": r.kind,
-           "registration": r.app, "started_at": r.started_at, "finished_at": r.finished_at,
+    json!({"id": r.id(), "outcome": report.outcome(), "step": report.step(), "kind": r.kind(),
+           "registration": r.app(), "started_at": r.started_at(), "finished_at": r.finished_at(),
            "diagnoses": report.diagnosis_ids(),
            "title": report.headline()})
 }
@@ -48,10 +48,10 @@ fn item(report: &LaunchReport) -> Value {
 fn row(report: &LaunchReport) -> LaunchRow {
     let r = report.record();
     LaunchRow {
-        href: paths::launch_result(&r.id),
-        name: r.app.name.clone(),
-        kind: super::page::kind_str(r.kind),
-        started: views::format_time(r.started_at),
+        href: paths::launch_result(r.id()),
+        name: r.app().name.clone(),
+        kind: super::page::kind_str(r.kind()),
+        started: views::format_time(r.started_at()),
         outcome: report.outcome_label(),
         step: report.step().as_str(),
         title: report.headline().to_string(),

@@ -10,7 +10,7 @@ use crate::config::PRACTICE_ID;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::report;
 use crate::diagnosis::transcript::Gate;
-use crate::record::{AppRef, LaunchRecord, Outcome, now};
+use crate::record::{AppRef, LaunchRecord, Outcome};
 use crate::smart::LaunchKind;
 
 pub(super) fn kind_str(k: LaunchKind) -> &'static str {
@@ -44,11 +44,11 @@ pub(super) struct View<'a> {
 /// EHR launch the practice EHR's chart (a real EHR's launch code cannot be reused) or home; the
 /// form for an ad-hoc app (its values are not kept in a URL).
 fn again(state: &AppState, r: &LaunchRecord) -> (String, String) {
-    let registered = match &r.app_ref {
+    let registered = match &r.app_ref() {
         Some(AppRef::Registered(id)) => state.config.registration(id),
         _ => None,
     };
-    match (registered, r.kind) {
+    match (registered, r.kind()) {
         (Some(reg), LaunchKind::Standalone) => (
             paths::standalone(&reg.id),
             format!("Launch {} again", reg.name),
@@ -58,8 +58,8 @@ fn again(state: &AppState, r: &LaunchRecord) -> (String, String) {
             "Launch again from the practice EHR".into(),
         ),
         // A gallery entry's registration is made per run, named `gallery-{entry}`.
-        (None, _) if r.app.id.starts_with("gallery-") => (
-            format!("{}#{}", paths::GALLERY, r.app.id),
+        (None, _) if r.app().id.starts_with("gallery-") => (
+            format!("{}#{}", paths::GALLERY, r.app().id),
             "Run this gallery entry again".into(),
         ),
         (_, LaunchKind::Ehr) => (paths::HOME.to_string(), "Launch again from your EHR".into()),
@@ -68,7 +68,7 @@ fn again(state: &AppState, r: &LaunchRecord) -> (String, String) {
 }
 
 fn identity(r: &LaunchRecord) -> Option<IdentityView> {
-    r.identity.as_ref().map(|i| IdentityView {
+    r.identity().map(|i| IdentityView {
         verified: i.id_token.verified,
         fhir_user: i.id_token.fhir_user.clone().unwrap_or_default(),
         unverified_fhir_user: if i.id_token.verified {
@@ -99,10 +99,9 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
             _ => Vec::new(),
         }
     };
-    let token = |key: &str| r.token_response.as_ref().and_then(|t| t.get(key)).cloned();
-    let granted = token("scope");
-    let expires = token("expires_in").and_then(|v| v.as_i64()).map(|s| {
-        let at = r.finished_at.unwrap_or(r.started_at) + s;
+    let granted = r.token().and_then(|t| t.scope.as_deref());
+    let expires = r.token().and_then(|t| t.expires_in).map(|s| {
+        let at = r.finished_at().unwrap_or(r.started_at()) + s;
         (at, views::format_time(at))
     });
     ResultPage {
@@ -110,8 +109,8 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         title: report.headline().to_string(),
         headline: report.plain().to_string(),
         outcome: report.outcome_label(),
-        kind: kind_str(r.kind),
-        started: views::format_time(r.started_at),
+        kind: kind_str(r.kind()),
+        started: views::format_time(r.started_at()),
         steps: views::steps(report),
         errors: report.errors().collect(),
         warnings: report.warnings().collect(),
@@ -119,17 +118,13 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         exchanging: report.exchanging().then(|| {
             let since = v.params.one("since").ok().flatten();
             let since = since.and_then(|s| s.parse::<i64>().ok());
-            since.map_or(0, |s| (now() - s).max(0))
+            since.map_or(0, |s| (state.core.now() - s).max(0))
         }),
         timeout_secs: state.config.http.timeout.as_secs(),
-        personal: r.patient.is_some() || r.identity.is_some() || r.encounter.is_some(),
-        fields: r
-            .token_response
-            .as_ref()
-            .map(token_fields)
-            .unwrap_or_default(),
-        scopes: if r.token_response.is_some() {
-            views::scope_rows(&r.requested_scope, granted.as_ref().and_then(Value::as_str))
+        personal: r.patient().is_some() || r.identity().is_some() || r.encounter().is_some(),
+        fields: r.token_response().map(token_fields).unwrap_or_default(),
+        scopes: if r.token_response().is_some() {
+            views::scope_rows(r.requested_scope(), granted)
         } else {
             Vec::new()
         },
@@ -137,22 +132,22 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         reveal,
         wait_seconds: state.config.never_returned_after.as_secs(),
         again: again(state, r),
-        has_tokens: r.token_response.is_some(),
-        transcript: &r.transcript,
-        self_href: paths::launch_result(&r.id),
+        has_tokens: r.token_response().is_some(),
+        transcript: r.transcript(),
+        self_href: paths::launch_result(r.id()),
         curl: (report.outcome() == Outcome::Error)
             .then(|| report::failing_exchange(r).map(report::curl))
             .flatten(),
         retry_url: report.retry_url().map(str::to_string),
-        reports: paths::reports(&r.id),
+        reports: paths::reports(r.id()),
         identity: identity(r),
-        patient: r.patient.as_ref(),
-        encounter: r.encounter.as_ref(),
+        patient: r.patient(),
+        encounter: r.encounter(),
         access_jwt: v
             .access_jwt
             .map(|(h, c)| (views::pretty(h), views::pretty(c))),
         refreshes: r
-            .refreshes
+            .refreshes()
             .iter()
             .map(|f| RefreshView {
                 at: views::format_time(f.at),
@@ -160,15 +155,15 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
                 fields: f
                     .token_response
                     .as_ref()
-                    .map(token_fields)
+                    .map(|t| token_fields(t.raw()))
                     .unwrap_or_default(),
                 diagnoses: &f.diagnoses,
             })
             .collect(),
         refresh_form: v
             .csrf
-            .filter(|_| r.newest("refresh_token").is_some())
-            .map(|token| (paths::refresh(&r.id), token.to_string())),
+            .filter(|_| r.newest_refresh_token().is_some())
+            .map(|token| (paths::refresh(r.id()), token.to_string())),
         extra: super::super::scorecard::LaunchExtras::of(r),
         notice: v.notice,
     }
