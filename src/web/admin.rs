@@ -186,7 +186,10 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
-    let recent = state.settler.on_read(recent).await;
+    let mut recent = state.settler.on_read(recent).await;
+    // Newest start first, as the "Started" column and `/launches` say (the store keeps them
+    // in write order: a refresh or a settle moves an older launch up).
+    recent.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     let found: Vec<LaunchReport> = recent
         .iter()
         .filter(|r| searched.is_empty() || r.request_id == searched)
