@@ -145,7 +145,7 @@ fn item(report: &LaunchReport) -> Value {
     json!({"id": r.id, "time": r.started_at,
            "started_at": r.started_at, "finished_at": r.finished_at,
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
-           "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
+           "step": report.step(), "diagnoses": report.listed_ids(), "title": report.headline(),
            "request_id": r.request_id, "href": LAUNCH.replace("{id}", &r.id)})
 }
 
@@ -243,7 +243,7 @@ pub async fn show(
             "headline": report.plain(), "steps": report.steps(), "started_at": r.started_at,
             "finished_at": r.finished_at, "request_id": r.request_id,
             "requested_scope": r.requested_scope, "redirect_uri": r.redirect_uri,
-            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.diagnoses(), "transcript": r.transcript,
+            "endpoints": r.endpoints, "authorize_url": r.authorize_url, "diagnoses": report.listed(), "transcript": r.transcript,
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());
@@ -256,10 +256,14 @@ pub async fn show(
         title: report.headline(),
         started: views::format_time(r.started_at),
         finished: r.finished_at.map(views::format_time).unwrap_or_default(),
-        errors: report.errors().collect(),
+        errors: report
+            .listed()
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect(),
         warnings: report
-            .diagnoses()
-            .iter()
+            .listed()
+            .into_iter()
             .filter(|d| !d.is_error())
             .collect(),
         transcript: &r.transcript,
