@@ -205,3 +205,32 @@ pub fn steps(report: &LaunchReport) -> Vec<StepView> {
         })
         .collect()
 }
+
+use crate::diagnosis::conformance;
+
+impl ResultPage<'_> {
+    /// Where on this page the scorecard's failed checks are repeated as diagnoses (their ids
+    /// shown under "What went wrong", "Warnings" or "Notes"), or `None` when they are not.
+    pub fn failed_checks_also_under(&self) -> Option<String> {
+        let failed: Vec<_> = self
+            .extra
+            .checks
+            .iter()
+            .filter(|c| c.check.failed())
+            .map(|c| c.check.id)
+            .collect();
+        let sections: Vec<&str> = [
+            ("What went wrong", &self.errors),
+            ("Warnings", &self.warnings),
+            ("Notes", &self.notes),
+        ]
+        .into_iter()
+        .filter(|(_, ds)| {
+            ds.iter()
+                .any(|d| failed.iter().any(|&c| conformance::says(c, d.id())))
+        })
+        .map(|(name, _)| name)
+        .collect();
+        (!sections.is_empty()).then(|| sections.join(" and "))
+    }
+}
