@@ -84,9 +84,9 @@ pub fn render(reports: &[Report], colour: bool) -> String {
         let _ = writeln!(out, "  summary      {}", c.summary);
         // The verdict and the steps as `diagnosis::assess` judged the case.
         let headline = if r.has_error() {
-            p.c("31", &r.headline)
+            p.c("31", &r.title)
         } else {
-            p.c("32", &r.headline)
+            p.c("32", &r.title)
         };
         let _ = writeln!(out, "  verdict      {headline}");
         let steps: Vec<String> = r

@@ -154,6 +154,41 @@ async fn check_page_labels_the_probe_and_shows_the_verdict() {
         "{page}"
     );
     assert!(!page.contains(TRICKY_SECRET));
+    // The page's heading is the JSON's title (and the CLI's verdict), its first sentence the
+    // JSON's headline, and it shows the JSON's steps as the launch page's step bar.
+    let (_, json) = app.get_json("/check/app").await;
+    assert_eq!(json["title"], "Check passed", "{json:#}");
+    let h1 = page
+        .split("<h1>")
+        .nth(1)
+        .and_then(|s| s.split("</h1>").next());
+    assert_eq!(h1, json["title"].as_str(), "{page}");
+    let headline = json["headline"].as_str().unwrap();
+    assert!(
+        !headline.is_empty() && headline != "Check passed",
+        "{json:#}"
+    );
+    let escaped = headline
+        .replace('&', "&amp;")
+        .replace('\'', "&#39;")
+        .replace('"', "&quot;");
+    assert!(
+        page.contains(&format!("<p class=\"plain\">{escaped}</p>")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<ol class=\"timeline\""),
+        "no step bar: {page}"
+    );
+    for s in json["steps"].as_array().unwrap() {
+        if s["status"] != "skipped" {
+            let name = s["step"].as_str().unwrap();
+            assert!(
+                page.contains(&format!("<span>{name}</span>")),
+                "{name}: {page}"
+            );
+        }
+    }
 }
 
 // --- the CLI -------------------------------------------------------------------------------

@@ -188,8 +188,12 @@ pub fn scope_rows(requested: &str, granted: Option<&str>) -> Vec<ScopeRow> {
 /// The timeline, from the report's step statuses (the steps a Backend Services run skips left
 /// out); the class names of the page's CSS.
 pub fn steps(report: &LaunchReport) -> Vec<StepView> {
-    report
-        .steps()
+    step_views(report.steps())
+}
+
+/// The timeline of `steps` (a launch's or a check's), as [`steps`] shows it.
+pub fn step_views(steps: &[crate::diagnosis::assess::StepStatus]) -> Vec<StepView> {
+    steps
         .iter()
         .filter(|s| s.status != Status::Skipped)
         .map(|s| StepView {
