@@ -122,6 +122,8 @@ pub struct AdminLaunchPage<'a> {
     pub errors: Vec<&'a Diagnosis>,
     pub warnings: Vec<&'a Diagnosis>,
     pub transcript: &'a [Exchange],
+    /// The step bar, as the result page's (with the amber steps' reasons).
+    pub steps: Vec<views::StepView>,
 }
 
 #[derive(Template)]
@@ -267,6 +269,7 @@ pub async fn show(
             .filter(|d| !d.is_error())
             .collect(),
         transcript: &r.transcript,
+        steps: views::steps(&report),
     };
     views::render_page(&page)
 }

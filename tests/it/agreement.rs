@@ -334,6 +334,12 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
         esc(&verdict.title),
         "{who}"
     );
+    assert_eq!(
+        step_bar(&page),
+        steps_as_classes(&json),
+        "{who}: support step bar"
+    );
+    assert_eq!(one["steps"], json["steps"], "{who}: support steps");
     for d in &ids {
         let shown = format!("id=\"d-{d}\"");
         assert!(
