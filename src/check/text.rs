@@ -66,11 +66,18 @@ pub fn render(reports: &[Report], colour: bool) -> String {
                 )
             })
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  credentials  {verdict} via {}{encoding}{status}",
-            c.method
-        );
+        if c.method == "none" {
+            let _ = writeln!(
+                out,
+                "  credentials  client id {verdict} (public client, no secret){status}"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  credentials  {verdict} via {}{encoding}{status}",
+                c.method
+            );
+        }
         if let Some(m) = c.accepted_method {
             let _ = writeln!(
                 out,

@@ -189,6 +189,13 @@ async fn check_page_labels_the_probe_and_shows_the_verdict() {
             );
         }
     }
+    assert!(
+        !page.contains("made for the launch"),
+        "a check is not a launch"
+    );
+    let summary = json["credentials"]["summary"].as_str().unwrap();
+    let said = summary.to_lowercase().matches("accepted").count();
+    assert_eq!(said, 1, "said once: {summary}");
 }
 
 // --- the CLI -------------------------------------------------------------------------------
