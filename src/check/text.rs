@@ -67,9 +67,14 @@ pub fn render(reports: &[Report], colour: bool) -> String {
             })
             .unwrap_or_default();
         if c.method == "none" {
+            // A public client sends no credentials: the probe tells whether its id is known.
+            let whose = match c.verdict {
+                Verdict::Accepted | Verdict::Rejected => "client id ",
+                _ => "",
+            };
             let _ = writeln!(
                 out,
-                "  credentials  client id {verdict} (public client, no secret){status}"
+                "  credentials  {whose}{verdict} (public client, no secret){status}"
             );
         } else {
             let _ = writeln!(

@@ -366,7 +366,11 @@ async fn check_practice_needs_no_running_server_and_the_text_ends_with_a_verdict
     let (code, out, err) = cli("", &["practice"]).await;
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(err.contains("started the practice EHR in-process"), "{err}");
-    assert!(out.contains("credentials  accepted"), "{out}");
+    // The practice registration is a public client: no credentials, only its id is probed.
+    assert!(
+        out.contains("credentials  client id accepted (public client, no secret)"),
+        "{out}"
+    );
     assert!(out.contains("checked 1 registration(s):"), "{out}");
     assert!(
         out.lines()
