@@ -41,7 +41,9 @@ pub struct Report {
     pub outcome: Outcome,
     /// Each step of the check as `diagnosis::assess` judged it (the browser's steps skipped).
     pub steps: Vec<StepStatus>,
-    /// The verdict in plain words.
+    /// The verdict as a title ("Check passed", or the failure with its step), as a launch's.
+    pub title: String,
+    /// The sentence a clinician reads first, as a launch's `headline`.
     pub headline: String,
     /// For private_key_jwt: the JWKS this app publishes.
     pub jwks: Option<Value>,
@@ -104,7 +106,8 @@ pub async fn check(state: &Core, reg: &Registration, adhoc: bool) -> Report {
     let verdict = case::assess(state, reg, &report);
     report.outcome = verdict.outcome;
     report.steps = verdict.steps;
-    report.headline = verdict.headline;
+    report.title = verdict.headline;
+    report.headline = verdict.plain;
     report.diagnoses = verdict.diagnoses;
     report
 }
@@ -191,6 +194,7 @@ async fn run(state: &Core, reg: &Registration, adhoc: bool) -> Report {
         },
         outcome: Outcome::Pending,
         steps: Vec::new(),
+        title: String::new(),
         headline: String::new(),
         jwks,
         certificate: None,

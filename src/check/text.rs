@@ -66,11 +66,23 @@ pub fn render(reports: &[Report], colour: bool) -> String {
                 )
             })
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  credentials  {verdict} via {}{encoding}{status}",
-            c.method
-        );
+        if c.method == "none" {
+            // A public client sends no credentials: the probe tells whether its id is known.
+            let whose = match c.verdict {
+                Verdict::Accepted | Verdict::Rejected => "client id ",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "  credentials  {whose}{verdict} (public client, no secret){status}"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  credentials  {verdict} via {}{encoding}{status}",
+                c.method
+            );
+        }
         if let Some(m) = c.accepted_method {
             let _ = writeln!(
                 out,
@@ -84,9 +96,9 @@ pub fn render(reports: &[Report], colour: bool) -> String {
         let _ = writeln!(out, "  summary      {}", c.summary);
         // The verdict and the steps as `diagnosis::assess` judged the case.
         let headline = if r.has_error() {
-            p.c("31", &r.headline)
+            p.c("31", &r.title)
         } else {
-            p.c("32", &r.headline)
+            p.c("32", &r.title)
         };
         let _ = writeln!(out, "  verdict      {headline}");
         let steps: Vec<String> = r

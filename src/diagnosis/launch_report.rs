@@ -158,20 +158,35 @@ impl LaunchReport {
         }
     }
 
-    /// The ids for a one-line list: (errors then warnings, notes), each comma-separated; a
-    /// failed last refresh's ids lead (they are why the launch's headline names the refresh).
+    /// What the lists and the support view name: a failed last refresh's diagnoses first (they
+    /// are why the headline names the refresh), then the launch's; notes last. Every view that
+    /// lists ids (`/launches`, the support view, their JSON twins) takes them from here.
+    pub fn listed(&self) -> Vec<&Diagnosis> {
+        let (notes, mut rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) = self
+            .failed_refresh_diagnoses()
+            .iter()
+            .chain(self.diagnoses())
+            .partition(|d| d.is_note());
+        rest.extend(notes);
+        rest
+    }
+
+    /// The ids of [`Self::listed`].
+    pub fn listed_ids(&self) -> Vec<&'static str> {
+        self.listed().iter().map(|d| d.id().as_str()).collect()
+    }
+
+    /// The ids for a one-line list: (errors then warnings, notes), each comma-separated, as
+    /// [`Self::listed`] names them.
     pub fn ids_line(&self) -> (String, String) {
+        let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) =
+            self.listed().into_iter().partition(|d| d.is_note());
         let join = |v: Vec<&Diagnosis>| {
             v.iter()
                 .map(|d| d.id().as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let (notes, rest): (Vec<&Diagnosis>, Vec<&Diagnosis>) = self
-            .failed_refresh_diagnoses()
-            .iter()
-            .chain(self.diagnoses())
-            .partition(|d| d.is_note());
         (join(rest), join(notes))
     }
 
@@ -284,6 +299,7 @@ mod tests {
             report.ids_line(),
             ("refresh.rejected".into(), String::new())
         );
+        assert_eq!(report.listed_ids(), ["refresh.rejected"]);
         let md = crate::diagnosis::report::markdown(&report, "then");
         assert!(
             md.contains("succeeded; the last token refresh failed"),

@@ -122,6 +122,8 @@ pub struct AdminLaunchPage<'a> {
     pub errors: Vec<&'a Diagnosis>,
     pub warnings: Vec<&'a Diagnosis>,
     pub transcript: &'a [Exchange],
+    /// The step bar, as the result page's (with the amber steps' reasons).
+    pub steps: Vec<views::StepView>,
 }
 
 #[derive(Template)]
@@ -145,7 +147,7 @@ fn item(report: &LaunchReport) -> Value {
     json!({"id": r.id(), "time": r.started_at(),
            "started_at": r.started_at(), "finished_at": r.finished_at(),
            "registration": registration(r), "kind": report.kind_label(), "outcome": report.outcome(),
-           "step": report.step(), "diagnoses": report.diagnosis_ids(), "title": report.headline(),
+           "step": report.step(), "diagnoses": report.listed_ids(), "title": report.headline(),
            "request_id": r.request_id(), "request_ids": r.request_ids().collect::<Vec<_>>(),
            "href": LAUNCH.replace("{id}", r.id())})
 }
@@ -187,7 +189,10 @@ pub async fn list(
         .recent(MAX_RECENT)
         .await
         .map_err(|e| Problem::store(&e))?;
-    let recent = state.settler.on_read(recent).await;
+    let mut recent = state.settler.on_read(recent).await;
+    // Newest start first, as the "Started" column and `/launches` say (the store keeps them
+    // in write order: a refresh or a settle moves an older launch up).
+    recent.sort_by_key(|r| std::cmp::Reverse(r.started_at()));
     let found: Vec<LaunchReport> = recent
         .iter()
         .filter(|r| searched.is_empty() || r.request_ids().any(|id| id == searched))
@@ -242,7 +247,7 @@ pub async fn show(
             "finished_at": r.finished_at(), "request_id": r.request_id(),
             "request_ids": r.request_ids().collect::<Vec<_>>(),
             "requested_scope": r.requested_scope(), "redirect_uri": r.redirect_uri(),
-            "endpoints": r.endpoints(), "authorize_url": r.authorize_url(), "diagnoses": report.diagnoses(), "transcript": r.transcript(),
+            "endpoints": r.endpoints(), "authorize_url": r.authorize_url(), "diagnoses": report.listed(), "transcript": r.transcript(),
         });
         gate.scrub_json(&mut out);
         return Ok(Json(out).into_response());
@@ -255,13 +260,18 @@ pub async fn show(
         title: report.headline(),
         started: views::format_time(r.started_at()),
         finished: r.finished_at().map(views::format_time).unwrap_or_default(),
-        errors: report.errors().collect(),
+        errors: report
+            .listed()
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect(),
         warnings: report
-            .diagnoses()
-            .iter()
+            .listed()
+            .into_iter()
             .filter(|d| !d.is_error())
             .collect(),
         transcript: r.transcript(),
+        steps: views::steps(&report),
     };
     views::render_page(&page)
 }

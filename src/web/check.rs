@@ -33,6 +33,7 @@ fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
             .filter(|d| d.severity() == Severity::Warn)
             .collect(),
         transcript: &report.transcript,
+        steps: views::step_views(&report.steps),
     };
     views::render_page(&page)
 }

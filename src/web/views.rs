@@ -29,6 +29,8 @@ pub struct CheckPage<'a> {
     pub errors: Vec<&'a Diagnosis>,
     pub warnings: Vec<&'a Diagnosis>,
     pub transcript: &'a [Exchange],
+    /// The step bar, as a launch's.
+    pub steps: Vec<result_page::StepView>,
 }
 
 /// Back to a callback this browser's launch already finished with: a neutral page that says so

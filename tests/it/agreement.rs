@@ -162,6 +162,36 @@ fn from_row(html: &str, href: &str) -> Verdict {
     }
 }
 
+/// The ids a table row's Diagnoses cell names (notes included), in order.
+fn row_ids(html: &str, href: &str) -> Vec<String> {
+    let row = between(html, &format!("href=\"{href}\""), "</tr>").unwrap();
+    let cell = between(&row, "data-label=\"Diagnoses\">", "</td>").unwrap();
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in cell.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("note:", ",")
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The ids of a JSON `diagnoses` array (of ids, or of diagnoses).
+fn json_ids(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().or(d["id"].as_str()).unwrap().to_string())
+        .collect()
+}
+
 fn escaped(v: Verdict) -> Verdict {
     Verdict {
         title: esc(&v.title),
@@ -230,12 +260,14 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
     let json = get_json(b, &result).await;
     let verdict = from_json(&json);
     assert!(!verdict.title.is_empty(), "{who}: {json:#}");
-    let ids: Vec<Value> = json["diagnoses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].clone())
-        .collect();
+    // The ids every list names: the launch's, and a failed last refresh's.
+    let mut ids = json_ids(&json["diagnoses"]);
+    let last_refresh = json["refreshes"].as_array().and_then(|f| f.last());
+    if let Some(f) = last_refresh.filter(|f| f["outcome"] == "error") {
+        let mut refresh = json_ids(&f["diagnoses"]);
+        refresh.extend(ids);
+        ids = refresh;
+    }
 
     // The result page: its title, its outcome and its step bar.
     let page = get_text(b, &result).await;
@@ -249,9 +281,14 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
     let list = get_json(b, &format!("{base}/launches")).await;
     let item = &list["launches"][0];
     assert_eq!(from_json(item), verdict, "{who}: /launches JSON");
-    assert_eq!(item["diagnoses"], Value::Array(ids.clone()), "{who}");
+    assert_eq!(
+        json_ids(&item["diagnoses"]),
+        ids,
+        "{who}: /launches JSON ids"
+    );
     let rows = get_text(b, &format!("{base}/launches")).await;
     let href = format!("/launches/{id}");
+    assert_eq!(row_ids(&rows, &href), ids, "{who}: /launches row ids");
     assert_eq!(
         from_row(&rows, &href),
         escaped(from_json(&json)),
@@ -268,7 +305,11 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
         .find(|r| r["id"] == id);
     let row = row.unwrap_or_else(|| panic!("{who}: not in the support view: {list:#}"));
     assert_eq!(from_json(row), verdict, "{who}: support list JSON");
-    assert_eq!(row["diagnoses"], Value::Array(ids.clone()), "{who}");
+    assert_eq!(
+        json_ids(&row["diagnoses"]),
+        ids,
+        "{who}: support list JSON ids"
+    );
     let html = admin(&format!("{base}/admin/launches"), false).await;
     let html = html.text().await.unwrap();
     let href = format!("/admin/launches/{id}");
@@ -277,9 +318,15 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
         escaped(from_json(&json)),
         "{who}: support row"
     );
+    assert_eq!(row_ids(&html, &href), ids, "{who}: support row ids");
     let one = admin(&format!("{base}{href}"), true).await;
     let one: Value = one.json().await.unwrap();
     assert_eq!(from_json(&one), verdict, "{who}: support launch JSON");
+    assert_eq!(
+        json_ids(&one["diagnoses"]),
+        ids,
+        "{who}: support launch ids"
+    );
     let page = admin(&format!("{base}{href}"), false).await;
     let page = page.text().await.unwrap();
     assert_eq!(
@@ -287,6 +334,19 @@ async fn agree(b: &reqwest::Client, base: &str, id: &str, entry: &Entry) -> Valu
         esc(&verdict.title),
         "{who}"
     );
+    assert_eq!(
+        step_bar(&page),
+        steps_as_classes(&json),
+        "{who}: support step bar"
+    );
+    assert_eq!(one["steps"], json["steps"], "{who}: support steps");
+    for d in &ids {
+        let shown = format!("id=\"d-{d}\"");
+        assert!(
+            page.contains(&shown),
+            "{who}: support launch page lacks {d}"
+        );
+    }
     json
 }
 
@@ -310,6 +370,9 @@ async fn every_view_and_the_metric_agree_for_every_gallery_entry() {
                 json["title"],
                 "Launch succeeded; the last token refresh failed"
             );
+            let line = get_json(&b, &format!("{base}/launches")).await;
+            let ids = json_ids(&line["launches"][0]["diagnoses"]);
+            assert!(ids.iter().any(|i| i == "refresh.rejected"), "{ids:?}");
             let refresh = json["steps"].as_array().unwrap().last().unwrap().clone();
             assert_eq!(
                 refresh,

@@ -154,6 +154,48 @@ async fn check_page_labels_the_probe_and_shows_the_verdict() {
         "{page}"
     );
     assert!(!page.contains(TRICKY_SECRET));
+    // The page's heading is the JSON's title (and the CLI's verdict), its first sentence the
+    // JSON's headline, and it shows the JSON's steps as the launch page's step bar.
+    let (_, json) = app.get_json("/check/app").await;
+    assert_eq!(json["title"], "Check passed", "{json:#}");
+    let h1 = page
+        .split("<h1>")
+        .nth(1)
+        .and_then(|s| s.split("</h1>").next());
+    assert_eq!(h1, json["title"].as_str(), "{page}");
+    let headline = json["headline"].as_str().unwrap();
+    assert!(
+        !headline.is_empty() && headline != "Check passed",
+        "{json:#}"
+    );
+    let escaped = headline
+        .replace('&', "&amp;")
+        .replace('\'', "&#39;")
+        .replace('"', "&quot;");
+    assert!(
+        page.contains(&format!("<p class=\"plain\">{escaped}</p>")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<ol class=\"timeline\""),
+        "no step bar: {page}"
+    );
+    for s in json["steps"].as_array().unwrap() {
+        if s["status"] != "skipped" {
+            let name = s["step"].as_str().unwrap();
+            assert!(
+                page.contains(&format!("<span>{name}</span>")),
+                "{name}: {page}"
+            );
+        }
+    }
+    assert!(
+        !page.contains("made for the launch"),
+        "a check is not a launch"
+    );
+    let summary = json["credentials"]["summary"].as_str().unwrap();
+    let said = summary.to_lowercase().matches("accepted").count();
+    assert_eq!(said, 1, "said once: {summary}");
 }
 
 // --- the CLI -------------------------------------------------------------------------------
@@ -324,7 +366,11 @@ async fn check_practice_needs_no_running_server_and_the_text_ends_with_a_verdict
     let (code, out, err) = cli("", &["practice"]).await;
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(err.contains("started the practice EHR in-process"), "{err}");
-    assert!(out.contains("credentials  accepted"), "{out}");
+    // The practice registration is a public client: no credentials, only its id is probed.
+    assert!(
+        out.contains("credentials  client id accepted (public client, no secret)"),
+        "{out}"
+    );
     assert!(out.contains("checked 1 registration(s):"), "{out}");
     assert!(
         out.lines()

@@ -117,7 +117,9 @@ async fn check_prints_and_exits_with_the_assessment_of_its_case() {
             serde_json::to_value(&a.steps).unwrap(),
             "{what}"
         );
-        assert_eq!(reg["headline"], a.headline.as_str(), "{what}");
+        // As a launch's: `title` the assessment's title, `headline` its plain sentence.
+        assert_eq!(reg["title"], a.headline.as_str(), "{what}");
+        assert_eq!(reg["headline"], a.plain.as_str(), "{what}");
         let printed: Vec<&str> = reg["diagnoses"]
             .as_array()
             .unwrap()

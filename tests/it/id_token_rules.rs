@@ -92,6 +92,36 @@ async fn id_token_iss_with_a_trailing_slash_is_id_token_issuer_trailing_slash() 
     assert_scorecard(&json, &["server.id_token_iss"]);
 }
 
+/// The scorecard points to where a failed check is repeated: `server.id_token_iss` is covered
+/// by the error under "What went wrong", and the page has no Warnings to point to.
+#[tokio::test]
+async fn the_scorecard_points_to_the_section_that_repeats_a_failed_check() {
+    let faults = Faults {
+        id_token_fault: Some(IdTokenFault::IssuerTrailingSlash),
+        ..Faults::default()
+    };
+    let app = TestApp::with_faults(Auth::None, faults).await;
+    let (_, resp) = app.through_authorize(app.open_ehr_launch().await).await;
+    let result = crate::support::location(&resp);
+    let json = app.settled_json(&result).await;
+    assert_eq!(check(&json, "server.id_token_iss"), "failed");
+    let page = app.get(&result).await.text().await.unwrap();
+    let sentence = page
+        .split("Inferno test kit: ")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .unwrap_or_else(|| panic!("no scorecard sentence in {page}"));
+    assert!(sentence.contains("failed"), "{sentence}");
+    assert!(
+        !page.contains("id=\"warn-h\""),
+        "no Warnings section expected"
+    );
+    assert!(
+        sentence.contains("(also under What went wrong)"),
+        "points to where the check is said: {sentence}"
+    );
+}
+
 /// The real-world shape: `issuer` published with a trailing slash in both configurations, the
 /// id_token signed without it.
 #[tokio::test]

@@ -317,6 +317,50 @@ async fn the_support_view_needs_the_token_and_shows_no_people() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
+/// The support list says "Started": rows go newest start first, however recently a record
+/// was written (a refresh or a settle rewrites an older launch), as a page and as JSON.
+#[tokio::test]
+async fn the_support_list_is_in_start_order_not_write_order() {
+    let app = with_support_view("SLD_TEST_ADMIN_TOKEN_ORDER", "").await;
+    let (older, _) = launch_with(&app, &app.browser).await;
+    let (newer, _) = launch_with(&app, &browser()).await;
+    let (older, newer) = (&older["/launches/".len()..], &newer["/launches/".len()..]);
+    // The older launch is written again (as a refresh would), an hour earlier than the other.
+    let stored = app.state.store.launch(older).await.unwrap().unwrap();
+    let mut v = serde_json::to_value(stored.as_ref()).unwrap();
+    let newer_start = app.state.store.launch(newer).await.unwrap().unwrap();
+    let newer_start = serde_json::to_value(newer_start.as_ref()).unwrap()["started_at"].clone();
+    v["started_at"] = (newer_start.as_i64().unwrap() - 3600).into();
+    let rewritten = serde_json::from_value(v).unwrap();
+    app.state.store.put_launch(&rewritten).await.unwrap();
+
+    let r = browser()
+        .get(app.url("/admin/launches?format=json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = r.json().await.unwrap();
+    let ids: Vec<&str> = json["launches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [newer, older], "newest start first: {json:#}");
+    let html = browser()
+        .get(app.url("/admin/launches"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |id: &str| html.find(&format!("/admin/launches/{id}")).unwrap();
+    assert!(at(newer) < at(older), "newest start first: {html}");
+}
+
 #[tokio::test]
 async fn the_sign_in_form_sets_a_strict_admin_cookie() {
     let app = with_support_view("SLD_TEST_ADMIN_TOKEN_B", "").await;

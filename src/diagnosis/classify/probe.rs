@@ -263,12 +263,18 @@ pub fn summary(code: &Reading, cc: Option<&Reading>) -> String {
         (true, true) => "Contradictory: the server authenticates the two grants differently",
         (false, false) => "Inconclusive",
     };
-    let mut line = format!("{overall}: {}", part("invalid-code probe", code));
-    if let Some(cc) = cc {
-        line.push_str(&format!("; {}", part("client_credentials probe", cc)));
-    }
-    line.push('.');
-    line
+    let Some(cc) = cc else {
+        // One probe: its verdict is the overall one, said once.
+        return match &code.note {
+            Some(n) => format!("{overall} (invalid-code probe: {n})."),
+            None => format!("{overall} (invalid-code probe)."),
+        };
+    };
+    format!(
+        "{overall}: {}; {}.",
+        part("invalid-code probe", code),
+        part("client_credentials probe", cc)
+    )
 }
 
 /// Neither `invalid_grant` nor `invalid_client`: the raw answer is the evidence.

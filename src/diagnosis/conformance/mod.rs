@@ -220,6 +220,12 @@ const SAID_BY: &[(DiagnosisId, DiagnosisId)] = &[
     ),
 ];
 
+/// Whether diagnosis `d` says what failed check `check` says: it is `check` itself (its warning)
+/// or the finding that stands for it (an id_token error stands for `server.id_token_iss`).
+pub fn says(check: DiagnosisId, d: DiagnosisId) -> bool {
+    check == d || SAID_BY.iter().any(|&(c, by)| c == check && by == d)
+}
+
 /// The failed checks as warn diagnoses (catalogue ids `server.*`), each with its detail,
 /// except those an older finding in `already` names.
 pub fn diagnoses_besides(checks: &[Check], already: &[Diagnosis]) -> Vec<Diagnosis> {

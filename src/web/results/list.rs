@@ -41,7 +41,7 @@ fn item(report: &LaunchReport) -> Value {
     let r = report.record();
     json!({"id": r.id(), "outcome": report.outcome(), "step": report.step(), "kind": r.kind(),
            "registration": r.app(), "started_at": r.started_at(), "finished_at": r.finished_at(),
-           "diagnoses": report.diagnosis_ids(),
+           "diagnoses": report.listed_ids(),
            "title": report.headline()})
 }
 

@@ -188,8 +188,12 @@ pub fn scope_rows(requested: &str, granted: Option<&str>) -> Vec<ScopeRow> {
 /// The timeline, from the report's step statuses (the steps a Backend Services run skips left
 /// out); the class names of the page's CSS.
 pub fn steps(report: &LaunchReport) -> Vec<StepView> {
-    report
-        .steps()
+    step_views(report.steps())
+}
+
+/// The timeline of `steps` (a launch's or a check's), as [`steps`] shows it.
+pub fn step_views(steps: &[crate::diagnosis::assess::StepStatus]) -> Vec<StepView> {
+    steps
         .iter()
         .filter(|s| s.status != Status::Skipped)
         .map(|s| StepView {
@@ -204,4 +208,33 @@ pub fn steps(report: &LaunchReport) -> Vec<StepView> {
             reason: s.reason.clone(),
         })
         .collect()
+}
+
+use crate::diagnosis::conformance;
+
+impl ResultPage<'_> {
+    /// Where on this page the scorecard's failed checks are repeated as diagnoses (their ids
+    /// shown under "What went wrong", "Warnings" or "Notes"), or `None` when they are not.
+    pub fn failed_checks_also_under(&self) -> Option<String> {
+        let failed: Vec<_> = self
+            .extra
+            .checks
+            .iter()
+            .filter(|c| c.check.failed())
+            .map(|c| c.check.id)
+            .collect();
+        let sections: Vec<&str> = [
+            ("What went wrong", &self.errors),
+            ("Warnings", &self.warnings),
+            ("Notes", &self.notes),
+        ]
+        .into_iter()
+        .filter(|(_, ds)| {
+            ds.iter()
+                .any(|d| failed.iter().any(|&c| conformance::says(c, d.id())))
+        })
+        .map(|(name, _)| name)
+        .collect();
+        (!sections.is_empty()).then(|| sections.join(" and "))
+    }
 }

@@ -159,3 +159,13 @@ fn the_summary_reconciles_both_probes() {
     let rejected = read_invalid_code(401, r#"{"error":"invalid_client"}"#);
     assert!(summary(&rejected, None).starts_with("Credentials rejected"));
 }
+
+#[test]
+fn one_probe_s_verdict_is_said_once() {
+    let accepted = read_invalid_code(400, r#"{"error":"invalid_grant"}"#);
+    let line = summary(&accepted, None);
+    assert_eq!(line, "Credentials accepted (invalid-code probe).");
+    let rejected = read_invalid_code(401, r#"{"error":"invalid_client"}"#);
+    let line = summary(&rejected, None);
+    assert_eq!(line.to_lowercase().matches("rejected").count(), 1, "{line}");
+}
