@@ -20,7 +20,8 @@ use crate::monitor::{RowState, Run};
 pub struct Row {
     pub id: String,
     pub name: String,
-    /// `up`, `degraded`, `down`, or `pending` before the first run.
+    /// `up`, `degraded`, `down`; before the first run `pending` (the monitor is on) or
+    /// `not monitored` (no `[monitor]` on this instance, and no run stored).
     pub status: String,
     /// Unix milliseconds.
     pub since: Option<i64>,
@@ -51,7 +52,12 @@ fn row(state: &AppState, id: &str, name: &str, s: Option<RowState>) -> Row {
     Row {
         id: id.to_string(),
         name: name.to_string(),
-        status: s.as_ref().map_or("pending", |s| s.status.as_str()).into(),
+        status: match &s {
+            Some(s) => s.status.as_str(),
+            None if state.monitor.config().enabled => "pending",
+            None => "not monitored",
+        }
+        .into(),
         since: s.as_ref().map(|s| s.since),
         failing_step: run.and_then(|r| r.failing_step.clone()),
         diagnosis_title: diagnosis
