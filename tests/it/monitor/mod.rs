@@ -252,7 +252,8 @@ async fn the_board_says_not_monitored_when_the_monitor_is_off() {
 #[tokio::test]
 async fn probe_answers_prometheus_text_and_the_alert_rules_name_our_metrics() {
     let clock = ManualClock::new(START_MS);
-    let (base, state) = start("", &clock).await;
+    // `/probe` is served beside `/metrics` (see ops::metrics_are_off_by_default_…).
+    let (base, state) = start("metrics = true", &clock).await;
     let text = reqwest::get(format!("{base}/probe?registration=practice"))
         .await
         .unwrap()
