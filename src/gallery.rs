@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::config::AuthMethod;
+use crate::diagnosis::DiagnosisId;
 use crate::practice::{CannedAnswer, Faults, IdTokenFault};
 
 mod vendors;
@@ -17,8 +18,8 @@ pub struct Entry {
     /// URL-safe; the practice client id is `gallery-{id}`.
     pub id: &'static str,
     pub title: &'static str,
-    /// The diagnosis id the launch shows (or `none` for a clean success).
-    pub expect: &'static str,
+    /// The diagnosis id the launch shows (`None`: a clean success, `"none"` in the JSON).
+    pub expect: Option<DiagnosisId>,
     pub explain: &'static str,
     pub auth: AuthMethod,
     /// The secret the app sends (the practice EHR expects [`PRACTICE_SECRET`]).
@@ -38,6 +39,13 @@ pub struct Entry {
     pub active_probes: bool,
 }
 
+impl Entry {
+    /// The expected id as the page and JSON show it: `none` for a clean success.
+    pub fn expect_str(&self) -> &'static str {
+        self.expect.map_or("none", DiagnosisId::as_str)
+    }
+}
+
 /// The scope of the gallery's backend clients.
 pub const BACKEND_SCOPE: &str = "system/*.read";
 
@@ -46,7 +54,7 @@ const SEED_BODY: &str = r#"{"error":"invalid_client","error_uri":"https://author
 fn entry(
     id: &'static str,
     title: &'static str,
-    expect: &'static str,
+    expect: Option<DiagnosisId>,
     explain: &'static str,
     faults: Faults,
 ) -> Entry {
@@ -102,7 +110,7 @@ pub fn entries() -> Vec<Entry> {
             entry(
                 "works-basic",
                 "Works: client_secret_basic",
-                "none",
+                None,
                 "A confidential client whose secret has reserved characters, form-encoded before Basic (RFC 6749 §2.3.1).",
                 none(),
             ),
@@ -113,7 +121,7 @@ pub fn entries() -> Vec<Entry> {
             entry(
                 "works-post",
                 "Works: client_secret_post",
-                "none",
+                None,
                 "The same secret sent in the body.",
                 none(),
             ),
@@ -125,7 +133,7 @@ pub fn entries() -> Vec<Entry> {
             ..entry(
                 "wrong-redirect-uri",
                 "Wrong redirect_uri",
-                "authorize.never_returned",
+                Some(id!("authorize.never_returned")),
                 "The EHR has another redirect URI registered: it must not send the browser back, so it shows its own error page and the launch never returns.",
                 none(),
             )
@@ -133,7 +141,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "access-denied",
             "The user cancels",
-            "authorize.access_denied",
+            Some(id!("authorize.access_denied")),
             "The authorization server sends the browser back with error=access_denied.",
             Faults {
                 deny_authorization: true,
@@ -143,7 +151,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "invalid-scope",
             "Scope not registered",
-            "authorize.invalid_scope",
+            Some(id!("authorize.invalid_scope")),
             "The authorization server refuses the requested scope.",
             Faults {
                 authorize_error: Some((
@@ -158,7 +166,7 @@ pub fn entries() -> Vec<Entry> {
             entry(
                 "wrong-secret",
                 "Wrong client secret",
-                "token.bad_client_credentials",
+                Some(id!("token.bad_client_credentials")),
                 "The token endpoint rejects the secret (401 invalid_client).",
                 none(),
             ),
@@ -169,7 +177,7 @@ pub fn entries() -> Vec<Entry> {
             entry(
                 "oracle-unknown-client",
                 "Oracle Health: client unknown",
-                "token.unknown_client",
+                Some(id!("token.unknown_client")),
                 "The token endpoint answers exactly what Oracle Health answered in the case that started this project: invalid_client with client=unknown in its error_uri.",
                 Faults {
                     token_error: Some((401, SEED_BODY.into())),
@@ -182,21 +190,21 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "reused-code",
             "Code already used",
-            "token.code_reused",
+            Some(id!("token.code_reused")),
             "The token endpoint says the code was already exchanged.",
             Faults::code_reused(),
         ),
         entry(
             "pkce-mismatch",
             "PKCE verifier rejected",
-            "token.pkce_rejected",
+            Some(id!("token.pkce_rejected")),
             "The token endpoint says code_verifier does not match code_challenge.",
             Faults::pkce_mismatch(),
         ),
         entry(
             "token-500",
             "Token endpoint error 500",
-            "token.http_error",
+            Some(id!("token.http_error")),
             "The token endpoint fails with HTTP 500.",
             Faults {
                 token_answer: Some(CannedAnswer {
@@ -210,7 +218,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "token-html",
             "Token endpoint answers an HTML page",
-            "token.http_error",
+            Some(id!("token.http_error")),
             "A proxy or portal answers instead of the token endpoint.",
             Faults {
                 token_answer: Some(CannedAnswer {
@@ -226,7 +234,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "token-no-answer",
             "Token endpoint never answers",
-            "net.timeout",
+            Some(id!("net.timeout")),
             "The token endpoint holds the connection past the timeout (takes a while).",
             Faults {
                 token_hang_secs: Some(600),
@@ -236,7 +244,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "scopes-reduced",
             "Fewer scopes granted",
-            "token.scopes_reduced",
+            Some(id!("token.scopes_reduced")),
             "The server grants less than was asked; the launch works, with a warning.",
             Faults {
                 reduce_scopes_to: Some("launch/patient openid patient/*.read".into()),
@@ -246,7 +254,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "missing-patient",
             "No patient in context",
-            "token.missing_context",
+            Some(id!("token.missing_context")),
             "launch/patient was granted but the token response has no patient.",
             Faults {
                 token_patch: vec![("patient".into(), None)],
@@ -256,7 +264,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "bad-id-token",
             "id_token signature does not verify",
-            "id_token.bad_signature",
+            Some(id!("id_token.bad_signature")),
             "The id_token is signed by a key the server does not publish under that kid.",
             Faults {
                 id_token_fault: Some(IdTokenFault::BadSignature),
@@ -266,7 +274,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "id-token-issuer-slash",
             "id_token issuer differs by a trailing slash",
-            "id_token.issuer_trailing_slash",
+            Some(id!("id_token.issuer_trailing_slash")),
             "The id_token's iss has a trailing slash the server's issuer does not. Real servers get this wrong in both directions: several publish issuer with a trailing slash but sign id_tokens without it. OpenID Connect requires the two identical, so the identity is not trusted.",
             Faults {
                 id_token_fault: Some(IdTokenFault::IssuerTrailingSlash),
@@ -276,7 +284,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "expired-refresh",
             "Refresh token expired",
-            "refresh.rejected",
+            Some(id!("refresh.rejected")),
             "The launch works; press Refresh now on the result page to see the refresh rejected.",
             Faults {
                 refresh_reject: true,
@@ -286,7 +294,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "fhir-401",
             "FHIR API rejects the token",
-            "fhir.invalid_token",
+            Some(id!("fhir.invalid_token")),
             "The token works at the token endpoint but the FHIR API answers 401.",
             Faults {
                 fhir_status: Some(401),
@@ -296,7 +304,7 @@ pub fn entries() -> Vec<Entry> {
         entry(
             "fhir-403",
             "FHIR API forbids the read",
-            "fhir.forbidden",
+            Some(id!("fhir.forbidden")),
             "The FHIR API answers 403 for the patient read.",
             Faults {
                 fhir_status: Some(403),
@@ -309,7 +317,7 @@ pub fn entries() -> Vec<Entry> {
             ..entry(
                 "backend-unregistered-key",
                 "Backend client with an unregistered key",
-                "token.bad_client_assertion",
+                Some(id!("token.bad_client_assertion")),
                 "A Backend Services client signs its client assertion with a key the EHR does not know; the self-check decodes the assertion and names the kid to register.",
                 none(),
             )
@@ -326,7 +334,7 @@ fn scorecard_entries() -> Vec<Entry> {
         sloppy(entry(
             "sloppy-server",
             "Sloppy server: works, but not SMART",
-            "server.discovery_content_type",
+            Some(id!("server.discovery_content_type")),
             "Discovery as text/plain without capabilities, plain PKCE offered, a token answer without scope, expires_in or no-store: the launch succeeds and the scorecard names each deviation.",
             Faults::default(),
         )),
@@ -335,7 +343,7 @@ fn scorecard_entries() -> Vec<Entry> {
             ..entry(
                 "style-url-internal",
                 "EHR points its style URL at an internal address",
-                "net.private_target",
+                Some(id!("net.private_target")),
                 "The token response's smart_style_url is http://2852039166/latest/meta-data/: one decimal number that URL parsers read as 169.254.169.254, the cloud metadata service. The launch signs in; the style document is not fetched (not even a connection is attempted) and the result names the address the URL means.",
                 Faults {
                     token_patch: vec![(
@@ -349,7 +357,7 @@ fn scorecard_entries() -> Vec<Entry> {
         entry(
             "introspection-mismatch",
             "Introspection disagrees with the token",
-            "server.introspection_mismatch",
+            Some(id!("server.introspection_mismatch")),
             "The introspection endpoint reports another scope and patient than the token response granted.",
             Faults {
                 introspection_patch: vec![

@@ -24,7 +24,7 @@ pub(super) fn entries() -> Vec<Entry> {
         symmetric_backend(entry(
             "oracle-system-account",
             "Oracle Health system account (client secret, Basic)",
-            "backend.symmetric_client_auth",
+            Some(id!("backend.symmetric_client_auth")),
             "client_credentials with a system account's secret over HTTP Basic, as Oracle Health runs it: the token works and the FHIR read succeeds; the run warns that SMART Backend Services requires private_key_jwt, and that 570 s is longer than the 300 s SMART recommends.",
             Faults {
                 client_credentials_patch: vec![
@@ -39,7 +39,7 @@ pub(super) fn entries() -> Vec<Entry> {
         symmetric_backend(entry(
             "meditech-grant-not-enabled",
             "MEDITECH-like server: client_credentials not enabled",
-            "token.client_credentials_not_enabled",
+            Some(id!("token.client_credentials_not_enabled")),
             "The client's secret is right, but the server has not enabled the client_credentials grant for it and answers 400 unauthorized_client: the client was authenticated, the grant is not enabled.",
             Faults {
                 client_credentials_refusal: Some((
@@ -55,7 +55,7 @@ pub(super) fn entries() -> Vec<Entry> {
             ..entry(
                 "probe-aud-accepted",
                 "Active probe: a foreign aud gets a code",
-                "probe.aud_not_enforced",
+                Some(id!("probe.aud_not_enforced")),
                 "With active_probes on, after the launch the app asks the authorize endpoint for a code with aud https://rogue-resource-server.invalid/fhir (labelled as a deliberate probe). This server issues one: tokens meant for a rogue resource server could be obtained.",
                 Faults {
                     accept_foreign_aud: true,
@@ -69,7 +69,7 @@ pub(super) fn entries() -> Vec<Entry> {
             ..entry(
                 "probe-code-replay",
                 "Active probe: the same code exchanged twice",
-                "probe.code_replay_accepted",
+                Some(id!("probe.code_replay_accepted")),
                 "With active_probes on, right after the launch's exchange the app sends the same code again (labelled as a deliberate probe). This server issues a second token instead of refusing the used code.",
                 Faults {
                     accept_code_replay: true,

@@ -64,7 +64,7 @@ pub fn render(run: &Run) -> String {
             let _ = writeln!(
                 out,
                 "sld_probe_failure{{registration=\"{reg}\",diagnosis=\"{}\"}} 1",
-                label(id)
+                label(id.as_str())
             );
         }
     }

@@ -39,9 +39,18 @@ impl Status {
 /// One finding of a run: the catalogue id, its severity and this case's summary (bounded).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    pub id: String,
+    /// Stored and shown as the id's string; read back through the catalogue.
+    #[serde(deserialize_with = "stored_id")]
+    pub id: DiagnosisId,
     pub severity: Severity,
     pub summary: String,
+}
+
+/// An id read back from the history: an id this build does not know (written by another
+/// version) reads as `internal.unknown`, as stored diagnoses do.
+fn stored_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DiagnosisId, D::Error> {
+    let id = String::deserialize(d)?;
+    Ok(catalog::entry(&id).id())
 }
 
 /// Time spent in one step of a run.
@@ -123,26 +132,26 @@ fn bounded(s: &str) -> String {
 
 impl Run {
     /// The diagnosis ids of the error findings (or of the warnings when there are none).
-    pub fn diagnosis_ids(&self) -> Vec<&str> {
-        let errors: Vec<&str> = self
+    pub fn diagnosis_ids(&self) -> Vec<DiagnosisId> {
+        let errors: Vec<DiagnosisId> = self
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.id.as_str())
+            .map(|f| f.id)
             .collect();
         if errors.is_empty() {
-            self.findings.iter().map(|f| f.id.as_str()).collect()
+            self.findings.iter().map(|f| f.id).collect()
         } else {
             errors
         }
     }
 
     /// The first error finding's id: the one the board shows.
-    pub fn first_diagnosis(&self) -> Option<&str> {
+    pub fn first_diagnosis(&self) -> Option<DiagnosisId> {
         self.findings
             .iter()
             .find(|f| f.severity == Severity::Error)
-            .map(|f| f.id.as_str())
+            .map(|f| f.id)
     }
 
     pub fn total_seconds(&self) -> f64 {
@@ -159,7 +168,7 @@ fn findings(ds: &[Diagnosis]) -> (Status, Vec<Finding>) {
         .iter()
         .filter(|d| !d.is_note())
         .map(|d| Finding {
-            id: d.id().to_string(),
+            id: d.id(),
             severity: d.severity(),
             summary: bounded(&d.summary),
         })
@@ -234,7 +243,7 @@ pub async fn probe(core: &Core, reg: &Registration, at: i64) -> Run {
         } else {
             findings
                 .first()
-                .map_or("registration", |f| check_step(catalog::entry(&f.id).id()))
+                .map_or("registration", |f| check_step(f.id))
                 .to_string()
         }
     });
@@ -302,5 +311,22 @@ mod tests {
         assert!(kept.is_empty());
         let (status, _) = findings(&[insecure("http://ehr.example.org/fhir")]);
         assert_eq!(status, Status::Degraded);
+    }
+
+    /// Findings stored before ids were typed read back as the same ids and are written (history,
+    /// `/status` JSON) as the same strings; an id this build does not know reads as unknown.
+    #[test]
+    fn stored_findings_keep_their_id_strings() {
+        let stored = r#"[{"id":"token.unknown_client","severity":"error","summary":"unknown"},{"id":"launch.insecure_iss","severity":"warn","summary":"plain http"}]"#;
+        let read: Vec<Finding> = serde_json::from_str(stored).unwrap();
+        assert_eq!(read[0].id, id!("token.unknown_client"));
+        assert_eq!(read[1].id, id!("launch.insecure_iss"));
+        assert_eq!(serde_json::to_string(&read).unwrap(), stored);
+        let (_, kept) = findings(&[insecure("http://ehr.example.org/fhir")]);
+        let json = serde_json::to_value(&kept).unwrap();
+        assert_eq!(json[0]["id"], "launch.insecure_iss");
+        let other = r#"{"id":"token.renamed_later","severity":"error","summary":"?"}"#;
+        let read: Finding = serde_json::from_str(other).unwrap();
+        assert_eq!(read.id.as_str(), "internal.unknown");
     }
 }

@@ -46,7 +46,7 @@ pub async fn show(
         let entries: Vec<serde_json::Value> = gallery::entries()
             .into_iter()
             .map(|e| {
-                serde_json::json!({"id": e.id, "title": e.title, "expect": e.expect,
+                serde_json::json!({"id": e.id, "title": e.title, "expect": e.expect_str(),
                     "explain": e.explain, "auth": e.auth.as_str(), "run": paths::gallery_run(e.id)})
             })
             .collect();
@@ -58,7 +58,7 @@ pub async fn show(
             anchor: format!("gallery-{}", e.id),
             action: paths::gallery_run(e.id),
             title: e.title,
-            expect: e.expect,
+            expect: e.expect_str(),
             explain: e.explain,
             auth: e.auth.as_str(),
         })

@@ -81,7 +81,6 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CHECK_ADHOC, post(check::adhoc))
         .route(paths::GALLERY_RUN, post(gallery::run))
         .route(paths::BACKEND, post(backend::run))
-        .route(paths::PROBE, get(status::probe))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,

@@ -1,5 +1,6 @@
 //! What running it for a hospital needs besides the pages: Prometheus metrics at `GET /metrics`
-//! (on the main listener, or only on `metrics_listen`), the middleware that counts failed
+//! and the blackbox probe `GET /probe` beside them (on the main listener, or only on
+//! `metrics_listen`; neither exists with `metrics = false`), the middleware that counts failed
 //! stores, and the support view's routes (see `admin`).
 
 use axum::Router;
@@ -9,15 +10,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::paths::{ADMIN_LAUNCH, ADMIN_LAUNCHES, ADMIN_LOGIN, ADMIN_LOGOUT, METRICS};
-use super::{AppState, Problem, admin};
+use super::paths::{ADMIN_LAUNCH, ADMIN_LAUNCHES, ADMIN_LOGIN, ADMIN_LOGOUT, METRICS, PROBE};
+use super::{AppState, Problem, admin, status};
 
-/// The routes this module adds to the main router: `/metrics` (when on and not on its own
-/// listener) and the support view (when `admin_token_env` is set). None exist otherwise (404).
+/// The routes this module adds to the main router: `/metrics` and `/probe` (when metrics are
+/// on and not on their own listener) and the support view (when `admin_token_env` is set).
+/// None exist otherwise (404).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let mut r = Router::new();
     if state.metrics.enabled() && state.config.metrics_listen.is_none() {
-        r = r.route(METRICS, get(metrics));
+        r = with_metrics(r, state);
     }
     if state.admin.is_some() {
         r = r
@@ -38,16 +40,29 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     r
 }
 
-/// The router of the `metrics_listen` address: `/metrics` only.
+/// `/metrics`, and `/probe` beside it: a probe starts outbound requests, so it is served only
+/// where the metrics are (the scraper's side), and counts towards the per-address launch limit.
+fn with_metrics(r: Router<AppState>, state: &AppState) -> Router<AppState> {
+    r.route(METRICS, get(metrics)).route(
+        PROBE,
+        get(status::probe).layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::limit::limit,
+        )),
+    )
+}
+
+/// The router of the `metrics_listen` address: `/metrics` and `/probe` only.
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new()
-        .route(METRICS, get(metrics))
+    with_metrics(Router::new(), &state)
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
-                "not found: only /metrics is served here",
+                "not found: only /metrics and /probe are served here",
             )
         })
+        // `/probe`'s problems (400, 404, 429) get their bodies.
+        .layer(axum::middleware::from_fn(super::problem::render))
         .with_state(state)
 }
 

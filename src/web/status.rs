@@ -13,6 +13,7 @@ use super::problem::wants_json;
 use super::views::{format_time, render_page};
 pub use super::words::filters;
 use super::{AppState, Problem, paths};
+use crate::diagnosis::DiagnosisId;
 use crate::monitor::{RowState, Run};
 
 /// One row of the board (and its JSON twin).
@@ -20,12 +21,13 @@ use crate::monitor::{RowState, Run};
 pub struct Row {
     pub id: String,
     pub name: String,
-    /// `up`, `degraded`, `down`, or `pending` before the first run.
+    /// `up`, `degraded`, `down`; before the first run `pending` (the monitor is on) or
+    /// `not monitored` (no `[monitor]` on this instance, and no run stored).
     pub status: String,
     /// Unix milliseconds.
     pub since: Option<i64>,
     pub failing_step: Option<String>,
-    pub diagnosis: Option<String>,
+    pub diagnosis: Option<DiagnosisId>,
     pub diagnosis_title: Option<String>,
     pub last_change: Option<crate::monitor::run::Change>,
     pub last_run: Option<i64>,
@@ -42,21 +44,19 @@ fn ms_time(ms: i64) -> String {
 fn row(state: &AppState, id: &str, name: &str, s: Option<RowState>) -> Row {
     let run = s.as_ref().map(|s| &s.last_run);
     // The first error's id; a degraded row names its first warning.
-    let diagnosis = run
-        .and_then(|r| {
-            r.first_diagnosis()
-                .or(r.findings.first().map(|f| f.id.as_str()))
-        })
-        .map(str::to_string);
+    let diagnosis = run.and_then(|r| r.first_diagnosis().or(r.findings.first().map(|f| f.id)));
     Row {
         id: id.to_string(),
         name: name.to_string(),
-        status: s.as_ref().map_or("pending", |s| s.status.as_str()).into(),
+        status: match &s {
+            Some(s) => s.status.as_str(),
+            None if state.monitor.config().enabled => "pending",
+            None => "not monitored",
+        }
+        .into(),
         since: s.as_ref().map(|s| s.since),
         failing_step: run.and_then(|r| r.failing_step.clone()),
-        diagnosis_title: diagnosis
-            .as_deref()
-            .map(|d| crate::diagnosis::catalog::entry(d).title.to_string()),
+        diagnosis_title: diagnosis.map(|d| d.entry().title.to_string()),
         diagnosis,
         last_change: s.as_ref().and_then(|s| s.last_change.clone()),
         last_run: run.map(|r| r.at),
@@ -132,20 +132,16 @@ impl HistoryPage {
         }
     }
 
-    fn title(&self, id: &str) -> &'static str {
-        crate::diagnosis::catalog::entry(id).title
+    fn title(&self, id: &DiagnosisId) -> &'static str {
+        id.entry().title
     }
 
-    fn plain(&self, id: &str) -> &'static str {
-        crate::diagnosis::catalog::entry(id).plain
+    fn plain(&self, id: &DiagnosisId) -> &'static str {
+        id.entry().plain
     }
 
-    fn fix(&self, id: &str) -> &'static str {
-        crate::diagnosis::catalog::entry(id)
-            .fixes
-            .first()
-            .copied()
-            .unwrap_or("")
+    fn fix(&self, id: &DiagnosisId) -> &'static str {
+        id.entry().fixes.first().copied().unwrap_or("")
     }
 }
 

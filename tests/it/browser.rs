@@ -286,11 +286,11 @@ async fn every_gallery_entry_ends_on_a_headline_of_its_outcome_with_its_id() {
     use smart_launch_doctor::diagnosis::{Severity, catalog};
     let s = session().await;
     for e in smart_launch_doctor::gallery::entries() {
-        let (class, text) = walk_gallery_entry(&s, e.title, e.expect).await;
-        let failure = e.expect != "none"
-            && !e.expect.starts_with("refresh.")
+        let (class, text) = walk_gallery_entry(&s, e.title, e.expect_str()).await;
+        let failure = e.expect_str() != "none"
+            && !e.expect_str().starts_with("refresh.")
             && !e.signs_in
-            && catalog::entry(e.expect).severity == Severity::Error;
+            && catalog::entry(e.expect_str()).severity == Severity::Error;
         let want = if failure { "error" } else { "success" };
         assert_eq!(class, want, "{}: headline class\n{text}", e.id);
         let h1 = s
@@ -308,8 +308,13 @@ async fn every_gallery_entry_ends_on_a_headline_of_its_outcome_with_its_id() {
             (true, false) => "Backend Services run succeeded",
         };
         assert!(h1.contains(heading), "{}: {heading} in {h1:?}", e.id);
-        if e.expect != "none" {
-            assert!(text.contains(e.expect), "{}: {}\n{text}", e.id, e.expect);
+        if e.expect_str() != "none" {
+            assert!(
+                text.contains(e.expect_str()),
+                "{}: {}\n{text}",
+                e.id,
+                e.expect_str()
+            );
         }
         if e.id == "wrong-redirect-uri" {
             assert!(text.contains("Retry the authorization request"), "{text}");

@@ -40,10 +40,10 @@ async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
             assert_eq!(json["kind"], "backend", "{}", entry.id);
             let text = json.to_string();
             assert!(
-                text.contains(&format!("\"id\":\"{}\"", entry.expect)),
+                text.contains(&format!("\"id\":\"{}\"", entry.expect_str())),
                 "{} promises {}: {json:#}",
                 entry.id,
-                entry.expect
+                entry.expect_str()
             );
             continue;
         }
@@ -111,7 +111,7 @@ async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
             "{}: {json:#}",
             entry.id
         );
-        if entry.expect == "none" {
+        if entry.expect_str() == "none" {
             assert_eq!(json["outcome"], "success", "{}: {json:#}", entry.id);
             let errors: Vec<&Value> = json["diagnoses"]
                 .as_array()
@@ -126,11 +126,40 @@ async fn every_gallery_entry_shows_the_diagnosis_it_promises() {
             }
             let text = json.to_string();
             assert!(
-                text.contains(&format!("\"id\":\"{}\"", entry.expect)),
+                text.contains(&format!("\"id\":\"{}\"", entry.expect_str())),
                 "{} promises {}: {json:#}",
                 entry.id,
-                entry.expect
+                entry.expect_str()
             );
         }
+    }
+}
+
+/// The JSON twin names each expectation as the catalogue id's string, `"none"` for a clean
+/// success (the entries hold typed ids).
+#[tokio::test]
+async fn the_gallery_json_names_each_expectation_as_a_string() {
+    let (base, _) = serve_practice_with("", Loopback::TestPublic127001).await;
+    let json: Value = browser()
+        .get(format!("{base}/gallery?format=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expect = |id: &str| {
+        json["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .map(|e| e["expect"].clone())
+            .unwrap_or_else(|| panic!("no {id} in {json}"))
+    };
+    assert_eq!(expect("works-basic"), "none");
+    assert_eq!(expect("oracle-unknown-client"), "token.unknown_client");
+    for entry in gallery::entries() {
+        assert_eq!(expect(entry.id), entry.expect_str(), "{}", entry.id);
     }
 }

@@ -1,7 +1,8 @@
 //! The layers, read from the code itself: every `src/**/*.rs` is parsed (syn) and every path it
 //! uses is collected — `use` trees (groups, globs, renames, `self::`/`super::` resolved against
 //! the file's module) and qualified paths in code and in macro arguments. Each rule is a sentence;
-//! a violation prints as `file:line uses path (rule)`. Route paths are written once (web/paths.rs),
+//! a violation prints as `file:line uses path (rule)`. Route paths are written once (web/paths.rs;
+//! literals in code, in `json!` bodies and in templates' `href`/`action`/`src` are checked),
 //! and no module grows past 400 lines.
 
 use std::path::{Path, PathBuf};
@@ -243,6 +244,28 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             for e in &args {
                 self.visit_expr(e);
             }
+        } else {
+            // Bodies that are no expression list (`json!({...})`, `json!{...}`): their string
+            // literals, read from the tokens.
+            self.token_literals(m.tokens.clone());
+        }
+    }
+}
+
+impl Collector<'_> {
+    fn token_literals(&mut self, tokens: proc_macro2::TokenStream) {
+        for t in tokens {
+            match t {
+                proc_macro2::TokenTree::Group(g) => self.token_literals(g.stream()),
+                proc_macro2::TokenTree::Literal(l) => {
+                    if let Ok(s) =
+                        syn::parse2::<syn::LitStr>(proc_macro2::TokenTree::Literal(l).into())
+                    {
+                        self.visit_lit_str(&s);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -304,27 +327,91 @@ fn route_paths_are_written_once_in_web_paths_rs() {
         .filter(|r| r.starts_with('/') && r.len() > 1)
         .collect();
     assert!(routes.contains(&"/launches"), "{routes:?}");
+    let mut literals: Vec<(String, usize, String)> = parsed
+        .iter()
+        .filter(|p| p.file != ROUTES_SOURCE && !under(&p.file, "src/practice"))
+        .flat_map(|p| {
+            p.literals
+                .iter()
+                .map(|(line, value)| (p.file.clone(), *line, value.clone()))
+        })
+        .collect();
+    // Templates: every `href="/…"`, `action="/…"` and `src="/…"` (the home page's `"/"` too).
+    assert_eq!(
+        route_attributes(
+            r#"<a href="/gallery">G</a> <button formaction="/check"> <a href="{{ x }}">"#
+        ),
+        ["/gallery", "/check"]
+    );
+    literals.extend(template_route_literals());
+    // The macro bodies that are no expression list (`json!`) are read too.
+    assert!(
+        literals
+            .iter()
+            .any(|(f, _, v)| f == "src/web/status.rs" && v == "every_seconds"),
+        "json! bodies are read"
+    );
     let mut bad = Vec::new();
-    for p in &parsed {
-        if p.file == ROUTES_SOURCE || under(&p.file, "src/practice") {
-            continue;
-        }
-        for (line, value) in &p.literals {
-            let hit = routes.iter().find(|r| {
-                value == *r
-                    || (r.ends_with('/') && value.starts_with(*r))
-                    || value.starts_with(&format!("{r}/"))
-                    || value.starts_with(&format!("{r}?"))
-            });
-            if let Some(r) = hit {
-                bad.push(format!(
-                    "{}:{line} writes {value:?} (route {r}): use web::paths, the one source of route paths",
-                    p.file
-                ));
-            }
+    for (file, line, value) in &literals {
+        let hit = routes.iter().find(|r| {
+            value == *r
+                || (r.ends_with('/') && value.starts_with(*r))
+                || value.starts_with(&format!("{r}/"))
+                || value.starts_with(&format!("{r}?"))
+        });
+        // In a template, a bare "/" is the home route (in Rust it is too common to flag).
+        let hit = hit.or((file.starts_with("templates/") && value == "/").then_some(&"/"));
+        if let Some(r) = hit {
+            bad.push(format!(
+                "{file}:{line} writes {value:?} (route {r}): use web::paths, the one source of route paths"
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The route-like attribute values (`href`, `action`, `src` starting with `/`) of every
+/// template, with their files and lines.
+fn template_route_literals() -> Vec<(String, usize, String)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![Path::new(ROOT).join("templates")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(ROOT).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            for value in route_attributes(line) {
+                out.push((rel.clone(), i + 1, value));
+            }
+        }
+    }
+    out
+}
+
+/// The values of `line`'s `href`, `action` (and `formaction`) and `src` attributes that start
+/// with `/`.
+fn route_attributes(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["href=\"", "action=\"", "src=\""] {
+        for (at, _) in line.match_indices(attr) {
+            let value = line[at + attr.len()..].split('"').next().unwrap_or("");
+            if value.starts_with('/') {
+                out.push(value.to_string());
+            }
+        }
+    }
+    out
 }
 
 fn under(file: &str, place: &str) -> bool {

@@ -146,8 +146,12 @@ async fn metrics_count_both_outcomes_with_bounded_labels() {
 
 #[tokio::test]
 async fn metrics_are_off_by_default_and_stay_off_the_main_listener_with_metrics_listen() {
+    // `/probe` starts outbound requests and answers metrics: it lives where `/metrics` does.
+    let probe = "/probe?registration=app";
     let off = TestApp::start(Setup::new(Auth::None)).await;
     assert_eq!(off.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(off.get(probe).await.status(), StatusCode::NOT_FOUND);
+    assert!(off.ehr.ehr.requests().is_empty(), "/probe went out");
 
     let own = TestApp::start(Setup {
         extra_toml: "metrics = true\nmetrics_listen = \"127.0.0.1:1\"".into(),
@@ -155,6 +159,7 @@ async fn metrics_are_off_by_default_and_stay_off_the_main_listener_with_metrics_
     })
     .await;
     assert_eq!(own.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(own.get(probe).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(own.standalone_result().await["outcome"], "success");
     // The router main.rs serves on metrics_listen.
     let router = smart_launch_doctor::web::ops::metrics_router(own.state.clone());
@@ -171,6 +176,18 @@ async fn metrics_are_off_by_default_and_stay_off_the_main_listener_with_metrics_
         .unwrap();
     assert!(
         text.contains("# TYPE sld_launches_started_total counter"),
+        "{text}"
+    );
+    let text = browser()
+        .get(format!("http://{addr}{probe}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("sld_probe_success{registration=\"app\"}"),
         "{text}"
     );
     let other = browser()

@@ -224,10 +224,36 @@ async fn a_broken_registration_turns_red_once_fires_the_webhook_once_and_turns_g
     );
 }
 
+/// Without `[monitor]` nothing will run: the board (page and JSON) says so rather than
+/// promising a first run that never comes.
+#[tokio::test]
+async fn the_board_says_not_monitored_when_the_monitor_is_off() {
+    let clock = ManualClock::new(START_MS);
+    let (base, _state) = start("", &clock).await;
+    let board = json(&format!("{base}/status")).await;
+    assert_eq!(board["enabled"], false, "{board}");
+    let row = practice_row(&board);
+    assert_eq!(row["status"], "not monitored", "{row}");
+    let history = json(&format!("{base}/status/practice")).await;
+    assert_eq!(
+        history["registration"]["status"], "not monitored",
+        "{history}"
+    );
+    let page = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<strong>not monitored</strong>"), "{page}");
+    assert!(!page.contains("pending"), "{page}");
+}
+
 #[tokio::test]
 async fn probe_answers_prometheus_text_and_the_alert_rules_name_our_metrics() {
     let clock = ManualClock::new(START_MS);
-    let (base, state) = start("", &clock).await;
+    // `/probe` is served beside `/metrics` (see ops::metrics_are_off_by_default_…).
+    let (base, state) = start("metrics = true", &clock).await;
     let text = reqwest::get(format!("{base}/probe?registration=practice"))
         .await
         .unwrap()
