@@ -2,7 +2,9 @@
 //! measured in the same run at 16 connections (the ratio is the figure that travels between
 //! machines), resident memory per live *launch* session (40,000 EHR launches, each from a new
 //! browser, each leaving a pending launch in its session), and how many discovery and JWKS
-//! fetches the caches let through. Everything runs in this process on 127.0.0.1: the app and the
+//! fetches the caches let through. Each row also gives the CPU time this process spent per
+//! request (app, fake EHR and client together: the client's share is about the same for every
+//! route), which other work on the machine does not change the way it changes req/s. Everything runs in this process on 127.0.0.1: the app and the
 //! fake EHR, on the real router and the default (memory) store. Session data is one compact
 //! string, so serde_json's `preserve_order` (turned on here by a dev-dependency, off in release
 //! builds of the binary) does not change what a session costs.
@@ -21,6 +23,26 @@ struct Figures {
     rps: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time of this process per call.
+    cpu: Duration,
+}
+
+/// User and system CPU time of this process so far (clock ticks of 1/100 s).
+fn cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after its ')';
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 /// Runs `n` calls of `f` with `concurrency` in flight; every call must succeed.
@@ -31,7 +53,7 @@ where
 {
     let f = Arc::new(f);
     let gate = Arc::new(Semaphore::new(concurrency));
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu());
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
         let (f, gate) = (f.clone(), gate.clone());
@@ -50,13 +72,14 @@ where
             Err(e) => panic!("a task failed: {e}"),
         }
     }
-    let total = started.elapsed();
+    let (total, cpu_used) = (started.elapsed(), cpu().saturating_sub(cpu_before));
     latencies.sort();
     let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
     Figures {
         rps: n as f64 / total.as_secs_f64(),
         p50: pick(0.50),
         p99: pick(0.99),
+        cpu: cpu_used / n as u32,
     }
 }
 
@@ -76,10 +99,11 @@ fn row(name: &str, f: &Figures, base: Option<&Figures>) {
         .map(|b| format!("{:>6.2}", f.rps / b.rps))
         .unwrap_or_else(|| "  1.00".into());
     println!(
-        "{name:<34} {:>9.0} {:>9.2} {:>9.2} {ratio}",
+        "{name:<34} {:>9.0} {:>9.2} {:>9.2} {ratio} {:>9.0}",
         f.rps,
         f.p50.as_secs_f64() * 1e3,
-        f.p99.as_secs_f64() * 1e3
+        f.p99.as_secs_f64() * 1e3,
+        f.cpu.as_secs_f64() * 1e6
     );
 }
 
@@ -133,8 +157,8 @@ async fn main() {
     assert_eq!(r.status(), 303, "warm-up launch");
 
     println!(
-        "{:<34} {:>9} {:>9} {:>9} {:>6}",
-        "route (same run)", "req/s", "p50 ms", "p99 ms", "ratio"
+        "{:<34} {:>9} {:>9} {:>9} {:>6} {:>9}",
+        "route (same run)", "req/s", "p50 ms", "p99 ms", "ratio", "CPU µs"
     );
     let (c1, u1) = (client.clone(), format!("{base}/healthz"));
     let healthz = measure(20_000, 16, move |_| {
@@ -176,9 +200,12 @@ async fn main() {
     let flow = measure(500, 16, move |_| {
         let (base, ehr_origin) = (b2.clone(), e2.clone());
         async move {
+            // A new browser per launch, but no TLS roots to load (everything is plain http on
+            // loopback): reading the system's certificates cost more CPU than the launch.
             let b = reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                .tls_certs_only(Vec::new())
                 .build()
                 .map_err(|e| e.to_string())?;
             let r = b

@@ -1,7 +1,9 @@
 //! The launch store in process memory: bounded by the stored size of its records (moka's
 //! weigher), least recently written out first; entries expire. Pending launches are indexed by
 //! start time (see `pending`): every write of a launch goes through that index's lock, so
-//! settling one is a compare-and-set against the callback's write.
+//! settling one is a compare-and-set against the callback's write. A pending launch is kept as
+//! its compact JSON (one allocation, its weight is its length, read back only when someone
+//! looks); every other record as the record itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +17,32 @@ use crate::record::LaunchRecord;
 
 /// Each record with the sequence number of its last write (newest first in `recent`) and its
 /// weight.
-type Entry = (u64, u32, Arc<LaunchRecord>);
+type Entry = (u64, u32, Held);
+
+/// A record as held: finished ones as they are (read on every result page), pending ones as
+/// their compact JSON, which `/launch` writes once and hardly anyone reads. Copying the record
+/// instead cost every `/launch` a clone, a serializer pass to weigh it and a few dozen small
+/// allocations kept alive until the launch settles.
+#[derive(Clone, Debug)]
+enum Held {
+    Record(Arc<LaunchRecord>),
+    Pending(Arc<str>),
+}
+
+impl Held {
+    fn record(&self, id: &str) -> Option<Arc<LaunchRecord>> {
+        match self {
+            Held::Record(r) => Some(r.clone()),
+            Held::Pending(text) => match serde_json::from_str(text) {
+                Ok(r) => Some(Arc::new(r)),
+                Err(e) => {
+                    tracing::error!(launch = %id, error = %e, "a pending launch kept in memory does not decode");
+                    None
+                }
+            },
+        }
+    }
+}
 
 /// Records and consumed states of this process.
 #[derive(Clone, Debug)]
@@ -32,8 +59,23 @@ const ENTRY_OVERHEAD: u64 = 256;
 /// The size of `record` as stored (its compact JSON, [`LaunchRecord::weight`]), plus
 /// [`ENTRY_OVERHEAD`].
 pub fn weight(record: &LaunchRecord) -> u32 {
-    let bytes = (record.weight() as u64).saturating_add(ENTRY_OVERHEAD);
+    weight_of(record.weight())
+}
+
+fn weight_of(json_bytes: usize) -> u32 {
+    let bytes = (json_bytes as u64).saturating_add(ENTRY_OVERHEAD);
     u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// Room for a pending record's JSON written at once (about 2 KB against an ordinary EHR).
+const PENDING_TEXT: usize = 3 * 1024;
+
+/// `record`'s compact JSON (`None` only if a member failed to serialize: never for a record,
+/// whose maps have string keys).
+fn compact(record: &LaunchRecord) -> Option<Arc<str>> {
+    let mut text = Vec::with_capacity(PENDING_TEXT);
+    serde_json::to_writer(&mut text, record).ok()?;
+    String::from_utf8(text).ok().map(Arc::from)
 }
 
 impl MemoryBackend {
@@ -59,10 +101,13 @@ impl MemoryBackend {
     }
 
     fn insert(&self, record: &LaunchRecord) {
-        let seq = self.writes.fetch_add(1, Ordering::Relaxed);
         let w = weight(record);
-        self.launches
-            .insert(record.id().to_string(), (seq, w, Arc::new(record.clone())));
+        self.hold(record.id(), w, Held::Record(Arc::new(record.clone())));
+    }
+
+    fn hold(&self, id: &str, weight: u32, held: Held) {
+        let seq = self.writes.fetch_add(1, Ordering::Relaxed);
+        self.launches.insert(id.to_string(), (seq, weight, held));
     }
 
     /// Stores (or replaces) a record; a launch pending until now is pending no more.
@@ -72,14 +117,19 @@ impl MemoryBackend {
         self.insert(record);
     }
 
-    /// Stores a pending launch unless a record of it exists (the callback's is never replaced).
+    /// Stores a pending launch unless a record of it exists (the callback's is never replaced),
+    /// as its compact JSON: written once, its length is its weight.
     pub fn put_new(&self, record: &LaunchRecord) {
+        let (w, held) = match compact(record) {
+            Some(text) => (weight_of(text.len()), Held::Pending(text)),
+            None => (weight(record), Held::Record(Arc::new(record.clone()))),
+        };
         let mut index = self.pending.lock();
         if self.launches.contains_key(record.id()) {
             return;
         }
         index.insert(record.id(), record.started_at());
-        self.insert(record);
+        self.hold(record.id(), w, held);
     }
 
     /// Ids of pending launches started at `cutoff` or before, oldest first, at most `limit`.
@@ -109,7 +159,7 @@ impl MemoryBackend {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<LaunchRecord>> {
-        self.launches.get(id).map(|(_, _, r)| r)
+        self.launches.get(id)?.2.record(id)
     }
 
     /// Atomic per key: of concurrent callers, exactly one inserts.
@@ -132,13 +182,16 @@ impl MemoryBackend {
 
     /// The `limit` records written last, newest first.
     pub fn recent(&self, limit: usize) -> Vec<Arc<LaunchRecord>> {
-        let mut all: Vec<(u64, Arc<LaunchRecord>)> = self
+        let mut all: Vec<(u64, Arc<String>, Held)> = self
             .launches
             .iter()
-            .map(|(_, (seq, _, r))| (seq, r))
+            .map(|(id, (seq, _, held))| (seq, id, held))
             .collect();
-        all.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-        all.into_iter().take(limit).map(|(_, r)| r).collect()
+        all.sort_by_key(|(seq, _, _)| std::cmp::Reverse(*seq));
+        all.into_iter()
+            .take(limit)
+            .filter_map(|(_, id, held)| held.record(&id))
+            .collect()
     }
 
     /// Records held now (for tests and the benchmark).
@@ -178,6 +231,36 @@ mod tests {
             cached: false,
         }]);
         r
+    }
+
+    #[test]
+    fn a_pending_launch_kept_as_json_reads_back_whole_and_weighs_its_json() {
+        let store = MemoryBackend::new(Limits::new(Duration::from_secs(3600)));
+        let pending = completed(1);
+        store.put_new(&pending);
+        let json = |r: &LaunchRecord| serde_json::to_string(r).unwrap();
+        let back = store.get("launch-1").expect("kept");
+        assert_eq!(json(&back), json(&pending));
+        let recent = store.recent(10);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(json(&recent[0]), json(&pending));
+        assert_eq!(
+            store.launch_bytes(),
+            json(&pending).len() as u64 + ENTRY_OVERHEAD
+        );
+        assert_eq!(store.overdue(i64::MAX, 10), vec!["launch-1".to_string()]);
+        // A second pending write of the same launch changes nothing; its settlement replaces it.
+        let mut other = completed(1);
+        let again = other.transcript()[0].clone();
+        other.transcribed([again]);
+        store.put_new(&other);
+        assert_eq!(json(&store.get("launch-1").unwrap()), json(&pending));
+        assert!(store.settle(&other));
+        assert_eq!(
+            store.get("launch-1").unwrap().transcript().len(),
+            pending.transcript().len() + 1
+        );
+        assert!(store.overdue(i64::MAX, 10).is_empty());
     }
 
     #[test]

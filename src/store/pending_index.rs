@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone, Debug, Default)]
 pub struct PendingIndex(Arc<Mutex<Index>>);
 
+/// Each id is allocated once, shared by both maps.
 #[derive(Debug, Default)]
 pub struct Index {
-    by_start: BTreeSet<(i64, String)>,
+    by_start: BTreeSet<(i64, Arc<str>)>,
     /// Launch id → (started at, callback arrived).
-    entries: HashMap<String, (i64, bool)>,
+    entries: HashMap<Arc<str>, (i64, bool)>,
 }
 
 impl PendingIndex {
@@ -26,20 +27,19 @@ impl PendingIndex {
 
 impl Index {
     pub fn insert(&mut self, id: &str, started_at: i64) {
-        if self
-            .entries
-            .insert(id.to_string(), (started_at, false))
-            .is_none()
-        {
-            self.by_start.insert((started_at, id.to_string()));
+        if self.entries.contains_key(id) {
+            return;
         }
+        let id: Arc<str> = Arc::from(id);
+        self.by_start.insert((started_at, id.clone()));
+        self.entries.insert(id, (started_at, false));
     }
 
     /// True when `id` was pending (and is no longer).
     pub fn remove(&mut self, id: &str) -> bool {
-        match self.entries.remove(id) {
-            Some((at, _)) => {
-                self.by_start.remove(&(at, id.to_string()));
+        match self.entries.remove_entry(id) {
+            Some((id, (at, _))) => {
+                self.by_start.remove(&(at, id));
                 true
             }
             None => false,
@@ -62,7 +62,7 @@ impl Index {
             .iter()
             .take_while(|(at, _)| *at <= cutoff)
             .take(limit)
-            .map(|(_, id)| id.clone())
+            .map(|(_, id)| id.to_string())
             .collect()
     }
 }
