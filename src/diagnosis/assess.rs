@@ -315,12 +315,17 @@ fn plain(
                     .map_or("nothing", |x| x.resource_type.as_str()),
                 b.read_path
             ),
-            None => signed_in(case, refresh_failed, audience),
+            None => signed_in(case, ranked, refresh_failed, audience),
         },
     }
 }
 
-fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> String {
+fn signed_in(
+    case: &LaunchRecord,
+    ranked: &[Diagnosis],
+    refresh_failed: bool,
+    audience: Audience,
+) -> String {
     let shared = audience == Audience::Shared;
     let user = case.identity().and_then(|i| i.user.as_ref());
     let signed_in = match user {
@@ -339,6 +344,14 @@ fn signed_in(case: &LaunchRecord, refresh_failed: bool, audience: Audience) -> S
         }
         (Some(p), _) => format!(" Patient in context: {}.", describe(p)),
         (None, Some(id)) => format!(" Patient in context: {id}."),
+        // Context granted and not returned: the clinician's first question, so said here.
+        (None, None)
+            if ranked
+                .iter()
+                .any(|d| d.id() == id!("token.missing_context")) =>
+        {
+            " No patient in context: patient context was granted, but the EHR returned none.".into()
+        }
         (None, None) => String::new(),
     };
     // A refresh that failed afterwards is news too: the sign-in worked, the session did not last.

@@ -373,3 +373,20 @@ fn a_shared_success_names_no_person_not_even_by_reference() {
         assess(&c, &CFG, STARTED).plain
     );
 }
+
+#[test]
+fn a_success_without_the_granted_patient_says_so_first() {
+    let mut c = case("success", "fhir");
+    c.token_exchanged(serde_json::from_value(serde_json::json!({"access_token": "a"})).unwrap());
+    c.found([Diagnosis::new(id!("token.missing_context"), "patient")]);
+    let a = assess(&c, &CFG, STARTED);
+    assert_eq!(
+        a.plain,
+        "Signed in to Practice app. No patient in context: patient context was granted, but the EHR returned none."
+    );
+    let without = case("success", "fhir");
+    assert_eq!(
+        assess(&without, &CFG, STARTED).plain,
+        "Signed in to Practice app."
+    );
+}

@@ -229,11 +229,7 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
         );
     }
     let refresh = report.failed_refresh_diagnoses();
-    let ids: Vec<String> = diagnoses
-        .iter()
-        .chain(refresh)
-        .map(|d| code(d.id().as_str()))
-        .collect();
+    let ids: Vec<String> = report.listed_ids().into_iter().map(code).collect();
     let _ = writeln!(
         out,
         "- Diagnoses: {}\n",
@@ -246,15 +242,16 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
     if report.outcome() == crate::record::Outcome::Success {
         outcome_md(&mut out, r, report.shared());
     }
-    if !diagnoses.is_empty() {
-        out.push_str("## Diagnoses\n\n");
-        for d in diagnoses {
-            diagnosis_md(&mut out, d);
-        }
-    }
+    // A failed last refresh is what went wrong last: said first, as the lists name it.
     if !refresh.is_empty() {
         out.push_str("## Last token refresh (failed)\n\n");
         for d in refresh {
+            diagnosis_md(&mut out, d);
+        }
+    }
+    if !diagnoses.is_empty() {
+        out.push_str("## Diagnoses\n\n");
+        for d in diagnoses {
             diagnosis_md(&mut out, d);
         }
     }

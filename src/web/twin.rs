@@ -146,7 +146,8 @@ pub fn result_json(
         "redirect_uri": r.redirect_uri(),
         "endpoints": r.endpoints(),
         "authorize_url": r.authorize_url(),
-        "diagnoses": report.diagnoses(),
+        // A failed last refresh's first, as every list names them.
+        "diagnoses": report.listed(),
         "token_response": token_response,
         "tokens_revealed": reveal && token_response.is_some(),
         "scopes": {
