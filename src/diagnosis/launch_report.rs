@@ -300,11 +300,12 @@ mod tests {
             ("refresh.rejected".into(), String::new())
         );
         assert_eq!(report.listed_ids(), ["refresh.rejected"]);
-        let md = crate::diagnosis::report::markdown(&report, "then");
+        let md = crate::diagnosis::report::markdown(&report, "2026-12-07 01:22:08 UTC");
         assert!(
-            md.contains("succeeded; the last token refresh failed"),
+            md.contains(": launch succeeded; the last token refresh failed\n"),
             "{md}"
         );
+        assert!(md.contains("- Started: 2026-12-07 01:22:08 UTC\n"), "{md}");
         assert!(md.contains("## Last token refresh (failed)"), "{md}");
         assert!(md.contains("`refresh.rejected`"), "{md}");
     }

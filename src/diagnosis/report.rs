@@ -205,12 +205,14 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
     };
     let _ = writeln!(
         out,
-        "# SMART launch report: {} {outcome}\n\n**{}.** {}\n",
+        "# SMART launch report: {}: launch {outcome}\n\n**{}.** {}\n",
         text(&r.app().name),
         text(report.headline()),
         text(report.plain())
     );
-    let _ = writeln!(out, "- Started: {}", text(when));
+    // Our own `2026-12-07 01:22:08 UTC`: nothing in it starts Markdown (escaping its colons
+    // only showed backslashes in renderers that keep them).
+    let _ = writeln!(out, "- Started: {when}");
     let _ = writeln!(out, "- FHIR base (iss, aud): {}", code(&r.app().iss));
     let _ = writeln!(
         out,
