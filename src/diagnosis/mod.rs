@@ -179,6 +179,17 @@ impl Diagnosis {
     /// A warning that is expected where it arose, shown as a note rather than as a warning and
     /// never counted against a server: plain http to a FHIR base on this machine (the practice
     /// EHR, a local test server).
+    /// `error`, `warning` or `note`: the section a page lists it under.
+    pub fn shown_as(&self) -> &'static str {
+        if self.is_error() {
+            "error"
+        } else if self.is_note() {
+            "note"
+        } else {
+            "warning"
+        }
+    }
+
     pub fn is_note(&self) -> bool {
         self.id() == id!("launch.insecure_iss")
             && self
@@ -198,9 +209,11 @@ impl Diagnosis {
 /// The public JSON shape: catalogue text included.
 impl Serialize for Diagnosis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Diagnosis", 9)?;
+        let mut st = s.serialize_struct("Diagnosis", 10)?;
         st.serialize_field("id", &self.id())?;
         st.serialize_field("severity", &self.severity())?;
+        // How the pages list it: `severity` as catalogued, but plain http to this machine is a note.
+        st.serialize_field("shown_as", self.shown_as())?;
         st.serialize_field("title", self.title())?;
         st.serialize_field("summary", &self.summary)?;
         st.serialize_field("plain", self.plain())?;

@@ -87,7 +87,7 @@ pub fn curl(x: &Exchange) -> String {
 }
 
 fn diagnosis_md(out: &mut String, d: &Diagnosis) {
-    let sev = if d.is_error() { "error" } else { "warning" };
+    let sev = d.shown_as();
     let _ = writeln!(
         out,
         "### {} ({sev}): {}\n\n{}\n",

@@ -88,6 +88,25 @@ async fn plain_http_to_this_machine_is_a_note_after_everything_else() {
         .map(|d| d["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"launch.insecure_iss"), "{ids:?}");
+    let insecure = json["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "launch.insecure_iss")
+        .unwrap();
+    // Catalogued a warning; listed everywhere as a note, and the JSON says so.
+    assert_eq!(
+        (&insecure["severity"], &insecure["shown_as"]),
+        (&serde_json::json!("warn"), &serde_json::json!("note"))
+    );
+    let id = json["id"].as_str().unwrap();
+    let md = app
+        .get(&format!("/launches/{id}/report.md"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(md.contains("`launch.insecure_iss` (note)"), "{md}");
     let page = app
         .get(&format!("/launches/{}", json["id"].as_str().unwrap()))
         .await
