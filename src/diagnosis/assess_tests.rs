@@ -248,6 +248,13 @@ fn the_probes_expected_refusal_passes_the_token_step() {
     );
     assert_eq!((a.outcome, a.step), (Outcome::Success, Step::Token));
     assert_eq!(a.headline, "Check passed");
+    // The case's app is a public client: no credentials to have accepted.
+    assert!(
+        a.plain
+            .starts_with("The EHR knows Practice app's client id (a public client, no secret)"),
+        "{}",
+        a.plain
+    );
     for (name, want) in [
         ("launch", Status::Skipped),
         ("discovery", Status::Passed),

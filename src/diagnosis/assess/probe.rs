@@ -110,6 +110,11 @@ pub fn assess_probe(case: &LaunchRecord, probe: &Probe) -> Assessment {
             "The check could not tell whether the EHR accepts these credentials; a launch settles it."
                 .into()
         }
+        // A public client has no credentials: the EHR knowing its client id is what was shown.
+        _ if case.app().auth == crate::config::AuthMethod::None => format!(
+            "The EHR knows {}'s client id (a public client, no secret): the token request with a deliberately invalid code was refused for the code, as expected.",
+            case.app().name
+        ),
         _ => format!(
             "The EHR knows {} and accepted its credentials: the token request with a deliberately invalid code was refused for the code, as expected.",
             case.app().name
