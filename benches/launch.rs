@@ -10,6 +10,9 @@
 //! builds of the binary) does not change what a session costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/cpu.rs"]
+mod common_cpu;
+use common_cpu::cpu;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,24 +28,6 @@ struct Figures {
     p99: Duration,
     /// CPU time of this process per call.
     cpu: Duration,
-}
-
-/// User and system CPU time of this process so far (clock ticks of 1/100 s).
-fn cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (which may hold spaces) start after its ')';
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 /// Runs `n` calls of `f` with `concurrency` in flight; every call must succeed.

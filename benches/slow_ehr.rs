@@ -5,6 +5,9 @@
 //! a layer that holds each answer 100 ms, and a browser-like client per launch.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/cpu.rs"]
+mod common_cpu;
+use common_cpu::cpu;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -30,25 +33,6 @@ fn location(r: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no Location on {}", r.status()))
-}
-
-/// User and system CPU time of this process so far.
-fn cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (which may hold spaces) start after its ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name), in clock ticks
-    // of 1/100 s on Linux.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 /// One complete launch as a browser makes it: the app's launch, the EHR's authorize, the app's
