@@ -7,28 +7,33 @@ use crate::config::AuthMethod;
 use crate::smart::LaunchKind;
 
 /// The capabilities a launch of this registration relies on, each with why.
-pub fn needed(auth: AuthMethod, kind: LaunchKind, scope: &str) -> Vec<(&'static str, String)> {
+pub fn needed(
+    auth: AuthMethod,
+    kind: LaunchKind,
+    scope: &str,
+) -> Vec<(&'static str, &'static str)> {
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let has = |s: &str| scopes.contains(&s);
     let launch = match kind {
-        LaunchKind::Ehr => Some(("launch-ehr", "an EHR launch".to_string())),
-        LaunchKind::Standalone => Some(("launch-standalone", "a standalone launch".to_string())),
+        LaunchKind::Ehr => Some(("launch-ehr", "an EHR launch")),
+        LaunchKind::Standalone => Some(("launch-standalone", "a standalone launch")),
         // SMART lists no capability for Backend Services; its client type still applies.
         LaunchKind::Backend => None,
     };
-    let mut out: Vec<(&'static str, String)> = launch.into_iter().collect();
+    let mut out: Vec<(&'static str, &'static str)> = Vec::with_capacity(12);
+    out.extend(launch);
     out.push(match auth {
-        AuthMethod::None => ("client-public", "auth = none".to_string()),
-        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => (
+        AuthMethod::None => ("client-public", "auth = none"),
+        AuthMethod::ClientSecretBasic => (
             "client-confidential-symmetric",
-            format!("auth = {}", auth.as_str()),
+            "auth = client_secret_basic",
         ),
-        AuthMethod::PrivateKeyJwt => (
-            "client-confidential-asymmetric",
-            "auth = private_key_jwt".to_string(),
-        ),
+        AuthMethod::ClientSecretPost => {
+            ("client-confidential-symmetric", "auth = client_secret_post")
+        }
+        AuthMethod::PrivateKeyJwt => ("client-confidential-asymmetric", "auth = private_key_jwt"),
     });
-    let mut add = |cap: &'static str, why: &str| out.push((cap, why.to_string()));
+    let mut add = |cap: &'static str, why: &'static str| out.push((cap, why));
     if has("openid") {
         add("sso-openid-connect", "scope openid");
     }
@@ -98,7 +103,7 @@ pub fn missing(
     if advertised.is_empty() {
         return None;
     }
-    let absent: Vec<(&str, String)> = needed(auth, kind, scope)
+    let absent: Vec<(&str, &str)> = needed(auth, kind, scope)
         .into_iter()
         .filter(|(c, _)| !c.starts_with("client-") && !c.starts_with("launch-"))
         .filter(|(c, _)| !advertised.iter().any(|a| a == c))

@@ -226,21 +226,22 @@ impl Serialize for Diagnosis {
 }
 
 /// The stored shape: this case's part only; catalogue text is looked up when rendering.
-#[derive(Serialize, Deserialize)]
+/// Written by `stored::Case` (borrowed), read as this.
+#[derive(Deserialize)]
 struct Stored {
     #[serde(rename = "i")]
     id: String,
     #[serde(rename = "s")]
     summary: String,
-    #[serde(rename = "e", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "e", default)]
     evidence: Vec<(String, String)>,
-    #[serde(rename = "c", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "c", default)]
     first_causes: Vec<String>,
-    #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "f", default)]
     first_fixes: Vec<String>,
-    #[serde(rename = "l", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "l", default)]
     last_fixes: Vec<String>,
-    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(rename = "r", default)]
     raised: bool,
 }
 
@@ -250,23 +251,55 @@ pub mod stored {
     use super::{Diagnosis, Evidence, Stored, catalog};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+    /// Written from borrowed parts: nothing is copied to encode a record.
     pub fn serialize<S: Serializer>(ds: &[Diagnosis], s: S) -> Result<S::Ok, S::Error> {
-        ds.iter()
-            .map(|d| Stored {
-                id: d.id().as_str().to_string(),
-                summary: d.summary.clone(),
-                evidence: d
-                    .evidence
-                    .iter()
-                    .map(|e| (e.label.clone(), e.value.clone()))
-                    .collect(),
-                first_causes: d.first_causes.clone(),
-                first_fixes: d.first_fixes.clone(),
-                last_fixes: d.last_fixes.clone(),
-                raised: d.raised,
-            })
-            .collect::<Vec<_>>()
-            .serialize(s)
+        s.collect_seq(ds.iter().map(Case))
+    }
+
+    /// A diagnosis in the shape of [`Stored`], borrowed.
+    struct Case<'a>(&'a Diagnosis);
+
+    /// Its evidence as `[label, value]` pairs, borrowed.
+    struct Pairs<'a>(&'a [Evidence]);
+
+    impl Serialize for Pairs<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|e| (&e.label, &e.value)))
+        }
+    }
+
+    impl Serialize for Case<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let d = self.0;
+            let lists = [&d.first_causes, &d.first_fixes, &d.last_fixes];
+            // The members written, exactly: MessagePack states a map's length first.
+            let len = 2
+                + usize::from(!d.evidence.is_empty())
+                + lists.iter().filter(|l| !l.is_empty()).count()
+                + usize::from(d.raised);
+            let mut st = s.serialize_struct("Stored", len)?;
+            st.serialize_field("i", d.id().as_str())?;
+            st.serialize_field("s", &d.summary)?;
+            if d.evidence.is_empty() {
+                st.skip_field("e")?;
+            } else {
+                st.serialize_field("e", &Pairs(&d.evidence))?;
+            }
+            for (name, list) in ["c", "f", "l"].into_iter().zip(lists) {
+                if list.is_empty() {
+                    st.skip_field(name)?;
+                } else {
+                    st.serialize_field(name, list)?;
+                }
+            }
+            if d.raised {
+                st.serialize_field("r", &true)?;
+            } else {
+                st.skip_field("r")?;
+            }
+            st.end()
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Diagnosis>, D::Error> {
@@ -313,6 +346,11 @@ mod tests {
         })
         .unwrap();
         assert!(!json.contains(d.title()), "catalogue title stored: {json}");
+        // The shape records were written in before (stores and downloads keep it).
+        assert_eq!(
+            json,
+            r#"{"ds":[{"i":"token.unknown_client","s":"The client is unknown.","e":[["tenant","ec2458f2"]],"c":["A provider app used for a patient login"],"l":["Give support the correlation id 1234"]}]}"#
+        );
         assert!(!json.contains(d.entry.causes[0]), "catalogue cause stored");
         let back: Holder = serde_json::from_str(&json).unwrap();
         assert_eq!(back.ds, vec![d.clone()]);

@@ -238,7 +238,7 @@ pub async fn pending_view(core: &Core, flow: &PendingFlow, owner: Owner) -> Opti
 }
 
 /// The record of `flow` before its callback (for `owner`), with the authorization request it
-/// made.
+/// made (rebuilt from the flow's verifier).
 pub fn flow_record(
     core: &Core,
     flow: &PendingFlow,
@@ -246,18 +246,31 @@ pub fn flow_record(
     reg: &StoredRegistration,
     d: Option<&Discovered>,
 ) -> LaunchRecord {
-    let mut o = opening(core, Head::of(flow, owner), reg, d);
-    if let Some(d) = d {
+    let shown = d.and_then(|d| {
         let params = AuthorizeParams {
             authorization_endpoint: &d.authorization_endpoint,
             client_id: &reg.client_id,
             redirect_uri: &core.redirect_uri,
-            scope: &o.requested_scope,
+            scope: scope_for(&reg.scope, &reg.standalone_scope, flow.kind),
             aud: &reg.iss,
             launch: flow.launch.as_deref(),
         };
-        o.authorize_url = authorize::shown(&params, &flow.verifier).ok();
-    }
+        authorize::shown(&params, &flow.verifier).ok()
+    });
+    record_of_flow(core, flow, owner, reg, d, shown)
+}
+
+/// [`flow_record`] with the authorization request as shown already known (`/launch` has it).
+pub fn record_of_flow(
+    core: &Core,
+    flow: &PendingFlow,
+    owner: Owner,
+    reg: &StoredRegistration,
+    d: Option<&Discovered>,
+    authorize_url: Option<String>,
+) -> LaunchRecord {
+    let mut o = opening(core, Head::of(flow, owner), reg, d);
+    o.authorize_url = authorize_url;
     let mut r = open(o, reg, d);
     // A pending flow exists only once the browser was sent to the authorization endpoint:
     // discovery succeeded even when its cached answer has expired since.

@@ -22,7 +22,7 @@ pub enum Started {
         record: Box<LaunchRecord>,
     },
     /// Failed before the redirect (discovery, or an unusable endpoint): a finished record.
-    Failed(LaunchRecord),
+    Failed(Box<LaunchRecord>),
 }
 
 /// Discovery (usually from the cache) and the authorization URL with a fresh state and PKCE pair.
@@ -63,7 +63,9 @@ async fn start_uncounted(
         launch_request_id: "",
     };
     let rec = Recorder::default();
-    let discovered = super::discover(core, &reg.iss, &rec).await;
+    // Boxed, as the warming below: a fetch is a large future, and the one of every `/launch` was
+    // copied whole each time the request's future moved.
+    let discovered = Box::pin(super::discover(core, &reg.iss, &rec)).await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
@@ -71,12 +73,17 @@ async fn start_uncounted(
                 super::pending_record(core, head(owner), &StoredRegistration::of(reg), None);
             r.transcribed(rec.exchanges());
             r.failed(Step::Discovery, [diag], core.now());
-            return Started::Failed(r);
+            return Started::Failed(Box::new(r));
         }
     };
     let scope = super::requested_scope(reg, kind);
     if scope.split_whitespace().any(|s| s == "openid") {
-        warm_oidc(core, &reg.iss, d.issuer.as_deref().unwrap_or(&reg.iss)).await;
+        Box::pin(warm_oidc(
+            core,
+            &reg.iss,
+            d.issuer.as_deref().unwrap_or(&reg.iss),
+        ))
+        .await;
     }
     let built = authorize::build(&AuthorizeParams {
         authorization_endpoint: &d.authorization_endpoint,
@@ -89,6 +96,7 @@ async fn start_uncounted(
     match built {
         Ok(req) => {
             let made = rec.exchanges();
+            let shown = req.shown();
             let flow = PendingFlow {
                 launch_id: id.clone(),
                 state_hash: state_hash(&req.state),
@@ -106,8 +114,8 @@ async fn start_uncounted(
             // the cache is kept as its request lines only (method, URL, status): its headers
             // and bodies are the cache's, the same for every launch, and copying them made
             // each `/launch` allocate five kilobytes (half its throughput).
-            let mut record =
-                super::flow_record(core, &flow, owner, &StoredRegistration::of(reg), Some(&d));
+            let reg = StoredRegistration::of(reg);
+            let mut record = super::record_of_flow(core, &flow, owner, &reg, Some(&d), Some(shown));
             record.transcribed(if made.is_empty() {
                 super::discovery_lines(&d)
             } else {
@@ -128,7 +136,7 @@ async fn start_uncounted(
                 format!("A discovered endpoint is unusable: {why}."),
             );
             r.failed(Step::Discovery, [diag], core.now());
-            Started::Failed(r)
+            Started::Failed(Box::new(r))
         }
     }
 }

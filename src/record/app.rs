@@ -14,7 +14,7 @@ pub enum AppRef {
     #[serde(rename = "r")]
     Registered(String),
     #[serde(rename = "x")]
-    AdHoc(SealedApp),
+    AdHoc(Box<SealedApp>),
 }
 
 /// An ad-hoc registration as kept between requests: everything but the secret in clear, the

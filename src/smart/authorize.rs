@@ -40,6 +40,16 @@ pub fn shown(p: &AuthorizeParams<'_>, verifier: &str) -> Result<String, String> 
     request(p, &challenge(verifier), "[not kept]")
 }
 
+impl AuthorizeRequest {
+    /// The URL as a launch record shows it: the same request with `state` (of which only a hash
+    /// is kept) as `[not kept]`, as [`shown`] rebuilds it later.
+    pub fn shown(&self) -> String {
+        // `state` is URL-safe base64, the same encoded, and random: it occurs once.
+        self.url
+            .replacen(&format!("state={}", self.state), "state=%5Bnot+kept%5D", 1)
+    }
+}
+
 /// A fresh state (128 bits) and PKCE verifier (256 bits) from the CSPRNG (`rand`'s thread
 /// generator, ChaCha12 reseeded from the OS), and the URL that carries the state and challenge.
 pub fn build(p: &AuthorizeParams<'_>) -> Result<AuthorizeRequest, String> {
@@ -119,6 +129,23 @@ fn prefix(p: &AuthorizeParams<'_>) -> Result<Arc<str>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_request_as_shown_is_the_one_rebuilt_from_its_verifier() {
+        let p = AuthorizeParams {
+            authorization_endpoint: "https://ehr.example/auth?tenant=t1",
+            client_id: "app",
+            redirect_uri: "http://127.0.0.1:8080/callback",
+            scope: "launch openid patient/*.read",
+            aud: "https://ehr.example/fhir",
+            launch: Some("xyz"),
+        };
+        let req = build(&p).unwrap();
+        let shown = req.shown();
+        assert_eq!(shown, super::shown(&p, &req.verifier).unwrap());
+        assert!(!shown.contains(&req.state));
+        assert!(shown.contains("state=%5Bnot+kept%5D"));
+    }
     use std::collections::HashMap;
 
     fn params(launch: Option<&str>) -> HashMap<String, String> {

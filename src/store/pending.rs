@@ -15,26 +15,26 @@ use crate::record::LaunchRecord;
 impl Backend {
     /// Keeps pending launch `record` unless a record of it exists: in the store, or, when the
     /// store does not answer, in this process until it does (as [`keep`](Self::keep)).
-    pub async fn keep_pending(&self, record: &LaunchRecord) -> Kept {
+    pub async fn keep_pending(&self, record: Arc<LaunchRecord>) -> Kept {
         let text = match &self.kind {
             Kind::Memory(m) => {
-                m.put_new(record);
+                m.put_new(&record);
                 return Kept::Stored;
             }
-            Kind::Redis(r) => r.encode(record),
-            Kind::Sqlite(s) => s.encode(record),
+            Kind::Redis(r) => r.encode(&record),
+            Kind::Sqlite(s) => s.encode(&record),
         };
         let text: Arc<str> = match text {
             Ok(t) => t.into(),
             Err(e) => return Kept::Lost(e),
         };
-        match self.write_new(record, &text).await {
+        match self.write_new(&record, &text).await {
             Ok(()) => return Kept::Stored,
             Err(e) => {
                 tracing::warn!(launch = %record.id(), error = %e, "pending launch not stored; kept to write when the store answers")
             }
         }
-        if self.waiting.push_as(Arc::new(record.clone()), text, true) {
+        if self.waiting.push_as(record.clone(), text, true) {
             Kept::Waiting
         } else {
             tracing::error!(launch = %record.id(), "pending launch not stored: the store does not answer and no room is left to keep it; only its browser's session knows it");
@@ -46,7 +46,7 @@ impl Backend {
 
     pub(super) async fn write_new(
         &self,
-        record: &LaunchRecord,
+        record: &Arc<LaunchRecord>,
         text: &str,
     ) -> Result<(), StoreError> {
         let (id, at) = (record.id(), record.started_at());

@@ -1,19 +1,22 @@
 //! The memory store's index of pending launches: ids by start time (overdue ones are found
 //! without a scan of every record), each marked once its callback arrived.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shared by clones of the memory store.
 #[derive(Clone, Debug, Default)]
 pub struct PendingIndex(Arc<Mutex<Index>>);
 
-/// Each id is allocated once, shared by both maps.
+/// Each id is allocated once, shared by both maps. Ordered by start time, then by arrival: the
+/// order holds integers only, so an insert compares no strings and lands at the end (launches
+/// start in time order).
 #[derive(Debug, Default)]
 pub struct Index {
-    by_start: BTreeSet<(i64, Arc<str>)>,
-    /// Launch id → (started at, callback arrived).
-    entries: HashMap<Arc<str>, (i64, bool)>,
+    by_start: BTreeMap<(i64, u64), Arc<str>>,
+    /// Launch id → (its place in `by_start`, callback arrived).
+    entries: HashMap<Arc<str>, ((i64, u64), bool)>,
+    arrivals: u64,
 }
 
 impl PendingIndex {
@@ -31,15 +34,17 @@ impl Index {
             return;
         }
         let id: Arc<str> = Arc::from(id);
-        self.by_start.insert((started_at, id.clone()));
-        self.entries.insert(id, (started_at, false));
+        let key = (started_at, self.arrivals);
+        self.arrivals += 1;
+        self.by_start.insert(key, id.clone());
+        self.entries.insert(id, (key, false));
     }
 
     /// True when `id` was pending (and is no longer).
     pub fn remove(&mut self, id: &str) -> bool {
         match self.entries.remove_entry(id) {
-            Some((id, (at, _))) => {
-                self.by_start.remove(&(at, id));
+            Some((_, (key, _))) => {
+                self.by_start.remove(&key);
                 true
             }
             None => false,
@@ -60,7 +65,7 @@ impl Index {
     pub fn overdue(&self, cutoff: i64, limit: usize) -> Vec<String> {
         self.by_start
             .iter()
-            .take_while(|(at, _)| *at <= cutoff)
+            .take_while(|((at, _), _)| *at <= cutoff)
             .take(limit)
             .map(|(_, id)| id.to_string())
             .collect()

@@ -117,7 +117,7 @@ pub async fn run(
     };
     let mut reg = Registration::simple(id.clone(), name, iss, id, auth, SCOPE);
     reg.active_probes = entry.active_probes;
-    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    let app = AppRef::AdHoc(Box::new(SealedApp::seal(&reg, &state.sealer)));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }
 
@@ -137,7 +137,7 @@ async fn run_backend(
         let auth = gallery_auth(entry)?;
         let mut reg = Registration::simple(id.clone(), name, iss, id, auth, scope);
         reg.backend = true;
-        let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+        let app = AppRef::AdHoc(Box::new(SealedApp::seal(&reg, &state.sealer)));
         return super::backend::run_and_store(state, session, app, &reg).await;
     }
     let (_, key) = SigningKey::generate("ES384").map_err(|why| {
@@ -156,7 +156,7 @@ async fn run_backend(
         gallery::BACKEND_SCOPE,
     );
     reg.backend = true;
-    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    let app = AppRef::AdHoc(Box::new(SealedApp::seal(&reg, &state.sealer)));
     super::backend::run_and_store(state, session, app, &reg).await
 }
 

@@ -2,6 +2,8 @@
 //! registration, and the ad-hoc form. All three end in [`begin`]: discovery, then the redirect
 //! to the authorization endpoint.
 
+use std::borrow::Cow;
+
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -65,7 +67,13 @@ pub async fn ehr(
             ));
         }
     };
-    let normalized = normalize_iss(iss).map_err(|why| {
+    // A registered FHIR base as sent (the usual case) is already normalized: no URL to parse.
+    let registered = state.config.registration_for_iss(iss);
+    let normalized = match registered {
+        Some(reg) => Ok(reg.iss.clone()),
+        None => normalize_iss(iss),
+    }
+    .map_err(|why| {
         bad_launch(
             Diagnosis::new(
                 id!("launch.invalid_iss"),
@@ -75,8 +83,8 @@ pub async fn ehr(
             .with("iss", without_userinfo(iss)),
         )
     })?;
-    let (reg, app) = match state.config.registration_for_iss(&normalized) {
-        Some(reg) => (reg.clone(), AppRef::Registered(reg.id.clone())),
+    let (reg, app) = match registered.or_else(|| state.config.registration_for_iss(&normalized)) {
+        Some(reg) => (Cow::Borrowed(reg), AppRef::Registered(reg.id.clone())),
         // Developer mode: a public client for any FHIR server, through the guarded client.
         None if state.config.allow_unregistered_iss => {
             let reg = Registration::simple(
@@ -87,8 +95,8 @@ pub async fn ehr(
                 ClientAuth::None,
                 UNREGISTERED_SCOPE,
             );
-            let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
-            (reg, app)
+            let app = AppRef::AdHoc(Box::new(SealedApp::seal(&reg, &state.sealer)));
+            (Cow::Owned(reg), app)
         }
         None => return Err(bad_launch(not_registered(&state, &normalized))),
     };
@@ -212,7 +220,7 @@ pub async fn adhoc(
         Ok(reg) => reg,
         Err(page) => return Ok(page),
     };
-    let app = AppRef::AdHoc(SealedApp::seal(&reg, &state.sealer));
+    let app = AppRef::AdHoc(Box::new(SealedApp::seal(&reg, &state.sealer)));
     begin(&state, session, app, &reg, LaunchKind::Standalone, None).await
 }
 
@@ -357,7 +365,10 @@ pub(super) async fn begin(
             // Both before the redirect (the callback must find them), side by side. A pending
             // record the store cannot take waits in memory for it; lost, it is logged and the
             // browser's session still knows the launch.
-            let (saved, kept) = tokio::join!(session.save(), state.store.keep_pending(&record));
+            let (saved, kept) = tokio::join!(
+                session.save(),
+                state.store.keep_pending(std::sync::Arc::from(record))
+            );
             if matches!(kept, crate::store::Kept::Lost(_)) {
                 state.metrics.store_error("launch");
             }

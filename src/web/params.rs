@@ -1,15 +1,14 @@
 //! A request's query parameters as given: duplicates kept, so a handler can refuse them.
 
-/// Query parameters, keeping duplicates so they can be refused.
-pub struct Params(Vec<(String, String)>);
+use std::borrow::Cow;
 
-impl Params {
-    pub fn parse(raw: Option<&str>) -> Self {
-        Params(
-            url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect(),
-        )
+/// Query parameters, keeping duplicates so they can be refused; borrowed from the query where
+/// nothing was percent-encoded.
+pub struct Params<'q>(Vec<(Cow<'q, str>, Cow<'q, str>)>);
+
+impl<'q> Params<'q> {
+    pub fn parse(raw: Option<&'q str>) -> Self {
+        Params(url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()).collect())
     }
 
     /// All values of `name`.
@@ -17,7 +16,7 @@ impl Params {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .collect()
     }
 

@@ -175,8 +175,19 @@ pub fn accepts_json(accept: &str) -> bool {
 
 /// Whether the query asks for the JSON twin (`?format=json`).
 pub fn format_json(query: Option<&str>) -> bool {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .any(|(k, v)| k == "format" && v == "json")
+    // Every request passes here: only a pair whose name is (or may encode) `format` is decoded,
+    // so a launch's long, percent-encoded `iss` costs a glance.
+    let decoded = |pair: &str| {
+        url::form_urlencoded::parse(pair.as_bytes()).any(|(k, v)| k == "format" && v == "json")
+    };
+    query.unwrap_or("").split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if name.contains(['%', '+']) {
+            decoded(pair)
+        } else {
+            name == "format" && decoded(pair)
+        }
+    })
 }
 
 /// Renders any [`Problem`] a handler returned, in the format the client asked for.
@@ -284,7 +295,30 @@ pub async fn not_found() -> Problem {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_json;
+    use super::{accepts_json, format_json};
+
+    #[test]
+    fn the_json_twin_is_asked_for_however_the_query_spells_it() {
+        for yes in [
+            "format=json",
+            "a=1&format=json",
+            "iss=https%3A%2F%2Fehr%2Ffhir&format=json",
+            "%66ormat=json",
+            "format=js%6Fn",
+        ] {
+            assert!(format_json(Some(yes)), "{yes}");
+        }
+        for no in [
+            "",
+            "format=html",
+            "formats=json",
+            "iss=https%3A%2F%2Fehr%2Ffhir%3Fformat%3Djson&launch=x",
+            "x=format=json",
+        ] {
+            assert!(!format_json(Some(no)), "{no}");
+        }
+        assert!(!format_json(None));
+    }
 
     #[test]
     fn accept_headers_are_weighed() {

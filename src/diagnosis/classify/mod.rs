@@ -302,7 +302,11 @@ pub fn registration_vs_discovery(
     if let Some(supported) = &d.scopes_supported {
         let missing: Vec<&str> = scope
             .split_whitespace()
-            .filter(|s| !supported.iter().any(|o| super::scopes::covers(o, s)))
+            .filter(|s| {
+                // Listed as requested (the usual case) before any is parsed.
+                !supported.iter().any(|o| o == s)
+                    && !supported.iter().any(|o| super::scopes::covers(o, s))
+            })
             .collect();
         if !missing.is_empty() {
             out.push(

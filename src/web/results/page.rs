@@ -33,7 +33,7 @@ fn outcome_str(o: Outcome) -> &'static str {
 pub(super) struct View<'a> {
     pub report: &'a LaunchReport,
     pub access_jwt: Option<&'a (Value, Value)>,
-    pub params: &'a Params,
+    pub params: &'a Params<'a>,
     pub reveal: bool,
     pub gate: &'a Gate,
     pub csrf: Option<&'a str>,
