@@ -3,8 +3,9 @@
 //! that travels between machines), resident memory per live *launch* session (40,000 EHR launches, each from a new
 //! browser, each leaving a pending launch in its session), and how many discovery and JWKS
 //! fetches the caches let through. Each row also gives the CPU time this process spent per
-//! request (app, fake EHR and client together: the client's share is about the same for every
-//! route), which other work on the machine does not change the way it changes req/s. Everything runs in this process on 127.0.0.1: the app and the
+//! request (app, fake EHR and client together; the client, reqwest, does more per `/launch`:
+//! it resolves each 303's `Location` as a URL even with redirects off), which other work on
+//! the machine does not change the way it changes req/s. Everything runs in this process on 127.0.0.1: the app and the
 //! fake EHR, on the real router and the default (memory) store. Session data is one compact
 //! string, so serde_json's `preserve_order` (turned on here by a dev-dependency, off in release
 //! builds of the binary) does not change what a session costs.

@@ -2,6 +2,8 @@
 //! must keep comes back as a [`PendingFlow`], what the launch store keeps as a pending record;
 //! nothing is stored here.
 
+use std::sync::Arc;
+
 use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, Owner, PendingFlow, random_id, state_hash};
@@ -19,7 +21,7 @@ pub enum Started {
     Redirect {
         url: String,
         flow: PendingFlow,
-        record: Box<LaunchRecord>,
+        record: Arc<LaunchRecord>,
     },
     /// Failed before the redirect (discovery, or an unusable endpoint): a finished record.
     Failed(Box<LaunchRecord>),
@@ -124,7 +126,7 @@ async fn start_uncounted(
             Started::Redirect {
                 url: req.url,
                 flow,
-                record: Box::new(record),
+                record: Arc::new(record),
             }
         }
         Err(why) => {

@@ -44,9 +44,9 @@ impl AuthorizeRequest {
     /// The URL as a launch record shows it: the same request with `state` (of which only a hash
     /// is kept) as `[not kept]`, as [`shown`] rebuilds it later.
     pub fn shown(&self) -> String {
-        // `state` is URL-safe base64, the same encoded, and random: it occurs once.
-        self.url
-            .replacen(&format!("state={}", self.state), "state=%5Bnot+kept%5D", 1)
+        // `state` is URL-safe base64 (the same encoded) and random: it occurs only as itself, and
+        // wherever it occurs it is withheld.
+        self.url.replace(&self.state, "%5Bnot+kept%5D")
     }
 }
 

@@ -365,10 +365,7 @@ pub(super) async fn begin(
             // Both before the redirect (the callback must find them), side by side. A pending
             // record the store cannot take waits in memory for it; lost, it is logged and the
             // browser's session still knows the launch.
-            let (saved, kept) = tokio::join!(
-                session.save(),
-                state.store.keep_pending(std::sync::Arc::from(record))
-            );
+            let (saved, kept) = tokio::join!(session.save(), state.store.keep_pending(record));
             if matches!(kept, crate::store::Kept::Lost(_)) {
                 state.metrics.store_error("launch");
             }
