@@ -94,10 +94,12 @@ impl SqliteBackend {
             ttl_secs: limits.ttl.as_secs().max(1) as i64,
             sealer,
         }));
-        // Expired records and states are deleted every minute.
+        // Expired records and states are deleted every minute, the first time a minute after
+        // start: a sweep at start wrote to the file while the first request created its tables.
         let sweeper = backend.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(60));
+            let minute = Duration::from_secs(60);
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
             loop {
                 every.tick().await;
                 if sweeper.sweep().await.is_err() {
@@ -153,6 +155,8 @@ impl SqliteBackend {
 
     /// The session store on the current pool, its table created.
     pub async fn sessions(&self) -> Result<SqliteStore, StoreError> {
+        // Our tables first, then the session table: one schema change at a time.
+        self.ready().await?;
         let g = self.current();
         g.sessions
             .get_or_try_init(|| async {

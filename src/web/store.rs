@@ -105,10 +105,13 @@ impl Store {
             Kind::Memory(_) => Store::Memory(MemorySessions::new(idle)),
             Kind::Redis(r) => Store::Redis(RedisStore::new(r.pool.clone()), health),
             Kind::Sqlite(s) => {
-                // Expired sessions are deleted every minute (on whichever pool is current).
+                // Expired sessions are deleted every minute (on whichever pool is current), the
+                // first time a minute after start: not while the first request creates tables.
                 let sweeper = s.clone();
                 tokio::spawn(async move {
-                    let mut every = tokio::time::interval(Duration::from_secs(60));
+                    let minute = Duration::from_secs(60);
+                    let mut every =
+                        tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
                     loop {
                         every.tick().await;
                         if let Ok(store) = sweeper.sessions().await {
