@@ -129,6 +129,7 @@ fn prefix(p: &AuthorizeParams<'_>) -> Result<Arc<str>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn the_request_as_shown_is_the_one_rebuilt_from_its_verifier() {
@@ -146,7 +147,6 @@ mod tests {
         assert!(!shown.contains(&req.state));
         assert!(shown.contains("state=%5Bnot+kept%5D"));
     }
-    use std::collections::HashMap;
 
     fn params(launch: Option<&str>) -> HashMap<String, String> {
         let req = build(&AuthorizeParams {

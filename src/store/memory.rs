@@ -74,8 +74,8 @@ pub fn weight(record: &LaunchRecord) -> u32 {
     weight_of(record.weight())
 }
 
-fn weight_of(json_bytes: usize) -> u32 {
-    let bytes = (json_bytes as u64).saturating_add(ENTRY_OVERHEAD);
+fn weight_of(stored_bytes: usize) -> u32 {
+    let bytes = (stored_bytes as u64).saturating_add(ENTRY_OVERHEAD);
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
