@@ -1,12 +1,14 @@
 //! `cargo bench --bench launch`: throughput and latency of the launch path next to `/healthz`
 //! measured in the same run at 16 connections, in alternating rounds (the ratio is the figure
-//! that travels between machines), resident memory per live *launch* session (40,000 EHR launches, each from a new
-//! browser, each leaving a pending launch in its session), and how many discovery and JWKS
-//! fetches the caches let through. Each row also gives the CPU time this process spent per
-//! request (app, fake EHR and client together; the client, reqwest, does more per `/launch`:
-//! it resolves each 303's `Location` as a URL even with redirects off), which other work on
-//! the machine does not change the way it changes req/s. Everything runs in this process on 127.0.0.1: the app and the
-//! fake EHR, on the real router and the default (memory) store. Session data is one compact
+//! that travels between machines), resident memory per live *launch* session (40,000 EHR
+//! launches, each from a new browser, each leaving a pending launch in its session), and how many
+//! discovery and JWKS fetches the caches let through. Each row also gives the CPU time this
+//! process spent per request (app, fake EHR and client together; the client, reqwest, does more
+//! per `/launch`: it resolves each 303's `Location` as a URL even with redirects off), which
+//! other work on the machine does not change the way it changes req/s. Everything runs in this
+//! process on 127.0.0.1: the app and the fake EHR, on the real router and the default (memory)
+//! store, given `memory_store_max_mb = 1024` so that every pending launch of the run (60,000; a
+//! quarter of the budget holds pending launches) is kept and counted. Session data is one compact
 //! string, so serde_json's `preserve_order` (turned on here by a dev-dependency, off in release
 //! builds of the binary) does not change what a session costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -145,7 +147,7 @@ async fn main() {
     .await
     .expect("fake EHR");
     let toml = format!(
-        "public_url = \"{base}\"\npractice_ehr = false\nlaunch_rate_limit_per_minute = 0\n[[registration]]\nid = \"app\"\niss = \"{}\"\nclient_id = \"bench\"\nscope = \"launch openid fhirUser patient/*.read\"\n",
+        "public_url = \"{base}\"\npractice_ehr = false\nlaunch_rate_limit_per_minute = 0\nmemory_store_max_mb = 1024\n[[registration]]\nid = \"app\"\niss = \"{}\"\nclient_id = \"bench\"\nscope = \"launch openid fhirUser patient/*.read\"\n",
         ehr.fhir_base()
     );
     let config = Config::from_toml(&toml, "bench", addr).expect("config");

@@ -65,9 +65,18 @@ async fn start_uncounted(
         launch_request_id: "",
     };
     let rec = Recorder::default();
-    // Boxed, as the warming below: a fetch is a large future, and the one of every `/launch` was
-    // copied whole each time the request's future moved.
-    let discovered = Box::pin(super::discover(core, &reg.iss, &rec)).await;
+    let scope = super::requested_scope(reg, kind);
+    // Discovery, then the OpenID warm-up, in one boxed future: a fetch is a large future, and
+    // the one of every `/launch` was copied whole each time the request's future moved (one box
+    // for both: each box is a large allocation of its own).
+    let discovered = Box::pin(async {
+        let d = super::discover(core, &reg.iss, &rec).await?;
+        if scope.split_whitespace().any(|s| s == "openid") {
+            warm_oidc(core, &reg.iss, d.issuer.as_deref().unwrap_or(&reg.iss)).await;
+        }
+        Ok(d)
+    })
+    .await;
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {
@@ -78,15 +87,6 @@ async fn start_uncounted(
             return Started::Failed(Box::new(r));
         }
     };
-    let scope = super::requested_scope(reg, kind);
-    if scope.split_whitespace().any(|s| s == "openid") {
-        Box::pin(warm_oidc(
-            core,
-            &reg.iss,
-            d.issuer.as_deref().unwrap_or(&reg.iss),
-        ))
-        .await;
-    }
     let built = authorize::build(&AuthorizeParams {
         authorization_endpoint: &d.authorization_endpoint,
         client_id: &reg.client_id,

@@ -45,8 +45,17 @@ impl AuthorizeRequest {
     /// is kept) as `[not kept]`, as [`shown`] rebuilds it later.
     pub fn shown(&self) -> String {
         // `state` is URL-safe base64 (the same encoded) and random: it occurs only as itself, and
-        // wherever it occurs it is withheld.
-        self.url.replace(&self.state, "%5Bnot+kept%5D")
+        // wherever it occurs it is withheld. Written into one allocation of the final size.
+        const WITHHELD: &str = "%5Bnot+kept%5D";
+        let mut shown = String::with_capacity(self.url.len() + WITHHELD.len());
+        let mut rest = 0;
+        for (at, _) in self.url.match_indices(&self.state) {
+            shown.push_str(&self.url[rest..at]);
+            shown.push_str(WITHHELD);
+            rest = at + self.state.len();
+        }
+        shown.push_str(&self.url[rest..]);
+        shown
     }
 }
 

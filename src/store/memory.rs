@@ -1,9 +1,10 @@
-//! The launch store in process memory: bounded by the stored size of its records (moka's
-//! weigher), least recently written out first; entries expire. Pending launches are indexed by
-//! start time (see `pending`): every write of a launch goes through that index's lock, so
-//! settling one is a compare-and-set against the callback's write. A pending launch is kept
-//! encoded (MessagePack: one allocation, its weight is its length, decoded only when someone
-//! looks); every other record as the record itself.
+//! The launch store in process memory: finished records in a cache bounded by their stored size
+//! (moka's weigher), least recently written out first; entries expire. Pending launches are
+//! held apart, encoded (MessagePack: one allocation, its weight is its length, decoded only when
+//! someone looks), in the index of pending launches (see `pending_index`), which takes at most a
+//! quarter of the budget: a flood of launches that never come back cannot push out a finished
+//! result. Every write of a launch goes through that index's lock, so settling one is a
+//! compare-and-set against the callback's write.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,45 +16,45 @@ use super::pending_index::PendingIndex;
 use super::{Consumed, Limits};
 use crate::record::LaunchRecord;
 
-/// Each record with the sequence number of its last write (newest first in `recent`) and its
-/// weight.
-type Entry = (u64, u32, Held);
+/// Each finished record with the sequence number of its last write (newest first in `recent`)
+/// and its weight.
+type Entry = (u64, u32, Arc<LaunchRecord>);
 
-/// A record as held: finished ones as they are (read on every result page), pending ones
-/// encoded, which `/launch` writes once and hardly anyone reads. Held as it is, a pending launch
-/// weighed twice its encoding in memory; encoded as JSON, escaping its texts cost each
-/// `/launch` a sixth of its time. MessagePack copies texts as they are.
-#[derive(Clone, Debug)]
-enum Held {
-    Record(Arc<LaunchRecord>),
-    Pending(Arc<[u8]>),
-}
-
-impl Held {
-    fn record(&self, id: &str) -> Option<Arc<LaunchRecord>> {
-        match self {
-            Held::Record(r) => Some(r.clone()),
-            Held::Pending(bytes) => match rmp_serde::from_slice(bytes) {
-                Ok(r) => Some(Arc::new(r)),
-                Err(e) => {
-                    tracing::error!(launch = %id, error = %e, "a pending launch kept in memory does not decode");
-                    None
-                }
-            },
-        }
-    }
-}
-
-/// Room for a pending record encoded at once (about 1.7 KB against an ordinary EHR).
+/// Room for a pending record encoded at once (about 1.9 KB against an ordinary EHR).
 const PENDING_BYTES: usize = 3 * 1024;
 
+thread_local! {
+    /// Each thread's encoding buffer, kept between launches: a record is encoded there, then
+    /// copied once into an allocation of its size.
+    static ENCODING: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(PENDING_BYTES));
+}
+
 /// `record` in MessagePack, its members named (`None` only if a member failed to encode: never
-/// for a record, whose maps have string keys).
+/// for a record, whose maps have string keys). Held as it is, a pending launch weighed twice its
+/// encoding in memory; encoded as JSON, escaping its texts cost each `/launch` a sixth of its
+/// time. MessagePack copies texts as they are.
 fn encode(record: &LaunchRecord) -> Option<Arc<[u8]>> {
-    let mut bytes = Vec::with_capacity(PENDING_BYTES);
-    let mut encoder = rmp_serde::Serializer::new(&mut bytes).with_struct_map();
-    serde::Serialize::serialize(record, &mut encoder).ok()?;
-    Some(Arc::from(bytes))
+    ENCODING.with(|buffer| {
+        let mut bytes = buffer.try_borrow_mut().ok()?;
+        bytes.clear();
+        let mut encoder = rmp_serde::Serializer::new(&mut *bytes).with_struct_map();
+        serde::Serialize::serialize(record, &mut encoder).ok()?;
+        let encoded = Arc::from(&bytes[..]);
+        // A rare huge record does not stay behind in every thread.
+        bytes.truncate(0);
+        bytes.shrink_to(PENDING_BYTES);
+        Some(encoded)
+    })
+}
+
+fn decode(id: &str, bytes: &[u8]) -> Option<Arc<LaunchRecord>> {
+    match rmp_serde::from_slice(bytes) {
+        Ok(r) => Some(Arc::new(r)),
+        Err(e) => {
+            tracing::error!(launch = %id, error = %e, "a pending launch kept in memory does not decode");
+            None
+        }
+    }
 }
 
 /// Records and consumed states of this process.
@@ -63,9 +64,11 @@ pub struct MemoryBackend {
     consumed: Cache<String, Arc<str>>,
     writes: Arc<AtomicU64>,
     pending: PendingIndex,
+    /// How long a pending launch is held at most (the store's TTL), in seconds.
+    ttl_secs: i64,
 }
 
-/// What an entry costs besides its JSON: the key, the cache's own bookkeeping.
+/// What an entry costs besides its stored bytes: the key, the cache's own bookkeeping.
 const ENTRY_OVERHEAD: u64 = 256;
 
 /// The size of `record` as stored (its compact JSON, [`LaunchRecord::weight`]), plus
@@ -81,9 +84,10 @@ fn weight_of(stored_bytes: usize) -> u32 {
 
 impl MemoryBackend {
     pub fn new(limits: Limits) -> Self {
+        let pending_bytes = limits.max_bytes / 4;
         MemoryBackend {
             launches: Cache::builder()
-                .max_capacity(limits.max_bytes)
+                .max_capacity(limits.max_bytes - pending_bytes)
                 .weigher(|_, (_, w, _): &Entry| *w)
                 // A new result always gets in (TinyLFU would turn a newcomer away when full).
                 .eviction_policy(EvictionPolicy::lru())
@@ -97,40 +101,43 @@ impl MemoryBackend {
                 .time_to_live(limits.ttl)
                 .build(),
             writes: Arc::default(),
-            pending: PendingIndex::default(),
+            pending: PendingIndex::new(pending_bytes),
+            ttl_secs: i64::try_from(limits.ttl.as_secs()).unwrap_or(i64::MAX),
         }
+    }
+
+    fn seq(&self) -> u64 {
+        self.writes.fetch_add(1, Ordering::Relaxed)
     }
 
     fn insert(&self, record: &LaunchRecord) {
-        let w = weight(record);
-        self.hold(record.id(), w, Held::Record(Arc::new(record.clone())));
+        let entry = (self.seq(), weight(record), Arc::new(record.clone()));
+        self.launches.insert(record.id().to_string(), entry);
     }
 
-    fn hold(&self, id: &str, weight: u32, held: Held) {
-        let seq = self.writes.fetch_add(1, Ordering::Relaxed);
-        self.launches.insert(id.to_string(), (seq, weight, held));
-    }
-
-    /// Stores (or replaces) a record; a launch pending until now is pending no more.
+    /// Stores (or replaces) a record; a launch pending until now is pending no more (in that
+    /// order, under the index's lock: a reader finds one or the other, never neither).
     pub fn put(&self, record: &LaunchRecord) {
         let mut index = self.pending.lock();
-        index.remove(record.id());
         self.insert(record);
+        index.remove(record.id());
     }
 
-    /// Stores a pending launch unless a record of it exists (the callback's is never replaced),
-    /// encoded: written once, its length is its weight.
+    /// Holds a pending launch, encoded: written once, its length is its weight. A second
+    /// pending write of the same launch changes nothing. No finished record of it can exist
+    /// yet: in memory, a launch is written pending before its id leaves this process (the
+    /// redirect to the authorization server), and only by `/launch`.
     pub fn put_new(&self, record: &LaunchRecord) {
-        let (w, held) = match encode(record) {
-            Some(bytes) => (weight_of(bytes.len()), Held::Pending(bytes)),
-            None => (weight(record), Held::Record(Arc::new(record.clone()))),
+        let Some(bytes) = encode(record) else {
+            tracing::error!(launch = %record.id(), "a pending launch does not encode; kept as a record, never settled");
+            return self.insert(record);
         };
-        let mut index = self.pending.lock();
-        if self.launches.contains_key(record.id()) {
-            return;
-        }
-        index.insert(record.id(), record.started_at());
-        self.hold(record.id(), w, held);
+        let held = (weight_of(bytes.len()), bytes);
+        let expired_before = record.started_at().saturating_sub(self.ttl_secs);
+        let seq = self.seq();
+        self.pending
+            .lock()
+            .insert(record.id(), record.started_at(), seq, held, expired_before);
     }
 
     /// Ids of pending launches started at `cutoff` or before, oldest first, at most `limit`.
@@ -148,11 +155,11 @@ impl MemoryBackend {
         self.pending.lock().returned(id)
     }
 
-    /// Replaces pending launch `id` by `settled` if it is still pending (and still kept): true for
-    /// exactly one caller.
+    /// Replaces pending launch `id` by `settled` if it is still pending (and still held): true
+    /// for exactly one caller.
     pub fn settle(&self, settled: &LaunchRecord) -> bool {
         let mut index = self.pending.lock();
-        if !index.remove(settled.id()) || !self.launches.contains_key(settled.id()) {
+        if !index.remove(settled.id()) {
             return false;
         }
         self.insert(settled);
@@ -160,7 +167,12 @@ impl MemoryBackend {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<LaunchRecord>> {
-        self.launches.get(id)?.2.record(id)
+        // The index first: a launch leaves it only once its record is in the cache.
+        let pending = self.pending.lock().get(id);
+        match pending {
+            Some(bytes) => decode(id, &bytes),
+            None => Some(self.launches.get(id)?.2),
+        }
     }
 
     /// Atomic per key: of concurrent callers, exactly one inserts.
@@ -181,30 +193,43 @@ impl MemoryBackend {
         self.consumed.get(state_hash).map(|id| id.to_string())
     }
 
-    /// The `limit` records written last, newest first.
+    /// The `limit` records written last, newest first, pending or finished.
     pub fn recent(&self, limit: usize) -> Vec<Arc<LaunchRecord>> {
-        let mut all: Vec<(u64, Arc<String>, Held)> = self
+        enum Found {
+            Record(Arc<LaunchRecord>),
+            Pending(Arc<str>, Arc<[u8]>),
+        }
+        let mut all: Vec<(u64, Found)> = self
             .launches
             .iter()
-            .map(|(id, (seq, _, held))| (seq, id, held))
+            .map(|(_, (seq, _, record))| (seq, Found::Record(record)))
             .collect();
-        all.sort_by_key(|(seq, _, _)| std::cmp::Reverse(*seq));
+        let pending = self.pending.lock().held();
+        all.extend(
+            pending
+                .into_iter()
+                .map(|(seq, id, bytes)| (seq, Found::Pending(id, bytes))),
+        );
+        all.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         all.into_iter()
             .take(limit)
-            .filter_map(|(_, id, held)| held.record(&id))
+            .filter_map(|(_, found)| match found {
+                Found::Record(r) => Some(r),
+                Found::Pending(id, bytes) => decode(&id, &bytes),
+            })
             .collect()
     }
 
-    /// Records held now (for tests and the benchmark).
+    /// Records held now, pending ones included (for tests and the benchmark).
     pub fn launch_count(&self) -> u64 {
         self.launches.run_pending_tasks();
-        self.launches.entry_count()
+        self.launches.entry_count() + self.pending.lock().size().0
     }
 
-    /// The summed weight of the records held now (see [`weight`]).
+    /// The summed weight of the records held now, pending ones included (see [`weight`]).
     pub fn launch_bytes(&self) -> u64 {
         self.launches.run_pending_tasks();
-        self.launches.weighted_size()
+        self.launches.weighted_size() + self.pending.lock().size().1
     }
 }
 
@@ -288,5 +313,34 @@ mod tests {
         assert!(count < 10_000 && count > 1_000, "{count} records held");
         assert!(store.get("launch-9999").is_some(), "the newest is kept");
         assert!(store.get("launch-0").is_none(), "the oldest went first");
+    }
+
+    #[test]
+    fn a_flood_of_pending_launches_pushes_out_older_pending_ones_never_a_result() {
+        let budget = 4 << 20;
+        let store = MemoryBackend::new(Limits {
+            max_bytes: budget,
+            ..Limits::new(Duration::from_secs(3600))
+        });
+        store.put(&completed(0));
+        let pending = |i: u64| super::super::sample_record(&format!("pending-{i:05}"));
+        let held = encode(&pending(0)).unwrap().len() as u64 + ENTRY_OVERHEAD;
+        for i in 0..budget / held {
+            store.put_new(&pending(i));
+        }
+        assert!(store.get("launch-0").is_some(), "the result stays");
+        assert!(
+            store.get("pending-0").is_none(),
+            "the oldest pending launch went"
+        );
+        let (count, bytes) = store.pending.lock().size();
+        assert!(
+            bytes <= budget / 4,
+            "{bytes} bytes pending, a quarter of {budget}"
+        );
+        assert_eq!(count, budget / 4 / held);
+        let newest = format!("pending-{:05}", budget / held - 1);
+        assert_eq!(store.get(&newest).unwrap().id(), newest);
+        assert_eq!(store.recent(1)[0].id(), newest);
     }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::csrf;
+use super::limit::Allowed;
 use super::session::BrowserSession;
 use super::{Problem, paths};
 use crate::config::Registration;
@@ -26,6 +27,7 @@ pub struct RunForm {
 /// `POST /backend/{id}`.
 pub async fn run(
     State(state): State<AppState>,
+    _: Allowed,
     Path(id): Path<String>,
     headers: HeaderMap,
     session: BrowserSession,

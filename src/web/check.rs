@@ -11,6 +11,7 @@ use super::AppState;
 use super::Problem;
 use super::csrf::Csrf;
 use super::launch::{AdHocForm, adhoc_registration};
+use super::limit::Allowed;
 use super::problem::wants_json;
 use super::views::{self, CheckPage};
 use crate::check::{self, Report};
@@ -40,6 +41,7 @@ fn respond(headers: &HeaderMap, report: &Report) -> Result<Response, Problem> {
 
 pub async fn registration(
     State(state): State<AppState>,
+    _: Allowed,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
@@ -52,6 +54,7 @@ pub async fn registration(
 
 pub async fn adhoc(
     State(state): State<AppState>,
+    _: Allowed,
     headers: HeaderMap,
     csrf: Csrf,
     form: Result<Form<AdHocForm>, FormRejection>,

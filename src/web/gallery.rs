@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::csrf::{self, Csrf};
 use super::launch::begin;
+use super::limit::Allowed;
 use super::problem::{format_json, wants_json};
 use super::session::BrowserSession;
 use super::views::{self, GalleryPage, GalleryRow};
@@ -79,6 +80,7 @@ pub struct RunForm {
 
 pub async fn run(
     State(state): State<AppState>,
+    _: Allowed,
     Path(id): Path<String>,
     headers: HeaderMap,
     session: BrowserSession,

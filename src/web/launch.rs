@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::csrf::{self, Csrf};
+use super::limit::Allowed;
 use super::middleware::LaunchStarted;
 use super::session::BrowserSession;
 use super::{Problem, home, paths};
@@ -37,6 +38,7 @@ fn bad_launch(d: Diagnosis) -> Problem {
 /// `GET /launch?iss=…&launch=…`: the EHR launch. An unregistered `iss` is never contacted.
 pub async fn ehr(
     State(state): State<AppState>,
+    _: Allowed,
     RawQuery(query): RawQuery,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
@@ -172,6 +174,7 @@ fn distinct(bases: Vec<&str>) -> Vec<&str> {
 /// `GET /standalone/{id}`: a standalone launch of a configured registration.
 pub async fn standalone(
     State(state): State<AppState>,
+    _: Allowed,
     Path(id): Path<String>,
     session: BrowserSession,
 ) -> Result<Response, Problem> {
@@ -211,6 +214,7 @@ pub struct AdHocForm {
 /// `POST /standalone`: a standalone launch of an app typed into the form.
 pub async fn adhoc(
     State(state): State<AppState>,
+    _: Allowed,
     headers: HeaderMap,
     csrf: Csrf,
     session: BrowserSession,

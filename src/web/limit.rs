@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -82,12 +83,12 @@ impl<C: Clock> RateLimiter<C> {
 /// many launches as the limit allows, and no more.
 pub const PRACTICE_REQUESTS_PER_LAUNCH: u32 = 8;
 
-fn peer(req: &Request) -> IpAddr {
-    req.extensions()
+fn peer(extensions: &Extensions) -> IpAddr {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .or_else(|| {
-            req.extensions()
+            extensions
                 .get::<ConnectInfo<super::listener::Peer>>()
                 .map(|c| c.0.0.ip())
         })
@@ -97,7 +98,7 @@ fn peer(req: &Request) -> IpAddr {
 /// The practice EHR's limit: every request under `/practice`, per client IP (429 +
 /// `Retry-After`, as plain text: it is the other side of the wire).
 pub async fn limit_practice(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = peer(&req);
+    let ip = peer(req.extensions());
     match state.practice_limiter.hit(ip) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
@@ -113,25 +114,46 @@ pub async fn limit_practice(State(state): State<AppState>, req: Request, next: N
     }
 }
 
-/// The middleware: the peer address from the connection (proxies' headers are not trusted).
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = peer(&req);
-    match state.limiter.hit(ip) {
-        Ok(()) => next.run(req).await,
-        Err(wait) => {
-            tracing::warn!(%ip, "launch rate limit reached");
-            state.metrics.rate_limited("launch");
-            let problem = Problem::plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many launches",
-                format!(
-                    "This address started more than {} launches or checks in a minute. Try again in {wait} s.",
-                    state.config.launch_rate_limit_per_minute
-                ),
-            );
-            ([(header::RETRY_AFTER, wait.to_string())], problem).into_response()
+/// A request within its address's launch allowance, by the peer address of the connection
+/// (proxies' headers are not trusted). Taken first by every page handler that starts outbound
+/// work (launches, checks, gallery and Backend Services runs): an extractor, not a layer around
+/// those routes, which would box each of them once more and clone the boxes on every request.
+/// Over the limit: 429 with `Retry-After`.
+pub struct Allowed;
+
+impl FromRequestParts<AppState> for Allowed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match over_limit(state, peer(&parts.extensions)) {
+            Some(refused) => Err(refused),
+            None => Ok(Allowed),
         }
     }
+}
+
+/// The same limit as a middleware, for routes outside the pages (sign-in, `/probe`).
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match over_limit(&state, peer(req.extensions())) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
+}
+
+/// The 429 for `ip` when it is over the launch limit.
+fn over_limit(state: &AppState, ip: IpAddr) -> Option<Response> {
+    let wait = state.limiter.hit(ip).err()?;
+    tracing::warn!(%ip, "launch rate limit reached");
+    state.metrics.rate_limited("launch");
+    let problem = Problem::plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many launches",
+        format!(
+            "This address started more than {} launches or checks in a minute. Try again in {wait} s.",
+            state.config.launch_rate_limit_per_minute
+        ),
+    );
+    Some(([(header::RETRY_AFTER, wait.to_string())], problem).into_response())
 }
 
 #[cfg(test)]

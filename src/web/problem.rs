@@ -226,6 +226,9 @@ pub async fn render(mut req: Request, next: Next) -> Response {
     }
     let (mut parts, _) = resp.into_parts();
     parts.status = problem.status;
+    // The router measured the empty body it answered; the page replaces it (hyper writes the
+    // page's own length).
+    parts.headers.remove(header::CONTENT_LENGTH);
     if problem.status == StatusCode::SERVICE_UNAVAILABLE {
         parts
             .headers

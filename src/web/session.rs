@@ -90,7 +90,12 @@ impl BrowserSession {
     /// that fails then turns the response into `session.store_unavailable`, see `problem`).
     pub async fn save(&mut self) -> Result<(), Problem> {
         self.prune(crate::record::now());
-        let text = serde_json::to_string(&self.data).unwrap_or_default();
+        // Sized for a browser with a launch or two pending: written without growing.
+        let mut text = Vec::with_capacity(512);
+        let text = match serde_json::to_writer(&mut text, &self.data) {
+            Ok(()) => String::from_utf8(text).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         self.session
             .insert(KEY, text)
             .await

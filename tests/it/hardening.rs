@@ -110,6 +110,36 @@ async fn launches_over_the_rate_limit_get_429_with_retry_after() {
     );
 }
 
+#[tokio::test]
+async fn every_route_that_starts_outbound_work_is_limited() {
+    let app = TestApp::start(Setup {
+        extra_toml: "launch_rate_limit_per_minute = 1".into(),
+        ..Setup::new(Auth::None)
+    })
+    .await;
+    assert_eq!(
+        app.get("/standalone/app").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let launch = format!("/launch?iss={}&launch=x", app.ehr.fhir_base());
+    for path in [launch.as_str(), "/standalone/app", "/check/app"] {
+        let status = app.get(path).await.status();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "GET {path}");
+    }
+    // Limited before anything else is read: no form, no CSRF token needed to be refused.
+    for path in [
+        "/standalone",
+        "/check",
+        "/gallery/works-basic",
+        "/backend/app",
+    ] {
+        let status = app.post_form(path, &[]).await.status();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "POST {path}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/launches").await.status(), StatusCode::OK);
+}
+
 /// Developer mode: an EHR launch from a FHIR server nobody registered, as a public client.
 async fn unregistered_ehr_launch(
     extra_toml: &str,
