@@ -66,17 +66,15 @@ async fn start_uncounted(
     };
     let rec = Recorder::default();
     let scope = super::requested_scope(reg, kind);
-    // Discovery, then the OpenID warm-up, in one boxed future: a fetch is a large future, and
-    // the one of every `/launch` was copied whole each time the request's future moved (one box
-    // for both: each box is a large allocation of its own).
-    let discovered = Box::pin(async {
-        let d = super::discover(core, &reg.iss, &rec).await?;
-        if scope.split_whitespace().any(|s| s == "openid") {
-            warm_oidc(core, &reg.iss, d.issuer.as_deref().unwrap_or(&reg.iss)).await;
-        }
-        Ok(d)
-    })
-    .await;
+    // Discovery, then the OpenID warm-up, each boxed: their futures (a cache lookup; the fetch
+    // itself is boxed further down) were copied whole each time the request's future moved.
+    let discovered = Box::pin(super::discover(core, &reg.iss, &rec)).await;
+    if let Ok(d) = &discovered
+        && scope.split_whitespace().any(|s| s == "openid")
+    {
+        let issuer = d.issuer.as_deref().unwrap_or(&reg.iss);
+        Box::pin(warm_oidc(core, &reg.iss, issuer)).await;
+    }
     let d = match discovered {
         Ok(d) => d,
         Err(diag) => {

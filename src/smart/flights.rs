@@ -55,16 +55,16 @@ impl<V: Clone + Send + Sync + 'static> Flights<V> {
             return Ok(hit);
         }
         let ran = AtomicBool::new(false);
-        let result = cache
-            .try_get_with_by_ref(key, async {
-                ran.store(true, Ordering::Relaxed);
-                let before = rec.exchanges().len();
-                Box::pin(load()).await.map_err(|error| Failed {
-                    error,
-                    exchanges: rec.exchanges().split_off(before),
-                })
+        // Boxed too: moka's single-flight future is larger than the rest of a hit's together.
+        let result = Box::pin(cache.try_get_with_by_ref(key, async {
+            ran.store(true, Ordering::Relaxed);
+            let before = rec.exchanges().len();
+            Box::pin(load()).await.map_err(|error| Failed {
+                error,
+                exchanges: rec.exchanges().split_off(before),
             })
-            .await;
+        }))
+        .await;
         result.map_err(|failed| {
             if !ran.load(Ordering::Relaxed) {
                 rec.extend(&failed.exchanges);
