@@ -201,6 +201,28 @@ async fn metrics_are_off_by_default_and_stay_off_the_main_listener_with_metrics_
 const TOKEN: &str = "support-token-for-the-tests-0123";
 
 /// An app with the support view on (its token in a variable of this test's own name).
+/// The support list of `app` as JSON, asked for with the token.
+async fn support_list(app: &TestApp) -> Value {
+    let r = browser()
+        .get(app.url("/admin/launches?format=json"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// One field of every row of a support list, in its order.
+fn column<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list["launches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l[field].as_str().unwrap())
+        .collect()
+}
+
 async fn with_support_view(var: &str, extra: &str) -> TestApp {
     // SAFETY: nextest runs every test in its own process; the variable is this test's own.
     unsafe { std::env::set_var(var, TOKEN) };
@@ -270,19 +292,8 @@ async fn the_support_view_needs_the_token_and_shows_no_people() {
         "{html}"
     );
     assert_no_people("the support list", &html);
-    let list = support
-        .get(app.url("/admin/launches?format=json"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let json: Value = list.json().await.unwrap();
-    let ids: Vec<&str> = json["launches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap())
-        .collect();
+    let json = support_list(&app).await;
+    let ids = column(&json, "id");
     assert!(ids.contains(&&first["/launches/".len()..]), "{json:#}");
     assert!(ids.contains(&&second["/launches/".len()..]), "{json:#}");
     assert_eq!(
@@ -351,19 +362,8 @@ async fn the_support_list_is_in_start_order_not_write_order() {
     let rewritten = serde_json::from_value(v).unwrap();
     app.state.store.put_launch(&rewritten).await.unwrap();
 
-    let r = browser()
-        .get(app.url("/admin/launches?format=json"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let json: Value = r.json().await.unwrap();
-    let ids: Vec<&str> = json["launches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap())
-        .collect();
+    let json = support_list(&app).await;
+    let ids = column(&json, "id");
     assert_eq!(ids, [newer, older], "newest start first: {json:#}");
     let html = browser()
         .get(app.url("/admin/launches"))
@@ -1076,21 +1076,8 @@ async fn redis_lists_recent_launches_of_every_instance_sealed() {
     .await;
     let (first, first_rid) = launch_with(&one, &one.browser).await;
     let (second, second_rid) = launch_with(&two, &two.browser).await;
-    let list: Value = browser()
-        .get(one.url("/admin/launches?format=json"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rids: Vec<&str> = list["launches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["request_id"].as_str().unwrap())
-        .collect();
+    let list = support_list(&one).await;
+    let rids = column(&list, "request_id");
     assert_eq!(rids, [second_rid.as_str(), first_rid.as_str()], "{list:#}");
     assert_no_people("the support list", &list.to_string());
     let (_, owner) = json_of(&one.browser, &one.url(&first)).await;
