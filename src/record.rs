@@ -124,6 +124,10 @@ pub struct RefreshRecord {
     pub token_response: Option<TokenExchange>,
     #[serde(with = "crate::diagnosis::stored")]
     pub diagnoses: Vec<Diagnosis>,
+    /// The scorecard rules this refresh's answer was held to (absent in records stored before
+    /// a refresh kept its own; those hold them in the launch's `conformance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::diagnosis::conformance::Check>,
 }
 
 /// Who a launch's record belongs to: the browser that made it (only it sees the record) and

@@ -100,8 +100,8 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
         }
     }
     // The rest of the server scorecard (discovery's checks); the rules are listed above.
-    let others: Vec<_> = r
-        .conformance()
+    let checks = r.conformance();
+    let others: Vec<_> = checks
         .iter()
         .filter(|c| !c.id.is_backend_rule())
         .collect();

@@ -113,6 +113,12 @@ pub fn assess_for(
     audience: Audience,
 ) -> Assessment {
     let mut diagnoses = case.diagnoses().to_vec();
+    // What introspection of the same token says, read together with the token's findings (a
+    // context the server knows but left out of the token response is the server's fault).
+    if let Some(token) = case.token_response() {
+        let answer = case.introspection().and_then(|i| i.answer.as_ref());
+        super::introspection::reconcile(&mut diagnoses, answer, token);
+    }
     let (outcome, step) = match case.outcome() {
         // Came back: its token request is still out.
         Outcome::Pending if case.step() == Step::Token => (Outcome::Pending, Step::Token),

@@ -92,6 +92,7 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
         outcome: Outcome::Error,
         token_response: None,
         diagnoses: vec![Diagnosis::new(id!("refresh.rejected"), "no")],
+        checks: Vec::new(),
     });
     let a = assess(&c, &CFG, STARTED + 61);
     assert_eq!((a.outcome, a.step), (Outcome::Success, Step::Fhir));
@@ -113,6 +114,7 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
         outcome: Outcome::Success,
         token_response: None,
         diagnoses: Vec::new(),
+        checks: Vec::new(),
     });
     let a = assess(&c, &CFG, STARTED + 91);
     assert_eq!(a.headline, "Launch succeeded");

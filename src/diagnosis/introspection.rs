@@ -225,6 +225,12 @@ pub fn reconcile(
                     .any(|e| e.label == "Missing" && e.value == key)
         });
         let Some(d) = missing else { continue };
+        let label = format!("{key} named by introspection");
+        // Records stored before the reasoner did this were reconciled when they were written.
+        if d.evidence.iter().any(|e| e.label == label) {
+            folded.push(format!("{key}: "));
+            continue;
+        }
         d.summary.push_str(&format!(
             " Introspection of the same token names {key} {named}: the server knows the context but left it out of the token response."
         ));
@@ -233,7 +239,7 @@ pub fn reconcile(
             format!("The server bound {key} {named} to the token (introspection names it) but omits it from the token response: a server or configuration fault, not a missing selection"),
         );
         d.evidence.push(super::Evidence {
-            label: format!("{key} named by introspection"),
+            label,
             value: named.to_string(),
         });
         folded.push(format!("{key}: "));
@@ -375,5 +381,10 @@ mod tests {
             both[1].summary,
             "scope: introspection \"a\", token response \"b\""
         );
+        // The reasoner reads every case again: a second pass (or a record reconciled when it
+        // was stored) changes nothing.
+        let once = format!("{both:?}");
+        reconcile(&mut both, Some(&answer), &token);
+        assert_eq!(format!("{both:?}"), once);
     }
 }

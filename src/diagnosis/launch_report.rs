@@ -289,6 +289,7 @@ mod tests {
             outcome: Outcome::Error,
             token_response: None,
             diagnoses: vec![Diagnosis::new(id!("refresh.rejected"), "refused")],
+            checks: Vec::new(),
         });
         let report = LaunchReport::assemble(r, &CFG, 1_200);
         assert_eq!(

@@ -309,14 +309,17 @@ pub async fn refresh(
         outcome: Outcome::Error,
         token_response: None,
         diagnoses: Vec::new(),
+        checks: Vec::new(),
     };
     match &result {
         Ok(x) if x.response.status().is_success() => {
             let body = String::from_utf8_lossy(x.response.body());
             match classify::refresh::success(&body, &original) {
                 Ok((response, mut warnings)) => {
-                    let more = super::scorecard::refresh(record, &x.response, &original, &warnings);
+                    let (checks, more) =
+                        super::scorecard::refresh(record, &x.response, &original, &warnings);
                     warnings.extend(more);
+                    entry.checks = checks;
                     entry.outcome = Outcome::Success;
                     entry.token_response = Some(TokenExchange::of(response));
                     entry.diagnoses = warnings;

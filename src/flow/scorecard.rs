@@ -198,17 +198,16 @@ pub fn after_token(
     }
     record.transcribed(extras.exchanges);
     add(record, checks);
-    record.reconcile_with_introspection();
 }
 
-/// A refresh answer's checks, added to the scorecard; the failed ones are returned as the
-/// refresh's own warn diagnoses.
+/// A refresh answer's checks (kept with the refresh: the scorecard shows the newest refresh's)
+/// and the failed ones as the refresh's own warn diagnoses, besides those already said.
 pub fn refresh(
-    record: &mut LaunchRecord,
+    record: &LaunchRecord,
     response: &Response,
     original: &str,
     already: &[crate::diagnosis::Diagnosis],
-) -> Vec<crate::diagnosis::Diagnosis> {
+) -> (Vec<Check>, Vec<crate::diagnosis::Diagnosis>) {
     let body = serde_json::from_slice::<Value>(response.body())
         .ok()
         .and_then(|v| v.as_object().cloned())
@@ -221,7 +220,5 @@ pub fn refresh(
         .chain(already.iter().cloned())
         .collect();
     let failed = conformance::diagnoses_besides(&checks, &said);
-    // A later refresh replaces the earlier refresh's results: the scorecard shows the newest.
-    record.checked_refresh(checks);
-    failed
+    (checks, failed)
 }

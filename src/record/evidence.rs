@@ -198,14 +198,6 @@ impl LaunchRecord {
         self.conformance.extend(checks);
     }
 
-    /// A refresh's scorecard checks: they replace the checks of the same ids an earlier refresh
-    /// recorded (the scorecard shows the newest refresh; each refresh keeps its own findings).
-    pub fn checked_refresh(&mut self, checks: Vec<Check>) {
-        self.conformance
-            .retain(|c| !checks.iter().any(|n| n.id == c.id));
-        self.conformance.extend(checks);
-    }
-
     /// One more refresh from the result page.
     pub fn refreshed(&mut self, refresh: RefreshRecord) {
         self.refreshes.push(refresh);
@@ -217,17 +209,6 @@ impl LaunchRecord {
         debug_assert!(report.checks.is_empty() && report.read.is_none());
         report.checks = checks;
         report.read = read;
-    }
-
-    /// What introspection of the same token says, folded into the token's findings (a context
-    /// the server knows but left out of the token response is the server's fault).
-    pub fn reconcile_with_introspection(&mut self) {
-        let Some(token) = &self.token_response else {
-            return;
-        };
-        let token = token.raw();
-        let answer = self.introspection.as_ref().and_then(|i| i.answer.as_ref());
-        crate::diagnosis::introspection::reconcile(&mut self.diagnoses, answer, token);
     }
 }
 
@@ -305,5 +286,36 @@ mod tests {
         let mut r = opened();
         r.token_exchanged(Map::new());
         r.token_exchanged(Map::new());
+    }
+
+    #[test]
+    fn each_refresh_keeps_its_own_checks_and_the_scorecard_shows_the_newest() {
+        use crate::diagnosis::conformance::refresh;
+        let mut r = opened();
+        let launch_check = Check::from_entry(id!("server.token_no_store"), true, "no-store");
+        r.checked([launch_check.clone()]);
+        let headers = http::HeaderMap::new();
+        let bad = refresh(&headers, &Map::new(), "openid");
+        let good_body: Map<String, Value> = serde_json::from_str(
+            r#"{"access_token": "a", "token_type": "Bearer", "expires_in": 60, "scope": "openid"}"#,
+        )
+        .unwrap();
+        let good = refresh(&headers, &good_body, "openid");
+        let entry = |checks: Vec<Check>| RefreshRecord {
+            at: 0,
+            outcome: Outcome::Success,
+            token_response: None,
+            diagnoses: Vec::new(),
+            checks,
+        };
+        r.refreshed(entry(bad.clone()));
+        assert_eq!(&*r.conformance(), &[&[launch_check.clone()][..], &bad].concat()[..]);
+        r.refreshed(entry(good.clone()));
+        // A refresh that failed before any answer checked nothing: it hides no earlier check.
+        r.refreshed(entry(Vec::new()));
+        assert_eq!(&*r.conformance(), &[&[launch_check][..], &good].concat()[..]);
+        // The case still holds what the first refresh was found to be.
+        assert_eq!(r.refreshes()[0].checks, bad);
+        assert!(r.refreshes()[0].checks.iter().any(|c| c.failed()));
     }
 }

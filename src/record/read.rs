@@ -1,5 +1,7 @@
 //! Reading a launch's case file: one getter per part, and the few facts read from several.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::{
@@ -133,8 +135,19 @@ impl LaunchRecord {
         &self.request_ids
     }
 
-    pub fn conformance(&self) -> &[Check] {
-        &self.conformance
+    /// The scorecard: the launch's checks, each replaced by the newest refresh that checked the
+    /// same rule (every refresh keeps its own checks in the case; the scorecard shows the
+    /// newest).
+    pub fn conformance(&self) -> Cow<'_, [Check]> {
+        if self.refreshes.iter().all(|r| r.checks.is_empty()) {
+            return Cow::Borrowed(&self.conformance);
+        }
+        let mut shown = self.conformance.clone();
+        for refresh in &self.refreshes {
+            shown.retain(|c| !refresh.checks.iter().any(|n| n.id == c.id));
+            shown.extend(refresh.checks.iter().cloned());
+        }
+        Cow::Owned(shown)
     }
 
     pub fn introspection(&self) -> Option<&Introspection> {

@@ -11,14 +11,14 @@ use crate::record::LaunchRecord;
 use crate::smart::context::{ContextRead, StyleFetch};
 
 /// One scorecard row.
-pub struct CheckRow<'a> {
-    pub check: &'a Check,
+pub struct CheckRow {
+    pub check: Check,
     pub title: &'static str,
 }
 
 /// What the partials `_scorecard.html` and `_context.html` show.
 pub struct LaunchExtras<'a> {
-    pub checks: Vec<CheckRow<'a>>,
+    pub checks: Vec<CheckRow>,
     pub passed: usize,
     pub failed: usize,
     /// Checks that could not run (with their reason), counted apart from passed and failed.
@@ -43,23 +43,25 @@ fn granular(scope: &str) -> Vec<Granular> {
 
 impl<'a> LaunchExtras<'a> {
     pub fn of(r: &'a LaunchRecord) -> Self {
-        let passed = r.conformance().iter().filter(|c| c.passed).count();
+        let checks = r.conformance();
+        let passed = checks.iter().filter(|c| c.passed).count();
+        let failed = checks.iter().filter(|c| c.failed()).count();
+        let not_tested = checks.iter().filter(|c| c.is_not_tested()).count();
         let (reads, style) = match &r.context() {
             Some(c) => (c.reads.as_slice(), c.style.as_ref()),
             None => (&[][..], None),
         };
         LaunchExtras {
-            checks: r
-                .conformance()
+            checks: checks
                 .iter()
                 .map(|c| CheckRow {
-                    check: c,
+                    check: c.clone(),
                     title: c.title(),
                 })
                 .collect(),
             passed,
-            failed: r.conformance().iter().filter(|c| c.failed()).count(),
-            not_tested: r.conformance().iter().filter(|c| c.is_not_tested()).count(),
+            failed,
+            not_tested,
             context: r
                 .token_response()
                 .map(launch_context::fields)
@@ -94,11 +96,12 @@ pub fn json_members(r: &LaunchRecord) -> [(&'static str, Value); 4] {
         .token_response()
         .map(launch_context::fields)
         .unwrap_or_default();
+    let checks = r.conformance();
     [
-        ("conformance", json!(r.conformance())),
+        ("conformance", json!(checks)),
         (
             "conformance_counts",
-            crate::diagnosis::conformance::counts(r.conformance()),
+            crate::diagnosis::conformance::counts(&checks),
         ),
         ("introspection", json!(r.introspection())),
         (

@@ -129,7 +129,7 @@ pub fn result_json(
     let refreshes: Vec<Value> = r
         .refreshes()
         .iter()
-        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(f.token_response.as_ref().map(TokenExchange::raw), reveal, gate)}))
+        .map(|f| json!({"at": f.at, "outcome": f.outcome, "diagnoses": f.diagnoses, "token_response": redacted(f.token_response.as_ref().map(TokenExchange::raw), reveal, gate), "checks": f.checks}))
         .collect();
     let mut out = json!({
         "id": r.id(),

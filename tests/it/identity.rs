@@ -356,6 +356,22 @@ async fn rotating_refresh_tokens_are_followed() {
         second["refreshes"][1]["outcome"], "success",
         "the newest refresh token was used: {second:#}"
     );
+    // Each refresh keeps its own checks; the scorecard shows each refresh rule once, the newest.
+    let rules = |id: &str| {
+        second["conformance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == id)
+            .count()
+    };
+    for id in ["server.refresh_fields", "server.refresh_scope_subset"] {
+        assert_eq!(rules(id), 1, "{id}: {:#}", second["conformance"]);
+    }
+    for r in 0..2 {
+        let kept = second["refreshes"][r]["checks"].as_array().map(Vec::len);
+        assert_eq!(kept, Some(3), "refresh {r}: {:#}", second["refreshes"][r]);
+    }
     app.assert_no_violations();
 }
 
