@@ -1,22 +1,25 @@
-//! The `backend` command's output: a Backend Services run (`flow::backend`) as text or JSON.
-//! Tokens are redacted (length and fingerprint), the transcript is already redacted (the
-//! client assertion keeps header and claims, never its signature).
+//! The `backend` command's output: a Backend Services run (`flow::backend`) as text or JSON,
+//! rendered from its report (the verdict, step and ranked diagnoses the pages show). Tokens are
+//! redacted (length and fingerprint), the transcript is already redacted (the client assertion
+//! keeps header and claims, never its signature).
 
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
 use crate::diagnosis::Severity;
+use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::redact_json;
-use crate::record::{LaunchRecord, Outcome};
+use crate::record::Outcome;
 
 /// Whether the run found an error-severity problem (exit status 1).
-pub fn has_error(r: &LaunchRecord) -> bool {
-    r.outcome() != Outcome::Success || r.diagnoses().iter().any(|d| d.is_error())
+pub fn has_error(report: &LaunchReport) -> bool {
+    report.outcome() != Outcome::Success || report.errors().next().is_some()
 }
 
 /// The run as JSON: the same facts as the result page's JSON twin.
-pub fn json(r: &LaunchRecord) -> Value {
+pub fn json(report: &LaunchReport) -> Value {
+    let r = report.record();
     let token_response = r.token_response().map(|t| {
         let mut v = Value::Object(t.clone());
         redact_json(&mut v);
@@ -25,12 +28,13 @@ pub fn json(r: &LaunchRecord) -> Value {
     json!({
         "id": r.id(),
         "kind": r.kind(),
-        "outcome": r.outcome(),
-        "step": r.step(),
+        "outcome": report.outcome(),
+        "step": report.step(),
+        "title": report.headline(),
         "registration": r.app(),
         "requested_scope": r.requested_scope(),
         "endpoints": r.endpoints(),
-        "diagnoses": r.diagnoses(),
+        "diagnoses": report.diagnoses(),
         "token_response": token_response,
         "backend": r.backend(),
         "conformance": r.conformance(),
@@ -47,12 +51,16 @@ fn paint(colour: bool, code: &str, s: &str) -> String {
 }
 
 /// The run as text.
-pub fn text(r: &LaunchRecord, colour: bool) -> String {
+pub fn text(report: &LaunchReport, colour: bool) -> String {
+    let r = report.record();
     let p = |code: &str, s: &str| paint(colour, code, s);
     let mut out = String::new();
-    let outcome = match r.outcome() {
+    let outcome = match report.outcome() {
         Outcome::Success => p("32", "success"),
-        _ => p("31", &format!("failed at the {} step", r.step().as_str())),
+        _ => p(
+            "31",
+            &format!("failed at the {} step", report.step().as_str()),
+        ),
     };
     let _ = writeln!(
         out,
@@ -69,14 +77,14 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
         );
     }
     let _ = writeln!(out, "  requested    {}", r.requested_scope());
-    if let Some(t) = &r.token_response() {
-        let field = |k: &str| t.get(k).map(|v| v.to_string()).unwrap_or("(absent)".into());
+    if let Some(t) = r.token() {
+        let shown = |v: Option<String>| v.unwrap_or_else(|| "(absent)".into());
         let _ = writeln!(
             out,
             "  token        granted scope {}, expires_in {}, token_type {}",
-            field("scope"),
-            field("expires_in"),
-            field("token_type")
+            shown(t.scope.clone()),
+            shown(t.expires_in.map(|e| e.to_string())),
+            shown(t.token_type.clone())
         );
     }
     if let Some(b) = &r.backend() {
@@ -101,10 +109,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
     }
     // The rest of the server scorecard (discovery's checks); the rules are listed above.
     let checks = r.conformance();
-    let others: Vec<_> = checks
-        .iter()
-        .filter(|c| !c.id.is_backend_rule())
-        .collect();
+    let others: Vec<_> = checks.iter().filter(|c| !c.id.is_backend_rule()).collect();
     if !others.is_empty() {
         let passed = others.iter().filter(|c| c.passed).count();
         let _ = writeln!(
@@ -122,7 +127,7 @@ pub fn text(r: &LaunchRecord, colour: bool) -> String {
             );
         }
     }
-    for d in r.diagnoses() {
+    for d in report.diagnoses() {
         let sev = match d.severity() {
             Severity::Error => p("31", "error"),
             Severity::Warn => p("33", "warn "),

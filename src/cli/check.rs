@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use smart_launch_doctor::diagnosis::assess::AssessConfig;
+use smart_launch_doctor::diagnosis::launch_report::LaunchReport;
 use smart_launch_doctor::state::Core;
 
 use crate::local_practice::LocalPractice;
@@ -106,17 +108,23 @@ pub async fn backend(config: Option<PathBuf>, id: &str, format: &str) -> ExitCod
         }
         None => smart_launch_doctor::flow::backend::run(&core, app, &reg, Default::default()).await,
     };
+    // Rendered from its report, like every view of a run: the reasoner's verdict, ranked.
+    let report = LaunchReport::assemble(
+        record,
+        &AssessConfig::of(&core.config),
+        smart_launch_doctor::record::now(),
+    );
     if format == "json" {
         super::emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&out::json(&record)).unwrap_or_default()
+            serde_json::to_string_pretty(&out::json(&report)).unwrap_or_default()
         ));
     } else {
         let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none();
-        super::emit(&out::text(&record, colour));
+        super::emit(&out::text(&report, colour));
     }
-    if out::has_error(&record) {
+    if out::has_error(&report) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

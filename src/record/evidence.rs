@@ -309,11 +309,17 @@ mod tests {
             checks,
         };
         r.refreshed(entry(bad.clone()));
-        assert_eq!(&*r.conformance(), &[&[launch_check.clone()][..], &bad].concat()[..]);
+        assert_eq!(
+            &*r.conformance(),
+            &[&[launch_check.clone()][..], &bad].concat()[..]
+        );
         r.refreshed(entry(good.clone()));
         // A refresh that failed before any answer checked nothing: it hides no earlier check.
         r.refreshed(entry(Vec::new()));
-        assert_eq!(&*r.conformance(), &[&[launch_check][..], &good].concat()[..]);
+        assert_eq!(
+            &*r.conformance(),
+            &[&[launch_check][..], &good].concat()[..]
+        );
         // The case still holds what the first refresh was found to be.
         assert_eq!(r.refreshes()[0].checks, bad);
         assert!(r.refreshes()[0].checks.iter().any(|c| c.failed()));

@@ -392,6 +392,51 @@ async fn cli_backend_exits_0_with_json_and_1_when_the_key_is_wrong() {
     assert!(!out.contains(&body[..40]) && !text.contains(&body[..40]));
 }
 
+/// The command renders the run's report, as the pages do: the reasoner's ranked verdict, not
+/// the order the findings were made in (the token's refusal came last, the cause first).
+#[tokio::test]
+async fn cli_backend_leads_with_the_cause_the_reasoner_ranks_first() {
+    let t = TestApp::start(Setup {
+        faults: Faults {
+            well_known_patch: vec![(
+                "token_endpoint_auth_methods_supported".into(),
+                serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            )],
+            token_answer: Some(CannedAnswer {
+                status: 401,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: r#"{"error":"invalid_client","error_description":"client authentication failed"}"#.into(),
+            }),
+            ..Faults::default()
+        },
+        ..backend_setup()
+    })
+    .await;
+    let toml = cli_config(&t);
+    let (code, out, err) = cli(&toml, &["app", "--format", "json"]).await;
+    assert_eq!(code, Some(1), "{out}{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["outcome"], "error");
+    // Ranked: the error that explains the refusal, then the refusal, then the warning (the
+    // run found the plain-http warning first).
+    assert_eq!(
+        diagnosis_ids(&json),
+        [
+            "discovery.auth_method_unsupported",
+            "token.bad_client_assertion",
+            "launch.insecure_iss"
+        ],
+        "{json:#}"
+    );
+    let (_, text, _) = cli(&toml, &["app"]).await;
+    let said: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  error ").or(l.strip_prefix("  warn  ")))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(said, diagnosis_ids(&json), "{text}");
+}
+
 #[tokio::test]
 async fn cli_backend_exits_2_for_an_unknown_or_non_backend_registration() {
     let t = TestApp::start(backend_setup()).await;
