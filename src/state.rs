@@ -24,6 +24,8 @@ pub struct CoreInner {
     trusted: Vec<(String, Outbound)>,
     pub discovery: discovery::Cache,
     pub oidc: id_token::Cache,
+    /// The findings launches open with, per discovery document and registration.
+    pub opening: crate::flow::findings::OpeningFindings,
     /// Prometheus counters (no-ops unless `metrics = true`).
     pub metrics: crate::metrics::Metrics,
 }
@@ -82,6 +84,7 @@ impl Core {
             trusted,
             discovery,
             oidc,
+            opening: Default::default(),
         })))
     }
 }

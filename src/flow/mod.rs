@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod callback;
 pub mod complete;
+pub mod findings;
 pub mod prove;
 pub mod scorecard;
 pub mod settle;
@@ -175,9 +176,10 @@ pub fn opening(
 
 /// The findings that follow from the registration and discovery alone.
 fn opening_findings(
+    core: &Core,
     o: &Opening,
     reg: &StoredRegistration,
-    d: Option<&Discovered>,
+    d: Option<&Arc<Discovered>>,
 ) -> Vec<Diagnosis> {
     let mut diagnoses = Vec::new();
     if reg.iss.starts_with("http://") {
@@ -187,13 +189,7 @@ fn opening_findings(
         );
     }
     if let Some(d) = d {
-        diagnoses.extend(classify::discovery_warnings(d));
-        diagnoses.extend(classify::registration_vs_discovery(
-            d,
-            reg.auth,
-            o.kind,
-            &o.requested_scope,
-        ));
+        diagnoses.extend(core.opening.of(d, reg.auth, o.kind, &o.requested_scope));
     }
     diagnoses
 }
@@ -204,15 +200,25 @@ pub fn pending_record(
     core: &Core,
     head: Head<'_>,
     reg: &StoredRegistration,
-    discovered: Option<&Discovered>,
+    discovered: Option<&Arc<Discovered>>,
 ) -> LaunchRecord {
-    open(opening(core, head, reg, discovered), reg, discovered)
+    open(
+        core,
+        opening(core, head, reg, discovered.map(|d| &**d)),
+        reg,
+        discovered,
+    )
 }
 
 /// `o` opened, with the findings of the registration and discovery; at the authorize step when
 /// discovery is known.
-fn open(o: Opening, reg: &StoredRegistration, discovered: Option<&Discovered>) -> LaunchRecord {
-    let found = opening_findings(&o, reg, discovered);
+fn open(
+    core: &Core,
+    o: Opening,
+    reg: &StoredRegistration,
+    discovered: Option<&Arc<Discovered>>,
+) -> LaunchRecord {
+    let found = opening_findings(core, &o, reg, discovered);
     let mut r = LaunchRecord::open(o);
     r.found(found);
     if discovered.is_some() {
@@ -234,7 +240,7 @@ pub fn flow_registration(core: &Core, flow: &PendingFlow) -> Option<StoredRegist
 pub async fn pending_view(core: &Core, flow: &PendingFlow, owner: Owner) -> Option<LaunchRecord> {
     let reg = flow_registration(core, flow)?;
     let d = core.discovery.peek(&reg.iss).await;
-    Some(flow_record(core, flow, owner, &reg, d.as_deref()))
+    Some(flow_record(core, flow, owner, &reg, d.as_ref()))
 }
 
 /// The record of `flow` before its callback (for `owner`), with the authorization request it
@@ -244,7 +250,7 @@ pub fn flow_record(
     flow: &PendingFlow,
     owner: Owner,
     reg: &StoredRegistration,
-    d: Option<&Discovered>,
+    d: Option<&Arc<Discovered>>,
 ) -> LaunchRecord {
     let shown = d.and_then(|d| {
         let params = AuthorizeParams {
@@ -266,12 +272,12 @@ pub fn record_of_flow(
     flow: &PendingFlow,
     owner: Owner,
     reg: &StoredRegistration,
-    d: Option<&Discovered>,
+    d: Option<&Arc<Discovered>>,
     authorize_url: Option<String>,
 ) -> LaunchRecord {
-    let mut o = opening(core, Head::of(flow, owner), reg, d);
+    let mut o = opening(core, Head::of(flow, owner), reg, d.map(|d| &**d));
     o.authorize_url = authorize_url;
-    let mut r = open(o, reg, d);
+    let mut r = open(core, o, reg, d);
     // A pending flow exists only once the browser was sent to the authorization endpoint:
     // discovery succeeded even when its cached answer has expired since.
     if d.is_none() {

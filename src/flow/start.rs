@@ -8,6 +8,7 @@ use crate::config::{Registration, StoredRegistration};
 use crate::diagnosis::Diagnosis;
 use crate::record::{AppRef, LaunchRecord, Owner, PendingFlow, random_id, state_hash};
 use crate::smart::authorize::{self, AuthorizeParams};
+use crate::smart::discovery::Discovered;
 use crate::smart::http::Recorder;
 use crate::smart::id_token;
 use crate::smart::{LaunchKind, Step};
@@ -70,10 +71,10 @@ async fn start_uncounted(
     // itself is boxed further down) were copied whole each time the request's future moved.
     let discovered = Box::pin(super::discover(core, &reg.iss, &rec)).await;
     if let Ok(d) = &discovered
+        && !d.oidc_warm.is_set()
         && scope.split_whitespace().any(|s| s == "openid")
     {
-        let issuer = d.issuer.as_deref().unwrap_or(&reg.iss);
-        Box::pin(warm_oidc(core, &reg.iss, issuer)).await;
+        Box::pin(warm_oidc(core, &reg.iss, d)).await;
     }
     let d = match discovered {
         Ok(d) => d,
@@ -143,9 +144,11 @@ async fn start_uncounted(
 
 /// Starts fetching the issuer's OpenID configuration and JWKS in the background when they are
 /// not cached, so the callback (a user's sign-in later) finds them warm. Never awaited: the
-/// browser's redirect does not wait for it.
-async fn warm_oidc(core: &Core, iss: &str, issuer: &str) {
+/// browser's redirect does not wait for it. Found cached, the document `d` remembers it.
+async fn warm_oidc(core: &Core, iss: &str, d: &Discovered) {
+    let issuer = d.issuer.as_deref().unwrap_or(iss);
     if !id_token::needs_warming(&core.oidc, issuer).await {
+        d.oidc_warm.set();
         return;
     }
     let (core, iss, issuer) = (core.clone(), iss.to_string(), issuer.to_string());

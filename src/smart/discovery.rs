@@ -62,7 +62,41 @@ pub struct Discovered {
     /// The `.well-known` JSON document as served (evidence for the server scorecard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<Value>,
+    /// Set once a launch found the issuer's OpenID configuration and JWKS cached: the launches
+    /// after it, served this same document, do not look again (both caches live as long as
+    /// this one; a key set dropped early is fetched by the callback that needs it).
+    #[serde(skip)]
+    pub oidc_warm: WarmFlag,
 }
+
+/// A flag that is not part of the document: a copy starts unset, and it never makes two
+/// documents differ.
+#[derive(Debug, Default)]
+pub struct WarmFlag(std::sync::atomic::AtomicBool);
+
+impl WarmFlag {
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clone for WarmFlag {
+    fn clone(&self) -> Self {
+        WarmFlag::default()
+    }
+}
+
+impl PartialEq for WarmFlag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for WarmFlag {}
 
 impl Discovered {
     /// The RFC 7662 `introspection_endpoint` the `.well-known` document advertises (absolute,

@@ -14,6 +14,7 @@ use smart_launch_doctor::smart::{discovery, id_token};
 use tokio::io::AsyncWriteExt;
 
 use crate::support::upstream::{RawRequest, raw, response};
+use crate::support::{Auth, Setup, TestApp};
 
 const CALLERS: usize = 20;
 
@@ -258,4 +259,38 @@ async fn single_flight_jwks_shares_a_failed_fetch_and_a_later_check_retries() {
         "the configuration is cached"
     );
     assert_eq!(count(&log, "/jwks"), 2, "the failure was not");
+}
+
+/// A launch asking for `openid` warms the issuer's OpenID configuration and JWKS for its
+/// callback; once a launch has found them cached, the discovery document remembers it and the
+/// launches after it do not look again (each lookup was two cache reads per `/launch`).
+#[tokio::test]
+async fn a_launch_warms_the_openid_keys_and_the_document_remembers_once_they_are_warm() {
+    let app = TestApp::start(Setup::new(Auth::None)).await;
+    let json = app.launch_to_result(app.open_ehr_launch().await).await;
+    assert_eq!(json["outcome"], "success", "{json:#}");
+    let d = app
+        .state
+        .core
+        .discovery
+        .peek(&app.ehr.fhir_base())
+        .await
+        .expect("discovery is cached");
+    assert!(
+        !d.oidc_warm.is_set(),
+        "the first launch found the keys cold and fetched them"
+    );
+    let resp = app.open_ehr_launch().await;
+    assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER);
+    assert!(d.oidc_warm.is_set(), "the second found them warm");
+    let fetched = |path: &str| {
+        app.ehr
+            .ehr
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(path))
+            .count()
+    };
+    assert_eq!(fetched("/openid-configuration"), 1);
+    assert_eq!(fetched("/auth/jwks"), 1);
 }

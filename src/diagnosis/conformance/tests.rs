@@ -22,6 +22,7 @@ fn discovered(content_type: &str, doc: Value) -> Discovered {
         fetched_at: 0,
         content_type: content_type.into(),
         document: Some(doc),
+        oidc_warm: Default::default(),
     }
 }
 

@@ -73,6 +73,7 @@ pub(super) fn from_well_known(iss: &str, doc: &Value) -> Result<Discovered, Vec<
         fetched_at: 0,
         content_type: String::new(),
         document: None,
+        oidc_warm: Default::default(),
     };
     d.absent = [
         "capabilities",
@@ -123,6 +124,7 @@ pub(super) fn from_capability_statement(iss: &str, cap: &Value) -> Option<Discov
         fetched_at: 0,
         content_type: String::new(),
         document: None,
+        oidc_warm: Default::default(),
     };
     Some(d)
 }
