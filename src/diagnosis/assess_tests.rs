@@ -87,13 +87,15 @@ fn a_launch_waiting_on_the_token_endpoint_is_never_never_returned() {
 #[test]
 fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step() {
     let mut c = case("success", "fhir");
-    c.refreshed(RefreshRecord {
-        at: STARTED + 60,
-        outcome: Outcome::Error,
+    let refresh = |at, outcome, diagnoses| RefreshRecord {
+        at,
+        outcome,
         token_response: None,
-        diagnoses: vec![Diagnosis::new(id!("refresh.rejected"), "no")],
+        diagnoses,
         checks: Vec::new(),
-    });
+    };
+    let rejected = vec![Diagnosis::new(id!("refresh.rejected"), "no")];
+    c.refreshed(refresh(STARTED + 60, Outcome::Error, rejected));
     let a = assess(&c, &CFG, STARTED + 61);
     assert_eq!((a.outcome, a.step), (Outcome::Success, Step::Fhir));
     assert_eq!(
@@ -109,13 +111,7 @@ fn a_failed_refresh_after_success_keeps_the_success_and_fails_the_refresh_step()
         a.plain
     );
     // A refresh that worked since clears it.
-    c.refreshed(RefreshRecord {
-        at: STARTED + 90,
-        outcome: Outcome::Success,
-        token_response: None,
-        diagnoses: Vec::new(),
-        checks: Vec::new(),
-    });
+    c.refreshed(refresh(STARTED + 90, Outcome::Success, Vec::new()));
     let a = assess(&c, &CFG, STARTED + 91);
     assert_eq!(a.headline, "Launch succeeded");
     assert_eq!(status(&a, "refresh"), Status::Passed);
