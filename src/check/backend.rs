@@ -56,7 +56,7 @@ pub fn text(report: &LaunchReport, colour: bool) -> String {
     let p = |code: &str, s: &str| paint(colour, code, s);
     let mut out = String::new();
     let outcome = match report.outcome() {
-        Outcome::Success => p("32", "success"),
+        Outcome::Success => p("32", "succeeded"),
         _ => p(
             "31",
             &format!("failed at the {} step", report.step().as_str()),
@@ -128,8 +128,10 @@ pub fn text(report: &LaunchReport, colour: bool) -> String {
         }
     }
     for d in report.diagnoses() {
+        // As the page files it: a loopback FHIR base over http is a note ("expected here").
         let sev = match d.severity() {
             Severity::Error => p("31", "error"),
+            Severity::Warn if d.is_note() => "note ".to_string(),
             Severity::Warn => p("33", "warn "),
         };
         let _ = writeln!(out, "  {sev} {}  {}", d.id(), d.summary);

@@ -371,7 +371,7 @@ async fn cli_backend_exits_0_with_json_and_1_when_the_key_is_wrong() {
     assert_eq!(json["backend"]["read"]["resource_type"], "Bundle");
     let (code, text, _) = cli(&toml, &["app"]).await;
     assert_eq!(code, Some(0));
-    assert!(text.contains("Backend Services run success"), "{text}");
+    assert!(text.contains("Backend Services run succeeded"), "{text}");
     let (_, _, other) = key_file("ES384");
     t.ehr.ehr.set_client_jwks(CLIENT_ID, other);
     let (code, out, _) = cli(&toml, &["app", "--format", "json"]).await;
@@ -431,7 +431,11 @@ async fn cli_backend_leads_with_the_cause_the_reasoner_ranks_first() {
     let (_, text, _) = cli(&toml, &["app"]).await;
     let said: Vec<&str> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("  error ").or(l.strip_prefix("  warn  ")))
+        .filter_map(|l| {
+            ["  error ", "  warn  ", "  note  "]
+                .iter()
+                .find_map(|p| l.strip_prefix(p))
+        })
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert_eq!(said, diagnosis_ids(&json), "{text}");

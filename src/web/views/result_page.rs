@@ -125,7 +125,7 @@ pub fn explain(field: &str) -> Option<&'static str> {
         "id_token" => "OpenID Connect identity token: who signed in (a signed JWT).",
         "patient" => "The patient in context: a FHIR Patient id.",
         "encounter" => "The encounter in context: a FHIR Encounter id.",
-        "fhirContext" => "Further FHIR resources in context (SMART 2).",
+        "fhirContext" => "Further FHIR resources in context (SMART 2.2).",
         "need_patient_banner" => {
             "Whether the app must show a patient banner (false when the EHR already shows one)."
         }
