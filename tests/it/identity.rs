@@ -325,9 +325,14 @@ async fn result_page_says_who_signed_in_and_which_patient() {
 
 // --- refresh ---------------------------------------------------------------------------------
 
+async fn result_page(app: &TestApp, json: &Value) -> String {
+    let path = format!("/launches/{}", json["id"].as_str().unwrap());
+    app.get(&path).await.text().await.unwrap()
+}
+
 async fn refresh(app: &TestApp, json: &Value) -> Value {
     let path = format!("/launches/{}", json["id"].as_str().unwrap());
-    let page = app.get(&path).await.text().await.unwrap();
+    let page = result_page(app, json).await;
     let at =
         page.find("name=\"csrf\" value=\"").expect("refresh form") + "name=\"csrf\" value=\"".len();
     let csrf = page[at..].split('"').next().unwrap().to_string();
@@ -349,6 +354,11 @@ async fn rotating_refresh_tokens_are_followed() {
     )
     .await;
     let json = ehr_launch(&app).await;
+    assert!(
+        result_page(&app, &json)
+            .await
+            .contains("Access token expires at <time")
+    );
     let first = refresh(&app, &json).await;
     let second = refresh(&app, &first).await;
     assert_eq!(second["refreshes"][0]["outcome"], "success");
@@ -372,6 +382,15 @@ async fn rotating_refresh_tokens_are_followed() {
         let kept = second["refreshes"][r]["checks"].as_array().map(Vec::len);
         assert_eq!(kept, Some(3), "refresh {r}: {:#}", second["refreshes"][r]);
     }
+    // The expiry the page counts down is the newest token's.
+    let newest = &second["refreshes"][1];
+    let at =
+        newest["at"].as_i64().unwrap() + newest["token_response"]["expires_in"].as_i64().unwrap();
+    let page = result_page(&app, &second).await;
+    let said = format!(
+        "The newest access token (from the last refresh) expires at <time datetime=\"{at}\""
+    );
+    assert!(page.contains(&said), "{said}");
     app.assert_no_violations();
 }
 

@@ -100,10 +100,20 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         }
     };
     let granted = r.token().and_then(|t| t.scope.as_deref());
-    let expires = r.token().and_then(|t| t.expires_in).map(|s| {
-        let at = r.finished_at().unwrap_or(r.started_at()) + s;
-        (at, views::format_time(at))
+    // The newest access token's: a successful refresh replaced the launch's.
+    let newest = r.refreshes().iter().rev().find_map(|f| {
+        let token = f.token_response.as_ref()?.token()?;
+        Some((f.at, token.expires_in))
     });
+    let expires_after_refresh = newest.is_some();
+    let expires = match newest {
+        Some((at, lifetime)) => lifetime.map(|s| at + s),
+        None => r
+            .token()
+            .and_then(|t| t.expires_in)
+            .map(|s| r.finished_at().unwrap_or(r.started_at()) + s),
+    }
+    .map(|at| (at, views::format_time(at)));
     ResultPage {
         r,
         title: report.headline().to_string(),
@@ -129,6 +139,7 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
             Vec::new()
         },
         expires,
+        expires_after_refresh,
         reveal,
         wait_seconds: state.config.never_returned_after.as_secs(),
         again: again(state, r),

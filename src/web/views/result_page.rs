@@ -65,6 +65,8 @@ pub struct ResultPage<'a> {
     pub scopes: Vec<ScopeRow>,
     /// Unix time the access token expires, and the same in words.
     pub expires: Option<(i64, String)>,
+    /// `expires` is the newest refresh's access token's, not the launch's.
+    pub expires_after_refresh: bool,
     pub reveal: bool,
     /// `never_returned_after_seconds`: how long a pending launch waits before it has failed.
     pub wait_seconds: u64,
