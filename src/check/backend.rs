@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::diagnosis::Severity;
 use crate::diagnosis::launch_report::LaunchReport;
 use crate::diagnosis::transcript::redact_json;
 use crate::record::Outcome;
@@ -128,11 +127,11 @@ pub fn text(report: &LaunchReport, colour: bool) -> String {
         }
     }
     for d in report.diagnoses() {
-        // As the page files it: a loopback FHIR base over http is a note ("expected here").
-        let sev = match d.severity() {
-            Severity::Error => p("31", "error"),
-            Severity::Warn if d.is_note() => "note ".to_string(),
-            Severity::Warn => p("33", "warn "),
+        // As the page files it (a loopback FHIR base over http is a note: "expected here").
+        let sev = match d.shown_as() {
+            "error" => p("31", "error"),
+            "note" => "note ".to_string(),
+            _ => p("33", "warn "),
         };
         let _ = writeln!(out, "  {sev} {}  {}", d.id(), d.summary);
         for e in &d.evidence {

@@ -204,7 +204,7 @@ pub fn pending_record(
 ) -> LaunchRecord {
     open(
         core,
-        opening(core, head, reg, discovered.map(|d| &**d)),
+        opening(core, head, reg, discovered.map(Arc::as_ref)),
         reg,
         discovered,
     )
@@ -275,7 +275,7 @@ pub fn record_of_flow(
     d: Option<&Arc<Discovered>>,
     authorize_url: Option<String>,
 ) -> LaunchRecord {
-    let mut o = opening(core, Head::of(flow, owner), reg, d.map(|d| &**d));
+    let mut o = opening(core, Head::of(flow, owner), reg, d.map(Arc::as_ref));
     o.authorize_url = authorize_url;
     let mut r = open(core, o, reg, d);
     // A pending flow exists only once the browser was sent to the authorization endpoint:

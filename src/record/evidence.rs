@@ -324,4 +324,29 @@ mod tests {
         assert_eq!(r.refreshes()[0].checks, bad);
         assert!(r.refreshes()[0].checks.iter().any(|c| c.failed()));
     }
+
+    #[test]
+    fn the_access_token_in_force_is_the_newest_refreshes() {
+        let token = |json: &str| serde_json::from_str::<Map<String, Value>>(json).unwrap();
+        let mut r = opened();
+        r.token_exchanged(token(r#"{"access_token": "a", "expires_in": 3600}"#));
+        assert_eq!(r.access_token_expiry(), Some((100 + 3600, false)));
+        let refresh = |at, answer: Option<&str>| RefreshRecord {
+            at,
+            outcome: Outcome::Success,
+            token_response: answer.map(|a| super::super::TokenExchange::of(token(a))),
+            diagnoses: Vec::new(),
+            checks: Vec::new(),
+        };
+        r.refreshed(refresh(
+            500,
+            Some(r#"{"access_token": "b", "expires_in": 60}"#),
+        ));
+        // A refresh that got no token changes nothing.
+        r.refreshed(refresh(700, None));
+        assert_eq!(r.access_token_expiry(), Some((560, true)));
+        // A newest token without a lifetime has no expiry to show (not the older token's).
+        r.refreshed(refresh(900, Some(r#"{"access_token": "c"}"#)));
+        assert_eq!(r.access_token_expiry(), None);
+    }
 }

@@ -173,6 +173,24 @@ impl LaunchRecord {
             .or_else(|| of(&self.token_response))
     }
 
+    /// When the access token in force expires (Unix seconds), and whether it came from a
+    /// refresh: the latest refresh that returned a token replaced the code exchange's (its
+    /// `expires_in` counts from the refresh; the code exchange's from the launch's end). `None`
+    /// when that token has no `expires_in`.
+    pub fn access_token_expiry(&self) -> Option<(i64, bool)> {
+        let refreshed = self.refreshes.iter().rev().find_map(|r| {
+            let token = r.token_response.as_ref()?.token()?;
+            Some((r.at, token.expires_in))
+        });
+        match refreshed {
+            Some((at, lifetime)) => Some((at + lifetime?, true)),
+            None => {
+                let received = self.finished_at.unwrap_or(self.started_at);
+                Some((received + self.token()?.expires_in?, false))
+            }
+        }
+    }
+
     /// The scope granted by the code exchange (RFC 6749 §5.1: absent means as requested).
     pub fn granted_scope(&self) -> &str {
         self.token()

@@ -100,20 +100,9 @@ pub(super) fn build<'a>(state: &AppState, v: View<'a>) -> ResultPage<'a> {
         }
     };
     let granted = r.token().and_then(|t| t.scope.as_deref());
-    // The newest access token's: a successful refresh replaced the launch's.
-    let newest = r.refreshes().iter().rev().find_map(|f| {
-        let token = f.token_response.as_ref()?.token()?;
-        Some((f.at, token.expires_in))
-    });
-    let expires_after_refresh = newest.is_some();
-    let expires = match newest {
-        Some((at, lifetime)) => lifetime.map(|s| at + s),
-        None => r
-            .token()
-            .and_then(|t| t.expires_in)
-            .map(|s| r.finished_at().unwrap_or(r.started_at()) + s),
-    }
-    .map(|at| (at, views::format_time(at)));
+    let expiry = r.access_token_expiry();
+    let expires = expiry.map(|(at, _)| (at, views::format_time(at)));
+    let expires_after_refresh = expiry.is_some_and(|(_, refreshed)| refreshed);
     ResultPage {
         r,
         title: report.headline().to_string(),
