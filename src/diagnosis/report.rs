@@ -257,15 +257,16 @@ pub fn markdown(report: &LaunchReport, when: &str) -> String {
             diagnosis_md(&mut out, d);
         }
     }
-    if !r.conformance().is_empty() {
-        let passed = r.conformance().iter().filter(|c| c.passed).count();
-        let untested = r.conformance().iter().filter(|c| c.is_not_tested()).count();
+    let checks = r.conformance();
+    if !checks.is_empty() {
+        let passed = checks.iter().filter(|c| c.passed).count();
+        let untested = checks.iter().filter(|c| c.is_not_tested()).count();
         let _ = writeln!(
             out,
             "## Server scorecard\n\n{passed} of {} SMART App Launch 2.2 / Inferno checks passed ({untested} not tested).\n",
-            r.conformance().len()
+            checks.len()
         );
-        for c in r.conformance().iter().filter(|c| c.failed()) {
+        for c in checks.iter().filter(|c| c.failed()) {
             let _ = writeln!(
                 out,
                 "- Failed {}: {} ({})",

@@ -93,6 +93,15 @@ impl LaunchRecord {
                 cap_in_place(&mut e.value, EVIDENCE_CAP);
             }
         }
+        // A check's detail quotes the EHR (a header, the granted scope), and every refresh
+        // keeps its own checks.
+        let checks = self
+            .conformance
+            .iter_mut()
+            .chain(self.refreshes.iter_mut().flat_map(|r| r.checks.iter_mut()));
+        for c in checks {
+            cap_in_place(&mut c.detail, EVIDENCE_CAP);
+        }
         let mut weight = self.weight();
         for x in self.transcript.iter_mut().rev() {
             for body in [&mut x.response_body, &mut x.request_body] {
@@ -154,6 +163,30 @@ mod tests {
         let token = r.token_response.as_ref().unwrap().raw();
         assert_eq!(token["access_token"].as_str().map(str::len), Some(3000));
         assert!(json_len(token) <= TOKEN_RESPONSE_CAP + 64);
+    }
+
+    #[test]
+    fn every_refresh_keeps_its_checks_each_detail_capped() {
+        let mut r = record(1, "{}");
+        let scope = "patient/Observation.rs ".repeat(20_000);
+        let answer = serde_json::Map::from_iter([("scope".to_string(), json!(scope))]);
+        for at in 0..5 {
+            r.refreshes.push(super::super::RefreshRecord {
+                at,
+                outcome: super::super::Outcome::Success,
+                token_response: None,
+                diagnoses: Vec::new(),
+                checks: crate::diagnosis::conformance::refresh(
+                    &http::HeaderMap::new(),
+                    &answer,
+                    "openid",
+                ),
+            });
+        }
+        assert!(r.weight() > 5 * scope.len());
+        r.fit_budget();
+        assert!(r.weight() <= RECORD_BUDGET, "{}", r.weight());
+        assert!(r.refreshes.iter().all(|f| f.checks.len() == 3));
     }
 
     #[test]
