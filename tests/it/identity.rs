@@ -391,6 +391,7 @@ async fn rotating_refresh_tokens_are_followed() {
         "The newest access token (from the last refresh) expires at <time datetime=\"{at}\""
     );
     assert!(page.contains(&said), "{said}");
+    assert!(page.contains("The table below is the launch's own token response"));
     app.assert_no_violations();
 }
 
